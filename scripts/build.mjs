@@ -1,0 +1,22 @@
+// Bundle the CLI into one file: Node starts it without resolving a tree of modules.
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  define: { SUBHOST_VERSION: JSON.stringify(pkg.version) },
+  external: ['better-sqlite3'],
+};
+const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts' };
+const { existsSync } = await import('node:fs');
+await Promise.all(
+  Object.entries(entries)
+    .filter(([, src]) => existsSync(src))
+    .map(([name, src]) => build({ ...common, entryPoints: [src], outfile: `dist/${name}.cjs` })),
+);

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what subhost needs on a Debian 12 host, once: packages, npm dependencies.
+# Usage: scripts/setup.sh [demo|test|bench]   (test and bench add what only they need)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_root() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "subhost setup: run as root (subhost manages namespaces, mounts and cgroups)" >&2
+    exit 1
+  fi
+}
+need_root
+
+# command -> Debian package that provides it
+declare -A PKG=(
+  [unshare]=util-linux [nsenter]=util-linux [losetup]=mount [setpriv]=util-linux [flock]=util-linux
+  [ip]=iproute2 [mke2fs]=e2fsprogs [e2fsck]=e2fsprogs [dash]=dash [bash]=bash
+  [/bin/busybox]=busybox-static [sfdisk]=fdisk [tail]=coreutils
+)
+case "${1:-}" in
+  test) PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus PKG[script]=bsdutils ;;
+  bench) PKG[hyperfine]=hyperfine PKG[strace]=strace ;;
+esac
+
+missing=()
+for cmd in "${!PKG[@]}"; do
+  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "$cmd" ]; then missing+=("${PKG[$cmd]}"); fi
+done
+# busybox (not busybox-static) also provides /bin/busybox, but dynamically linked: guests need the static one.
+if [ -x /bin/busybox ]; then
+  case "$(LC_ALL=C ldd /bin/busybox 2>&1 || true)" in *'not a dynamic'*) ;; *) missing+=(busybox-static) ;; esac
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  echo "subhost setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "subhost setup: installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

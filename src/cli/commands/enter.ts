@@ -1,0 +1,6 @@
+import { enter } from '../../core/lifecycle/enter';
+import type { Runtime } from '../../core/runtime';
+
+export default function enterCommand(rt: Runtime, [name, cmd]: [string, string[]]): Promise<number> {
+  return enter(rt, name, cmd ?? []);
+}

@@ -1,0 +1,55 @@
+import type { SubhostInfo } from '../core/lifecycle/info';
+
+export function formatDuration(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (d) return `${d}d${h}h`;
+  if (h) return `${h}h${m}m`;
+  if (m) return `${m}m${s}s`;
+  return `${s}s`;
+}
+
+/** Columns padded to their widest cell; the last column is not padded. */
+export function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
+}
+
+export function listTable(infos: SubhostInfo[]): string[] {
+  const rows = [['NAME', 'STATE', 'KIND', 'PID1', 'UPTIME', 'DISKS', 'INTERFACES']];
+  for (const i of infos) {
+    rows.push([
+      i.name,
+      i.busy ? `${i.state} (${i.busy})` : i.state,
+      i.kind,
+      i.pid1 ? String(i.pid1) : '-',
+      i.uptimeSeconds !== undefined ? formatDuration(i.uptimeSeconds) : '-',
+      i.disks.map((d) => `${d.node}${d.device ? `=${d.device}` : ''}`).join(',') || '-',
+      i.interfaces.map((n) => `${n.host}>${n.inside}@${n.bridge}${n.addresses.length ? `(${n.addresses.join(',')})` : ''}`).join(' ') || '-',
+    ]);
+  }
+  return table(rows);
+}
+
+export function statusLines(i: SubhostInfo): string[] {
+  const lines = [`${i.name}: ${i.state}${i.busy ? ` (${i.busy} in progress)` : ''}`];
+  const kv = (k: string, v: string | number | undefined) => {
+    if (v !== undefined && v !== '') lines.push(`  ${k.padEnd(11)} ${v}`);
+  };
+  kv('reason', i.reason);
+  kv('kind', i.kind);
+  kv('mode', i.mode);
+  kv('hostname', i.hostname);
+  kv('pid 1', i.pid1);
+  kv('supervisor', i.supervisor);
+  kv('started', i.startedAt);
+  kv('uptime', i.uptimeSeconds !== undefined ? formatDuration(i.uptimeSeconds) : undefined);
+  kv('cgroup', i.cgroup);
+  for (const d of i.disks) kv('disk', `/dev/${d.node}  ${d.image}${d.partition ? ` partition ${d.partition}` : ''}${d.device ? `  on ${d.device} (${d.major}:${d.minor})` : ''}`);
+  for (const n of i.interfaces) kv('interface', `${n.inside} ${n.mac}  host ${n.host} on ${n.bridge}${n.addresses.length ? `  ${n.addresses.join(' ')}` : ''}`);
+  for (const w of i.warnings) kv('warning', w);
+  kv('error', i.error);
+  return lines;
+}

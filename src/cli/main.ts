@@ -1,0 +1,140 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { SubhostError, UsageError } from '../errors';
+import type { Runtime } from '../core/runtime';
+
+declare const SUBHOST_VERSION: string;
+const VERSION = typeof SUBHOST_VERSION === 'string' ? SUBHOST_VERSION : '0.0.0-dev';
+
+export interface GlobalOptions {
+  root?: string;
+  verbose?: boolean;
+}
+
+/** Parse a positive number of seconds for --timeout and the like. */
+export function seconds(value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError('expected a number of seconds');
+  return Number(value);
+}
+
+async function runtime(cmd: Command): Promise<Runtime> {
+  const { Runtime } = await import('../core/runtime');
+  const opts = cmd.optsWithGlobals() as GlobalOptions;
+  return Runtime.fromEnv(process.env, opts.root);
+}
+
+/** A command's action loads its module only when it runs: start-up stays lean. */
+type Loader = () => Promise<{ default: (rt: Runtime, args: any, cmd: Command) => Promise<number | void> }>;
+function action(load: Loader) {
+  return async (...all: unknown[]) => {
+    const cmd = all[all.length - 1] as Command;
+    const args = all.slice(0, -1);
+    const code = await (await load()).default(await runtime(cmd), args, cmd);
+    if (typeof code === 'number') process.exitCode = code;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('subhost')
+    .description('Boot VM disk images and overlay roots as system containers on the host kernel.')
+    .version(VERSION, '-V, --version')
+    .option('--root <dir>', 'folder of the subhosts (default $SUBHOST_ROOT or /opt/sub)')
+    .option('--verbose', 'more detail in error messages')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(`subhost: ${str.replace(/^error: /, '').trim().replace(/\s*\n+\s*/g, ' ')}\n`) });
+
+  program
+    .command('boot')
+    .description('boot NAME from its disk images: subhost-init becomes PID 1, detached from the terminal')
+    .argument('<name>', 'subhost name (1-13 of a-z 0-9 -)')
+    .option('--config <file>', 'config file instead of $SUBHOST_ROOT/NAME/config')
+    .option('--dry-run', 'print the plan and change nothing')
+    .action(action(() => import('./commands/boot')));
+
+  program
+    .command('enter')
+    .description('run a shell, or CMD, inside running NAME; exits with its status')
+    .argument('<name>')
+    .argument('[cmd...]', 'command and arguments (after --)')
+    .action(action(() => import('./commands/enter')));
+
+  program
+    .command('poweroff')
+    .description("power NAME off as the guest's own poweroff would, then release everything")
+    .argument('<name>')
+    .option('--timeout <seconds>', 'wait this long for the guest before killing it', seconds, 60)
+    .action(action(() => import('./commands/poweroff')));
+
+  program
+    .command('stop')
+    .description('kill NAME and release all it holds (idempotent; also cleans up a failed subhost)')
+    .argument('<name>')
+    .action(action(() => import('./commands/stop')));
+
+  program
+    .command('list')
+    .description('every subhost with its state, PID 1, uptime, disks and interfaces')
+    .option('--json', 'JSON output (fields in the README)')
+    .action(action(() => import('./commands/list')));
+
+  program
+    .command('status')
+    .description('one subhost in detail')
+    .argument('<name>')
+    .option('--json', 'JSON output (fields in the README)')
+    .action(action(() => import('./commands/status')));
+
+  program
+    .command('logs')
+    .description("the console output of NAME's PID 1 (this boot and the one before)")
+    .argument('<name>')
+    .option('-f, --follow', 'keep printing new output while NAME runs')
+    .action(action(() => import('./commands/logs')));
+
+  program
+    .command('autostart')
+    .description('boot every stopped subhost whose config has AUTOSTART=yes (for host start-up)')
+    .action(action(() => import('./commands/autostart')));
+
+  program
+    .command('_reap', { hidden: true })
+    .description('run by the supervisor when PID 1 has ended')
+    .argument('<name>')
+    .requiredOption('--boot-id <id>')
+    .requiredOption('--status <n>')
+    .action(action(() => import('./commands/reap')));
+
+  return program;
+}
+
+/** The one place where errors become messages and exit codes. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const verbose = argv.includes('--verbose');
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (err instanceof SubhostError) {
+      process.stderr.write(`subhost: ${err.message}\n`);
+      if (verbose) for (const d of err.details) process.stderr.write(`  ${d}\n`);
+      return err instanceof UsageError ? 2 : err.exitCode;
+    }
+    process.stderr.write(`subhost: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+
+export function run(): void {
+  // A closed pipe (subhost list | head) ends the output, not with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,134 @@
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from '../../errors';
+import { deriveMac, macProblem, parseMac } from '../mac';
+import { isValidHostname } from '../names';
+import { isValidIfname } from '../../host/ip';
+import type { BridgeSpec, ConfigVar, DiskSpec, Limits, RawConfig, SubhostConfig } from './types';
+
+const DEV_RE = /^[a-z][a-z0-9]{0,15}$/;
+
+function fail(what: string, value: string | undefined, why: string): never {
+  throw new ConfigError(value === undefined ? `${what}: ${why}` : `${what} (${JSON.stringify(value)}): ${why}`);
+}
+
+function list(raw: RawConfig, key: ConfigVar): string[] {
+  const v = raw[key];
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+function scalar(raw: RawConfig, key: ConfigVar): string | undefined {
+  const v = raw[key];
+  if (v === undefined) return undefined;
+  if (Array.isArray(v)) fail(key, v.join(' '), 'must be a plain string, not an array');
+  return v === '' ? undefined : v;
+}
+
+export function parseDisks(elements: string[], baseDir: string): DiskSpec[] {
+  const seen = new Map<string, number>();
+  return elements.map((element, i) => {
+    const what = `DISKS[${i}]`;
+    const parts = element.split(':');
+    if (parts.length < 3) fail(what, element, 'expected dev:part:image');
+    const [dev, partText, ...rest] = parts;
+    const image = rest.join(':');
+    if (!DEV_RE.test(dev)) fail(what, element, `device name ${JSON.stringify(dev)} must be a-z then a-z/0-9, at most 16 characters (e.g. vda)`);
+    if (!/^\d{1,3}$/.test(partText) || Number(partText) > 255) fail(what, element, `partition index ${JSON.stringify(partText)} must be a number from 0 (whole image) to 255`);
+    if (image === '') fail(what, element, 'the image path is empty');
+    const part = Number(partText);
+    const node = `${dev}${part === 0 ? '' : part}`;
+    const prev = seen.get(node);
+    if (prev !== undefined) fail(what, element, `device /dev/${node} is already declared by DISKS[${prev}]`);
+    seen.set(node, i);
+    return { dev, part, image: isAbsolute(image) ? resolve(image) : resolve(baseDir, image) };
+  });
+}
+
+export function parseBridges(elements: string[], name: string): BridgeSpec[] {
+  const macs = new Map<string, number>();
+  return elements.map((element, i) => {
+    const what = `BRIDGES[${i}]`;
+    const colon = element.indexOf(':');
+    const bridge = colon < 0 ? element : element.slice(0, colon);
+    const macText = colon < 0 ? '' : element.slice(colon + 1);
+    if (!isValidIfname(bridge)) fail(what, element, `bridge name ${JSON.stringify(bridge)} is not a valid interface name`);
+    let mac: string;
+    if (macText === '') mac = deriveMac(name, i);
+    else {
+      const parsed = parseMac(macText);
+      if (!parsed) fail(what, element, `MAC ${JSON.stringify(macText)} is malformed (expected six hex pairs like 02:a7:dd:b4:02:f2)`);
+      const problem = macProblem(parsed);
+      if (problem) fail(what, element, `MAC ${parsed} is ${problem}`);
+      mac = parsed;
+    }
+    const prev = macs.get(mac);
+    if (prev !== undefined) fail(what, element, `MAC ${mac} is also used by BRIDGES[${prev}]`);
+    macs.set(mac, i);
+    return { bridge, mac, derivedMac: macText === '' };
+  });
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]);
+  return bytes > 0 ? bytes : undefined;
+}
+
+export function parseLimits(raw: RawConfig): Limits {
+  const limits: Limits = {};
+  const cpus = scalar(raw, 'CPUS');
+  if (cpus !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(cpus) || Number(cpus) <= 0 || Number(cpus) > 4096) fail('CPUS', cpus, 'must be a positive number of CPUs, e.g. 1.5');
+    limits.cpus = Number(cpus);
+  }
+  const memory = scalar(raw, 'MEMORY');
+  if (memory !== undefined) {
+    const bytes = parseSize(memory);
+    if (bytes === undefined || bytes < 1024 * 1024) fail('MEMORY', memory, 'must be a size of at least 1M, e.g. 512M or 2G');
+    limits.memory = bytes;
+  }
+  const pids = scalar(raw, 'PIDS');
+  if (pids !== undefined) {
+    if (!/^\d+$/.test(pids) || Number(pids) < 1) fail('PIDS', pids, 'must be a whole number of at least 1');
+    limits.pids = Number(pids);
+  }
+  const io = scalar(raw, 'IO_WEIGHT');
+  if (io !== undefined) {
+    if (!/^\d+$/.test(io) || Number(io) < 1 || Number(io) > 10000) fail('IO_WEIGHT', io, 'must be a whole number from 1 to 10000');
+    limits.ioWeight = Number(io);
+  }
+  return limits;
+}
+
+function yesNo(raw: RawConfig, key: ConfigVar): boolean {
+  const v = scalar(raw, key);
+  if (v === undefined) return false;
+  if (/^(yes|true|1|on)$/i.test(v)) return true;
+  if (/^(no|false|0|off)$/i.test(v)) return false;
+  return fail(key, v, 'must be yes or no');
+}
+
+/** Turn raw variables into a typed config; every error names the variable, the element and why. */
+export function validateConfig(name: string, raw: RawConfig, subhostDir: string, origin: { file?: string; fromEnv: string[] } = { fromEnv: [] }): SubhostConfig {
+  const disks = parseDisks(list(raw, 'DISKS'), subhostDir);
+  const bridges = parseBridges(list(raw, 'BRIDGES'), name);
+  const baseText = scalar(raw, 'BASE');
+  if (baseText !== undefined && !isAbsolute(baseText)) fail('BASE', baseText, 'must be an absolute path');
+  if (baseText !== undefined && disks.length > 0) fail('BASE', baseText, 'cannot be combined with DISKS (BASE is for overlay subhosts)');
+  const hostname = scalar(raw, 'HOSTNAME') ?? name;
+  if (!isValidHostname(hostname)) fail('HOSTNAME', hostname, 'is not a valid host name (a-z, 0-9 and -, dot-separated labels)');
+  return {
+    name,
+    disks,
+    bridges,
+    base: baseText === undefined ? undefined : resolve(baseText),
+    hostname,
+    limits: parseLimits(raw),
+    autostart: yesNo(raw, 'AUTOSTART'),
+    tun: yesNo(raw, 'TUN'),
+    file: origin.file,
+    fromEnv: origin.fromEnv,
+  };
+}

@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { SubhostError } from '../../errors';
+import { boundingSetArg } from '../capabilities';
+import { checkName } from '../names';
+import { CGROUP_PARENT } from '../paths';
+import type { Runtime } from '../runtime';
+import { deriveState, readState } from '../state';
+
+const GUEST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const DEFAULT_SHELL = ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l'];
+
+/** argv that joins NAME's cgroup, drops the same capabilities as PID 1 and enters all its namespaces. */
+export function enterArgv(cgroupDir: string, pid1: number, cmd: string[], term: string | undefined): string[] {
+  return [
+    '/bin/sh',
+    '-c',
+    'echo $$ >"$1/cgroup.procs" || exit 125; shift; exec "$@"',
+    'subhost-enter',
+    cgroupDir,
+    'setpriv',
+    '--bounding-set',
+    boundingSetArg(),
+    '--',
+    'env',
+    '-i',
+    'HOME=/root',
+    `TERM=${term ?? 'dumb'}`,
+    `PATH=${GUEST_PATH}`,
+    'container=subhost',
+    'nsenter',
+    `--target=${pid1}`,
+    '--mount',
+    '--uts',
+    '--ipc',
+    '--net',
+    '--pid',
+    '--cgroup',
+    '--root',
+    '--wd',
+    '--',
+    ...(cmd.length ? cmd : DEFAULT_SHELL),
+  ];
+}
+
+/** `subhost enter NAME [-- CMD...]`: runs on the caller's terminal; resolves with CMD's exit status. */
+export async function enter(rt: Runtime, name: string, cmd: string[]): Promise<number> {
+  checkName(name);
+  const rec = readState(rt.paths, name);
+  const d = deriveState(rec);
+  if (!rec || d.state !== 'running' || !rec.pid1) throw new SubhostError(`subhost ${name} is not running (it is ${d.state})`);
+  const argv = enterArgv(join(rt.cgroupMount, CGROUP_PARENT, name), rec.pid1.pid, cmd, rt.env.TERM);
+  // The terminal's signals are for the command inside, not for us.
+  const ignore = () => undefined;
+  for (const s of ['SIGINT', 'SIGQUIT', 'SIGTSTP'] as const) process.on(s, ignore);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { PATH: GUEST_PATH, LC_ALL: 'C' } });
+      child.on('error', (e) => reject(new SubhostError(`entering ${name}: ${e.message}`)));
+      child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
+    });
+  } finally {
+    for (const s of ['SIGINT', 'SIGQUIT', 'SIGTSTP'] as const) process.off(s, ignore);
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return (require('node:os') as typeof import('node:os')).constants.signals[signal] ?? 0;
+}

@@ -1,0 +1,125 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { listAddrs } from '../../host/ip';
+import { startToEpochMs } from '../../host/proc';
+import { loadConfig } from '../config';
+import type { SubhostConfig } from '../config/types';
+import { hostIfname, insideIfname, NAME_RE } from '../names';
+import { deviceNode } from '../plan/boot-plan';
+import type { Runtime } from '../runtime';
+import { deriveState, namesWithState, readState, type StateRecord, type SubhostStateName } from '../state';
+import type { PartitionResult } from '../steps/disks';
+
+export interface DiskInfo {
+  node: string;
+  image: string;
+  partition: number;
+  /** Host block device while active (/dev/loop3 or /dev/loop3p1). */
+  device?: string;
+  major?: number;
+  minor?: number;
+}
+
+export interface InterfaceInfo {
+  host: string;
+  inside: string;
+  mac: string;
+  bridge: string;
+  addresses: string[];
+}
+
+/** One subhost as `list --json` and `status --json` print it (documented in the README). */
+export interface SubhostInfo {
+  name: string;
+  state: SubhostStateName;
+  busy?: string;
+  reason?: string;
+  mode?: 'boot' | 'start';
+  kind: 'disk' | 'overlay' | 'directory' | 'unknown';
+  hostname?: string;
+  pid1?: number;
+  supervisor?: number;
+  startedAt?: string;
+  uptimeSeconds?: number;
+  disks: DiskInfo[];
+  interfaces: InterfaceInfo[];
+  cgroup?: string;
+  warnings: string[];
+  error?: string;
+}
+
+export function kindOf(cfg: SubhostConfig): SubhostInfo['kind'] {
+  return cfg.disks.length ? 'disk' : cfg.base ? 'overlay' : 'directory';
+}
+
+/** Subhost names: folders of SUBHOST_ROOT with a config, and anything with runtime state. */
+export function subhostNames(rt: Runtime): string[] {
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(rt.paths.root).filter((d) => NAME_RE.test(d) && existsSync(join(rt.paths.root, d, 'config')));
+  } catch {
+    /* no root yet */
+  }
+  return [...new Set([...dirs, ...namesWithState(rt.paths).filter((n) => NAME_RE.test(n))])].sort();
+}
+
+function fromRecord(rec: StateRecord, info: SubhostInfo): void {
+  const { disks, bridges } = rec.config;
+  const byNode = new Map(rec.applied.filter((a) => a.kind === 'partition').map((a) => [a.id.replace(/^disk:/, ''), a.result as PartitionResult | null]));
+  info.disks = disks.map((d) => {
+    const node = deviceNode(d.dev, d.part);
+    const r = byNode.get(node);
+    return { node, image: d.image, partition: d.part, ...(r ? { device: r.dev, major: r.major, minor: r.minor } : {}) };
+  });
+  info.interfaces = bridges.map((b, i) => ({ host: hostIfname(rec.name, i), inside: insideIfname(i), mac: b.mac, bridge: b.bridge, addresses: [] }));
+  info.mode = rec.mode;
+  info.kind = kindOf(rec.config);
+  info.hostname = rec.config.hostname;
+  info.warnings = [...rec.warnings];
+  const cg = rec.applied.find((a) => a.kind === 'cgroup')?.result as { path: string } | null | undefined;
+  if (cg) info.cgroup = cg.path;
+  if (info.state === 'running' && rec.pid1) {
+    info.pid1 = rec.pid1.pid;
+    const started = startToEpochMs(rec.pid1.start);
+    info.startedAt = new Date(started).toISOString();
+    info.uptimeSeconds = Math.max(0, Math.round((Date.now() - started) / 1000));
+  }
+  if (rec.supervisor) info.supervisor = rec.supervisor.pid;
+}
+
+/** What is known of NAME without touching anything: its record, or else its config. */
+export async function describe(rt: Runtime, name: string, opts: { addresses?: boolean } = {}): Promise<SubhostInfo> {
+  const rec = readState(rt.paths, name);
+  const d = deriveState(rec);
+  const info: SubhostInfo = { name, state: d.state, kind: 'unknown', disks: [], interfaces: [], warnings: [] };
+  if (d.busy) info.busy = d.busy;
+  if (d.reason) info.reason = d.reason;
+  if (rec) fromRecord(rec, info);
+  else {
+    try {
+      const cfg = await loadConfig(rt.paths, name, { env: {} });
+      info.kind = kindOf(cfg);
+      info.hostname = cfg.hostname;
+      info.disks = cfg.disks.map((x) => ({ node: deviceNode(x.dev, x.part), image: x.image, partition: x.part }));
+      info.interfaces = cfg.bridges.map((b, i) => ({ host: hostIfname(name, i), inside: insideIfname(i), mac: b.mac, bridge: b.bridge, addresses: [] }));
+    } catch (err) {
+      info.error = (err as Error).message;
+    }
+  }
+  if (opts.addresses !== false && info.state === 'running' && info.interfaces.length) {
+    try {
+      const addrs = await listAddrs(name);
+      for (const i of info.interfaces) {
+        const a = addrs.find((x) => x.ifname === i.inside);
+        i.addresses = (a?.addr_info ?? []).filter((x) => x.scope !== 'link').map((x) => `${x.local}/${x.prefixlen}`);
+      }
+    } catch {
+      /* the namespace went away meanwhile */
+    }
+  }
+  return info;
+}
+
+export async function describeAll(rt: Runtime): Promise<SubhostInfo[]> {
+  return Promise.all(subhostNames(rt).map((n) => describe(rt, n)));
+}

@@ -1,0 +1,44 @@
+import { SubhostError } from '../../errors';
+import { isAlive, procRef, signalProc } from '../../host/proc';
+import { checkName } from '../names';
+import type { Runtime } from '../runtime';
+import { deriveState, readState, writeState } from '../state';
+import { lockSubhost } from './lock';
+import { release, type StopOutcome } from './stop';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface PoweroffOutcome extends StopOutcome {
+  /** True when the guest did not finish in time and was killed. */
+  killed: boolean;
+  alreadyStopped: boolean;
+}
+
+/**
+ * `subhost poweroff NAME`: ask PID 1 to power off as the guest's own busybox poweroff does
+ * (SIGUSR2, which subhost-init handles like a write to /run/initctl), wait, then release.
+ */
+export async function poweroff(rt: Runtime, name: string, timeoutSeconds: number): Promise<PoweroffOutcome> {
+  checkName(name);
+  const lock = await lockSubhost(rt, name, 'poweroff');
+  try {
+    const record = readState(rt.paths, name);
+    const derived = deriveState(record);
+    if (!record || derived.state === 'stopped') return { released: false, what: [], killed: false, alreadyStopped: true };
+    if (derived.state === 'failed') throw new SubhostError(`subhost ${name} is failed: ${derived.reason}`);
+    let killed = false;
+    if (record.pid1 && isAlive(record.pid1)) {
+      record.op = { cmd: 'poweroff', ...procRef(process.pid)! };
+      writeState(rt.paths, record);
+      // A shell as PID 1 (subhost start) takes SIGHUP as its terminal going away.
+      signalProc(record.pid1, record.mode === 'start' ? 'SIGHUP' : 'SIGUSR2');
+      const deadline = Date.now() + timeoutSeconds * 1000;
+      for (let delay = 5; isAlive(record.pid1) && Date.now() < deadline; delay = Math.min(delay * 2, 100)) await sleep(delay);
+      killed = isAlive(record.pid1);
+    }
+    const out = await release(rt, name, { lock });
+    return { ...out, killed, alreadyStopped: false };
+  } finally {
+    lock.release();
+  }
+}

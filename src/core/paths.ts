@@ -1,0 +1,53 @@
+import { join } from 'node:path';
+
+export const DEFAULT_ROOT = '/opt/sub';
+export const DEFAULT_RUN = '/run/subhost';
+/** Parent cgroup of every subhost, under the cgroup2 mount. */
+export const CGROUP_PARENT = 'subhost';
+/** Where the per-subhost supervisors live: outside the subhost's own cgroup, like LXC's monitor. */
+export const CGROUP_MONITOR = 'subhost.monitor';
+
+/** Every path subhost reads or writes, derived from SUBHOST_ROOT and SUBHOST_RUN. */
+export class Paths {
+  constructor(
+    readonly root: string,
+    readonly run: string,
+  ) {}
+
+  static fromEnv(env: NodeJS.ProcessEnv, rootFlag?: string): Paths {
+    return new Paths(rootFlag ?? env.SUBHOST_ROOT ?? DEFAULT_ROOT, env.SUBHOST_RUN ?? DEFAULT_RUN);
+  }
+
+  subhostDir(name: string): string {
+    return join(this.root, name);
+  }
+
+  config(name: string): string {
+    return join(this.root, name, 'config');
+  }
+
+  live(name: string): string {
+    return join(this.root, name, 'live');
+  }
+
+  runDir(name: string): string {
+    return join(this.run, name);
+  }
+
+  stateFile(name: string): string {
+    return join(this.run, name, 'state.json');
+  }
+
+  consoleLog(name: string): string {
+    return join(this.run, name, 'console.log');
+  }
+
+  consoleFifo(name: string): string {
+    return join(this.run, name, 'console.fifo');
+  }
+
+  /** Lock files live outside the runtime dir, which stop removes; a lock file is never deleted. */
+  lockFile(name: string): string {
+    return join(this.run, '.locks', name);
+  }
+}

@@ -1,0 +1,18 @@
+import type { StepContext } from '../plan/executor';
+import type { Paths } from '../paths';
+
+/** What every subhost step handler may use besides earlier results. */
+export interface SubhostContext extends StepContext {
+  paths: Paths;
+  name: string;
+  /** Absolute path of the cgroup2 mount. */
+  cgroupMount: string;
+  /** Warnings collected while applying (limits without a controller, ...). */
+  warnings: string[];
+}
+
+export function resultOf<R>(ctx: StepContext, id: string): R {
+  const r = ctx.results.get(id);
+  if (r === undefined) throw new Error(`internal: step ${id} has no result`);
+  return r as R;
+}

@@ -1,0 +1,19 @@
+import type { Handlers } from '../plan/executor';
+import { cgroupCreate } from './cgroup';
+import type { SubhostContext } from './context';
+import { loopAttach, partitionDevice } from './disks';
+import { installInit, startInit } from './init';
+import { mountRoot } from './mounts';
+import { netnsAdd, vethsAdd } from './network';
+
+/** Every step kind a subhost plan may contain, and the code that applies and undoes it. */
+export const SUBHOST_HANDLERS: Handlers<SubhostContext> = {
+  'loop-attach': loopAttach,
+  partition: partitionDevice,
+  'mount-root': mountRoot,
+  cgroup: cgroupCreate,
+  netns: netnsAdd,
+  veths: vethsAdd,
+  'install-init': installInit,
+  'start-init': startInit,
+};

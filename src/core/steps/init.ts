@@ -1,0 +1,167 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { SubhostError } from '../../errors';
+import { Cgroup } from '../../host/cgroupfs';
+import { BASE_PATH } from '../../host/exec';
+import { netnsPath } from '../../host/netns';
+import { isAlive, nsPids, procRef, signalProc, type ProcRef } from '../../host/proc';
+import { writeFileAtomic } from '../atomic-file';
+import { boundingSetArg } from '../capabilities';
+import { resolveInRoot } from '../guest-path';
+import { CGROUP_MONITOR } from '../paths';
+import type { StepHandler } from '../plan/executor';
+import { shareDir, supervisorShell } from '../share';
+import { resultOf, type SubhostContext } from './context';
+import type { PartitionResult } from './disks';
+
+export const INIT_PATH = '/sbin/subhost-init';
+export const LOG_MAX_BYTES = 256 * 1024;
+const READY_TIMEOUT_MS = 30_000;
+
+export interface InstallInitParams {
+  live: string;
+}
+
+/** Copy subhost-init into the guest, resolving the path inside the guest root (never the host's). */
+export const installInit: StepHandler<InstallInitParams, { path: string }, SubhostContext> = {
+  async apply(p) {
+    const target = resolveInRoot(p.live, INIT_PATH);
+    const content = readFileSync(join(shareDir(), 'subhost-init'), 'utf8');
+    let current: string | undefined;
+    try {
+      current = readFileSync(target, 'utf8');
+    } catch {
+      /* not installed yet */
+    }
+    if (current !== content) {
+      mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
+      writeFileAtomic(target, content, 0o755);
+    }
+    return { path: target };
+  },
+};
+
+export interface StartInitParams {
+  live: string;
+  netns: string;
+  /** Relative to the cgroup2 mount. */
+  cgroup: string;
+  hostname: string;
+  devices: { node: string; from: string }[];
+  tun: boolean;
+  graceSeconds: number;
+  bootId: string;
+}
+
+export interface StartInitResult {
+  supervisor: ProcRef;
+  pid1: ProcRef;
+}
+
+/** Console logs outlive the runtime dir (stop removes it), so the last boot can still be read. */
+export function logPath(run: string, name: string): string {
+  return join(run, '.logs', `${name}.log`);
+}
+
+/** Start a fresh console log; the previous boot's stays as NAME.log.1. */
+export function rotateLog(log: string): number {
+  mkdirSync(dirname(log), { recursive: true, mode: 0o750 });
+  try {
+    renameSync(log, `${log}.1`);
+  } catch {
+    /* first boot */
+  }
+  return openSync(log, 'a', 0o640);
+}
+
+export function tailOf(file: string, lines: number): string[] {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines);
+  } catch {
+    return [];
+  }
+}
+
+/** The host PID of the process that is PID 1 in its own namespace, among the cgroup's processes. */
+export function findPid1(cg: Cgroup): ProcRef | undefined {
+  for (const pid of cg.procs()) {
+    const ns = nsPids(pid);
+    if (ns.length >= 2 && ns[ns.length - 1] === 1) return procRef(pid);
+  }
+  return undefined;
+}
+
+/** Resolve with what the readiness pipe said: "ready", or why it never came. */
+function waitReady(pipe: Readable, timeoutMs: number): Promise<'ready' | 'eof' | 'timeout'> {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = (r: 'ready' | 'eof' | 'timeout') => {
+      clearTimeout(timer);
+      pipe.removeAllListeners();
+      pipe.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => done('timeout'), timeoutMs);
+    pipe.on('data', (b: Buffer) => {
+      text += b.toString();
+      if (text.includes('ready\n')) done('ready');
+    });
+    pipe.on('end', () => done('eof'));
+    pipe.on('error', () => done('eof'));
+  });
+}
+
+export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostContext> = {
+  async apply(p, ctx) {
+    const devices = p.devices.map((d) => {
+      const r = resultOf<PartitionResult>(ctx, d.from);
+      return `${d.node}:${r.major}:${r.minor}`;
+    });
+    const monitor = new Cgroup(join(ctx.cgroupMount, CGROUP_MONITOR));
+    monitor.create();
+    const log = logPath(ctx.paths.run, ctx.name);
+    const logFd = rotateLog(log);
+    const initEnv = ['HOME=/', 'TERM=linux', 'container=subhost', `SUBHOST_INIT_HOSTNAME=${p.hostname}`, `SUBHOST_INIT_DEVICES=${devices.join(',')}`, `SUBHOST_INIT_TUN=${p.tun ? 'yes' : 'no'}`, `SUBHOST_INIT_GRACE=${p.graceSeconds}`];
+    const child = spawn(supervisorShell(), [join(shareDir(), 'supervisor.sh')], {
+      detached: true,
+      stdio: ['ignore', logFd, logFd, 'pipe'],
+      env: {
+        PATH: BASE_PATH,
+        LC_ALL: 'C',
+        SUBHOST_NAME: ctx.name,
+        SUBHOST_BOOT_ID: p.bootId,
+        SUBHOST_LIVE: p.live,
+        SUBHOST_NETNS: netnsPath(p.netns),
+        SUBHOST_CGROUP: join(ctx.cgroupMount, p.cgroup),
+        SUBHOST_MONITOR_CGROUP: monitor.path,
+        SUBHOST_FIFO: join(ctx.paths.runDir(ctx.name), 'console.fifo'),
+        SUBHOST_LOG: log,
+        SUBHOST_LOG_MAX: String(LOG_MAX_BYTES),
+        SUBHOST_BOUNDING: boundingSetArg(),
+        SUBHOST_INIT_ENV: initEnv.join(' '),
+        SUBHOST_NODE: process.execPath,
+        SUBHOST_CLI: realpathSync(process.argv[1]),
+        SUBHOST_ROOT: ctx.paths.root,
+        SUBHOST_RUN: ctx.paths.run,
+      },
+    });
+    closeSync(logFd);
+    const supervisor = child.pid === undefined ? undefined : procRef(child.pid);
+    child.unref();
+    const outcome = await waitReady(child.stdio[3] as Readable, READY_TIMEOUT_MS);
+    const pid1 = outcome === 'ready' ? findPid1(new Cgroup(join(ctx.cgroupMount, p.cgroup))) : undefined;
+    if (!supervisor || !pid1) {
+      if (supervisor) signalProc(supervisor, 'SIGKILL');
+      const why = outcome === 'timeout' ? `not ready after ${READY_TIMEOUT_MS / 1000} s` : outcome === 'ready' ? 'ready, but gone at once' : 'it ended before it was ready';
+      const last = tailOf(log, 3).join(' | ');
+      throw new SubhostError(`PID 1 did not start: ${why}${last ? `; console: ${last}` : ''}`);
+    }
+    return { supervisor, pid1 };
+  },
+  async undo(_p, r) {
+    // `_reap` is the supervisor itself (exec'd in its place) when it releases after a power off.
+    if (r && r.supervisor.pid !== process.pid && isAlive(r.supervisor)) signalProc(r.supervisor, 'SIGKILL');
+  },
+};

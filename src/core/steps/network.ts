@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { SubhostError } from '../../errors';
+import { ipBatch, ipBatchForce, isBridge, linkExists } from '../../host/ip';
+import { deleteNetns, netnsExists } from '../../host/netns';
+import { run } from '../../host/exec';
+import type { StepHandler } from '../plan/executor';
+import type { SubhostContext } from './context';
+
+export interface NetnsParams {
+  netns: string;
+}
+
+export interface VethLink {
+  host: string;
+  inside: string;
+  mac: string;
+  hostMac: string;
+  bridge: string;
+}
+
+export interface VethsParams {
+  netns: string;
+  /** ifalias on the host end: how stop and check-mounts know the link is this subhost's. */
+  alias: string;
+  links: VethLink[];
+}
+
+export const netnsAdd: StepHandler<NetnsParams, { netns: string }, SubhostContext> = {
+  async apply(p, ctx) {
+    if (netnsExists(p.netns)) throw new SubhostError(`network namespace ${p.netns} already exists (left over? \`subhost stop ${ctx.name}\` releases it)`);
+    await run(['ip', 'netns', 'add', p.netns]);
+    await run(['ip', '-n', p.netns, 'link', 'set', 'lo', 'up']);
+    return { netns: p.netns };
+  },
+  async undo(p) {
+    await deleteNetns(p.netns);
+  },
+};
+
+export function linkAlias(name: string): string {
+  return `subhost:${name}`;
+}
+
+export function readIfalias(ifname: string): string | undefined {
+  try {
+    return readFileSync(`/sys/class/net/${ifname}/ifalias`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** A host link we may delete: it carries our alias, or it has the exact name we gave it and no alias yet. */
+export function isOurLink(ifname: string, alias: string): boolean {
+  const a = readIfalias(ifname);
+  return a === alias || a === '';
+}
+
+export function vethBatch(p: VethsParams): string[] {
+  return p.links.flatMap((l) => [
+    `link add ${l.host} address ${l.hostMac} type veth peer name ${l.inside} address ${l.mac} netns ${p.netns}`,
+    `link set ${l.host} alias ${p.alias} master ${l.bridge} up`,
+  ]);
+}
+
+export const vethsAdd: StepHandler<VethsParams, { hosts: string[] }, SubhostContext> = {
+  async apply(p) {
+    for (const l of p.links) {
+      if (linkExists(l.host)) throw new SubhostError(`interface ${l.host} already exists on the host`);
+      if (!isBridge(l.bridge)) throw new SubhostError(`${l.bridge} is not a bridge`);
+    }
+    await ipBatch(vethBatch(p));
+    return { hosts: p.links.map((l) => l.host) };
+  },
+  async undo(p) {
+    const ours = p.links.map((l) => l.host).filter((h) => linkExists(h) && isOurLink(h, p.alias));
+    const err = await ipBatchForce(ours.map((h) => `link del ${h}`));
+    const left = ours.filter(linkExists);
+    if (left.length) throw new SubhostError(`could not delete ${left.join(', ')}: ${err.trim()}`);
+  },
+};

@@ -1,0 +1,62 @@
+import { spawn, type StdioOptions } from 'node:child_process';
+import { CommandError } from '../errors';
+
+export interface RunOptions {
+  input?: string | Buffer;
+  /** Extra environment; LC_ALL=C is always set so messages and formats are stable. */
+  env?: Record<string, string | undefined>;
+  /** Replace the environment entirely (still with LC_ALL=C). */
+  cleanEnv?: boolean;
+  cwd?: string;
+  timeoutMs?: number;
+  /** Return the result instead of throwing when the exit status is not zero. */
+  allowFailure?: boolean;
+  /** Extra file descriptors for the child, after stdin/stdout/stderr. */
+  extraFds?: number[];
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export function childEnv(extra?: Record<string, string | undefined>, clean = false): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = clean ? { PATH: BASE_PATH } : { ...process.env };
+  if (!env.PATH) env.PATH = BASE_PATH;
+  Object.assign(env, extra ?? {});
+  env.LC_ALL = 'C';
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  return env;
+}
+
+/** Run argv (never through a shell) and collect its output. Throws CommandError on failure. */
+export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', ...(opts.extraFds ?? [])];
+    const child = spawn(argv[0], argv.slice(1), {
+      env: childEnv(opts.env, opts.cleanEnv),
+      cwd: opts.cwd,
+      stdio,
+      timeout: opts.timeoutMs,
+      killSignal: 'SIGKILL',
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      reject(new CommandError(argv, null, null, e.code === 'ENOENT' ? 'command not found' : e.message));
+    });
+    child.on('close', (code, signal) => {
+      const result = { code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+      if ((code === 0 && signal === null) || opts.allowFailure) resolve(result);
+      else reject(new CommandError(argv, code, signal, result.stderr || (signal === 'SIGKILL' && opts.timeoutMs ? `timed out after ${opts.timeoutMs} ms` : '')));
+    });
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(opts.input ?? '');
+  });
+}

@@ -1,0 +1,65 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { run } from './exec';
+
+export interface LinkInfo {
+  ifname: string;
+  address?: string;
+  master?: string;
+  operstate?: string;
+  flags?: string[];
+  linkinfo?: { info_kind?: string };
+}
+
+export interface AddrInfo {
+  ifname: string;
+  addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[];
+}
+
+/** Several ip commands in one process: `ip -batch -` (one line per command). */
+export async function ipBatch(lines: string[], netns?: string): Promise<void> {
+  if (lines.length === 0) return;
+  const argv = ['ip', ...(netns ? ['-n', netns] : []), '-batch', '-'];
+  await run(argv, { input: lines.join('\n') + '\n' });
+}
+
+/** Like ipBatch, but keeps going past failures (teardown must remove what it can). */
+export async function ipBatchForce(lines: string[], netns?: string): Promise<string> {
+  if (lines.length === 0) return '';
+  const argv = ['ip', ...(netns ? ['-n', netns] : []), '-force', '-batch', '-'];
+  const r = await run(argv, { input: lines.join('\n') + '\n', allowFailure: true });
+  return r.stderr;
+}
+
+export async function listLinks(opts: { netns?: string; type?: string } = {}): Promise<LinkInfo[]> {
+  const argv = ['ip', ...(opts.netns ? ['-n', opts.netns] : []), '-json', '-details', 'link', 'show'];
+  if (opts.type) argv.push('type', opts.type);
+  const { stdout } = await run(argv);
+  return stdout.trim() ? (JSON.parse(stdout) as LinkInfo[]) : [];
+}
+
+export async function listAddrs(netns?: string): Promise<AddrInfo[]> {
+  const { stdout } = await run(['ip', ...(netns ? ['-n', netns] : []), '-json', 'addr', 'show']);
+  return stdout.trim() ? (JSON.parse(stdout) as AddrInfo[]) : [];
+}
+
+/** Read from sysfs: no process, and true only for a bridge (not any link). */
+export function isBridge(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}/bridge`);
+}
+
+export function linkExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+export function linkMaster(name: string): string | undefined {
+  try {
+    return readFileSync(`/sys/class/net/${name}/master/uevent`, 'utf8').match(/^INTERFACE=(.*)$/m)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A valid interface name for the kernel: 1-15 bytes, no '/', ':' or whitespace. */
+export function isValidIfname(name: string): boolean {
+  return /^[A-Za-z0-9_.@-]{1,15}$/.test(name) && name !== '.' && name !== '..';
+}

@@ -1,0 +1,90 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { basename } from 'node:path';
+import { run } from './exec';
+
+export interface LoopDevice {
+  /** /dev/loopN */
+  dev: string;
+  backingFile: string;
+  offset: number;
+  sizeLimit: number;
+}
+
+export interface BlockNumbers {
+  major: number;
+  minor: number;
+}
+
+const SYS_BLOCK = '/sys/block';
+
+function readSys(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Attach a file; with partscan the kernel makes loopNpK for each partition it can parse. */
+export async function attachLoop(file: string, opts: { partscan?: boolean; offset?: number; sizeLimit?: number } = {}): Promise<string> {
+  const argv = ['losetup', '--find', '--show'];
+  if (opts.partscan) argv.push('--partscan');
+  if (opts.offset) argv.push('--offset', String(opts.offset));
+  if (opts.sizeLimit) argv.push('--sizelimit', String(opts.sizeLimit));
+  argv.push(file);
+  const { stdout } = await run(argv);
+  return stdout.trim();
+}
+
+export async function detachLoop(dev: string): Promise<void> {
+  if (!isAttached(dev)) return;
+  await run(['losetup', '--detach', dev]);
+}
+
+export function isAttached(dev: string): boolean {
+  return readSys(`${SYS_BLOCK}/${basename(dev)}/loop/backing_file`) !== undefined;
+}
+
+/** Attached loop devices, read from sysfs (no process spawned). */
+export function listLoops(): LoopDevice[] {
+  let names: string[];
+  try {
+    names = readdirSync(SYS_BLOCK).filter((n) => /^loop\d+$/.test(n));
+  } catch {
+    return [];
+  }
+  const loops: LoopDevice[] = [];
+  for (const n of names) {
+    const backing = readSys(`${SYS_BLOCK}/${n}/loop/backing_file`);
+    if (backing === undefined) continue;
+    loops.push({
+      dev: `/dev/${n}`,
+      backingFile: backing.replace(/ \(deleted\)$/, ''),
+      offset: Number(readSys(`${SYS_BLOCK}/${n}/loop/offset`) ?? 0),
+      sizeLimit: Number(readSys(`${SYS_BLOCK}/${n}/loop/sizelimit`) ?? 0),
+    });
+  }
+  return loops;
+}
+
+export function loopsBackedBy(files: string[]): LoopDevice[] {
+  const set = new Set(files);
+  return listLoops().filter((l) => set.has(l.backingFile));
+}
+
+/** Major and minor numbers of a block device, from sysfs (loop0, loop0p1). */
+export function blockNumbers(dev: string): BlockNumbers | undefined {
+  const name = basename(dev);
+  const part = /^(loop\d+)p\d+$/.exec(name);
+  const path = part ? `${SYS_BLOCK}/${part[1]}/${name}/dev` : `${SYS_BLOCK}/${name}/dev`;
+  const text = readSys(path);
+  if (!text) return undefined;
+  const [major, minor] = text.split(':').map(Number);
+  return { major, minor };
+}
+
+/** The kernel's partition device loopNpK, when its partition scan made one. */
+export function kernelPartition(dev: string, part: number): string | undefined {
+  const name = basename(dev);
+  return existsSync(`${SYS_BLOCK}/${name}/${name}p${part}`) ? `/dev/${name}p${part}` : undefined;
+}

@@ -1,0 +1,49 @@
+import { run } from './exec';
+import { mountsUnder, readMountinfo } from './mountinfo';
+
+export interface MountOptions {
+  type?: string;
+  options?: string[];
+  bind?: boolean;
+  rbind?: boolean;
+}
+
+export async function mount(source: string, target: string, opts: MountOptions = {}): Promise<void> {
+  const argv = ['mount'];
+  if (opts.type) argv.push('-t', opts.type);
+  if (opts.bind) argv.push('--bind');
+  if (opts.rbind) argv.push('--rbind');
+  if (opts.options?.length) argv.push('-o', opts.options.join(','));
+  argv.push(source, target);
+  await run(argv);
+}
+
+export async function makePrivate(target: string, recursive = true): Promise<void> {
+  await run(['mount', recursive ? '--make-rprivate' : '--make-private', target]);
+}
+
+export async function umount(target: string, opts: { lazy?: boolean; recursive?: boolean } = {}): Promise<void> {
+  const argv = ['umount'];
+  if (opts.lazy) argv.push('--lazy');
+  if (opts.recursive) argv.push('--recursive');
+  argv.push(target);
+  await run(argv);
+}
+
+/** Unmount every mount at or below dir, deepest first; returns what it could not unmount. */
+export async function umountTree(dir: string): Promise<string[]> {
+  const failed: string[] = [];
+  for (const m of mountsUnder(readMountinfo(), dir)) {
+    try {
+      await umount(m.mountPoint);
+    } catch {
+      try {
+        // Busy (an open file from a process we could not see): detach it so nothing is pinned.
+        await umount(m.mountPoint, { lazy: true });
+      } catch {
+        failed.push(m.mountPoint);
+      }
+    }
+  }
+  return failed;
+}

@@ -1,0 +1,104 @@
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** A process as recorded in state: the start time tells a reused PID from ours. */
+export interface ProcRef {
+  pid: number;
+  /** Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
+  start: number;
+}
+
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  start: number;
+}
+
+/** Parse /proc/PID/stat; comm may hold spaces and parentheses, so split after the last ')'. */
+export function parseStat(text: string): ProcStat {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) throw new Error(`malformed /proc stat: ${text.slice(0, 80)}`);
+  const rest = text.slice(close + 2).split(' ');
+  // rest[0] is field 3 (state); field N is rest[N - 3].
+  return {
+    pid: Number(text.slice(0, open).trim()),
+    comm: text.slice(open + 1, close),
+    state: rest[0],
+    ppid: Number(rest[1]),
+    start: Number(rest[19]),
+  };
+}
+
+export function readStat(pid: number): ProcStat | undefined {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function procRef(pid: number): ProcRef | undefined {
+  const st = readStat(pid);
+  return st ? { pid, start: st.start } : undefined;
+}
+
+/** True when the process still runs and is the one recorded (not a reused PID, not a zombie). */
+export function isAlive(ref: ProcRef | undefined | null): boolean {
+  if (!ref) return false;
+  const st = readStat(ref.pid);
+  return st !== undefined && st.start === ref.start && st.state !== 'Z' && st.state !== 'X';
+}
+
+/** Send a signal only to the process we recorded. Returns false when it is gone. */
+export function signalProc(ref: ProcRef, signal: NodeJS.Signals): boolean {
+  if (!isAlive(ref)) return false;
+  try {
+    process.kill(ref.pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The PID as seen from inside nested PID namespaces, outermost first (the NSpid line). */
+export function nsPids(pid: number): number[] {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const line = status.split('\n').find((l) => l.startsWith('NSpid:'));
+    return line ? line.slice(6).trim().split(/\s+/).map(Number) : [];
+  } catch {
+    return [];
+  }
+}
+
+export function readCmdline(pid: number): string[] {
+  try {
+    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return raw.split('\0').filter((s, i, a) => i < a.length - 1 || s !== '');
+  } catch {
+    return [];
+  }
+}
+
+export function listPids(): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+}
+
+/** Resident and proportional memory of a process in bytes (smaps_rollup). */
+export function memoryOf(pid: number): { rss: number; pss: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+    return { rss: kb('Rss'), pss: kb('Pss') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Seconds since boot of a start time in clock ticks (USER_HZ is 100 on Linux). */
+export function startToEpochMs(start: number): number {
+  const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  return Date.now() - (uptime - start / 100) * 1000;
+}

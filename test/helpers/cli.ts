@@ -1,0 +1,48 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+export const BIN = join(__dirname, '../../bin/subhost');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  root?: string;
+  env?: Record<string, string | undefined>;
+  input?: string;
+  timeoutMs?: number;
+}
+
+function env(opts: CliOptions): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, ...(opts.root ? { SUBHOST_ROOT: opts.root } : {}), ...opts.env };
+  for (const [k, v] of Object.entries(e)) if (v === undefined) delete e[k];
+  return e;
+}
+
+/** Run the real, built CLI (bin/subhost), as an operator would. */
+export function cli(args: string[], opts: CliOptions = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: env(opts), input: opts.input ?? '', encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same, without blocking the test (for races and parallel boots). */
+export function cliAsync(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: env(opts), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => (stderr += b));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Run and insist on success; the error shows what the CLI said. */
+export function ok(args: string[], opts: CliOptions = {}): CliResult {
+  const r = cli(args, opts);
+  if (r.code !== 0) throw new Error(`subhost ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+  return r;
+}

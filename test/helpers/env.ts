@@ -1,0 +1,35 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+
+/** Every kernel object a test makes is named with this prefix; the leak check looks for it. */
+export const PREFIX = 'tst';
+/** Test roots live here; the leak check looks for mounts and loops under it. */
+export const ROOT_PREFIX = '/var/tmp/subhost-test-';
+
+export function makeTestRoot(): string {
+  return mkdtempSync(ROOT_PREFIX);
+}
+
+export function removeTestRoot(root: string): void {
+  rmSync(root, { recursive: true, force: true });
+}
+
+/** A unique, valid subhost name with the test prefix (13 characters at most). */
+let counter = 0;
+export function testName(tag: string): string {
+  counter += 1;
+  const n = `${PREFIX}${tag}${(process.pid % 1000).toString(36)}${counter.toString(36)}`;
+  if (n.length > 11) throw new Error(`test name too long: ${n}`);
+  return n;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}

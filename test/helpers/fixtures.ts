@@ -1,0 +1,53 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildBusyboxRoot, DEFAULT_GUEST_FILES, type RootFile } from '../../src/core/image/busybox-root';
+import { makeDiskImage } from '../../src/core/image/disk-image';
+
+export interface DiskSubhostOptions {
+  /** BRIDGES elements, as written in the config ("br0", "br0:02:..."). */
+  bridges?: string[];
+  /** Address the guest's rcS gives eth0 (via /etc/network.sh). */
+  address?: string;
+  hostname?: string;
+  /** A second disk, vdb:1, mounted on /data by the guest's fstab. Default true. */
+  dataDisk?: boolean;
+  extraConfig?: string;
+  files?: Record<string, RootFile>;
+}
+
+export interface DiskSubhost {
+  name: string;
+  dir: string;
+  disk1: string;
+  disk2?: string;
+}
+
+/** A subhost folder with a real partitioned busybox image (and a data disk) and its config. */
+export async function createDiskSubhost(root: string, name: string, opts: DiskSubhostOptions = {}): Promise<DiskSubhost> {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  const files: Record<string, RootFile> = { ...DEFAULT_GUEST_FILES };
+  const withData = opts.dataDisk !== false;
+  if (withData) files['etc/fstab'] = { content: '/dev/vdb1 /data ext4 defaults 0 0\n' };
+  if (opts.address) files['etc/network.sh'] = { mode: 0o755, content: `#!/bin/sh\nip addr add ${opts.address} dev eth0\nip link set eth0 up\n` };
+  Object.assign(files, opts.files ?? {});
+  const tree = mkdtempSync('/tmp/subhost-fixture-');
+  try {
+    await buildBusyboxRoot(tree, files);
+    const disk1 = join(dir, 'disk1.raw');
+    await makeDiskImage(disk1, { sizeMiB: 48, from: tree });
+    let disk2: string | undefined;
+    if (withData) {
+      disk2 = join(dir, 'disk2.raw');
+      await makeDiskImage(disk2, { sizeMiB: 16 });
+    }
+    const lines = [`DISKS=( vda:1:${disk1}${disk2 ? ` vdb:1:${disk2}` : ''} )`];
+    if (opts.bridges?.length) lines.push(`BRIDGES=( ${opts.bridges.join(' ')} )`);
+    if (opts.hostname) lines.push(`HOSTNAME=${opts.hostname}`);
+    if (opts.extraConfig) lines.push(opts.extraConfig);
+    writeFileSync(join(dir, 'config'), lines.join('\n') + '\n');
+    return { name, dir, disk1, disk2 };
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+  }
+}

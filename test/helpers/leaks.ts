@@ -1,0 +1,79 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
+import { run } from '../../src/host/exec';
+import { listLoops } from '../../src/host/loop';
+import { readMountinfo } from '../../src/host/mountinfo';
+import { listNetns } from '../../src/host/netns';
+import { listPids, readCmdline } from '../../src/host/proc';
+import { PREFIX, ROOT_PREFIX } from './env';
+
+export interface Leftover {
+  kind: 'mount' | 'loop' | 'link' | 'netns' | 'cgroup' | 'process' | 'state';
+  id: string;
+}
+
+function environOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Everything on this host that a test made and that should be gone. */
+export function findTestLeftovers(runDir = '/run/subhost'): Leftover[] {
+  const out: Leftover[] = [];
+  for (const m of readMountinfo()) if (m.mountPoint.startsWith(ROOT_PREFIX)) out.push({ kind: 'mount', id: m.mountPoint });
+  for (const l of listLoops()) if (l.backingFile.startsWith(ROOT_PREFIX)) out.push({ kind: 'loop', id: `${l.dev} (${l.backingFile})` });
+  for (const l of readdirSync('/sys/class/net')) if (l.startsWith(PREFIX)) out.push({ kind: 'link', id: l });
+  for (const n of listNetns()) if (n.startsWith(PREFIX)) out.push({ kind: 'netns', id: n });
+  const cg = join(findCgroup2Mount(), 'subhost');
+  for (const c of new Cgroup(cg).children()) {
+    if (!c.path.split('/').pop()!.startsWith(PREFIX)) continue;
+    out.push({ kind: 'cgroup', id: c.path });
+    for (const pid of c.allProcs()) out.push({ kind: 'process', id: `${pid} ${readCmdline(pid).join(' ')}` });
+  }
+  for (const pid of listPids()) {
+    if (pid === process.pid) continue;
+    const env = environOf(pid);
+    if (env.includes(`\0SUBHOST_NAME=${PREFIX}`) || env.startsWith(`SUBHOST_NAME=${PREFIX}`) || env.includes(`SUBHOST_ROOT=${ROOT_PREFIX}`)) {
+      out.push({ kind: 'process', id: `${pid} ${readCmdline(pid).join(' ')}` });
+    }
+  }
+  try {
+    for (const d of readdirSync(runDir)) if (d.startsWith(PREFIX)) out.push({ kind: 'state', id: join(runDir, d) });
+  } catch {
+    /* no run dir */
+  }
+  return out;
+}
+
+/** Remove what findTestLeftovers found, so one failed run does not poison the next. */
+export async function cleanTestLeftovers(runDir = '/run/subhost'): Promise<void> {
+  const left = findTestLeftovers(runDir);
+  for (const p of left.filter((l) => l.kind === 'process')) {
+    try {
+      process.kill(Number(p.id.split(' ')[0]), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  const cgRoot = join(findCgroup2Mount(), 'subhost');
+  for (const c of new Cgroup(cgRoot).children()) {
+    if (!c.path.split('/').pop()!.startsWith(PREFIX)) continue;
+    c.kill();
+    await c.waitEmpty(5000);
+  }
+  const mounts = readMountinfo().filter((m) => m.mountPoint.startsWith(ROOT_PREFIX)).sort((a, b) => b.mountPoint.length - a.mountPoint.length);
+  for (const m of mounts) await run(['umount', '-l', m.mountPoint], { allowFailure: true });
+  for (const l of listLoops()) if (l.backingFile.startsWith(ROOT_PREFIX)) await run(['losetup', '-d', l.dev], { allowFailure: true });
+  for (const l of readdirSync('/sys/class/net')) if (l.startsWith(PREFIX)) await run(['ip', 'link', 'del', l], { allowFailure: true });
+  for (const n of listNetns()) if (n.startsWith(PREFIX)) await run(['ip', 'netns', 'del', n], { allowFailure: true });
+  for (const c of new Cgroup(cgRoot).children()) if (c.path.split('/').pop()!.startsWith(PREFIX)) c.remove();
+  for (const s of left.filter((l) => l.kind === 'state')) await run(['rm', '-rf', s.id.split(' ')[0]], { allowFailure: true });
+}
+
+export function describeLeftovers(left: Leftover[]): string {
+  return left.map((l) => `  ${l.kind}: ${l.id}`).join('\n');
+}

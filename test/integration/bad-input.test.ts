@@ -1,0 +1,116 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, ok } from '../helpers/cli';
+import { makeTestRoot, removeTestRoot, testName, waitFor, PREFIX } from '../helpers/env';
+import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { findTestLeftovers } from '../helpers/leaks';
+import { createBridge, deleteBridge } from '../helpers/net';
+
+/** Each case: a config (or argv) that must fail with one line naming what and why, touching nothing. */
+describe('bad input', () => {
+  const root = makeTestRoot();
+  const bridge = `${PREFIX}bbr${process.pid % 10000}`;
+  let good: DiskSubhost;
+  let other: DiskSubhost;
+
+  beforeAll(async () => {
+    await createBridge(bridge);
+    good = await createDiskSubhost(root, testName('g'), { bridges: [`${bridge}:02:00:00:00:bb:01`] });
+    other = await createDiskSubhost(root, testName('o'), { bridges: [`${bridge}:02:00:00:00:bb:02`], dataDisk: false });
+  });
+  afterAll(async () => {
+    cli(['stop', other.name], { root });
+    await deleteBridge(bridge);
+    removeTestRoot(root);
+  });
+
+  function expectRefused(args: string[], code: number, message: RegExp, opts: { root?: string } = {}) {
+    const before = findTestLeftovers();
+    const r = cli(args, { root: opts.root ?? root });
+    expect(r.code, r.stderr).toBe(code);
+    expect(r.stderr.split('\n')).toHaveLength(2);
+    expect(r.stderr).toMatch(/^subhost: /);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+    expect(findTestLeftovers()).toEqual(before);
+  }
+
+  function withConfig(config: string): string {
+    const name = testName('x');
+    mkdirSync(join(root, name), { recursive: true });
+    writeFileSync(join(root, name, 'config'), config);
+    return name;
+  }
+
+  const disk = () => good.disk1;
+
+  it.each([
+    ['a missing image', () => `DISKS=( vda:1:/nonexistent/disk.raw )`, /DISKS\[0\] \("vda:1:\/nonexistent\/disk.raw"\): image \/nonexistent\/disk.raw does not exist/],
+    ['a partition that is not in the image', () => `DISKS=( vda:2:${disk()} )`, /DISKS\[0\] .*: partition 2 does not exist in .* \(it has partition 1\)/],
+    ['a malformed DISKS element', () => `DISKS=( vda1 )`, /DISKS\[0\] \("vda1"\): expected dev:part:image/],
+    ['a partition index that is not a number', () => `DISKS=( vda:one:${disk()} )`, /DISKS\[0\] .*: partition index "one" must be a number/],
+    ['a bad device name', () => `DISKS=( VDA:1:${disk()} )`, /DISKS\[0\] .*: device name "VDA"/],
+    ['the same device twice', () => `DISKS=( vda:1:${disk()} vda:1:${disk()} )`, /DISKS\[1\] .*: device \/dev\/vda1 is already declared by DISKS\[0\]/],
+    ['an unknown bridge', () => `DISKS=( vda:1:${disk()} )\nBRIDGES=( nosuchbr0:02:00:00:00:00:01 )`, /BRIDGES\[0\] \("nosuchbr0:02:00:00:00:00:01"\): bridge nosuchbr0 does not exist/],
+    ['an interface that is not a bridge', () => `DISKS=( vda:1:${disk()} )\nBRIDGES=( lo )`, /BRIDGES\[0\] \("lo"\): lo is not a bridge/],
+    ['a malformed MAC', () => `DISKS=( vda:1:${disk()} )\nBRIDGES=( ${bridge}:02:00:00:zz:00:01 )`, /BRIDGES\[0\] .*: MAC "02:00:00:zz:00:01" is malformed/],
+    ['a multicast MAC', () => `DISKS=( vda:1:${disk()} )\nBRIDGES=( ${bridge}:03:00:00:00:00:01 )`, /BRIDGES\[0\] .*: MAC 03:00:00:00:00:01 is a multicast address/],
+    ['a duplicate MAC', () => `DISKS=( vda:1:${disk()} )\nBRIDGES=( ${bridge}:02:00:00:00:00:07 ${bridge}:02:00:00:00:00:07 )`, /BRIDGES\[1\] .*: MAC 02:00:00:00:00:07 is also used by BRIDGES\[0\]/],
+    ['a config that fails in bash', () => `DISKS=( vda:1:${disk()} )\nnosuchcommand-xyz\n`, /config .*: fails in bash: .*line 2: nosuchcommand-xyz: command not found/],
+    ['a config with a syntax error', () => `DISKS=( vda:1:${disk()}\n`, /config .*: fails in bash: line 1: unexpected EOF while looking for matching/],
+    ['a bad limit', () => `DISKS=( vda:1:${disk()} )\nMEMORY=lots`, /MEMORY \("lots"\): must be a size/],
+    ['a bad host name', () => `DISKS=( vda:1:${disk()} )\nHOSTNAME=-bad_host`, /HOSTNAME \("-bad_host"\): is not a valid host name/],
+    ['no DISKS', () => `HOSTNAME=x`, /DISKS is not set/],
+  ])('refuses %s', (_what, config, message) => {
+    const name = withConfig(config());
+    expectRefused(['boot', name], 1, message);
+  });
+
+  it.each([
+    ['upper case', 'Tst1', /NAME "Tst1": use a-z, 0-9 and '-'/],
+    ['too long', 'tst45678901234', /NAME "tst45678901234": longer than 13 characters/],
+    ['a slash', 'tst/../x', /NAME "tst\/..\/x"/],
+    ['an underscore', 'tst_1', /NAME "tst_1"/],
+  ])('refuses a NAME with %s', (_what, name, message) => {
+    for (const cmd of ['boot', 'stop', 'status', 'enter', 'poweroff']) expectRefused([cmd, name], 1, message);
+  });
+
+  it('refuses a NAME with a leading dash (after --; before it, it is an unknown option)', () => {
+    expectRefused(['boot', '--', '-tst'], 1, /NAME "-tst": use a-z/);
+    expectRefused(['boot', '-tst'], 2, /unknown option '-tst'/);
+  });
+
+  it('refuses an unreadable config', () => {
+    expectRefused(['boot', good.name, '--config', '/nonexistent/config'], 1, /config \/nonexistent\/config: cannot read it/);
+    const dir = join(root, 'a-dir');
+    mkdirSync(dir);
+    expectRefused(['boot', good.name, '--config', dir], 1, /config .*a-dir: cannot read it: not a regular file/);
+    const locked = join(root, 'locked');
+    writeFileSync(locked, 'DISKS=()');
+    chmodSync(locked, 0);
+    // root reads anything: a file without permissions is still read, so only check it is not a crash.
+    expect(cli(['boot', good.name, '--config', locked, '--dry-run'], { root }).stderr).toMatch(/^subhost: /);
+  });
+
+  it('refuses an image or a MAC that another subhost uses', async () => {
+    ok(['boot', other.name], { root });
+    // Let its rcS finish, so that its processes hold still while we compare.
+    await waitFor('rc 2', () => cli(['enter', other.name, '--', 'cat', '/run/rc.ran'], { root }).stdout.trim() === '2');
+    const sameImage = withConfig(`DISKS=( vda:1:${other.disk1} )`);
+    expectRefused(['boot', sameImage], 1, new RegExp(`image .* is in use by subhost ${other.name}`));
+    const sameMac = withConfig(`DISKS=( vda:1:${good.disk1} )\nBRIDGES=( ${bridge}:02:00:00:00:bb:02 )`);
+    expectRefused(['boot', sameMac], 1, new RegExp(`MAC 02:00:00:00:bb:02 is already used by subhost ${other.name}`));
+  });
+
+  it('refuses a subhost that does not exist', () => {
+    expectRefused(['boot', 'tstnosuch'], 1, /no subhost tstnosuch: .* does not exist and no config was given/);
+  });
+
+  it('exits 2 for bad usage', () => {
+    expectRefused(['boot'], 2, /missing required argument 'name'/);
+    expectRefused(['boot', good.name, '--bogus'], 2, /unknown option '--bogus'/);
+    expectRefused(['frobnicate'], 2, /unknown command 'frobnicate'/);
+    expectRefused(['poweroff', good.name, '--timeout', 'soon'], 2, /expected a number of seconds/);
+  });
+});

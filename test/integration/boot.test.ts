@@ -1,0 +1,175 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkMaster } from '../../src/host/ip';
+import { blockNumbers } from '../../src/host/loop';
+import { readMountinfo } from '../../src/host/mountinfo';
+import { readCmdline } from '../../src/host/proc';
+import { cli, ok } from '../helpers/cli';
+import { makeTestRoot, removeTestRoot, testName, waitFor, PREFIX } from '../helpers/env';
+import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { createBridge, createPeer, deleteBridge, deletePeer, inNetns } from '../helpers/net';
+import { findTestLeftovers } from '../helpers/leaks';
+import { run } from '../../src/host/exec';
+
+const MAC = '02:5b:00:00:00:2a';
+
+describe('boot a partitioned disk image', () => {
+  const root = makeTestRoot();
+  const bridge = `${PREFIX}br${process.pid % 10000}`;
+  const peer = `${PREFIX}peer${process.pid % 10000}`;
+  let sub: DiskSubhost;
+  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
+  const status = () => JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
+
+  beforeAll(async () => {
+    await createBridge(bridge);
+    await createPeer(peer, bridge, '10.213.0.1/24');
+    sub = await createDiskSubhost(root, testName('b'), { bridges: [`${bridge}:${MAC}`], address: '10.213.0.2/24', hostname: 'guest-one' });
+    ok(['boot', sub.name], { root });
+    await waitFor('rc 2 to finish', () => sh('cat /run/rc.ran').stdout.trim() === '2');
+  });
+
+  afterAll(async () => {
+    cli(['stop', sub.name], { root });
+    await deletePeer(peer);
+    await deleteBridge(bridge);
+    removeTestRoot(root);
+  });
+
+  it('runs subhost-init as PID 1 in its own PID namespace', () => {
+    const s = status();
+    expect(s.state).toBe('running');
+    expect(readCmdline(s.pid1)).toEqual(['/bin/sh', '/sbin/subhost-init']);
+    expect(sh('cat /proc/1/cmdline | tr "\\0" " "').stdout.trim()).toBe('/bin/sh /sbin/subhost-init');
+  });
+
+  it('sets the host name from the config', () => {
+    expect(sh('hostname').stdout.trim()).toBe('guest-one');
+  });
+
+  it('makes /dev/vda1 and /dev/vdb1 block devices with the loop partitions numbers', () => {
+    const s = status();
+    for (const node of ['vda1', 'vdb1']) {
+      const d = s.disks.find((x: { node: string }) => x.node === node);
+      expect(d.device).toMatch(/^\/dev\/loop\d+(p1)?$/);
+      expect(blockNumbers(d.device)).toEqual({ major: d.major, minor: d.minor });
+      expect(sh(`test -b /dev/${node}`).code).toBe(0);
+      const inside = sh(`stat -c '%t %T' /dev/${node}`).stdout.trim().split(' ');
+      expect(inside.map((x) => parseInt(x, 16))).toEqual([d.major, d.minor]);
+    }
+  });
+
+  it("lets the guest's fstab mount /dev/vdb1, and rcS and rc 2 ran", () => {
+    expect(sh('grep "^/dev/vdb1 " /proc/mounts').stdout).toMatch(/^\/dev\/vdb1 \/data ext4 /);
+    expect(sh('cat /run/rcS.ran').code).toBe(0);
+    expect(sh('cat /run/rc.ran').stdout.trim()).toBe('2');
+  });
+
+  it('gives eth0 the MAC and enslaves the host veth to the bridge', () => {
+    expect(sh('cat /sys/class/net/eth0/address').stdout.trim()).toBe(MAC);
+    expect(linkMaster(`${sub.name}0`)).toBe(bridge);
+    expect(status().interfaces[0]).toMatchObject({ host: `${sub.name}0`, inside: 'eth0', mac: MAC, bridge, addresses: ['10.213.0.2/24'] });
+  });
+
+  it('reaches a test network namespace across the bridge', async () => {
+    expect(sh('ping -c 1 -W 5 10.213.0.1').code).toBe(0);
+    expect((await inNetns(peer, ['busybox', 'ping', '-c', '1', '-W', '5', '10.213.0.2'])).code).toBe(0);
+  });
+
+  it('passes the exit status of enter through', () => {
+    expect(sh('exit 42').code).toBe(42);
+    expect(cli(['enter', sub.name, '--', 'true'], { root }).code).toBe(0);
+  });
+
+  it('hides host processes and mounts', () => {
+    const ps = sh('ps -o pid,comm').stdout;
+    expect(ps).not.toMatch(/node|vitest/);
+    const pids = sh('ls /proc | grep -c "^[0-9]"').stdout.trim();
+    expect(Number(pids)).toBeLessThan(15);
+    const mounts = sh('cat /proc/self/mountinfo').stdout;
+    expect(mounts).not.toContain(root);
+    expect(mounts).not.toMatch(/ \/work| \/sys\/fs\/cgroup/);
+    expect(mounts.split('\n')[0]).toMatch(/ \/ /);
+  });
+
+  it('lists it with --json', () => {
+    const all = JSON.parse(ok(['list', '--json'], { root }).stdout);
+    expect(all.map((x: { name: string }) => x.name)).toContain(sub.name);
+    const me = all.find((x: { name: string }) => x.name === sub.name);
+    expect(me).toMatchObject({ state: 'running', kind: 'disk', mode: 'boot', hostname: 'guest-one' });
+    expect(me.uptimeSeconds).toBeGreaterThanOrEqual(0);
+    expect(ok(['list'], { root }).stdout).toMatch(new RegExp(`^${sub.name}\\s+running\\s+disk`, 'm'));
+  });
+
+  it('keeps the console in the log', () => {
+    const log = ok(['logs', sub.name], { root }).stdout;
+    expect(log).toContain('rcS: done');
+    expect(log).toContain('rc: runlevel 2');
+  });
+
+  it('refuses a second boot of a running subhost', () => {
+    const r = cli(['boot', sub.name], { root });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`subhost: subhost ${sub.name} is already running\n`);
+  });
+});
+
+describe('power off and data', () => {
+  const root = makeTestRoot();
+  let sub: DiskSubhost;
+  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
+  const noneLeft = () => findTestLeftovers().filter((l) => l.id.includes(sub.name) || l.id.includes(root));
+
+  beforeAll(async () => {
+    sub = await createDiskSubhost(root, testName('p'));
+  });
+  afterAll(() => {
+    cli(['stop', sub.name], { root });
+    removeTestRoot(root);
+  });
+
+  it('keeps what was written inside across power off and a new boot, with a clean e2fsck', async () => {
+    ok(['boot', sub.name], { root });
+    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
+    expect(sh('echo on-root > /root/marker && echo on-data > /data/marker && sync').code).toBe(0);
+    const r = ok(['poweroff', sub.name], { root });
+    expect(r.stdout).toBe(`${sub.name}: powered off\n`);
+    expect(noneLeft()).toEqual([]);
+    for (const disk of [sub.disk1, sub.disk2!]) {
+      const fsck = await run(['e2fsck', '-fn', `${disk}?offset=1048576`], { allowFailure: true });
+      expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
+    }
+    ok(['boot', sub.name], { root });
+    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
+    expect(sh('cat /root/marker /data/marker').stdout).toBe('on-root\non-data\n');
+  });
+
+  it('powers off by itself when something writes to /run/initctl inside', async () => {
+    const s = JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
+    expect(s.state).toBe('running');
+    expect(sh('echo poweroff > /run/initctl').code).toBe(0);
+    await waitFor('the guest to release everything', () => noneLeft().length === 0 && !existsSync(`/proc/${s.pid1}`), 5000);
+    expect(JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout).state).toBe('stopped');
+    expect(ok(['logs', sub.name], { root }).stdout).toContain('subhost-init: poweroff');
+  });
+
+  it('says so when stopping or powering off a stopped subhost', () => {
+    expect(ok(['stop', sub.name], { root }).stdout).toBe(`${sub.name}: already stopped\n`);
+    expect(ok(['poweroff', sub.name], { root }).stdout).toBe(`${sub.name}: already stopped\n`);
+  });
+
+  it('stop kills and releases a running subhost at once', async () => {
+    ok(['boot', sub.name], { root });
+    expect(ok(['stop', sub.name], { root }).stdout).toBe(`${sub.name}: stopped\n`);
+    expect(noneLeft()).toEqual([]);
+    expect(readMountinfo().some((m) => m.mountPoint.startsWith(root))).toBe(false);
+  });
+
+  it('prints the plan with --dry-run and changes nothing', () => {
+    const r = ok(['boot', sub.name, '--dry-run'], { root });
+    expect(r.stdout).toMatch(new RegExp(`^boot ${sub.name}: \\d+ steps\\n`));
+    expect(r.stdout).toContain('attach');
+    expect(r.stdout).toContain('pivot_root');
+    expect(noneLeft()).toEqual([]);
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { mountsUnder, parseMountinfo } from '../../src/host/mountinfo';
+import { parseStat } from '../../src/host/proc';
+import { limitWrites } from '../../src/core/cgroup-limits';
+import { checkName, isValidHostname } from '../../src/core/names';
+import { hostSideMac, macProblem, parseMac } from '../../src/core/mac';
+import { table, formatDuration } from '../../src/cli/format';
+
+describe('parseStat', () => {
+  it('finds the start time after a comm with spaces and parentheses', () => {
+    const st = parseStat('4242 (a (b) c) S 1 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1000 100 18446744073709551615 0');
+    expect(st).toEqual({ pid: 4242, comm: 'a (b) c', state: 'S', ppid: 1, start: 987654 });
+  });
+});
+
+describe('parseMountinfo', () => {
+  const text = [
+    '24 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
+    '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw',
+    '60 24 7:2 / /opt/sub/a\\040b/live rw,nodev - ext4 /dev/loop2 rw',
+    '61 60 0:50 / /opt/sub/a\\040b/live/proc rw - proc proc rw',
+  ].join('\n');
+  it('unescapes octal and splits the optional fields', () => {
+    const m = parseMountinfo(text);
+    expect(m[2]).toMatchObject({ id: 60, parent: 24, majorMinor: '7:2', mountPoint: '/opt/sub/a b/live', fsType: 'ext4', source: '/dev/loop2' });
+    expect(m[1].fsType).toBe('cgroup2');
+  });
+  it('orders mounts under a folder deepest first', () => {
+    expect(mountsUnder(parseMountinfo(text), '/opt/sub/a b').map((m) => m.mountPoint)).toEqual(['/opt/sub/a b/live/proc', '/opt/sub/a b/live']);
+    expect(mountsUnder(parseMountinfo(text), '/opt/sub/a')).toEqual([]);
+  });
+});
+
+describe('limitWrites', () => {
+  it('maps the config to cgroup v2 files', () => {
+    expect(limitWrites({ cpus: 1.5, memory: 2048 * 1024 * 1024, pids: 512, ioWeight: 100 })).toEqual([
+      { variable: 'CPUS', controller: 'cpu', file: 'cpu.max', value: '150000 100000' },
+      { variable: 'MEMORY', controller: 'memory', file: 'memory.max', value: '2147483648' },
+      { variable: 'PIDS', controller: 'pids', file: 'pids.max', value: '512' },
+      { variable: 'IO_WEIGHT', controller: 'io', file: 'io.weight', value: 'default 100' },
+    ]);
+    expect(limitWrites({})).toEqual([]);
+  });
+});
+
+describe('names and MACs', () => {
+  it('accepts NAMEs that leave room for an interface index', () => {
+    expect(checkName('a')).toBe('a');
+    expect(checkName('web-1')).toBe('web-1');
+    expect(checkName('abcdefghijklm')).toBe('abcdefghijklm');
+    expect(() => checkName('abcdefghijklmn')).toThrow(/longer than 13/);
+    expect(() => checkName('')).toThrow(/empty/);
+    expect(() => checkName('-a')).toThrow(/starting with a letter or digit/);
+  });
+  it('checks host names', () => {
+    expect(isValidHostname('web-1.example.org')).toBe(true);
+    expect(isValidHostname('-web')).toBe(false);
+    expect(isValidHostname('a'.repeat(64))).toBe(false);
+  });
+  it('checks MACs and derives the host end', () => {
+    expect(parseMac('06:A7:DD:B4:02:F2')).toBe('06:a7:dd:b4:02:f2');
+    expect(parseMac('06:a7:dd:b4:02')).toBeUndefined();
+    expect(macProblem('06:a7:dd:b4:02:f2')).toBeUndefined();
+    expect(hostSideMac('06:a7:dd:b4:02:f2')).toBe('fe:a7:dd:b4:02:f2');
+  });
+});
+
+describe('formatting', () => {
+  it('pads columns but not the last', () => {
+    expect(table([['A', 'BB', 'C'], ['aaa', 'b', 'cc']])).toEqual(['A    BB  C', 'aaa  b   cc']);
+  });
+  it('prints durations compactly', () => {
+    expect(formatDuration(5)).toBe('5s');
+    expect(formatDuration(65)).toBe('1m5s');
+    expect(formatDuration(3700)).toBe('1h1m');
+    expect(formatDuration(90000)).toBe('1d1h');
+  });
+});

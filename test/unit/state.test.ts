@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { deriveState, type StateRecord } from '../../src/core/state';
+import type { ProcRef } from '../../src/host/proc';
+
+const base: StateRecord = {
+  version: 1,
+  name: 'web1',
+  root: '/opt/sub',
+  bootId: 'b',
+  mode: 'boot',
+  phase: 'running',
+  createdAt: '',
+  config: { name: 'web1', disks: [], bridges: [], hostname: 'web1', limits: {}, autostart: false, tun: false, fromEnv: [] },
+  applied: [],
+  pid1: { pid: 10, start: 1 },
+  supervisor: { pid: 9, start: 1 },
+  warnings: [],
+};
+const aliveSet = (...pids: number[]) => (r?: ProcRef) => !!r && pids.includes(r.pid);
+
+describe('deriveState', () => {
+  it('is stopped without a record', () => {
+    expect(deriveState(undefined)).toEqual({ state: 'stopped' });
+  });
+  it('is running while PID 1 lives', () => {
+    expect(deriveState(base, aliveSet(9, 10))).toEqual({ state: 'running' });
+  });
+  it('is running, releasing, when PID 1 ended and the supervisor is still at work', () => {
+    expect(deriveState(base, aliveSet(9))).toMatchObject({ state: 'running', busy: 'release' });
+  });
+  it('is failed when PID 1 and the supervisor are gone', () => {
+    expect(deriveState(base, aliveSet())).toMatchObject({ state: 'failed' });
+  });
+  it('is failed when the command working on it died', () => {
+    const r = { ...base, phase: 'starting' as const, op: { cmd: 'boot', pid: 77, start: 1 } };
+    expect(deriveState(r, aliveSet())).toMatchObject({ state: 'failed', reason: expect.stringContaining('`subhost boot` (pid 77) was interrupted') });
+  });
+  it('shows the state before a command that is still running', () => {
+    const r = { ...base, phase: 'starting' as const, op: { cmd: 'boot', pid: 77, start: 1 } };
+    expect(deriveState(r, aliveSet(77))).toEqual({ state: 'stopped', busy: 'boot' });
+    expect(deriveState({ ...base, phase: 'stopping', op: { cmd: 'stop', pid: 77, start: 1 } }, aliveSet(77))).toEqual({ state: 'running', busy: 'stop' });
+  });
+  it('is hibernated in that phase', () => {
+    expect(deriveState({ ...base, phase: 'hibernated', mode: 'start' }, aliveSet())).toEqual({ state: 'hibernated' });
+  });
+});
