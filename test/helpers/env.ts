@@ -1,9 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 
-/** Every kernel object a test makes is named with this prefix; the leak check looks for it. */
-export const PREFIX = 'tst';
+/**
+ * Every kernel object a test makes is named with this prefix; the leak check looks for it.
+ * SUBHOST_TEST_PREFIX (3 letters) lets two test runs share a machine without seeing each other.
+ */
+export const PREFIX = process.env.SUBHOST_TEST_PREFIX ?? 'tst';
+if (!/^[a-z]{3}$/.test(PREFIX)) throw new Error('SUBHOST_TEST_PREFIX must be 3 letters a-z');
 /** Test roots live here; the leak check looks for mounts and loops under it. */
-export const ROOT_PREFIX = '/var/tmp/subhost-test-';
+export const ROOT_PREFIX = `/var/tmp/subhost-test-${PREFIX}-`;
 
 export function makeTestRoot(): string {
   return mkdtempSync(ROOT_PREFIX);

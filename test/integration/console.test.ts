@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mount, umount } from '../../src/host/mount';
+import { readMountinfo } from '../../src/host/mountinfo';
+import { BIN, cli, ok } from '../helpers/cli';
+import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
+import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+
+describe('console log, mount propagation and help', () => {
+  const root = makeTestRoot();
+  let sub: DiskSubhost;
+  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
+
+  beforeAll(async () => {
+    sub = await createDiskSubhost(root, testName('c'));
+    ok(['boot', sub.name], { root });
+    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
+  });
+  afterAll(() => {
+    cli(['stop', sub.name], { root });
+    removeTestRoot(root);
+  });
+
+  it('follows the console with logs -f until the subhost powers off', async () => {
+    const child = spawn(process.execPath, [BIN, 'logs', sub.name, '-f'], { env: { ...process.env, SUBHOST_ROOT: root } });
+    let seen = '';
+    child.stdout.on('data', (b) => (seen += b));
+    const ended = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await waitFor('the old output', () => seen.includes('rc: runlevel 2'));
+    expect(sh('echo "hello console" > /dev/console').code).toBe(0);
+    await waitFor('new output', () => seen.includes('hello console'));
+    ok(['poweroff', sub.name], { root });
+    expect(await ended).toBe(0);
+    expect(seen).toContain('subhost-init: poweroff');
+  });
+
+  it('bounds the log: it rotates at 256 KiB and keeps one older file', async () => {
+    ok(['boot', sub.name], { root });
+    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
+    // 700 KB of console output, in lines of 100 bytes.
+    expect(sh('i=0; while [ $i -lt 7000 ]; do printf "%099d\\n" $i; i=$((i+1)); done > /dev/console').code).toBe(0);
+    const log = `/run/subhost/.logs/${sub.name}.log`;
+    await waitFor('the last line in the log', () => ok(['logs', sub.name], { root }).stdout.includes(`${'0'.repeat(95)}6999`), 30_000);
+    expect(statSync(log).size).toBeLessThanOrEqual(256 * 1024);
+    expect(statSync(`${log}.1`).size).toBeLessThanOrEqual(256 * 1024 + 100);
+    expect(statSync(`${log}.1`).size).toBeGreaterThan(200 * 1024);
+  });
+
+  it('keeps mounts private both ways', async () => {
+    const hostSide = join(sub.dir, 'live', 'mnt');
+    mkdirSync(hostSide, { recursive: true });
+    await mount('tstmnt', hostSide, { type: 'tmpfs' });
+    try {
+      expect(sh('grep -c " /mnt " /proc/mounts').stdout.trim()).toBe('0');
+    } finally {
+      await umount(hostSide);
+    }
+    expect(sh('grep -c " /data " /proc/mounts').stdout.trim()).toBe('1');
+    expect(readMountinfo().some((m) => m.mountPoint === join(sub.dir, 'live', 'data'))).toBe(false);
+  });
+
+  it('has --help for every command', () => {
+    const commands = ['boot', 'enter', 'poweroff', 'stop', 'list', 'status', 'logs', 'autostart'];
+    const main = ok(['--help']).stdout;
+    for (const c of commands) {
+      expect(main).toContain(c);
+      const r = ok([c, '--help']);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: subhost ${c}`));
+    }
+  });
+});
