@@ -9,8 +9,8 @@
 #   SUBHOST_NAME SUBHOST_BOOT_ID  which subhost and which boot of it
 #   SUBHOST_LIVE                   the mounted root filesystem to pivot into
 #   SUBHOST_NETNS                  /run/netns/NAME
-#   SUBHOST_CGROUP                 the subhost's cgroup directory (its processes go there)
-#   SUBHOST_MONITOR_CGROUP         where this supervisor lives, outside the subhost's cgroup
+#   SUBHOST_CGROUP_PROCS           cgroup.procs of the subhost's cgroups (v2, and v1 on hybrid hosts)
+#   SUBHOST_MONITOR_PROCS          cgroup.procs of where this supervisor lives, outside them
 #   SUBHOST_FIFO SUBHOST_LOG SUBHOST_LOG_MAX  console FIFO, log file, rotation size in bytes
 #   SUBHOST_BOUNDING               setpriv --bounding-set argument for the guest
 #   SUBHOST_INIT_ENV               environment of PID 1 (space-separated NAME=value words)
@@ -21,8 +21,10 @@ set -u
 rm -f "$SUBHOST_FIFO"
 mkfifo -m 600 "$SUBHOST_FIFO" || exit 111
 
-# Our children start in the subhost's cgroup, so its cgroup namespace is rooted there ...
-echo $$ >"$SUBHOST_CGROUP/cgroup.procs" || exit 112
+# Our children start in the subhost's cgroups, so its cgroup namespace is rooted there ...
+for procs in $SUBHOST_CGROUP_PROCS; do
+	echo $$ >"$procs" || exit 112
+done
 
 # shellcheck disable=SC2086 # SUBHOST_INIT_ENV is a list of words by design
 env -i LC_ALL=C $SUBHOST_INIT_ENV \
@@ -34,8 +36,10 @@ env -i LC_ALL=C $SUBHOST_INIT_ENV \
 child=$!
 exec 3>&-
 
-# ... and we leave it: the supervisor's own cost is not the guest's.
-echo $$ >"$SUBHOST_MONITOR_CGROUP/cgroup.procs"
+# ... and we leave them: the supervisor's own cost is not the guest's.
+for procs in $SUBHOST_MONITOR_PROCS; do
+	echo $$ >"$procs"
+done
 
 exec 4>>"$SUBHOST_LOG"
 size=0

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
+import { findV1Hierarchies } from '../../src/host/cgroup-v1';
 import { run } from '../../src/host/exec';
 import { listLoops } from '../../src/host/loop';
 import { readMountinfo } from '../../src/host/mountinfo';
@@ -11,6 +12,12 @@ import { PREFIX, ROOT_PREFIX } from './env';
 export interface Leftover {
   kind: 'mount' | 'loop' | 'link' | 'netns' | 'cgroup' | 'process' | 'state';
   id: string;
+}
+
+/** Test cgroups under subhost/ and vm/, in cgroup2 and in every v1 hierarchy of a hybrid host. */
+function testCgroups(): Cgroup[] {
+  const roots = [findCgroup2Mount(), ...findV1Hierarchies().map((h) => h.mountPoint)];
+  return roots.flatMap((r) => ['subhost', 'vm'].flatMap((p) => new Cgroup(join(r, p)).children())).filter((c) => c.path.split('/').pop()!.startsWith(PREFIX));
 }
 
 function environOf(pid: number): string {
@@ -28,9 +35,7 @@ export function findTestLeftovers(runDir = '/run/subhost'): Leftover[] {
   for (const l of listLoops()) if (l.backingFile.startsWith(ROOT_PREFIX)) out.push({ kind: 'loop', id: `${l.dev} (${l.backingFile})` });
   for (const l of readdirSync('/sys/class/net')) if (l.startsWith(PREFIX)) out.push({ kind: 'link', id: l });
   for (const n of listNetns()) if (n.startsWith(PREFIX)) out.push({ kind: 'netns', id: n });
-  const cg = join(findCgroup2Mount(), 'subhost');
-  for (const c of new Cgroup(cg).children()) {
-    if (!c.path.split('/').pop()!.startsWith(PREFIX)) continue;
+  for (const c of testCgroups()) {
     out.push({ kind: 'cgroup', id: c.path });
     for (const pid of c.allProcs()) out.push({ kind: 'process', id: `${pid} ${readCmdline(pid).join(' ')}` });
   }
@@ -59,9 +64,7 @@ export async function cleanTestLeftovers(runDir = '/run/subhost'): Promise<void>
       /* gone */
     }
   }
-  const cgRoot = join(findCgroup2Mount(), 'subhost');
-  for (const c of new Cgroup(cgRoot).children()) {
-    if (!c.path.split('/').pop()!.startsWith(PREFIX)) continue;
+  for (const c of testCgroups()) {
     c.kill();
     await c.waitEmpty(5000);
   }
@@ -70,7 +73,7 @@ export async function cleanTestLeftovers(runDir = '/run/subhost'): Promise<void>
   for (const l of listLoops()) if (l.backingFile.startsWith(ROOT_PREFIX)) await run(['losetup', '-d', l.dev], { allowFailure: true });
   for (const l of readdirSync('/sys/class/net')) if (l.startsWith(PREFIX)) await run(['ip', 'link', 'del', l], { allowFailure: true });
   for (const n of listNetns()) if (n.startsWith(PREFIX)) await run(['ip', 'netns', 'del', n], { allowFailure: true });
-  for (const c of new Cgroup(cgRoot).children()) if (c.path.split('/').pop()!.startsWith(PREFIX)) c.remove();
+  for (const c of testCgroups()) c.remove();
   for (const s of left.filter((l) => l.kind === 'state')) await run(['rm', '-rf', s.id.split(' ')[0]], { allowFailure: true });
 }
 

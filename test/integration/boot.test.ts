@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { findCgroup2Mount } from '../../src/host/cgroupfs';
+import { findV1Hierarchies } from '../../src/host/cgroup-v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkMaster } from '../../src/host/ip';
 import { blockNumbers } from '../../src/host/loop';
@@ -41,6 +43,18 @@ describe('boot a partitioned disk image', () => {
     expect(s.state).toBe('running');
     expect(readCmdline(s.pid1)).toEqual(['/bin/sh', '/sbin/subhost-init']);
     expect(sh('cat /proc/1/cmdline | tr "\\0" " "').stdout.trim()).toBe('/bin/sh /sbin/subhost-init');
+  });
+
+  it('puts its processes in its cgroups (v2, and each v1 hierarchy on a hybrid host) and the supervisor outside', () => {
+    const s = status();
+    const lines = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
+    const pid1 = lines(s.pid1);
+    expect(pid1).toContain(`0::/subhost/${sub.name}`);
+    for (const h of findV1Hierarchies()) {
+      expect(pid1.find((l) => l.split(':')[1].split(',').includes(h.controllers[0]))).toMatch(new RegExp(`:/subhost/${sub.name}$`));
+    }
+    expect(lines(s.supervisor)).toContain('0::/subhost.monitor');
+    expect(s.cgroup).toBe(`${findCgroup2Mount()}/subhost/${sub.name}`);
   });
 
   it('sets the host name from the config', () => {

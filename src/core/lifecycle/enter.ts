@@ -1,23 +1,23 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { SubhostError } from '../../errors';
 import { boundingSetArg } from '../capabilities';
 import { checkName } from '../names';
 import { CGROUP_PARENT } from '../paths';
+import { CgroupSet } from '../subhost-cgroups';
 import type { Runtime } from '../runtime';
 import { deriveState, readState } from '../state';
 
 const GUEST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_SHELL = ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l'];
 
-/** argv that joins NAME's cgroup, drops the same capabilities as PID 1 and enters all its namespaces. */
-export function enterArgv(cgroupDir: string, pid1: number, cmd: string[], term: string | undefined): string[] {
+/** argv that joins NAME's cgroups, drops the same capabilities as PID 1 and enters all its namespaces. */
+export function enterArgv(procsFiles: string[], pid1: number, cmd: string[], term: string | undefined): string[] {
   return [
     '/bin/sh',
     '-c',
-    'echo $$ >"$1/cgroup.procs" || exit 125; shift; exec "$@"',
+    'for f in $1; do echo $$ >"$f" || exit 125; done; shift; exec "$@"',
     'subhost-enter',
-    cgroupDir,
+    procsFiles.join(' '),
     'setpriv',
     '--bounding-set',
     boundingSetArg(),
@@ -49,7 +49,7 @@ export async function enter(rt: Runtime, name: string, cmd: string[]): Promise<n
   const rec = readState(rt.paths, name);
   const d = deriveState(rec);
   if (!rec || d.state !== 'running' || !rec.pid1) throw new SubhostError(`subhost ${name} is not running (it is ${d.state})`);
-  const argv = enterArgv(join(rt.cgroupMount, CGROUP_PARENT, name), rec.pid1.pid, cmd, rt.env.TERM);
+  const argv = enterArgv(CgroupSet.at(rt.cgroupMount, `${CGROUP_PARENT}/${name}`).procsFiles(), rec.pid1.pid, cmd, rt.env.TERM);
   // The terminal's signals are for the command inside, not for us.
   const ignore = () => undefined;
   for (const s of ['SIGINT', 'SIGQUIT', 'SIGTSTP'] as const) process.on(s, ignore);

@@ -1,7 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { asSubhostError, type SubhostError } from '../../errors';
-import { Cgroup } from '../../host/cgroupfs';
 import { ipBatchForce } from '../../host/ip';
 import { detachLoop, loopsBackedBy } from '../../host/loop';
 import { mountsUnder, readMountinfo } from '../../host/mountinfo';
@@ -11,7 +9,8 @@ import { hostIfname } from '../names';
 import { CGROUP_PARENT } from '../paths';
 import type { Runtime } from '../runtime';
 import { removeRuntimeDir } from '../state';
-import { removeCgroup } from '../steps/cgroup';
+import { removeCgroupSet } from '../steps/cgroup';
+import { CgroupSet } from '../subhost-cgroups';
 import { linkAlias, readIfalias } from '../steps/network';
 
 export type ResourceKind = 'process' | 'mount' | 'loop' | 'veth' | 'netns' | 'cgroup' | 'state';
@@ -23,6 +22,10 @@ export interface HostResource {
   /** Mount point, /dev/loopN, interface, netns or cgroup path. */
   id: string;
   detail?: string;
+}
+
+export function subhostCgroupSet(rt: Runtime, name: string): CgroupSet {
+  return CgroupSet.at(rt.cgroupMount, `${CGROUP_PARENT}/${name}`);
 }
 
 /** Host interfaces of NAME: those with our alias, or with our exact names and no alias yet. */
@@ -43,15 +46,14 @@ export function subhostLinks(name: string, interfaceCount: number): string[] {
 /** Everything of NAME that exists on the host now, whatever the records say. */
 export function findResources(rt: Runtime, name: string, images: string[], interfaceCount: number): HostResource[] {
   const found: HostResource[] = [];
-  const cg = new Cgroup(join(rt.cgroupMount, CGROUP_PARENT, name));
-  if (cg.exists()) {
-    for (const pid of cg.allProcs()) found.push({ kind: 'process', subhost: name, id: String(pid), detail: `in ${cg.path}` });
-  }
+  const set = subhostCgroupSet(rt, name);
+  const pids = new Set(set.existing().flatMap((c) => c.allProcs()));
+  for (const pid of pids) found.push({ kind: 'process', subhost: name, id: String(pid), detail: `in the cgroups of ${name}` });
   for (const m of mountsUnder(readMountinfo(), rt.paths.subhostDir(name))) found.push({ kind: 'mount', subhost: name, id: m.mountPoint, detail: `${m.fsType} ${m.source}` });
   for (const l of loopsBackedBy(images)) found.push({ kind: 'loop', subhost: name, id: l.dev, detail: `${l.backingFile}${l.offset ? ` at offset ${l.offset}` : ''}` });
   for (const link of subhostLinks(name, interfaceCount)) found.push({ kind: 'veth', subhost: name, id: link });
   if (netnsExists(name)) found.push({ kind: 'netns', subhost: name, id: name });
-  if (cg.exists()) found.push({ kind: 'cgroup', subhost: name, id: cg.path });
+  for (const c of set.existing()) found.push({ kind: 'cgroup', subhost: name, id: c.path });
   return found;
 }
 
@@ -66,11 +68,11 @@ export async function releaseResources(rt: Runtime, name: string, found: HostRes
     }
   };
   const of = (k: ResourceKind) => found.filter((r) => r.kind === k);
-  const cg = new Cgroup(join(rt.cgroupMount, CGROUP_PARENT, name));
+  const set = subhostCgroupSet(rt, name);
   if (of('process').length) {
     await attempt(`killing the processes of ${name}`, async () => {
-      cg.kill();
-      await cg.waitEmpty(5000);
+      set.v2.kill();
+      for (const c of set.existing()) await c.waitEmpty(5000);
     });
   }
   for (const m of of('mount')) {
@@ -91,7 +93,7 @@ export async function releaseResources(rt: Runtime, name: string, found: HostRes
     });
   }
   if (of('netns').length) await attempt(`deleting network namespace ${name}`, () => deleteNetns(name));
-  if (of('cgroup').length) await attempt(`removing cgroup ${cg.path}`, () => removeCgroup(cg));
+  if (of('cgroup').length) await attempt(`removing the cgroups of ${name}`, () => removeCgroupSet(set));
   if (of('state').length) removeRuntimeDir(rt.paths, name);
   return errors;
 }

@@ -3,13 +3,14 @@ import { closeSync, mkdirSync, openSync, readFileSync, renameSync, realpathSync 
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SubhostError } from '../../errors';
-import { Cgroup } from '../../host/cgroupfs';
+import type { Cgroup } from '../../host/cgroupfs';
 import { BASE_PATH } from '../../host/exec';
 import { netnsPath } from '../../host/netns';
 import { isAlive, nsPids, procRef, signalProc, type ProcRef } from '../../host/proc';
 import { writeFileAtomic } from '../atomic-file';
 import { boundingSetArg } from '../capabilities';
 import { resolveInRoot } from '../guest-path';
+import { CgroupSet } from '../subhost-cgroups';
 import { CGROUP_MONITOR } from '../paths';
 import type { StepHandler } from '../plan/executor';
 import { shareDir, supervisorShell } from '../share';
@@ -119,8 +120,9 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
       const r = resultOf<PartitionResult>(ctx, d.from);
       return `${d.node}:${r.major}:${r.minor}`;
     });
-    const monitor = new Cgroup(join(ctx.cgroupMount, CGROUP_MONITOR));
+    const monitor = CgroupSet.at(ctx.cgroupMount, CGROUP_MONITOR);
     monitor.create();
+    const cgroups = CgroupSet.at(ctx.cgroupMount, p.cgroup);
     const log = logPath(ctx.paths.run, ctx.name);
     const logFd = rotateLog(log);
     const initEnv = ['HOME=/', 'TERM=linux', 'container=subhost', `SUBHOST_INIT_HOSTNAME=${p.hostname}`, `SUBHOST_INIT_DEVICES=${devices.join(',')}`, `SUBHOST_INIT_TUN=${p.tun ? 'yes' : 'no'}`, `SUBHOST_INIT_GRACE=${p.graceSeconds}`];
@@ -134,8 +136,8 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
         SUBHOST_BOOT_ID: p.bootId,
         SUBHOST_LIVE: p.live,
         SUBHOST_NETNS: netnsPath(p.netns),
-        SUBHOST_CGROUP: join(ctx.cgroupMount, p.cgroup),
-        SUBHOST_MONITOR_CGROUP: monitor.path,
+        SUBHOST_CGROUP_PROCS: cgroups.procsFiles().join(' '),
+        SUBHOST_MONITOR_PROCS: monitor.procsFiles().join(' '),
         SUBHOST_FIFO: join(ctx.paths.runDir(ctx.name), 'console.fifo'),
         SUBHOST_LOG: log,
         SUBHOST_LOG_MAX: String(LOG_MAX_BYTES),
@@ -151,7 +153,7 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
     const supervisor = child.pid === undefined ? undefined : procRef(child.pid);
     child.unref();
     const outcome = await waitReady(child.stdio[3] as Readable, READY_TIMEOUT_MS);
-    const pid1 = outcome === 'ready' ? findPid1(new Cgroup(join(ctx.cgroupMount, p.cgroup))) : undefined;
+    const pid1 = outcome === 'ready' ? findPid1(cgroups.v2) : undefined;
     if (!supervisor || !pid1) {
       if (supervisor) signalProc(supervisor, 'SIGKILL');
       const why = outcome === 'timeout' ? `not ready after ${READY_TIMEOUT_MS / 1000} s` : outcome === 'ready' ? 'ready, but gone at once' : 'it ended before it was ready';

@@ -1,0 +1,50 @@
+import { join } from 'node:path';
+import { Cgroup } from '../host/cgroupfs';
+import { findV1Hierarchies, type V1Controller } from '../host/cgroup-v1';
+
+/**
+ * Where a subhost's processes go: its cgroup v2 directory, and on a hybrid host (v1
+ * controllers beside cgroup2, like this kind of machine) the same path in each v1 hierarchy
+ * whose controllers subhost uses, as LXC does. The v2 one is authoritative: cgroup.kill,
+ * cgroup.events and the cgroup namespace are there.
+ */
+export class CgroupSet {
+  constructor(
+    readonly v2: Cgroup,
+    readonly v1: { controllers: V1Controller[]; cgroup: Cgroup }[],
+  ) {}
+
+  /** relPath is relative to every hierarchy's root: subhost/NAME, vm/NAME, subhost.monitor. */
+  static at(cgroupMount: string, relPath: string, v1 = findV1Hierarchies()): CgroupSet {
+    return new CgroupSet(
+      new Cgroup(join(cgroupMount, relPath)),
+      v1.map((h) => ({ controllers: h.controllers, cgroup: new Cgroup(join(h.mountPoint, relPath)) })),
+    );
+  }
+
+  all(): Cgroup[] {
+    return [this.v2, ...this.v1.map((x) => x.cgroup)];
+  }
+
+  /** The v1 cgroup that has this controller, if the host keeps it on v1. */
+  v1For(controller: V1Controller): Cgroup | undefined {
+    return this.v1.find((x) => x.controllers.includes(controller))?.cgroup;
+  }
+
+  /** cgroup.procs of every hierarchy: writing a PID to each moves the process in. */
+  procsFiles(): string[] {
+    return this.all().map((c) => join(c.path, 'cgroup.procs'));
+  }
+
+  create(): void {
+    for (const c of this.all()) c.create();
+  }
+
+  existing(): Cgroup[] {
+    return this.all().filter((c) => c.exists());
+  }
+
+  addProc(pid: number): void {
+    for (const c of this.all()) c.addProc(pid);
+  }
+}
