@@ -16,6 +16,12 @@ export function seconds(value: string): number {
   return Number(value);
 }
 
+/** Parse a whole number of at least 1 (--parallel). */
+export function count(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return Number(value);
+}
+
 async function runtime(cmd: Command): Promise<Runtime> {
   const { Runtime } = await import('../core/runtime');
   const opts = cmd.optsWithGlobals() as GlobalOptions;
@@ -45,9 +51,10 @@ export function buildProgram(): Command {
   program
     .command('boot')
     .description('boot NAME from its disk images: subhost-init becomes PID 1, detached from the terminal')
-    .argument('<name>', 'subhost name (1-13 of a-z 0-9 -)')
+    .argument('<name...>', 'subhost name (1-13 of a-z 0-9 -); several boot as a batch')
     .option('--config <file>', 'config file instead of $SUBHOST_ROOT/NAME/config')
     .option('--dry-run', 'print the plan and change nothing')
+    .option('--parallel <n>', 'with several names, boot this many at a time', count, 1)
     .action(action(() => import('./commands/boot')));
 
   program
@@ -67,7 +74,8 @@ export function buildProgram(): Command {
   program
     .command('stop')
     .description('kill NAME and release all it holds (idempotent; also cleans up a failed subhost)')
-    .argument('<name>')
+    .argument('<name...>', 'one or more subhost names')
+    .option('--parallel <n>', 'with several names, stop this many at a time', count, 1)
     .action(action(() => import('./commands/stop')));
 
   program

@@ -35,7 +35,8 @@ export function childEnv(extra?: Record<string, string | undefined>, clean = fal
 
 /** Run argv (never through a shell) and collect its output. Throws CommandError on failure. */
 export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
+  const started = TRACE ? performance.now() : 0;
+  return new Promise<RunResult>((resolve, reject) => {
     const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', ...(opts.extraFds ?? [])];
     const child = spawn(argv[0], argv.slice(1), {
       env: childEnv(opts.env, opts.cleanEnv),
@@ -58,5 +59,14 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
     });
     child.stdin!.on('error', () => undefined);
     child.stdin!.end(opts.input ?? '');
+  }).finally(() => {
+    if (TRACE) trace(`${(performance.now() - started).toFixed(1)} ms  ${argv.join(' ')}`);
   });
+}
+
+/** SUBHOST_TRACE=1: every external command and step with its duration, on stderr (for profiling). */
+export const TRACE = process.env.SUBHOST_TRACE === '1';
+
+export function trace(line: string): void {
+  process.stderr.write(`trace ${(performance.now() / 1000).toFixed(3)} ${line}\n`);
 }

@@ -1,4 +1,5 @@
 import { asSubhostError, SubhostError } from '../../errors';
+import { trace, TRACE } from '../../host/exec';
 import type { AppliedStep } from '../state';
 import { RevertStack } from './revert';
 import type { Plan, Step } from './types';
@@ -35,7 +36,9 @@ export async function executePlan<C extends StepContext>(plan: Plan, handlers: H
     if (!handler) throw new SubhostError(`internal: no handler for step kind ${step.kind}`);
     try {
       opts.beforeStep?.(step, index);
+      const t0 = TRACE ? performance.now() : 0;
       const result = await handler.apply(step.params, ctx, step);
+      if (TRACE) trace(`step ${step.kind} ${(performance.now() - t0).toFixed(1)} ms`);
       ctx.results.set(step.id, result);
       applied.push({ kind: step.kind, id: step.id, params: step.params, result: result ?? null });
       if (handler.undo) revert.add(step.describe, () => handler.undo!(step.params, result, ctx));

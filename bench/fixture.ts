@@ -1,0 +1,49 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildBusyboxRoot } from '../src/core/image/busybox-root';
+import { makeDiskImage } from '../src/core/image/disk-image';
+import { run } from '../src/host/exec';
+import { subhostArgv, timed } from './run';
+
+/** The bench's own world: a root folder, a bridge and subhosts named bn*, all removed at the end. */
+export class BenchWorld {
+  readonly root = '/var/tmp/subhost-bench';
+  readonly bridge = 'bnbr0';
+  private tree?: string;
+  readonly env: NodeJS.ProcessEnv = { ...process.env, SUBHOST_ROOT: this.root };
+
+  name(i: number): string {
+    return `bn${String(i).padStart(3, '0')}`;
+  }
+
+  async setUp(): Promise<void> {
+    await this.tearDown();
+    mkdirSync(this.root, { recursive: true });
+    await run(['ip', '-batch', '-'], { input: `link add ${this.bridge} type bridge\nlink set ${this.bridge} up\n` });
+    this.tree = mkdtempSync('/tmp/subhost-bench-root-');
+    await buildBusyboxRoot(this.tree);
+  }
+
+  /** A disk-image subhost (partitioned busybox image) with one veth on the bench bridge. */
+  async makeSubhost(i: number): Promise<string> {
+    const name = this.name(i);
+    const dir = join(this.root, name);
+    mkdirSync(dir, { recursive: true });
+    await makeDiskImage(join(dir, 'disk.raw'), { sizeMiB: 32, from: this.tree });
+    writeFileSync(join(dir, 'config'), `DISKS=( vda:1:disk.raw )\nBRIDGES=( ${this.bridge} )\n`);
+    return name;
+  }
+
+  async tearDown(): Promise<void> {
+    let names: string[] = [];
+    try {
+      names = (await import('node:fs')).readdirSync(this.root).filter((n) => /^bn\d{3}$/.test(n));
+    } catch {
+      /* first run */
+    }
+    if (names.length) timed(subhostArgv('stop', ...names), this.env);
+    await run(['ip', 'link', 'del', this.bridge], { allowFailure: true });
+    rmSync(this.root, { recursive: true, force: true });
+    if (this.tree) rmSync(this.tree, { recursive: true, force: true });
+  }
+}

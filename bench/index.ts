@@ -1,0 +1,137 @@
+/**
+ * `npm run bench [-- --out FILE] [--runs N] [--with-peers] [--only a,b]`: how fast subhost boots and
+ * stops, what each running subhost costs the host, how it scales; figures are medians with
+ * min and max. It makes its own images, bridge and subhosts (bn*), and removes them.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, hostname, release } from 'node:os';
+import { BenchWorld } from './fixture';
+import { figure, formatTable, type Figure } from './figures';
+import { hostSideMemory } from './memory';
+import { benchPeers } from './peers';
+import { must, subhostArgv, timed } from './run';
+import { benchUsage } from './usage';
+
+interface Options {
+  out?: string;
+  runs: number;
+  withPeers: boolean;
+  only?: Set<string>;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { runs: 15, withPeers: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--out') o.out = argv[++i];
+    else if (a === '--runs') o.runs = Number(argv[++i]);
+    else if (a === '--with-peers') o.withPeers = true;
+    else if (a === '--only') o.only = new Set(argv[++i].split(','));
+    else throw new Error(`unknown argument ${a} (use --out FILE, --runs N, --with-peers, --only single,hundred,usage,version)`);
+  }
+  if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs takes a whole number of at least 1');
+  return o;
+}
+
+const MiB = 1024 * 1024;
+
+/** 1. One disk-image subhost with one veth on a bridge: boot, stop, poweroff. */
+async function single(w: BenchWorld, runs: number): Promise<Figure[]> {
+  const name = await w.makeSubhost(0);
+  const boot: number[] = [];
+  const stop: number[] = [];
+  const poweroff: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    boot.push(must(subhostArgv('boot', name), w.env).ms);
+    stop.push(must(subhostArgv('stop', name), w.env).ms);
+  }
+  for (let i = 0; i < runs; i++) {
+    must(subhostArgv('boot', name), w.env);
+    poweroff.push(must(subhostArgv('poweroff', name), w.env).ms);
+  }
+  return [
+    figure('boot', '`subhost boot` (disk image, 1 veth), until PID 1 runs', 'ms', boot, 150),
+    figure('stop', '`subhost stop` of a running subhost', 'ms', stop, 80),
+    figure('poweroff', '`subhost poweroff` (guest shuts down, then release)', 'ms', poweroff),
+  ];
+}
+
+/** 2. 100 subhosts: sequential commands and one batch command; host-side memory of each. */
+async function hundred(w: BenchWorld, runs: number): Promise<Figure[]> {
+  const names: string[] = [];
+  for (let i = 1; i <= 100; i++) names.push(await w.makeSubhost(i));
+  const seq: number[] = [];
+  const batch: number[] = [];
+  const rss: number[] = [];
+  const pss: number[] = [];
+  const stopAll: number[] = [];
+  const rounds = Math.max(1, Math.min(3, runs));
+  for (let r = 0; r < rounds; r++) {
+    let t = 0;
+    for (const n of names) t += must(subhostArgv('boot', n), w.env).ms;
+    seq.push(t / 1000);
+    if (r === 0) {
+      for (const n of names) {
+        const m = hostSideMemory([n]);
+        rss.push(m.rss / MiB);
+        pss.push(m.pss / MiB);
+      }
+    }
+    stopAll.push(must(subhostArgv('stop', '--parallel', '4', ...names), w.env).ms / 1000);
+    batch.push(must(subhostArgv('boot', '--parallel', '4', ...names), w.env).ms / 1000);
+    must(subhostArgv('stop', '--parallel', '4', ...names), w.env);
+  }
+  return [
+    figure('boot100-seq', '100 subhosts booted, one `subhost boot` each', 's', seq, 10),
+    figure('boot100-batch', '100 subhosts booted, one `subhost boot --parallel 4` batch', 's', batch, 10),
+    figure('stop100-batch', '100 subhosts stopped, one `subhost stop --parallel 4` batch', 's', stopAll),
+    figure('rss', 'host-side RSS per running subhost (its supervisor)', 'MiB', rss, 2),
+    figure('pss', 'host-side PSS per running subhost (its supervisor)', 'MiB', pss),
+  ];
+}
+
+/** 4. CLI start-up: `subhost --version` against `node -e 0`. */
+function version(runs: number): Figure[] {
+  const ours: number[] = [];
+  const node: number[] = [];
+  for (let i = 0; i < Math.max(runs, 20); i++) {
+    node.push(must([process.execPath, '-e', '0']).ms);
+    ours.push(must(subhostArgv('--version')).ms);
+  }
+  const a = figure('version', '`subhost --version`', 'ms', ours);
+  const b = figure('node', '`node -e 0`', 'ms', node);
+  const ratio = figure('version-ratio', '`subhost --version` / `node -e 0` (medians)', 'x', [a.median / b.median], 1.3);
+  return [a, b, ratio];
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  if (process.getuid?.() !== 0) throw new Error('run the bench as root');
+  const want = (s: string) => !o.only || o.only.has(s);
+  const w = new BenchWorld();
+  const figures: Figure[] = [];
+  const started = new Date();
+  await w.setUp();
+  try {
+    if (want('single')) figures.push(...(await single(w, o.runs)));
+    if (want('hundred')) figures.push(...(await hundred(w, o.runs)));
+    if (want('usage')) figures.push(...(await benchUsage(w, o.runs)));
+    if (want('version')) figures.push(...version(o.runs));
+    if (o.withPeers) figures.push(...(await benchPeers(w, o.runs, figures)));
+  } finally {
+    await w.tearDown();
+  }
+  const header = `subhost bench: ${hostname()}, ${cpus().length} CPUs, Linux ${release()}, Node ${process.version}, ${started.toISOString()}`;
+  process.stdout.write(`\n${header}\n\n${formatTable(figures).join('\n')}\n`);
+  if (o.out) {
+    writeFileSync(o.out, JSON.stringify({ host: hostname(), cpus: cpus().length, kernel: release(), node: process.version, date: started.toISOString(), runs: o.runs, figures }, null, 2) + '\n');
+    process.stdout.write(`\nwrote ${o.out}\n`);
+  }
+  const leftover = timed(['sh', '-c', 'ip -o link show | grep -c " bn" ; losetup -a | grep -c subhost-bench'], w.env).stdout.trim().split('\n');
+  if (leftover.some((n) => n !== '0')) throw new Error(`the bench left links or loop devices behind: ${leftover.join(', ')}`);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench: ${err.message}\n`);
+  process.exitCode = 1;
+});
