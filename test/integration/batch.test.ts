@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, ok } from '../helpers/cli';
+import { makeTestRoot, removeTestRoot, testName } from '../helpers/env';
+import { createDiskSubhost } from '../helpers/fixtures';
+import { findTestLeftovers } from '../helpers/leaks';
+
+describe('batches: several names in one boot or stop', () => {
+  const root = makeTestRoot();
+  const names: string[] = [];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) names.push((await createDiskSubhost(root, testName('m'), { dataDisk: false })).name);
+  });
+  afterAll(() => {
+    cli(['stop', ...names], { root });
+    removeTestRoot(root);
+  });
+
+  it('boots and stops them all, two at a time', () => {
+    const r = ok(['boot', '--parallel', '2', ...names], { root });
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(names.map((n) => expect.stringMatching(new RegExp(`^${n}: booted, PID 1 is \\d+$`))).sort());
+    const list = JSON.parse(ok(['list', '--json'], { root }).stdout);
+    expect(list.filter((x: { state: string }) => x.state === 'running').map((x: { name: string }) => x.name).sort()).toEqual([...names].sort());
+    expect(ok(['stop', '--parallel', '2', ...names], { root }).stdout.split('\n').filter(Boolean).sort()).toEqual(names.map((n) => `${n}: stopped`).sort());
+    expect(findTestLeftovers().filter((l) => l.id.includes(root) || names.some((n) => l.id.includes(n)))).toEqual([]);
+  });
+
+  it('boots the others when one fails, and says which failed, one line each', () => {
+    const r = cli(['boot', names[0], 'tstnope', names[1]], { root });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^subhost: tstnope: no subhost tstnope: .* does not exist and no config was given\n$/);
+    expect(r.stdout).toContain(`${names[0]}: booted`);
+    expect(r.stdout).toContain(`${names[1]}: booted`);
+    ok(['stop', names[0], names[1]], { root });
+  });
+
+  it('refuses --config with several names', () => {
+    const r = cli(['boot', '--config', '/dev/null', names[0], names[1]], { root });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('subhost: --config applies to one NAME, not a batch\n');
+  });
+});
