@@ -187,3 +187,14 @@ describe('the boot plan', () => {
     expect(start).toContain('/sys read-only, /proc/sys read-only but net/, host-only /proc files masked');
   });
 });
+
+describe('the README', () => {
+  const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+  it('documents every capability choice and every protected path, with the same reason', () => {
+    for (const c of [...DROPPED_CAPABILITIES, ...KEPT_CAPABILITIES]) expect(readme).toContain(`| \`${c.cap}\` | ${c.why} |`);
+    for (const p of PROTECTED_PATHS) expect(readme).toContain(`| \`${p.path}\` | ${p.how} | ${p.why} |`);
+  });
+  it('states the device gap of pure cgroup v2 hosts', () => {
+    expect(readme.replace(/\s+/g, ' ')).toContain(DEVICE_GAP);
+  });
+});
