@@ -1,18 +1,18 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DROPPED_CAPABILITIES, KEPT_CAPABILITIES, capabilitiesInMask } from '../../src/core/capabilities';
-import { DEVICE_GAP, deviceControl } from '../../src/core/devices';
+import { DEVICE_GAP } from '../../src/core/devices';
 import { PROTECTED_PATHS } from '../../src/core/hardening';
-import { attachLoop, blockNumbers, detachLoop } from '../../src/host/loop';
 import { readMountinfo } from '../../src/host/mountinfo';
 import { listNetns } from '../../src/host/netns';
 import { run } from '../../src/host/exec';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { capBnd, enforced, guardedInGuestPidns, hostDisk, withHostOnlyDisk } from '../helpers/guest';
 import { findTestLeftovers } from '../helpers/leaks';
 import { createBridge, createPeer, deleteBridge, deletePeer } from '../helpers/net';
 
@@ -22,42 +22,6 @@ import { createBridge, createPeer, deleteBridge, deletePeer } from '../helpers/n
 
 const HTTPD_RC = { mode: 0o755, content: '#!/bin/sh\nhttpd -p 8080 -h /srv/www\n' };
 const PAGE = 'hello from a subhost daemon\n';
-
-/** The host's root disk, or any host disk when / is not on a block device (overlay, 9p). */
-function hostDisk(): { major: number; minor: number } {
-  const [major, minor] = readMountinfo().find((m) => m.mountPoint === '/')!.majorMinor.split(':').map(Number);
-  if (major !== 0 && existsSync(`/sys/dev/block/${major}:${minor}`)) return { major, minor };
-  const name = readdirSync('/sys/block').find((n) => !/^(loop|ram|zram)/.test(n)) ?? 'loop0';
-  const [ma, mi] = readFileSync(`/sys/block/${name}/dev`, 'utf8').trim().split(':').map(Number);
-  return { major: ma, minor: mi };
-}
-
-function capBnd(pid: number | 'self', text = readFileSync(`/proc/${pid}/status`, 'utf8')): string[] {
-  return capabilitiesInMask(/^CapBnd:\s*([0-9a-f]+)$/m.exec(text)![1]);
-}
-
-/** A disk of the host's that the host reads ("ZZZZ…") and the guest was not given: a loop device of the test's own. */
-async function withHostOnlyDisk(root: string, fn: (d: { major: number; minor: number }) => void): Promise<void> {
-  const image = join(root, 'host-only.raw');
-  writeFileSync(image, Buffer.alloc(1 << 20, 'Z'));
-  const dev = await attachLoop(image);
-  try {
-    expect(readFileSync(dev).subarray(0, 4).toString()).toBe('ZZZZ');
-    fn(blockNumbers(dev)!);
-  } finally {
-    await detachLoop(dev);
-  }
-}
-
-/** Whether this host lets subhost restrict devices; where not, the tests check that the gap is stated. */
-const enforced = deviceControl() === 'cgroup-v1';
-
-/** Run a power off from inside only when the shell is in the subhost's own PID namespace. */
-function guardedInGuestPidns(pid1: number, cmd: string): string {
-  const guestNs = readlinkSync(`/proc/${pid1}/ns/pid`);
-  expect(guestNs).not.toBe(readlinkSync('/proc/self/ns/pid'));
-  return `[ "$(readlink /proc/self/ns/pid)" = '${guestNs}' ] || exit 99; ${cmd}`;
-}
 
 describe('a subhost cannot harm its host by accident', () => {
   const root = makeTestRoot();
@@ -197,6 +161,8 @@ describe('a subhost cannot harm its host by accident', () => {
 
     it('lifting its own device rules, from a devices cgroup it mounts', () => {
       if (!enforced) return expect(status().hardening.devices).toMatchObject({ control: 'none', gap: DEVICE_GAP });
+      // An entered shell is in the leaf too: the root of its cgroup namespace, not above it.
+      expect(sh('grep ":devices:" /proc/self/cgroup').stdout.trim()).toMatch(/:devices:\/$/);
       const r = sh('mkdir -p /mnt/cg && mount -t cgroup -o devices devices /mnt/cg || exit 90; cat /mnt/cg/devices.list | wc -l; echo a > /mnt/cg/devices.allow; echo "allow=$?"; umount /mnt/cg');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^allow=1$/m);
@@ -327,71 +293,5 @@ describe('a subhost cannot harm its host by accident', () => {
       expect(JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout).state).toBe('stopped');
       expect(ok(['logs', sub.name], { root }).stdout).toContain('subhost-init: poweroff');
     });
-  });
-});
-
-describe('TUN=yes and reboot(2)', () => {
-  const root = makeTestRoot();
-  let sub: DiskSubhost;
-  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
-
-  beforeAll(async () => {
-    sub = await createDiskSubhost(root, testName('t'), { dataDisk: false, extraConfig: 'TUN=yes' });
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2 to finish', () => sh('cat /run/rc.ran').stdout.trim() === '2');
-  });
-  afterAll(() => {
-    cli(['stop', sub.name], { root });
-    removeTestRoot(root);
-  });
-
-  it('gives the guest /dev/net/tun, and it opens', () => {
-    expect(sh('stat -c "%F %t:%T" /dev/net/tun').stdout.trim()).toBe('character special file a:c8');
-    const r = sh('exec 3<>/dev/net/tun && echo opened');
-    expect(r.stdout).toBe('opened\n');
-    const s = JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
-    if (enforced) expect(s.hardening.devices.allowed.map((a: { what: string }) => a.what)).toEqual(['null', 'zero', 'full', 'random', 'urandom', 'tty', 'ptmx', 'pts', 'net/tun', 'vda1']);
-  });
-
-  it('keeps sys_boot: reboot(2) (poweroff -f) ends only its own PID namespace', async () => {
-    const s = JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
-    expect(capBnd(s.pid1)).toContain('sys_boot');
-    sh(guardedInGuestPidns(s.pid1, 'poweroff -f'));
-    await waitFor('the guest to release everything', () => !existsSync(`/proc/${s.pid1}`) && findTestLeftovers().every((l) => !l.id.includes(sub.name)), 15_000);
-    expect(JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout).state).toBe('stopped');
-  });
-});
-
-/** The host's dash, with its libraries, as the guest's /bin/sh: busybox sh would run its own mount applet whatever PATH says. */
-async function dashAsGuestShell(tree: string): Promise<void> {
-  const dash = existsSync('/usr/bin/dash') ? '/usr/bin/dash' : '/bin/dash';
-  for (const lib of (await run(['ldd', dash])).stdout.match(/\/\S+/g) ?? []) {
-    mkdirSync(join(tree, dirname(lib)), { recursive: true });
-    copyFileSync(lib, join(tree, lib));
-  }
-  rmSync(join(tree, 'bin/sh'));
-  copyFileSync(dash, join(tree, 'bin/sh'));
-  chmodSync(join(tree, 'bin/sh'), 0o755);
-}
-
-describe('a protection that cannot be applied', () => {
-  const root = makeTestRoot();
-  let name = '';
-  afterAll(() => {
-    if (name) cli(['stop', name], { root });
-    removeTestRoot(root);
-  });
-
-  it('stops the boot with the reason, and leaves nothing behind', async () => {
-    // A guest whose mount(8) cannot make a bind mount read-only (/sbin comes first in subhost-init's PATH).
-    const failing = { mode: 0o755, content: '#!/bin/sh\ncase "$*" in *remount,bind,ro*) echo "mount: not supported" >&2; exit 1 ;; esac\nexec /bin/busybox mount "$@"\n' };
-    const sub = await createDiskSubhost(root, testName('f'), { dataDisk: false, files: { 'sbin/mount': failing }, prepare: dashAsGuestShell });
-    name = sub.name;
-    const r = cli(['boot', sub.name], { root });
-    expect(r.code).toBe(1);
-    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
-    expect(r.stderr).toMatch(/^subhost: start subhost-init as PID 1 .*: PID 1 did not start: it ended before it was ready; console: .*subhost-init: cannot make \/proc\/sys read-only/);
-    expect(findTestLeftovers().filter((l) => l.id.includes(sub.name) || l.id.includes(root))).toEqual([]);
-    expect(JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout).state).toBe('stopped');
   });
 });

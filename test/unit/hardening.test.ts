@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hardeningLines } from '../../src/cli/format-hardening';
@@ -12,6 +13,7 @@ import { buildBootPlan } from '../../src/core/plan/boot-plan';
 import type { SubhostContext } from '../../src/core/steps/context';
 import { devicesRestrict, type DevicesResult } from '../../src/core/steps/devices';
 import { parseMountinfo } from '../../src/host/mountinfo';
+import { CgroupSet } from '../../src/core/subhost-cgroups';
 
 /** PID 1's mountinfo in a subhost booted on the development VM (kernel 6.18, no kcore, no sysrq). */
 const GUEST_MOUNTS = parseMountinfo(readFileSync(join(__dirname, 'fixtures/guest-mountinfo.txt'), 'utf8'));
@@ -80,6 +82,27 @@ describe('device rules', () => {
     const r = await devicesRestrict.apply({ cgroup: 'subhost/web1', disks: [{ node: 'vda1', from: 'disk:vda1' }], tun: false, control: 'none' }, ctx, undefined as never);
     expect(r).toEqual({ control: 'none' });
     expect(ctx.warnings).toEqual([DEVICE_GAP]);
+  });
+});
+
+describe("where a subhost's processes go", () => {
+  it('is the devices leaf in the devices hierarchy once the devices step made it, the cgroup itself elsewhere', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'subhost-unit-'));
+    try {
+      const cg = (p: string) => {
+        mkdirSync(join(dir, p), { recursive: true });
+        writeFileSync(join(dir, p, 'cgroup.procs'), '');
+      };
+      const v1 = [{ mountPoint: join(dir, 'devices'), controllers: ['devices' as const] }, { mountPoint: join(dir, 'pids'), controllers: ['pids' as const] }];
+      for (const p of ['unified/subhost/web1', 'devices/subhost/web1', 'pids/subhost/web1']) cg(p);
+      const set = CgroupSet.at(join(dir, 'unified'), 'subhost/web1', v1);
+      expect(set.procsFiles()).toEqual(['unified', 'devices', 'pids'].map((h) => join(dir, h, 'subhost/web1/cgroup.procs')));
+      cg('devices/subhost/web1/guest');
+      expect(set.procsFiles()[1]).toBe(join(dir, 'devices/subhost/web1/guest/cgroup.procs'));
+      expect(set.procsFiles()[2]).toBe(join(dir, 'pids/subhost/web1/cgroup.procs'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
