@@ -19,7 +19,7 @@ export interface HardeningInfo {
   /** Capabilities of DROPPED_CAPABILITIES missing from PID 1's bounding set. */
   capabilitiesDropped: string[];
   /** Those still in it (a problem). */
-  capabilitiesKept: string[];
+  capabilitiesNotDropped: string[];
   sys: 'read-only' | 'writable';
   paths: PathState[];
   devices: {
@@ -69,9 +69,9 @@ export function hardeningFrom(input: HardeningInput): HardeningInfo {
   const problems: string[] = [];
   const bounding = input.capBnd === undefined ? undefined : capabilitiesInMask(input.capBnd);
   const capabilitiesDropped = bounding ? DROPPED_CAPABILITIES.map((c) => c.cap).filter((c) => !bounding.includes(c)) : [];
-  const capabilitiesKept = bounding ? DROPPED_CAPABILITIES.map((c) => c.cap).filter((c) => bounding.includes(c)) : [];
+  const capabilitiesNotDropped = bounding ? DROPPED_CAPABILITIES.map((c) => c.cap).filter((c) => bounding.includes(c)) : [];
   if (!bounding) problems.push('the capability bounding set of PID 1 could not be read');
-  for (const c of capabilitiesKept) problems.push(`capability ${c} is in the bounding set`);
+  for (const c of capabilitiesNotDropped) problems.push(`capability ${c} is in the bounding set`);
 
   const sysMount = mountOf(input.mounts, '/sys');
   const sys = sysMount?.options.includes('ro') ? 'read-only' : 'writable';
@@ -92,7 +92,7 @@ export function hardeningFrom(input: HardeningInput): HardeningInfo {
   } else {
     devices = { control: 'none', restricted: false, allowed: [], gap: DEVICE_GAP };
   }
-  return { capabilitiesDropped, capabilitiesKept, sys, paths, devices, problems };
+  return { capabilitiesDropped, capabilitiesNotDropped, sys, paths, devices, problems };
 }
 
 function readOr(path: string): string | undefined {
