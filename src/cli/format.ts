@@ -1,4 +1,5 @@
 import type { SubhostInfo } from '../core/lifecycle/info';
+import { hardeningLines } from './format-hardening';
 
 export function formatDuration(seconds: number): string {
   const d = Math.floor(seconds / 86400);
@@ -49,6 +50,7 @@ export function statusLines(i: SubhostInfo): string[] {
   kv('cgroup', i.cgroup);
   for (const d of i.disks) kv('disk', `/dev/${d.node}  ${d.image}${d.partition ? ` partition ${d.partition}` : ''}${d.device ? `  on ${d.device} (${d.major}:${d.minor})` : ''}`);
   for (const n of i.interfaces) kv('interface', `${n.inside} ${n.mac}  host ${n.host} on ${n.bridge}${n.addresses.length ? `  ${n.addresses.join(' ')}` : ''}`);
+  if (i.hardening) for (const [k, v] of hardeningLines(i.hardening)) kv(k, v);
   for (const w of i.warnings) kv('warning', w);
   kv('error', i.error);
   return lines;

@@ -1,8 +1,6 @@
 /**
  * Capabilities removed from a subhost's bounding set (setpriv --bounding-set), each because a
  * guest never needs it and it reaches the whole host, not just the guest's namespaces.
- * Kept on purpose: SYS_ADMIN (the guest mounts its own disks), NET_ADMIN (its own network
- * namespace), SYS_BOOT (reboot(2) only ends the guest's PID namespace), MKNOD (its /dev).
  */
 export const DROPPED_CAPABILITIES: { cap: string; why: string }[] = [
   { cap: 'sys_module', why: 'loading kernel modules changes the host kernel' },
@@ -16,6 +14,30 @@ export const DROPPED_CAPABILITIES: { cap: string; why: string }[] = [
   { cap: 'audit_control', why: 'audit rules are host-wide' },
 ];
 
+/** Kept on purpose, though powerful: a sysvinit guest needs them (README, Security). */
+export const KEPT_CAPABILITIES: { cap: string; why: string }[] = [
+  { cap: 'sys_admin', why: 'the guest mounts its own disks (fstab), /proc, /sys and its /dev' },
+  { cap: 'net_admin', why: 'interfaces, addresses and routes of its own network namespace' },
+  { cap: 'sys_boot', why: 'reboot(2) inside a PID namespace only ends that namespace' },
+  { cap: 'mknod', why: 'subhost-init makes /dev; the devices cgroup decides which nodes can be made and opened' },
+];
+
+/** Linux capability numbers (linux/capability.h), index = bit in CapBnd. */
+export const CAPABILITY_NAMES = [
+  'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid',
+  'setpcap', 'linux_immutable', 'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw',
+  'ipc_lock', 'ipc_owner', 'sys_module', 'sys_rawio', 'sys_chroot', 'sys_ptrace', 'sys_pacct',
+  'sys_admin', 'sys_boot', 'sys_nice', 'sys_resource', 'sys_time', 'sys_tty_config', 'mknod',
+  'lease', 'audit_write', 'audit_control', 'setfcap', 'mac_override', 'mac_admin', 'syslog',
+  'wake_alarm', 'block_suspend', 'audit_read', 'perfmon', 'bpf', 'checkpoint_restore',
+] as const;
+
 export function boundingSetArg(): string {
   return DROPPED_CAPABILITIES.map((c) => `-${c.cap}`).join(',');
+}
+
+/** The names of the capabilities in a mask as /proc/PID/status prints it (CapBnd: 000001fffeffffff). */
+export function capabilitiesInMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex.trim()}`);
+  return CAPABILITY_NAMES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Cgroup } from '../host/cgroupfs';
 import { findV1Hierarchies, type V1Controller } from '../host/cgroup-v1';
+import { DEVICES_LEAF } from './devices';
 
 /**
  * Where a subhost's processes go: its cgroup v2 directory, and on a hybrid host (v1
@@ -31,9 +32,18 @@ export class CgroupSet {
     return this.v1.find((x) => x.controllers.includes(controller))?.cgroup;
   }
 
+  /**
+   * Where processes go in each hierarchy: the cgroup itself, except in the devices hierarchy
+   * when the devices step made its leaf (see DEVICES_LEAF).
+   */
+  targets(): Cgroup[] {
+    const devices = this.v1For('devices');
+    return this.all().map((c) => (c === devices && c.child(DEVICES_LEAF).exists() ? c.child(DEVICES_LEAF) : c));
+  }
+
   /** cgroup.procs of every hierarchy: writing a PID to each moves the process in. */
   procsFiles(): string[] {
-    return this.all().map((c) => join(c.path, 'cgroup.procs'));
+    return this.targets().map((c) => join(c.path, 'cgroup.procs'));
   }
 
   create(): void {
@@ -45,6 +55,6 @@ export class CgroupSet {
   }
 
   addProc(pid: number): void {
-    for (const c of this.all()) c.addProc(pid);
+    for (const c of this.targets()) c.addProc(pid);
   }
 }

@@ -13,6 +13,8 @@ export interface DiskSubhostOptions {
   dataDisk?: boolean;
   extraConfig?: string;
   files?: Record<string, RootFile>;
+  /** Last changes to the root tree before it becomes the image. */
+  prepare?: (tree: string) => Promise<void> | void;
 }
 
 export interface DiskSubhost {
@@ -34,6 +36,7 @@ export async function createDiskSubhost(root: string, name: string, opts: DiskSu
   const tree = mkdtempSync('/tmp/subhost-fixture-');
   try {
     await buildBusyboxRoot(tree, files);
+    await opts.prepare?.(tree);
     const disk1 = join(dir, 'disk1.raw');
     await makeDiskImage(disk1, { sizeMiB: 48, from: tree });
     let disk2: string | undefined;

@@ -12,10 +12,11 @@ const tables = new Map([
 
 describe('buildBootPlan', () => {
   const cfg = validateConfig('web1', { DISKS: ['vda:1:/d/root.raw', 'vdb:0:/d/data.raw'], BRIDGES: ['br0:02:00:00:00:00:01'], HOSTNAME: 'web', MEMORY: '1G' }, '/opt/sub/web1');
-  const plan = buildBootPlan(cfg, { paths, tables, bootId: 'b1', graceSeconds: 10 });
+  const plan = buildBootPlan(cfg, { paths, tables, bootId: 'b1', graceSeconds: 10, deviceControl: 'cgroup-v1' });
+  const step = (kind: string) => plan.steps.find((s) => s.kind === kind)!;
 
   it('has the steps of SPEC §3 in order', () => {
-    expect(plan.steps.map((s) => s.kind)).toEqual(['loop-attach', 'loop-attach', 'partition', 'partition', 'mount-root', 'cgroup', 'netns', 'veths', 'install-init', 'start-init']);
+    expect(plan.steps.map((s) => s.kind)).toEqual(['loop-attach', 'loop-attach', 'partition', 'partition', 'mount-root', 'cgroup', 'devices', 'netns', 'veths', 'install-init', 'start-init']);
   });
 
   it('takes partition offsets from the table and mounts the first disk on live', () => {
@@ -25,7 +26,7 @@ describe('buildBootPlan', () => {
   });
 
   it('names host links NAME0 with an fe: MAC and the alias that marks them', () => {
-    expect(plan.steps[7].params).toEqual({
+    expect(step('veths').params).toEqual({
       netns: 'web1',
       alias: 'subhost:web1',
       links: [{ host: 'web10', inside: 'eth0', mac: '02:00:00:00:00:01', hostMac: 'fe:00:00:00:00:01', bridge: 'br0' }],
@@ -33,7 +34,7 @@ describe('buildBootPlan', () => {
   });
 
   it('hands the devices, host name and cgroup to PID 1', () => {
-    expect(plan.steps[9].params).toMatchObject({
+    expect(step('start-init').params).toMatchObject({
       cgroup: 'subhost/web1',
       hostname: 'web',
       devices: [
@@ -46,14 +47,14 @@ describe('buildBootPlan', () => {
 
   it('prints as numbered lines', () => {
     const text = formatPlan(plan);
-    expect(text.split('\n')[0]).toBe('boot web1: 10 steps');
+    expect(text.split('\n')[0]).toBe('boot web1: 11 steps');
     expect(text).toContain('  6. create cgroup subhost/web1 with memory.max=1073741824');
     expect(text).toContain('veth web10 on bridge br0 <-> eth0 02:00:00:00:00:01');
   });
 
   it('attaches an image used twice only once, and has no veth step without BRIDGES', () => {
     const two = validateConfig('a', { DISKS: ['vda:1:/d/root.raw', 'vdb:1:/d/root.raw'] }, '/opt/sub/a');
-    const p = buildBootPlan(two, { paths, tables, bootId: 'x', graceSeconds: 1 });
+    const p = buildBootPlan(two, { paths, tables, bootId: 'x', graceSeconds: 1, deviceControl: 'cgroup-v1' });
     expect(p.steps.filter((s) => s.kind === 'loop-attach')).toHaveLength(1);
     expect(p.steps.some((s) => s.kind === 'veths')).toBe(false);
   });

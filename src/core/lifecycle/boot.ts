@@ -4,6 +4,7 @@ import { procRef } from '../../host/proc';
 import { loadConfig } from '../config';
 import { checkDisksAndNetwork } from '../config/host-checks';
 import type { SubhostConfig } from '../config/types';
+import { deviceControl } from '../devices';
 import type { Lock } from '../lock';
 import { checkName } from '../names';
 import { buildBootPlan } from '../plan/boot-plan';
@@ -45,7 +46,7 @@ export async function bootPlan(rt: Runtime, name: string, opts: BootOptions, boo
   const config = await loadConfig(rt.paths, name, { configFile: opts.configFile, env: rt.env });
   if (config.disks.length === 0) throw new SubhostError(`subhost ${name}: DISKS is not set${config.file ? ` in ${config.file}` : ''}, so there is no disk image to boot`);
   const tables = checkDisksAndNetwork(config, otherActive(rt, name));
-  const plan = buildBootPlan(config, { paths: rt.paths, tables, bootId, graceSeconds: opts.graceSeconds ?? 10 });
+  const plan = buildBootPlan(config, { paths: rt.paths, tables, bootId, graceSeconds: opts.graceSeconds ?? 10, deviceControl: deviceControl() });
   return { plan, config };
 }
 

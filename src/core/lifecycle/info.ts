@@ -9,6 +9,7 @@ import { deviceNode } from '../plan/boot-plan';
 import type { Runtime } from '../runtime';
 import { deriveState, namesWithState, readState, type StateRecord, type SubhostStateName } from '../state';
 import type { PartitionResult } from '../steps/disks';
+import { inspectHardening, type HardeningInfo } from './hardening-info';
 
 export interface DiskInfo {
   node: string;
@@ -45,6 +46,8 @@ export interface SubhostInfo {
   interfaces: InterfaceInfo[];
   cgroup?: string;
   warnings: string[];
+  /** While running: the protections in force, read from PID 1 and its cgroup. */
+  hardening?: HardeningInfo;
   error?: string;
 }
 
@@ -85,6 +88,7 @@ function fromRecord(rec: StateRecord, info: SubhostInfo): void {
     info.uptimeSeconds = Math.max(0, Math.round((Date.now() - started) / 1000));
   }
   if (rec.supervisor) info.supervisor = rec.supervisor.pid;
+  if (info.state === 'running' && rec.pid1) info.hardening = inspectHardening(rec, rec.pid1.pid);
 }
 
 /** What is known of NAME without touching anything: its record, or else its config. */

@@ -1,11 +1,13 @@
 import type { PartitionTable } from '../partition-table';
 import type { SubhostConfig } from '../config/types';
+import { DEVICES_LEAF, STANDARD_DEVICES, TUN_DEVICE, type DeviceControl } from '../devices';
 import { hostSideMac } from '../mac';
 import { hostIfname, insideIfname } from '../names';
 import { CGROUP_PARENT, type Paths } from '../paths';
 import { limitWrites } from '../cgroup-limits';
 import { linkAlias } from '../steps/network';
 import { INIT_PATH } from '../steps/init';
+import { DROPPED_CAPABILITIES } from '../capabilities';
 import type { Plan, Step } from './types';
 
 /** What the planner needs to know about the host, gathered by the (read-only) checks. */
@@ -14,6 +16,8 @@ export interface BootFacts {
   tables: Map<string, PartitionTable>;
   bootId: string;
   graceSeconds: number;
+  /** How this host lets subhost restrict device access (src/core/devices.ts). */
+  deviceControl: DeviceControl;
 }
 
 export function deviceNode(dev: string, part: number): string {
@@ -52,6 +56,18 @@ export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
     params: { path: cgroup, limits: cfg.limits },
   });
 
+  const disks = cfg.disks.map((d) => ({ node: deviceNode(d.dev, d.part), from: `disk:${deviceNode(d.dev, d.part)}` }));
+  const allowed = [...STANDARD_DEVICES.map((d) => d.what), ...(cfg.tun ? [TUN_DEVICE.what] : []), ...disks.map((d) => d.node)].join(' ');
+  steps.push({
+    kind: 'devices',
+    id: 'devices',
+    describe:
+      facts.deviceControl === 'cgroup-v1'
+        ? `restrict devices in the v1 devices cgroup ${cgroup}: deny all, allow ${allowed}; the guest runs in its child ${cgroup}/${DEVICES_LEAF}`
+        : `leave devices unrestricted: this host has no cgroup v1 devices controller (pure cgroup v2) and subhost loads no device eBPF program`,
+    params: { cgroup, disks, tun: cfg.tun, control: facts.deviceControl },
+  });
+
   steps.push({ kind: 'netns', id: 'netns', describe: `create network namespace ${name} with lo up`, params: { netns: name } });
   if (cfg.bridges.length) {
     const links = cfg.bridges.map((b, i) => ({ host: hostIfname(name, i), inside: insideIfname(i), mac: b.mac, hostMac: hostSideMac(b.mac), bridge: b.bridge }));
@@ -67,13 +83,13 @@ export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
   steps.push({
     kind: 'start-init',
     id: 'start-init',
-    describe: `start subhost-init as PID 1 (new mount, PID, UTS, IPC and cgroup namespaces; netns ${name}; cgroup ${cgroup}; pivot_root into ${live}; host name ${cfg.hostname})`,
+    describe: `start subhost-init as PID 1 (new mount, PID, UTS, IPC and cgroup namespaces; netns ${name}; cgroup ${cgroup}; pivot_root into ${live}; host name ${cfg.hostname}; without capabilities ${DROPPED_CAPABILITIES.map((c) => c.cap).join(' ')}; /sys read-only, /proc/sys read-only but net/, host-only /proc files masked)`,
     params: {
       live,
       netns: name,
       cgroup,
       hostname: cfg.hostname,
-      devices: cfg.disks.map((d) => ({ node: deviceNode(d.dev, d.part), from: `disk:${deviceNode(d.dev, d.part)}` })),
+      devices: disks,
       tun: cfg.tun,
       graceSeconds: facts.graceSeconds,
       bootId: facts.bootId,
@@ -81,3 +97,4 @@ export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
   });
   return { name, command: 'boot', steps };
 }
+

@@ -1,6 +1,7 @@
 import type { Handlers } from '../plan/executor';
 import { cgroupCreate } from './cgroup';
 import type { SubhostContext } from './context';
+import { devicesRestrict } from './devices';
 import { loopAttach, partitionDevice } from './disks';
 import { installInit, startInit } from './init';
 import { mountRoot } from './mounts';
@@ -12,6 +13,7 @@ export const SUBHOST_HANDLERS: Handlers<SubhostContext> = {
   partition: partitionDevice,
   'mount-root': mountRoot,
   cgroup: cgroupCreate,
+  devices: devicesRestrict,
   netns: netnsAdd,
   veths: vethsAdd,
   'install-init': installInit,

@@ -10,6 +10,7 @@ import { isAlive, nsPids, procRef, signalProc, type ProcRef } from '../../host/p
 import { writeFileAtomic } from '../atomic-file';
 import { boundingSetArg } from '../capabilities';
 import { resolveInRoot } from '../guest-path';
+import { protectionEnv } from '../hardening';
 import { CgroupSet } from '../subhost-cgroups';
 import { CGROUP_MONITOR } from '../paths';
 import type { StepHandler } from '../plan/executor';
@@ -125,7 +126,7 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
     const cgroups = CgroupSet.at(ctx.cgroupMount, p.cgroup);
     const log = logPath(ctx.paths.run, ctx.name);
     const logFd = rotateLog(log);
-    const initEnv = ['HOME=/', 'TERM=linux', 'container=subhost', `SUBHOST_INIT_HOSTNAME=${p.hostname}`, `SUBHOST_INIT_DEVICES=${devices.join(',')}`, `SUBHOST_INIT_TUN=${p.tun ? 'yes' : 'no'}`, `SUBHOST_INIT_GRACE=${p.graceSeconds}`];
+    const initEnv = ['HOME=/', 'TERM=linux', 'container=subhost', `SUBHOST_INIT_HOSTNAME=${p.hostname}`, `SUBHOST_INIT_DEVICES=${devices.join(',')}`, `SUBHOST_INIT_TUN=${p.tun ? 'yes' : 'no'}`, `SUBHOST_INIT_GRACE=${p.graceSeconds}`, ...protectionEnv()];
     const child = spawn(supervisorShell(), [join(shareDir(), 'supervisor.sh')], {
       detached: true,
       stdio: ['ignore', logFd, logFd, 'pipe'],

@@ -1,0 +1,118 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readMountinfo, type MountEntry } from '../../host/mountinfo';
+import { capabilitiesInMask, DROPPED_CAPABILITIES } from '../capabilities';
+import { DEVICE_GAP, parseDevicesList, type DeviceControl } from '../devices';
+import { PROTECTED_PATHS, type PathProtection, type ProtectedPath } from '../hardening';
+import type { StateRecord } from '../state';
+import type { DevicesResult } from '../steps/devices';
+
+export interface PathState {
+  path: string;
+  want: PathProtection;
+  /** What PID 1's mountinfo shows; `absent`: this kernel has no such file; `unprotected`: a mask is missing. */
+  state: PathProtection | 'absent' | 'unprotected';
+}
+
+/** The hardening in force in a running subhost, read from PID 1 (`status`, README). */
+export interface HardeningInfo {
+  /** Capabilities of DROPPED_CAPABILITIES missing from PID 1's bounding set. */
+  capabilitiesDropped: string[];
+  /** Those still in it (a problem). */
+  capabilitiesNotDropped: string[];
+  sys: 'read-only' | 'writable';
+  paths: PathState[];
+  devices: {
+    control: DeviceControl;
+    /** devices.list of the guest's devices cgroup is not "a *:* rwm". */
+    restricted: boolean;
+    allowed: { what: string; rule: string }[];
+    cgroup?: string;
+    gap?: string;
+  };
+  /** Everything above that is not as subhost set it up; empty when all is in force. */
+  problems: string[];
+}
+
+export interface HardeningInput {
+  /** CapBnd of PID 1, hex. */
+  capBnd?: string;
+  /** PID 1's mountinfo (paths as the guest sees them). */
+  mounts: MountEntry[];
+  devices?: DevicesResult;
+  /** devices.list of the devices cgroup the guest is in. */
+  devicesList?: string;
+  /** Whether this kernel has the path at all (the host's own /proc and /sys tell). */
+  kernelHas: (path: string) => boolean;
+  paths?: ProtectedPath[];
+}
+
+/** The mount a path is on: the deepest mount point above it, the topmost one there (mountinfo lists a mount after the one it covers). */
+function mountOf(mounts: MountEntry[], path: string): MountEntry | undefined {
+  const above = mounts.filter((m) => m.mountPoint === path || path.startsWith(m.mountPoint === '/' ? '/' : `${m.mountPoint}/`));
+  const deepest = Math.max(...above.map((m) => m.mountPoint.length));
+  return above.filter((m) => m.mountPoint.length === deepest).pop();
+}
+
+function pathState(p: ProtectedPath, mounts: MountEntry[], kernelHas: (path: string) => boolean): PathState['state'] {
+  const m = mountOf(mounts, p.path);
+  if (p.how === 'masked') {
+    if (m?.mountPoint === p.path && m.fsType !== 'proc' && m.fsType !== 'sysfs') return 'masked';
+    return kernelHas(p.path) ? 'unprotected' : 'absent';
+  }
+  if (!kernelHas(p.path)) return 'absent';
+  return m?.options.includes('ro') ? 'read-only' : 'writable';
+}
+
+/** Pure: what is in force, from what was read of PID 1, its record and its cgroup. */
+export function hardeningFrom(input: HardeningInput): HardeningInfo {
+  const problems: string[] = [];
+  const bounding = input.capBnd === undefined ? undefined : capabilitiesInMask(input.capBnd);
+  const capabilitiesDropped = bounding ? DROPPED_CAPABILITIES.map((c) => c.cap).filter((c) => !bounding.includes(c)) : [];
+  const capabilitiesNotDropped = bounding ? DROPPED_CAPABILITIES.map((c) => c.cap).filter((c) => bounding.includes(c)) : [];
+  if (!bounding) problems.push('the capability bounding set of PID 1 could not be read');
+  for (const c of capabilitiesNotDropped) problems.push(`capability ${c} is in the bounding set`);
+
+  const sysMount = mountOf(input.mounts, '/sys');
+  const sys = sysMount?.options.includes('ro') ? 'read-only' : 'writable';
+  if (sys !== 'read-only') problems.push('/sys is writable');
+
+  const paths = (input.paths ?? PROTECTED_PATHS).map((p) => ({ path: p.path, want: p.how, state: pathState(p, input.mounts, input.kernelHas) }));
+  for (const p of paths) if (p.state !== p.want && p.state !== 'absent') problems.push(`${p.path} is ${p.state}, not ${p.want}`);
+
+  const d = input.devices;
+  let devices: HardeningInfo['devices'];
+  if (d?.control === 'cgroup-v1') {
+    const list = input.devicesList === undefined ? undefined : parseDevicesList(input.devicesList);
+    const restricted = list !== undefined && !list.all;
+    devices = { control: 'cgroup-v1', restricted, allowed: d.allowed ?? [], cgroup: d.cgroup };
+    if (!list) problems.push(`devices.list of ${d.cgroup} could not be read`);
+    else if (list.all) problems.push(`${d.cgroup} allows every device`);
+    else for (const extra of list.rules.filter((r) => !(d.allowed ?? []).some((a) => a.rule === r))) problems.push(`${d.cgroup} also allows ${extra}`);
+  } else {
+    devices = { control: 'none', restricted: false, allowed: [], gap: DEVICE_GAP };
+  }
+  return { capabilitiesDropped, capabilitiesNotDropped, sys, paths, devices, problems };
+}
+
+function readOr(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Read what is in force in NAME now: PID 1's bounding set and mounts, its devices cgroup. */
+export function inspectHardening(rec: StateRecord, pid1: number): HardeningInfo {
+  const capBnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readOr(`/proc/${pid1}/status`) ?? '')?.[1];
+  let mounts: MountEntry[] = [];
+  try {
+    mounts = readMountinfo(pid1);
+  } catch {
+    /* gone meanwhile: every path shows as unprotected */
+  }
+  const devices = rec.applied.find((a) => a.kind === 'devices')?.result as DevicesResult | null | undefined;
+  const devicesList = devices?.cgroup ? readOr(join(devices.cgroup, 'devices.list')) : undefined;
+  return hardeningFrom({ capBnd, mounts, devices: devices ?? undefined, devicesList, kernelHas: existsSync });
+}

@@ -1,0 +1,223 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hardeningLines } from '../../src/cli/format-hardening';
+import { boundingSetArg, capabilitiesInMask, CAPABILITY_NAMES, DROPPED_CAPABILITIES, KEPT_CAPABILITIES } from '../../src/core/capabilities';
+import { validateConfig } from '../../src/core/config/validate';
+import { DEVICE_GAP, deviceControl, deviceRules, parseDevicesList, v1Rule } from '../../src/core/devices';
+import { protectionEnv, PROTECTED_PATHS } from '../../src/core/hardening';
+import { hardeningFrom, type HardeningInput } from '../../src/core/lifecycle/hardening-info';
+import { Paths } from '../../src/core/paths';
+import { buildBootPlan } from '../../src/core/plan/boot-plan';
+import type { SubhostContext } from '../../src/core/steps/context';
+import { devicesRestrict, type DevicesResult } from '../../src/core/steps/devices';
+import { parseMountinfo } from '../../src/host/mountinfo';
+import { CgroupSet } from '../../src/core/subhost-cgroups';
+
+/** PID 1's mountinfo in a subhost booted on the development VM (kernel 6.18, no kcore, no sysrq). */
+const GUEST_MOUNTS = parseMountinfo(readFileSync(join(__dirname, 'fixtures/guest-mountinfo.txt'), 'utf8'));
+const ABSENT_HERE = new Set(['/proc/sysrq-trigger', '/proc/kcore', '/proc/sched_debug', '/proc/scsi']);
+const DISKS = [
+  { node: 'vda1', major: 7, minor: 6 },
+  { node: 'vdb1', major: 7, minor: 7 },
+];
+const V1_DEVICES: DevicesResult = {
+  control: 'cgroup-v1',
+  cgroup: '/sys/fs/cgroup/devices/subhost/web1/guest',
+  allowed: deviceRules(DISKS, false).map((r) => ({ what: r.what, rule: v1Rule(r) })),
+};
+const DEVICES_LIST = V1_DEVICES.allowed!.map((a) => a.rule).join('\n') + '\n';
+
+function input(over: Partial<HardeningInput> = {}): HardeningInput {
+  return { capBnd: '000001e0bcfcffff', mounts: GUEST_MOUNTS, devices: V1_DEVICES, devicesList: DEVICES_LIST, kernelHas: (p) => !ABSENT_HERE.has(p), ...over };
+}
+
+describe('capabilities', () => {
+  it('drops the nine of the issue from the bounding set, with a reason each, and keeps what a guest needs', () => {
+    expect(boundingSetArg()).toBe('-sys_module,-sys_rawio,-sys_time,-mac_admin,-mac_override,-syslog,-wake_alarm,-block_suspend,-audit_control');
+    for (const c of [...DROPPED_CAPABILITIES, ...KEPT_CAPABILITIES]) {
+      expect(CAPABILITY_NAMES).toContain(c.cap);
+      expect(c.why.length).toBeGreaterThan(10);
+    }
+    expect(KEPT_CAPABILITIES.map((c) => c.cap)).toEqual(['sys_admin', 'net_admin', 'sys_boot', 'mknod']);
+  });
+
+  it('reads a CapBnd mask', () => {
+    expect(capabilitiesInMask('000001ffffffffff')).toEqual([...CAPABILITY_NAMES]);
+    const inside = capabilitiesInMask('000001e0bcfcffff');
+    for (const c of DROPPED_CAPABILITIES) expect(inside).not.toContain(c.cap);
+    expect(inside).toEqual(expect.arrayContaining(['sys_admin', 'net_admin', 'sys_boot', 'mknod', 'chown']));
+    expect(capabilitiesInMask('0000000000000001')).toEqual(['chown']);
+    expect(capabilitiesInMask('0000000000200000')).toEqual(['sys_admin']);
+  });
+});
+
+describe('device rules', () => {
+  it('allow the standard character devices, the declared disks, and tun only when asked', () => {
+    expect(deviceRules(DISKS, false).map(v1Rule)).toEqual([
+      'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:2 rwm', 'c 136:* rwm', 'b 7:6 rwm', 'b 7:7 rwm',
+    ]);
+    const withTun = deviceRules([], true);
+    expect(withTun.find((r) => r.what === 'net/tun')).toEqual({ type: 'c', major: 10, minor: 200, what: 'net/tun' });
+    expect(deviceRules([], false).some((r) => r.what === 'net/tun')).toBe(false);
+    expect(deviceRules([], false).some((r) => r.type === 'b')).toBe(false);
+  });
+
+  it('parses devices.list', () => {
+    expect(parseDevicesList('a *:* rwm\n')).toEqual({ all: true, rules: ['a *:* rwm'] });
+    expect(parseDevicesList('c 1:3 rwm\nb 7:6 rwm\n')).toEqual({ all: false, rules: ['c 1:3 rwm', 'b 7:6 rwm'] });
+    expect(parseDevicesList('')).toEqual({ all: false, rules: [] });
+  });
+
+  it('are enforced by the v1 devices controller where the host has one, else a stated gap', () => {
+    expect(deviceControl([{ mountPoint: '/sys/fs/cgroup/devices', controllers: ['devices'] }])).toBe('cgroup-v1');
+    expect(deviceControl([{ mountPoint: '/sys/fs/cgroup/cpu', controllers: ['cpu', 'cpuacct'] }])).toBe('none');
+    expect(deviceControl([])).toBe('none');
+    expect(DEVICE_GAP).toBe('block devices: not restricted (pure cgroup v2 host: needs a device eBPF program, which subhost does not load)');
+  });
+
+  it('on a pure v2 host, the devices step touches nothing and warns', async () => {
+    const ctx: SubhostContext = { results: new Map(), paths: new Paths('/nonexistent', '/nonexistent'), name: 'web1', cgroupMount: '/nonexistent', warnings: [] };
+    const r = await devicesRestrict.apply({ cgroup: 'subhost/web1', disks: [{ node: 'vda1', from: 'disk:vda1' }], tun: false, control: 'none' }, ctx, undefined as never);
+    expect(r).toEqual({ control: 'none' });
+    expect(ctx.warnings).toEqual([DEVICE_GAP]);
+  });
+});
+
+describe("where a subhost's processes go", () => {
+  it('is the devices leaf in the devices hierarchy once the devices step made it, the cgroup itself elsewhere', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'subhost-unit-'));
+    try {
+      const cg = (p: string) => {
+        mkdirSync(join(dir, p), { recursive: true });
+        writeFileSync(join(dir, p, 'cgroup.procs'), '');
+      };
+      const v1 = [{ mountPoint: join(dir, 'devices'), controllers: ['devices' as const] }, { mountPoint: join(dir, 'pids'), controllers: ['pids' as const] }];
+      for (const p of ['unified/subhost/web1', 'devices/subhost/web1', 'pids/subhost/web1']) cg(p);
+      const set = CgroupSet.at(join(dir, 'unified'), 'subhost/web1', v1);
+      expect(set.procsFiles()).toEqual(['unified', 'devices', 'pids'].map((h) => join(dir, h, 'subhost/web1/cgroup.procs')));
+      cg('devices/subhost/web1/guest');
+      expect(set.procsFiles()[1]).toBe(join(dir, 'devices/subhost/web1/guest/cgroup.procs'));
+      expect(set.procsFiles()[2]).toBe(join(dir, 'pids/subhost/web1/cgroup.procs'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('protected /proc and /sys paths', () => {
+  it('cover what the issue names, each with a reason', () => {
+    const by = (how: string) => PROTECTED_PATHS.filter((p) => p.how === how).map((p) => p.path);
+    expect(by('read-only')).toEqual(expect.arrayContaining(['/proc/sys', '/proc/sysrq-trigger']));
+    expect(by('writable')).toEqual(['/proc/sys/net']);
+    expect(by('masked')).toEqual(expect.arrayContaining(['/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_debug', '/sys/firmware']));
+    for (const p of PROTECTED_PATHS) {
+      expect(p.path).toMatch(/^\/(proc|sys)\/[a-z_/-]+$/);
+      expect(p.why.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('make every writable path an exception inside a read-only one, listed after it', () => {
+    for (const w of PROTECTED_PATHS.filter((p) => p.how === 'writable')) {
+      const parent = PROTECTED_PATHS.findIndex((p) => p.how === 'read-only' && w.path.startsWith(`${p.path}/`));
+      expect(parent).toBeGreaterThanOrEqual(0);
+      expect(parent).toBeLessThan(PROTECTED_PATHS.indexOf(w));
+    }
+  });
+
+  it('reach subhost-init as comma-separated lists without spaces', () => {
+    const env = protectionEnv();
+    expect(env).toHaveLength(3);
+    expect(env[0]).toMatch(/^SUBHOST_INIT_READONLY=\/proc\/sys,\/proc\/sysrq-trigger,/);
+    expect(env[1]).toBe('SUBHOST_INIT_WRITABLE=/proc/sys/net');
+    expect(env[2]).toMatch(/^SUBHOST_INIT_MASKED=\/proc\/kcore,/);
+    for (const e of env) expect(e).not.toMatch(/\s/);
+  });
+});
+
+describe('hardening in force (status)', () => {
+  it('is complete in a subhost booted by subhost', () => {
+    const h = hardeningFrom(input());
+    expect(h.problems).toEqual([]);
+    expect(h.capabilitiesDropped).toEqual(DROPPED_CAPABILITIES.map((c) => c.cap));
+    expect(h.sys).toBe('read-only');
+    const state = Object.fromEntries(h.paths.map((p) => [p.path, p.state]));
+    expect(state).toMatchObject({ '/proc/sys': 'read-only', '/proc/sys/net': 'writable', '/proc/keys': 'masked', '/sys/firmware': 'masked', '/proc/acpi': 'masked', '/proc/kcore': 'absent' });
+    expect(h.devices).toMatchObject({ control: 'cgroup-v1', restricted: true });
+    expect(hardeningLines(h)).toEqual([
+      ['caps', 'dropped sys_module sys_rawio sys_time mac_admin mac_override syslog wake_alarm block_suspend audit_control'],
+      ['/proc', 'read-only sys bus irq fs; writable sys/net; masked keys timer_list acpi; not in this kernel sysrq-trigger kcore sched_debug scsi'],
+      ['/sys', 'read-only; masked firmware'],
+      ['devices', 'only null zero full random urandom tty ptmx pts vda1 vdb1 (cgroup v1 devices controller)'],
+    ]);
+  });
+
+  it('names what is not in force: a remounted /proc/sys, a kept capability, a missing mask, all devices allowed', () => {
+    const mounts = GUEST_MOUNTS.map((m) => (m.mountPoint === '/proc/sys' ? { ...m, options: ['rw'] } : m)).filter((m) => m.mountPoint !== '/proc/keys');
+    const h = hardeningFrom(input({ mounts, capBnd: '000001e0befcffff', devicesList: 'a *:* rwm\n' }));
+    expect(h.problems).toEqual([
+      'capability sys_time is in the bounding set',
+      '/proc/sys is writable, not read-only',
+      '/proc/keys is unprotected, not masked',
+      '/sys/fs/cgroup/devices/subhost/web1/guest allows every device',
+    ]);
+    const lines = hardeningLines(h);
+    expect(lines).toContainEqual(['devices', 'NOT restricted: /sys/fs/cgroup/devices/subhost/web1/guest allows every device']);
+    expect(lines.filter(([k]) => k === 'NOT in force')).toHaveLength(4);
+  });
+
+  it('shows the device gap of a pure cgroup v2 host', () => {
+    const h = hardeningFrom(input({ devices: { control: 'none' }, devicesList: undefined }));
+    expect(h.devices).toEqual({ control: 'none', restricted: false, allowed: [], gap: DEVICE_GAP });
+    expect(h.problems).toEqual([]);
+    expect(hardeningLines(h)).toContainEqual(['devices', 'NOT restricted (pure cgroup v2 host: needs a device eBPF program, which subhost does not load)']);
+  });
+
+  it('notices an extra device rule and an open /sys/firmware', () => {
+    const mounts = GUEST_MOUNTS.filter((m) => m.mountPoint !== '/sys/firmware');
+    const h = hardeningFrom(input({ mounts, devicesList: `${DEVICES_LIST}b 254:0 rwm\n` }));
+    expect(h.problems).toEqual(['/sys/firmware is unprotected, not masked', '/sys/fs/cgroup/devices/subhost/web1/guest also allows b 254:0 rwm']);
+  });
+});
+
+describe('the boot plan', () => {
+  const paths = new Paths('/opt/sub', '/run/subhost');
+  const tables = new Map([['/d/root.raw', { scheme: 'mbr' as const, partitions: [{ index: 1, offset: 1048576, size: 1000 }] }]]);
+  const plan = (tun: boolean, deviceControl: 'cgroup-v1' | 'none') =>
+    buildBootPlan(validateConfig('web1', { DISKS: ['vda:1:/d/root.raw'], TUN: tun ? 'yes' : 'no' }, '/opt/sub/web1'), { paths, tables, bootId: 'b', graceSeconds: 1, deviceControl });
+
+  it('restricts devices after the cgroup and the partitions are made, before PID 1 starts', () => {
+    const kinds = plan(false, 'cgroup-v1').steps.map((s) => s.kind);
+    expect(kinds.indexOf('devices')).toBeGreaterThan(kinds.indexOf('cgroup'));
+    expect(kinds.indexOf('devices')).toBeGreaterThan(kinds.lastIndexOf('partition'));
+    expect(kinds.indexOf('devices')).toBeLessThan(kinds.indexOf('start-init'));
+    const step = plan(false, 'cgroup-v1').steps.find((s) => s.kind === 'devices')!;
+    expect(step.params).toEqual({ cgroup: 'subhost/web1', disks: [{ node: 'vda1', from: 'disk:vda1' }], tun: false, control: 'cgroup-v1' });
+    expect(step.describe).toBe('restrict devices in the v1 devices cgroup subhost/web1: deny all, allow null zero full random urandom tty ptmx pts vda1; the guest runs in its child subhost/web1/guest');
+  });
+
+  it('allows tun only with TUN=yes, and says when devices stay open', () => {
+    expect(plan(true, 'cgroup-v1').steps.find((s) => s.kind === 'devices')!.describe).toContain('pts net/tun vda1');
+    const open = plan(false, 'none').steps.find((s) => s.kind === 'devices')!;
+    expect(open.params).toMatchObject({ control: 'none' });
+    expect(open.describe).toMatch(/^leave devices unrestricted: this host has no cgroup v1 devices controller/);
+  });
+
+  it('tells what PID 1 loses', () => {
+    const start = plan(false, 'cgroup-v1').steps.find((s) => s.kind === 'start-init')!.describe;
+    expect(start).toContain('without capabilities sys_module sys_rawio sys_time mac_admin mac_override syslog wake_alarm block_suspend audit_control;');
+    expect(start).toContain('/sys read-only, /proc/sys read-only but net/, host-only /proc files masked');
+  });
+});
+
+describe('the README', () => {
+  const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+  it('documents every capability choice and every protected path, with the same reason', () => {
+    for (const c of [...DROPPED_CAPABILITIES, ...KEPT_CAPABILITIES]) expect(readme).toContain(`| \`${c.cap}\` | ${c.why} |`);
+    for (const p of PROTECTED_PATHS) expect(readme).toContain(`| \`${p.path}\` | ${p.how} | ${p.why} |`);
+  });
+  it('states the device gap of pure cgroup v2 hosts', () => {
+    expect(readme.replace(/\s+/g, ' ')).toContain(DEVICE_GAP);
+  });
+});
