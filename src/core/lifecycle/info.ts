@@ -55,7 +55,7 @@ export function kindOf(cfg: SubhostConfig): SubhostInfo['kind'] {
   return cfg.disks.length ? 'disk' : cfg.base ? 'overlay' : 'directory';
 }
 
-/** Subhost names: folders of SUBHOST_ROOT with a config, and anything with runtime state. */
+/** Subhost names: folders of SUBHOST_ROOT with a config, and what has runtime state from this root. */
 export function subhostNames(rt: Runtime): string[] {
   let dirs: string[] = [];
   try {
@@ -63,7 +63,9 @@ export function subhostNames(rt: Runtime): string[] {
   } catch {
     /* no root yet */
   }
-  return [...new Set([...dirs, ...namesWithState(rt.paths).filter((n) => NAME_RE.test(n))])].sort();
+  // Runtime state is host-wide: only records booted from this root are this root's subhosts.
+  const active = namesWithState(rt.paths).filter((n) => NAME_RE.test(n) && (readState(rt.paths, n)?.root ?? rt.paths.root) === rt.paths.root);
+  return [...new Set([...dirs, ...active])].sort();
 }
 
 function fromRecord(rec: StateRecord, info: SubhostInfo): void {
