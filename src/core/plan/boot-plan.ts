@@ -3,7 +3,7 @@ import type { SubhostConfig } from '../config/types';
 import { hostSideMac } from '../mac';
 import { hostIfname, insideIfname } from '../names';
 import { CGROUP_PARENT, type Paths } from '../paths';
-import { limitWrites } from '../cgroup-limits';
+import { predictLimits, type CgroupLayout } from '../cgroup-limits';
 import { linkAlias } from '../steps/network';
 import { INIT_PATH } from '../steps/init';
 import type { Plan, Step } from './types';
@@ -14,6 +14,8 @@ export interface BootFacts {
   tables: Map<string, PartitionTable>;
   bootId: string;
   graceSeconds: number;
+  /** Controllers cgroup2 and (hybrid hosts) v1 offer: where each limit is expected to go. */
+  cgroupLayout: CgroupLayout;
 }
 
 export function deviceNode(dev: string, part: number): string {
@@ -44,12 +46,13 @@ export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
   const rootNode = deviceNode(cfg.disks[0].dev, cfg.disks[0].part);
   steps.push({ kind: 'mount-root', id: 'root', describe: `mount /dev/${rootNode} (${cfg.disks[0].image}) on ${live}`, params: { source: `disk:${rootNode}`, target: live } });
 
-  const limits = limitWrites(cfg.limits).map((w) => `${w.file}=${w.value}`);
+  const expected = predictLimits(cfg.limits, facts.cgroupLayout);
+  const limits = expected.targets.map((t) => `${t.writes.map((w) => `${w.file}=${w.value}`).join(' ')} (${t.source})`);
   steps.push({
     kind: 'cgroup',
     id: 'cgroup',
-    describe: `create cgroup ${cgroup}${limits.length ? ` with ${limits.join(', ')}` : ''}`,
-    params: { path: cgroup, limits: cfg.limits },
+    describe: `create cgroup ${cgroup}${limits.length ? ` with ${limits.join(', ')}` : ''}${expected.warnings.map((w) => `; ${w}`).join('')}`,
+    params: { path: cgroup, limits: cfg.limits, loops: [...images.map((i) => `loop:${i}`), ...cfg.disks.map((d) => `disk:${deviceNode(d.dev, d.part)}`)] },
   });
 
   steps.push({ kind: 'netns', id: 'netns', describe: `create network namespace ${name} with lo up`, params: { netns: name } });
