@@ -77,13 +77,8 @@ export interface PressureText {
 /** *.pressure (PSI): "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" and a "full" line. */
 export function parsePressure(text: string): PressureText | undefined {
   const lines: Partial<Record<'some' | 'full', PressureLine>> = {};
-  for (const line of text.split('\n')) {
-    const [kind, ...pairs] = line.trim().split(/\s+/);
-    if (kind !== 'some' && kind !== 'full') continue;
-    const kv = new Map(pairs.map((p) => p.split('=') as [string, string]));
-    const n = (k: string) => Number(kv.get(k));
-    const parsed = { avg10: n('avg10'), avg60: n('avg60'), avg300: n('avg300'), totalUs: n('total') };
-    if (Object.values(parsed).every(Number.isFinite)) lines[kind] = parsed;
+  for (const m of text.matchAll(/^(some|full) avg10=(\d+\.\d+) avg60=(\d+\.\d+) avg300=(\d+\.\d+) total=(\d+)$/gm)) {
+    lines[m[1] as 'some' | 'full'] = { avg10: Number(m[2]), avg60: Number(m[3]), avg300: Number(m[4]), totalUs: Number(m[5]) };
   }
   return lines.some ? { some: lines.some, ...(lines.full ? { full: lines.full } : {}) } : undefined;
 }

@@ -12,8 +12,8 @@ const T = '2026-01-02T03:04:05.000Z';
 const noLoops = () => false;
 
 /** The captured files as cgroup directories: a pure v2 cgroup, and a hybrid host's v2 + v1 pair. */
-const pure = new CgroupSet(new Cgroup(dir('v2-pure')), []);
-const hybrid = new CgroupSet(new Cgroup(dir('v2-hybrid')), [{ controllers: ['cpu', 'cpuacct', 'memory', 'pids', 'blkio'], cgroup: new Cgroup(dir('v1')) }]);
+const pure = new CgroupSet(new Cgroup(dir('v2-pure/cap')), []);
+const hybrid = new CgroupSet(new Cgroup(dir('v2-hybrid/cap')), [{ controllers: ['cpu', 'cpuacct', 'memory', 'pids', 'blkio'], cgroup: new Cgroup(dir('v1/cap')) }]);
 
 describe('readUsage on a pure cgroup v2 host', () => {
   const r = readUsage({ kind: 'subhost', name: 'web1', set: pure }, 'h1', T, noLoops);
@@ -23,7 +23,7 @@ describe('readUsage on a pure cgroup v2 host', () => {
       host: 'h1',
       kind: 'subhost',
       name: 'web1',
-      cgroup: dir('v2-pure'),
+      cgroup: dir('v2-pure/cap'),
       time: T,
       cpu: { userSeconds: 12.014851, systemSeconds: 1.062019, source: 'v2' },
       memory: { currentBytes: 20795392, peakBytes: 40271872, anonBytes: 20316160, fileBytes: 0, source: 'v2' },
@@ -60,7 +60,7 @@ describe('readUsage on a hybrid host', () => {
   });
 
   it('says "not counted" (null), not zero, when blk-throttle listed no device', () => {
-    const uncounted = new CgroupSet(new Cgroup(dir('v2-hybrid')), [{ controllers: ['blkio'], cgroup: new Cgroup(dir('v1-uncounted')) }]);
+    const uncounted = new CgroupSet(new Cgroup(dir('v2-hybrid/cap')), [{ controllers: ['blkio'], cgroup: new Cgroup(dir('v1-uncounted/cap')) }]);
     expect(readUsage({ kind: 'vm', name: 'x', set: uncounted }, 'h', T, noLoops).io).toEqual({ readBytes: null, writeBytes: null, devices: [], source: 'v1' });
   });
 

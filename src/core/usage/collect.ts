@@ -3,10 +3,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { SubhostError, UsageError } from '../../errors';
 import { findV1Hierarchies } from '../../host/cgroup-v1';
+import { Cgroup } from '../../host/cgroupfs';
 import { CGROUP_PARENT, CGROUP_VM } from '../paths';
 import type { Runtime } from '../runtime';
 import { CgroupSet } from '../subhost-cgroups';
-import { readUsage, sysfsLoopCheck, type UsageTarget } from './read';
+import { CgroupReader, readUsage, sysfsLoopCheck, type UsageTarget } from './read';
 import type { UsageRecord } from './record';
 
 const PARENTS: [UsageRecord['kind'], string][] = [
@@ -27,7 +28,11 @@ export function usageTargets(cgroupMount: string): UsageTarget[] {
     } catch {
       /* no such parent yet */
     }
-    for (const name of names.sort()) out.push({ kind, name, set: CgroupSet.at(cgroupMount, `${parent}/${name}`, v1) });
+    // Plain concatenation: mount points are normalized and readdir names have no '/'; at hundreds of cgroups path.join shows.
+    for (const name of names.sort()) {
+      const rel = `${parent}/${name}`;
+      out.push({ kind, name, set: new CgroupSet(new Cgroup(`${cgroupMount}/${rel}`), v1.map((h) => ({ controllers: h.controllers, cgroup: new Cgroup(`${h.mountPoint}/${rel}`) }))) });
+    }
   }
   return out;
 }
@@ -44,7 +49,8 @@ export function collectUsage(rt: Runtime, names: string[] = []): UsageRecord[] {
   const host = hostname();
   const time = new Date().toISOString();
   const isLoop = sysfsLoopCheck();
-  return targets.map((t) => readUsage(t, host, time, isLoop));
+  const reader = new CgroupReader();
+  return targets.map((t) => readUsage(t, host, time, isLoop, reader));
 }
 
 /** The usage of one subhost's cgroup, while it exists (for `status`). */

@@ -87,23 +87,21 @@ function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-function labelText(labels: Labels): string {
-  return `{${Object.entries(labels)
-    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
-    .join(',')}}`;
-}
-
 /** Prometheus text exposition (format 0.0.4) of the records; a figure the host lacks has no sample. */
 export function formatPrometheus(records: UsageRecord[], metrics: MetricDef[] = METRICS): string {
-  const lines: string[] = [];
+  // The labels every sample of a record carries, escaped once per record.
+  const base = records.map((r) => `host="${escapeLabel(r.host)}",kind="${r.kind}",name="${escapeLabel(r.name)}"`);
+  let out = '';
   for (const m of metrics) {
-    lines.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`);
-    for (const r of records) {
+    out += `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n`;
+    records.forEach((r, i) => {
       for (const [labels, value] of m.samples(r)) {
         if (value === null) continue;
-        lines.push(`${m.name}${labelText({ host: r.host, kind: r.kind, name: r.name, ...labels })} ${value}`);
+        let extra = '';
+        for (const k in labels) extra += `,${k}="${escapeLabel(labels[k])}"`;
+        out += `${m.name}{${base[i]}${extra}} ${value}\n`;
       }
-    }
+    });
   }
-  return lines.join('\n') + '\n';
+  return out;
 }
