@@ -7,10 +7,19 @@ import type { CgroupSet } from './subhost-cgroups';
  * of the subhost's own loop devices switches counting on there and limits nothing. cgroup2's
  * io.stat counts by itself: nothing to do where it exists.
  */
-export function countIoOnV1(set: CgroupSet, devices: string[]): string[] {
-  if (set.v2.has('io.stat')) return [];
+export function countIoOnV1(set: CgroupSet, devices: string[]): { counted: string[]; warnings: string[] } {
+  const out = { counted: [] as string[], warnings: [] as string[] };
+  if (set.v2.has('io.stat')) return out;
   const blkio = set.v1For('blkio');
-  if (!blkio?.has('blkio.throttle.read_bps_device')) return [];
-  for (const d of devices) blkio.set('blkio.throttle.read_bps_device', `${d} 0`);
-  return devices;
+  if (!blkio?.has('blkio.throttle.read_bps_device')) return out;
+  for (const d of devices) {
+    try {
+      blkio.set('blkio.throttle.read_bps_device', `${d} 0`);
+      out.counted.push(d);
+    } catch (err) {
+      // Accounting only: the subhost runs the same without it, so this is no reason to fail boot.
+      out.warnings.push(`IO on device ${d} is not counted (cgroup v1 blk-throttle refused it): ${(err as Error).message}`);
+    }
+  }
+  return out;
 }

@@ -109,6 +109,10 @@ describe('usage: bad input', () => {
     const r = cli(['usage', '--json', '--prometheus']);
     expect(r).toMatchObject({ code: 2, stdout: '', stderr: 'subhost: usage: --json and --prometheus exclude each other\n' });
   });
+  it('refuses arguments to cgroups setup, as bad usage', () => {
+    const r = cli(['cgroups', 'setup', 'vm1']);
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: "subhost: too many arguments for 'setup'. Expected 0 arguments but got 1.\n" });
+  });
   it('says which names it does not know, and prints nothing else', () => {
     const r = cli(['usage', 'nosuch-xyz1', 'nosuch-xyz2']);
     expect(r).toMatchObject({ code: 1, stdout: '', stderr: 'subhost: usage: no subhost or VM named nosuch-xyz1, nosuch-xyz2 is active on this host\n' });

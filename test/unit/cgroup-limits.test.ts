@@ -6,6 +6,7 @@ import { applyLimits, chooseLimits, limitsInForce, limitTargets, predictLimits }
 import { Cgroup } from '../../src/host/cgroupfs';
 import { CgroupSet } from '../../src/core/subhost-cgroups';
 import { statusLines } from '../../src/cli/format';
+import { countIoOnV1 } from '../../src/core/v1-io-accounting';
 import type { SubhostInfo } from '../../src/core/lifecycle/info';
 
 const all = { cpus: 1.5, memory: 2 * 1024 ** 3, pids: 512, ioWeight: 100 };
@@ -105,5 +106,35 @@ describe('status shows the limits in force', () => {
     expect(lines).toContain('  limit       CPUS: cpu.max=150000 100000 (cgroup v2 cpu)');
     expect(lines).toContain('  limit       MEMORY: memory.limit_in_bytes=2147479552 (cgroup v1 memory)');
     expect(lines).toContain('  warning     PIDS not applied: no');
+  });
+});
+
+describe('countIoOnV1', () => {
+  const root = mkdtempSync(join(tmpdir(), 'subhost-io-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const dirWith = (name: string, files: string[]) => {
+    const d = join(root, name);
+    mkdirSync(d, { recursive: true });
+    for (const f of files) writeFileSync(join(d, f), '');
+    return new Cgroup(d);
+  };
+
+  it('writes a no-limit rule per loop device into v1 blkio, where cgroup2 has no io.stat', () => {
+    const blkio = dirWith('blkio', ['blkio.throttle.read_bps_device']);
+    const r = countIoOnV1(new CgroupSet(dirWith('v2', ['cpu.stat']), [{ controllers: ['blkio'], cgroup: blkio }]), ['7:3']);
+    expect(r).toEqual({ counted: ['7:3'], warnings: [] });
+    expect(readFileSync(join(blkio.path, 'blkio.throttle.read_bps_device'), 'utf8')).toBe('7:3 0');
+  });
+  it('does nothing where cgroup2 counts IO itself', () => {
+    const blkio = dirWith('blkio2', ['blkio.throttle.read_bps_device']);
+    expect(countIoOnV1(new CgroupSet(dirWith('v2io', ['io.stat']), [{ controllers: ['blkio'], cgroup: blkio }]), ['7:3'])).toEqual({ counted: [], warnings: [] });
+    expect(readFileSync(join(blkio.path, 'blkio.throttle.read_bps_device'), 'utf8')).toBe('');
+  });
+  it('warns, and does not fail, when the kernel refuses', () => {
+    const blkio = dirWith('blkio3', []);
+    mkdirSync(join(blkio.path, 'blkio.throttle.read_bps_device'));
+    const r = countIoOnV1(new CgroupSet(dirWith('v2b', []), [{ controllers: ['blkio'], cgroup: blkio }]), ['7:9']);
+    expect(r.counted).toEqual([]);
+    expect(r.warnings).toEqual([expect.stringMatching(/^IO on device 7:9 is not counted \(cgroup v1 blk-throttle refused it\): writing "7:9 0" to .*EISDIR/)]);
   });
 });

@@ -73,8 +73,9 @@ export const cgroupCreate: StepHandler<CgroupParams, CgroupResult, SubhostContex
     set.create();
     const { applied, warnings } = applyLimits(set, p.limits);
     ctx.warnings.push(...warnings);
-    const ioCounted = countIoOnV1(set, loopDevices(ctx, p.loops ?? []));
-    return { path: set.v2.path, v1: set.v1.map((x) => x.cgroup.path), limits: applied, ioCounted };
+    const io = countIoOnV1(set, loopDevices(ctx, p.loops ?? []));
+    ctx.warnings.push(...io.warnings);
+    return { path: set.v2.path, v1: set.v1.map((x) => x.cgroup.path), limits: applied, ioCounted: io.counted };
   },
   async undo(p, _r, ctx) {
     await removeCgroupSet(CgroupSet.at(ctx.cgroupMount, p.path));
