@@ -1,6 +1,23 @@
 import type { SubhostInfo } from '../core/lifecycle/info';
 import { hardeningLines } from './format-hardening';
 
+/** 1536 -> 1.5K: binary units, as free(1) prints them. */
+export function humanBytes(n: number | null): string {
+  if (n === null) return '-';
+  const units = ['B', 'K', 'M', 'G', 'T', 'P'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
+  return i === 0 ? `${v}B` : `${v.toFixed(1)}${units[i]}`;
+}
+
+export function formatSeconds(n: number | null): string {
+  return n === null ? '-' : `${n.toFixed(2)}s`;
+}
+
 export function formatDuration(seconds: number): string {
   const d = Math.floor(seconds / 86400);
   const h = Math.floor((seconds % 86400) / 3600);
@@ -48,6 +65,14 @@ export function statusLines(i: SubhostInfo): string[] {
   kv('started', i.startedAt);
   kv('uptime', i.uptimeSeconds !== undefined ? formatDuration(i.uptimeSeconds) : undefined);
   kv('cgroup', i.cgroup);
+  for (const l of i.limits ?? []) kv('limit', `${l.variable}: ${l.files.map((f) => `${f.path.split('/').pop()}=${f.value ?? '?'}`).join(' ')} (cgroup ${l.source} ${l.controller})${l.note ? `; ${l.note}` : ''}`);
+  const u = i.usage;
+  if (u) {
+    kv('cpu', `${formatSeconds(u.cpu.userSeconds)} user, ${formatSeconds(u.cpu.systemSeconds)} system`);
+    kv('memory', `${humanBytes(u.memory.currentBytes)} (peak ${humanBytes(u.memory.peakBytes)})`);
+    kv('io', `${humanBytes(u.io.readBytes)} read, ${humanBytes(u.io.writeBytes)} written`);
+    kv('tasks', u.tasks.count ?? '-');
+  }
   for (const d of i.disks) kv('disk', `/dev/${d.node}  ${d.image}${d.partition ? ` partition ${d.partition}` : ''}${d.device ? `  on ${d.device} (${d.major}:${d.minor})` : ''}`);
   for (const n of i.interfaces) kv('interface', `${n.inside} ${n.mac}  host ${n.host} on ${n.bridge}${n.addresses.length ? `  ${n.addresses.join(' ')}` : ''}`);
   if (i.hardening) for (const [k, v] of hardeningLines(i.hardening)) kv(k, v);

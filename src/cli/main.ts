@@ -104,6 +104,23 @@ export function buildProgram(): Command {
     .action(action(() => import('./commands/autostart')));
 
   program
+    .command('usage')
+    .description('CPU, memory, IO, tasks and pressure of every subhost and VM (or those named), with the host name')
+    .argument('[names...]', 'subhost or VM names (default: all)')
+    .option('--json', 'JSON output (fields in the README)')
+    .option('--prometheus', 'Prometheus text format')
+    .action(action(() => import('./commands/usage')));
+
+  program
+    .command('cgroups')
+    .description('the host cgroup hierarchy for subhosts and VMs')
+    .command('setup')
+    .description('make subhost/ and vm/, enable the controllers cgroup2 offers, move each VM process into vm/NAME (idempotent)')
+    .option('--json', 'JSON output (fields in the README)')
+    .option('--dry-run', 'print the plan and change nothing')
+    .action(action(() => import('./commands/cgroups-setup')));
+
+  program
     .command('_reap', { hidden: true })
     .description('run by the supervisor when PID 1 has ended')
     .argument('<name>')

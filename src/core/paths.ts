@@ -4,6 +4,8 @@ export const DEFAULT_ROOT = '/opt/sub';
 export const DEFAULT_RUN = '/run/subhost';
 /** Parent cgroup of every subhost, under the cgroup2 mount. */
 export const CGROUP_PARENT = 'subhost';
+/** Parent cgroup of the virtual machines (`subhost cgroups setup` moves each into vm/NAME). */
+export const CGROUP_VM = 'vm';
 /** Where the per-subhost supervisors live: outside the subhost's own cgroup, like LXC's monitor. */
 export const CGROUP_MONITOR = 'subhost.monitor';
 

@@ -5,6 +5,9 @@ import { formatPlan } from '../../src/core/plan/types';
 import { Paths } from '../../src/core/paths';
 
 const paths = new Paths('/opt/sub', '/run/subhost');
+/** A pure cgroup v2 host, and a hybrid one like the test machine (controllers on v1). */
+const pureV2 = { v2: ['cpuset', 'cpu', 'io', 'memory', 'hugetlb', 'pids'], v1: [] };
+const hybrid = { v2: ['hugetlb'], v1: ['cpu', 'cpuacct', 'memory', 'pids', 'blkio', 'devices'] };
 const tables = new Map([
   ['/d/root.raw', { scheme: 'mbr' as const, partitions: [{ index: 1, offset: 1048576, size: 1000 }] }],
   ['/d/data.raw', { scheme: 'none' as const, partitions: [] }],
@@ -12,7 +15,7 @@ const tables = new Map([
 
 describe('buildBootPlan', () => {
   const cfg = validateConfig('web1', { DISKS: ['vda:1:/d/root.raw', 'vdb:0:/d/data.raw'], BRIDGES: ['br0:02:00:00:00:00:01'], HOSTNAME: 'web', MEMORY: '1G' }, '/opt/sub/web1');
-  const plan = buildBootPlan(cfg, { paths, tables, bootId: 'b1', graceSeconds: 10, deviceControl: 'cgroup-v1' });
+  const plan = buildBootPlan(cfg, { paths, tables, bootId: 'b1', graceSeconds: 10, deviceControl: 'cgroup-v1', cgroupLayout: pureV2 });
   const step = (kind: string) => plan.steps.find((s) => s.kind === kind)!;
 
   it('has the steps of SPEC §3 in order', () => {
@@ -48,14 +51,32 @@ describe('buildBootPlan', () => {
   it('prints as numbered lines', () => {
     const text = formatPlan(plan);
     expect(text.split('\n')[0]).toBe('boot web1: 11 steps');
-    expect(text).toContain('  6. create cgroup subhost/web1 with memory.max=1073741824');
+    expect(text).toContain('  6. create cgroup subhost/web1 with memory.max=1073741824 (v2)\n');
     expect(text).toContain('veth web10 on bridge br0 <-> eth0 02:00:00:00:00:01');
   });
 
   it('attaches an image used twice only once, and has no veth step without BRIDGES', () => {
     const two = validateConfig('a', { DISKS: ['vda:1:/d/root.raw', 'vdb:1:/d/root.raw'] }, '/opt/sub/a');
-    const p = buildBootPlan(two, { paths, tables, bootId: 'x', graceSeconds: 1, deviceControl: 'cgroup-v1' });
+    const p = buildBootPlan(two, { paths, tables, bootId: 'x', graceSeconds: 1, deviceControl: 'cgroup-v1', cgroupLayout: pureV2 });
     expect(p.steps.filter((s) => s.kind === 'loop-attach')).toHaveLength(1);
     expect(p.steps.some((s) => s.kind === 'veths')).toBe(false);
+  });
+
+  it('hands the cgroup step the loop devices the guest does IO through', () => {
+    expect(plan.steps[5].params).toEqual({ path: 'subhost/web1', limits: cfg.limits, loops: ['loop:/d/root.raw', 'loop:/d/data.raw', 'disk:vda1', 'disk:vdb'] });
+  });
+
+  it('plans each limit in cgroup v2 on a pure v2 host, in its v1 equivalent on a hybrid one, and warns where neither is', () => {
+    const all = validateConfig('web1', { DISKS: ['vda:1:/d/root.raw'], CPUS: '1.5', MEMORY: '1G', PIDS: '512', IO_WEIGHT: '200' }, '/opt/sub/web1');
+    const describe = (cgroupLayout: { v2: string[]; v1: string[] }) => buildBootPlan(all, { paths, tables, bootId: 'b', graceSeconds: 1, deviceControl: 'cgroup-v1', cgroupLayout }).steps.find((s) => s.kind === 'cgroup')!.describe;
+    expect(describe(pureV2)).toBe('create cgroup subhost/web1 with cpu.max=150000 100000 (v2), memory.max=1073741824 (v2), pids.max=512 (v2), io.weight=default 200 (v2)');
+    expect(describe(hybrid)).toBe(
+      'create cgroup subhost/web1 with cpu.cfs_period_us=100000 cpu.cfs_quota_us=150000 (v1), memory.limit_in_bytes=1073741824 (v1), pids.max=512 (v1), blkio.bfq.weight=200 (v1)',
+    );
+    expect(describe({ v2: ['memory'], v1: ['cpu'] })).toBe(
+      'create cgroup subhost/web1 with cpu.cfs_period_us=100000 cpu.cfs_quota_us=150000 (v1), memory.max=1073741824 (v2)' +
+        '; PIDS not applied: this host offers neither cgroup v2 pids.max (pids controller) nor cgroup v1 pids.max (pids controller)' +
+        '; IO_WEIGHT not applied: this host offers neither cgroup v2 io.weight (io controller) nor cgroup v1 blkio.bfq.weight (blkio controller)',
+    );
   });
 });

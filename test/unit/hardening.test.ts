@@ -185,7 +185,7 @@ describe('the boot plan', () => {
   const paths = new Paths('/opt/sub', '/run/subhost');
   const tables = new Map([['/d/root.raw', { scheme: 'mbr' as const, partitions: [{ index: 1, offset: 1048576, size: 1000 }] }]]);
   const plan = (tun: boolean, deviceControl: 'cgroup-v1' | 'none') =>
-    buildBootPlan(validateConfig('web1', { DISKS: ['vda:1:/d/root.raw'], TUN: tun ? 'yes' : 'no' }, '/opt/sub/web1'), { paths, tables, bootId: 'b', graceSeconds: 1, deviceControl });
+    buildBootPlan(validateConfig('web1', { DISKS: ['vda:1:/d/root.raw'], TUN: tun ? 'yes' : 'no' }, '/opt/sub/web1'), { paths, tables, bootId: 'b', graceSeconds: 1, deviceControl, cgroupLayout: { v2: [], v1: ['devices'] } });
 
   it('restricts devices after the cgroup and the partitions are made, before PID 1 starts', () => {
     const kinds = plan(false, 'cgroup-v1').steps.map((s) => s.kind);

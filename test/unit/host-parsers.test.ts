@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mountsUnder, parseMountinfo } from '../../src/host/mountinfo';
 import { parseStat } from '../../src/host/proc';
-import { limitWrites } from '../../src/core/cgroup-limits';
 import { checkName, isValidHostname } from '../../src/core/names';
 import { hostSideMac, macProblem, parseMac } from '../../src/core/mac';
 import { table, formatDuration } from '../../src/cli/format';
@@ -28,18 +27,6 @@ describe('parseMountinfo', () => {
   it('orders mounts under a folder deepest first', () => {
     expect(mountsUnder(parseMountinfo(text), '/opt/sub/a b').map((m) => m.mountPoint)).toEqual(['/opt/sub/a b/live/proc', '/opt/sub/a b/live']);
     expect(mountsUnder(parseMountinfo(text), '/opt/sub/a')).toEqual([]);
-  });
-});
-
-describe('limitWrites', () => {
-  it('maps the config to cgroup v2 files', () => {
-    expect(limitWrites({ cpus: 1.5, memory: 2048 * 1024 * 1024, pids: 512, ioWeight: 100 })).toEqual([
-      { variable: 'CPUS', controller: 'cpu', file: 'cpu.max', value: '150000 100000' },
-      { variable: 'MEMORY', controller: 'memory', file: 'memory.max', value: '2147483648' },
-      { variable: 'PIDS', controller: 'pids', file: 'pids.max', value: '512' },
-      { variable: 'IO_WEIGHT', controller: 'io', file: 'io.weight', value: 'default 100' },
-    ]);
-    expect(limitWrites({})).toEqual([]);
   });
 });
 

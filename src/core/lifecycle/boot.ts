@@ -8,6 +8,7 @@ import { deviceControl } from '../devices';
 import type { Lock } from '../lock';
 import { checkName } from '../names';
 import { buildBootPlan } from '../plan/boot-plan';
+import { readCgroupLayout } from '../cgroup-limits';
 import { executePlan } from '../plan/executor';
 import type { Plan } from '../plan/types';
 import type { Runtime } from '../runtime';
@@ -46,7 +47,7 @@ export async function bootPlan(rt: Runtime, name: string, opts: BootOptions, boo
   const config = await loadConfig(rt.paths, name, { configFile: opts.configFile, env: rt.env });
   if (config.disks.length === 0) throw new SubhostError(`subhost ${name}: DISKS is not set${config.file ? ` in ${config.file}` : ''}, so there is no disk image to boot`);
   const tables = checkDisksAndNetwork(config, otherActive(rt, name));
-  const plan = buildBootPlan(config, { paths: rt.paths, tables, bootId, graceSeconds: opts.graceSeconds ?? 10, deviceControl: deviceControl() });
+  const plan = buildBootPlan(config, { paths: rt.paths, tables, bootId, graceSeconds: opts.graceSeconds ?? 10, deviceControl: deviceControl(), cgroupLayout: readCgroupLayout(rt.cgroupMount) });
   return { plan, config };
 }
 

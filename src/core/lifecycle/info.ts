@@ -10,6 +10,9 @@ import type { Runtime } from '../runtime';
 import { deriveState, namesWithState, readState, type StateRecord, type SubhostStateName } from '../state';
 import type { PartitionResult } from '../steps/disks';
 import { inspectHardening, type HardeningInfo } from './hardening-info';
+import type { CgroupResult } from '../steps/cgroup';
+import { limitsInForce, type LimitInForce } from '../cgroup-limits';
+import type { UsageRecord } from '../usage/record';
 
 export interface DiskInfo {
   node: string;
@@ -45,6 +48,10 @@ export interface SubhostInfo {
   disks: DiskInfo[];
   interfaces: InterfaceInfo[];
   cgroup?: string;
+  /** The limits in force while active: where each was written and the value the kernel has now. */
+  limits?: LimitInForce[];
+  /** `status` only: the cgroup's usage snapshot, as `usage --json` prints it. */
+  usage?: UsageRecord;
   warnings: string[];
   /** While running: the protections in force, read from PID 1 and its cgroup. */
   hardening?: HardeningInfo;
@@ -81,8 +88,9 @@ function fromRecord(rec: StateRecord, info: SubhostInfo): void {
   info.kind = kindOf(rec.config);
   info.hostname = rec.config.hostname;
   info.warnings = [...rec.warnings];
-  const cg = rec.applied.find((a) => a.kind === 'cgroup')?.result as { path: string } | null | undefined;
+  const cg = rec.applied.find((a) => a.kind === 'cgroup')?.result as CgroupResult | null | undefined;
   if (cg) info.cgroup = cg.path;
+  if (cg?.limits && info.state !== 'stopped') info.limits = limitsInForce(cg.limits);
   if (info.state === 'running' && rec.pid1) {
     info.pid1 = rec.pid1.pid;
     const started = startToEpochMs(rec.pid1.start);

@@ -4,7 +4,7 @@ import { DEVICES_LEAF, STANDARD_DEVICES, TUN_DEVICE, type DeviceControl } from '
 import { hostSideMac } from '../mac';
 import { hostIfname, insideIfname } from '../names';
 import { CGROUP_PARENT, type Paths } from '../paths';
-import { limitWrites } from '../cgroup-limits';
+import { predictLimits, type CgroupLayout } from '../cgroup-limits';
 import { linkAlias } from '../steps/network';
 import { INIT_PATH } from '../steps/init';
 import { DROPPED_CAPABILITIES } from '../capabilities';
@@ -18,6 +18,8 @@ export interface BootFacts {
   graceSeconds: number;
   /** How this host lets subhost restrict device access (src/core/devices.ts). */
   deviceControl: DeviceControl;
+  /** Controllers cgroup2 and (hybrid hosts) v1 offer: where each limit is expected to go. */
+  cgroupLayout: CgroupLayout;
 }
 
 export function deviceNode(dev: string, part: number): string {
@@ -48,12 +50,13 @@ export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
   const rootNode = deviceNode(cfg.disks[0].dev, cfg.disks[0].part);
   steps.push({ kind: 'mount-root', id: 'root', describe: `mount /dev/${rootNode} (${cfg.disks[0].image}) on ${live}`, params: { source: `disk:${rootNode}`, target: live } });
 
-  const limits = limitWrites(cfg.limits).map((w) => `${w.file}=${w.value}`);
+  const expected = predictLimits(cfg.limits, facts.cgroupLayout);
+  const limits = expected.targets.map((t) => `${t.writes.map((w) => `${w.file}=${w.value}`).join(' ')} (${t.source})`);
   steps.push({
     kind: 'cgroup',
     id: 'cgroup',
-    describe: `create cgroup ${cgroup}${limits.length ? ` with ${limits.join(', ')}` : ''}`,
-    params: { path: cgroup, limits: cfg.limits },
+    describe: `create cgroup ${cgroup}${limits.length ? ` with ${limits.join(', ')}` : ''}${expected.warnings.map((w) => `; ${w}`).join('')}`,
+    params: { path: cgroup, limits: cfg.limits, loops: [...images.map((i) => `loop:${i}`), ...cfg.disks.map((d) => `disk:${deviceNode(d.dev, d.part)}`)] },
   });
 
   const disks = cfg.disks.map((d) => ({ node: deviceNode(d.dev, d.part), from: `disk:${deviceNode(d.dev, d.part)}` }));

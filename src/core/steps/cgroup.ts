@@ -1,16 +1,21 @@
 import { SubhostError } from '../../errors';
-import { Cgroup } from '../../host/cgroupfs';
-import { applyLimits, WANTED_CONTROLLERS } from '../cgroup-limits';
+import { blockNumbers } from '../../host/loop';
+import { applyLimits, type AppliedLimit } from '../cgroup-limits';
+import { ensureParent } from '../cgroup-parents';
 import type { Limits } from '../config/types';
 import { CGROUP_PARENT } from '../paths';
 import type { StepHandler } from '../plan/executor';
 import { CgroupSet } from '../subhost-cgroups';
+import { countIoOnV1 } from '../v1-io-accounting';
 import type { SubhostContext } from './context';
+import type { LoopResult, PartitionResult } from './disks';
 
 export interface CgroupParams {
   /** Relative to the cgroup2 mount (and to each v1 hierarchy on hybrid hosts): subhost/NAME. */
   path: string;
   limits: Limits;
+  /** Ids of the loop-attach and partition steps: the loop devices the guest's IO goes through. */
+  loops?: string[];
 }
 
 export interface CgroupResult {
@@ -18,15 +23,10 @@ export interface CgroupResult {
   path: string;
   /** The same cgroup in the v1 hierarchies of a hybrid host. */
   v1: string[];
-}
-
-/** The parent subhost/ cgroup, with the controllers we need enabled where the host offers them. */
-export function ensureParent(cgroupMount: string): { parent: Cgroup; controllers: string[] } {
-  const root = new Cgroup(cgroupMount);
-  const parent = root.child(CGROUP_PARENT);
-  parent.create();
-  root.enableControllers(WANTED_CONTROLLERS);
-  return { parent, controllers: parent.enableControllers(WANTED_CONTROLLERS) };
+  /** The limits written, and where. */
+  limits?: AppliedLimit[];
+  /** MAJ:MIN of loop devices whose IO v1 blkio was told to count (hybrid hosts). */
+  ioCounted?: string[];
 }
 
 /** Kill what is inside (through v2, which sees every process), then remove every directory. */
@@ -49,17 +49,33 @@ function killQuietly(pid: number): void {
   }
 }
 
+/** Whole loop devices among the results of the given steps (a kernel partition's disk is its loop). */
+function loopDevices(ctx: SubhostContext, ids: string[]): string[] {
+  const devs = new Set<string>();
+  for (const id of ids) {
+    const r = ctx.results.get(id) as (LoopResult & Partial<PartitionResult>) | undefined;
+    if (r && (!('ownLoop' in r) || r.ownLoop)) devs.add(r.dev);
+  }
+  return [...devs].flatMap((d) => {
+    const n = blockNumbers(d);
+    return n ? [`${n.major}:${n.minor}`] : [];
+  });
+}
+
 export const cgroupCreate: StepHandler<CgroupParams, CgroupResult, SubhostContext> = {
   async apply(p, ctx) {
-    const { controllers } = ensureParent(ctx.cgroupMount);
+    ensureParent(ctx.cgroupMount, CGROUP_PARENT);
     const set = CgroupSet.at(ctx.cgroupMount, p.path);
     for (const c of set.existing()) {
       if (c.populated()) throw new SubhostError(`cgroup ${c.path} already has processes (left over? \`subhost stop ${ctx.name}\` releases it)`);
       c.remove();
     }
     set.create();
-    ctx.warnings.push(...applyLimits(set.v2, p.limits, controllers));
-    return { path: set.v2.path, v1: set.v1.map((x) => x.cgroup.path) };
+    const { applied, warnings } = applyLimits(set, p.limits);
+    ctx.warnings.push(...warnings);
+    const io = countIoOnV1(set, loopDevices(ctx, p.loops ?? []));
+    ctx.warnings.push(...io.warnings);
+    return { path: set.v2.path, v1: set.v1.map((x) => x.cgroup.path), limits: applied, ioCounted: io.counted };
   },
   async undo(p, _r, ctx) {
     await removeCgroupSet(CgroupSet.at(ctx.cgroupMount, p.path));

@@ -1,0 +1,61 @@
+import { readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { SubhostError, UsageError } from '../../errors';
+import { findV1Hierarchies } from '../../host/cgroup-v1';
+import { Cgroup } from '../../host/cgroupfs';
+import { CGROUP_PARENT, CGROUP_VM } from '../paths';
+import type { Runtime } from '../runtime';
+import { CgroupSet } from '../subhost-cgroups';
+import { CgroupReader, readUsage, sysfsLoopCheck, type UsageTarget } from './read';
+import type { UsageRecord } from './record';
+
+const PARENTS: [UsageRecord['kind'], string][] = [
+  ['subhost', CGROUP_PARENT],
+  ['vm', CGROUP_VM],
+];
+
+/** Every subhost/NAME and vm/NAME cgroup on this host (found in cgroup2, which has them all). */
+export function usageTargets(cgroupMount: string): UsageTarget[] {
+  const v1 = findV1Hierarchies();
+  const out: UsageTarget[] = [];
+  for (const [kind, parent] of PARENTS) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(join(cgroupMount, parent), { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name);
+    } catch {
+      /* no such parent yet */
+    }
+    // Plain concatenation: mount points are normalized and readdir names have no '/'; at hundreds of cgroups path.join shows.
+    for (const name of names.sort()) {
+      const rel = `${parent}/${name}`;
+      out.push({ kind, name, set: new CgroupSet(new Cgroup(`${cgroupMount}/${rel}`), v1.map((h) => ({ controllers: h.controllers, cgroup: new Cgroup(`${h.mountPoint}/${rel}`) }))) });
+    }
+  }
+  return out;
+}
+
+/** `subhost usage [NAME...]`: one record per subhost and VM (only those named, if any). */
+export function collectUsage(rt: Runtime, names: string[] = []): UsageRecord[] {
+  for (const n of names) if (n.includes('/') || n === '.' || n === '..') throw new UsageError(`usage: ${JSON.stringify(n)} is not a subhost or VM name`);
+  let targets = usageTargets(rt.cgroupMount);
+  if (names.length) {
+    const missing = names.filter((n) => !targets.some((t) => t.name === n));
+    if (missing.length) throw new SubhostError(`usage: no subhost or VM named ${missing.join(', ')} is active on this host`);
+    targets = targets.filter((t) => names.includes(t.name));
+  }
+  const host = hostname();
+  const time = new Date().toISOString();
+  const isLoop = sysfsLoopCheck();
+  const reader = new CgroupReader();
+  return targets.map((t) => readUsage(t, host, time, isLoop, reader));
+}
+
+/** The usage of one subhost's cgroup, while it exists (for `status`). */
+export function subhostUsage(rt: Runtime, name: string): UsageRecord | undefined {
+  const set = CgroupSet.at(rt.cgroupMount, `${CGROUP_PARENT}/${name}`);
+  if (!set.v2.exists()) return undefined;
+  return readUsage({ kind: 'subhost', name, set }, hostname(), new Date().toISOString());
+}

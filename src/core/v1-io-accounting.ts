@@ -1,0 +1,25 @@
+import type { CgroupSet } from './subhost-cgroups';
+
+/**
+ * On a hybrid host the IO byte count of a cgroup is v1 blkio.throttle.io_service_bytes, and
+ * since Linux 6.10 blk-throttle counts IO on a disk only once a throttle rule was written for
+ * it ("blk-throttle: delay initialization until configuration"). A rule of 0 (no limit) on each
+ * of the subhost's own loop devices switches counting on there and limits nothing. cgroup2's
+ * io.stat counts by itself: nothing to do where it exists.
+ */
+export function countIoOnV1(set: CgroupSet, devices: string[]): { counted: string[]; warnings: string[] } {
+  const out = { counted: [] as string[], warnings: [] as string[] };
+  if (set.v2.has('io.stat')) return out;
+  const blkio = set.v1For('blkio');
+  if (!blkio?.has('blkio.throttle.read_bps_device')) return out;
+  for (const d of devices) {
+    try {
+      blkio.set('blkio.throttle.read_bps_device', `${d} 0`);
+      out.counted.push(d);
+    } catch (err) {
+      // Accounting only: the subhost runs the same without it, so this is no reason to fail boot.
+      out.warnings.push(`IO on device ${d} is not counted (cgroup v1 blk-throttle refused it): ${(err as Error).message}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,103 @@
+/**
+ * Parsers for the text of cgroup interface files, v2 and v1 (kernel formats as in
+ * Documentation/admin-guide/cgroup-v2.rst "Interface Files" and the cgroup-v1 docs). Pure.
+ */
+
+/** Flat keyed files: cpu.stat, memory.stat, memory.events, cpuacct.stat, pids.events ("key value" lines). */
+export function parseFlatKeyed(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const sp = line.indexOf(' ');
+    if (sp <= 0) continue;
+    const v = Number(line.slice(sp + 1).trim());
+    if (Number.isFinite(v)) out.set(line.slice(0, sp), v);
+  }
+  return out;
+}
+
+/** A single value file (memory.current, pids.max, cpuacct.usage_user): a number, or null for "max". */
+export function parseSingle(text: string): number | null | undefined {
+  const t = text.trim();
+  if (t === 'max') return null;
+  if (!/^-?\d+$/.test(t)) return undefined;
+  return Number(t);
+}
+
+export interface DeviceIo {
+  /** MAJ:MIN */
+  device: string;
+  readBytes: number;
+  writeBytes: number;
+}
+
+/** v2 io.stat, nested keyed: "MAJ:MIN rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N" (keys may be added). */
+export function parseIoStat(text: string): DeviceIo[] {
+  const out: DeviceIo[] = [];
+  for (const line of text.split('\n')) {
+    const [device, ...pairs] = line.trim().split(/\s+/);
+    if (!/^\d+:\d+$/.test(device ?? '')) continue;
+    const kv = new Map(pairs.map((p) => p.split('=') as [string, string]));
+    out.push({ device, readBytes: Number(kv.get('rbytes') ?? 0), writeBytes: Number(kv.get('wbytes') ?? 0) });
+  }
+  return out;
+}
+
+/**
+ * v1 blkio rwstat files (blkio.throttle.io_service_bytes_recursive): "MAJ:MIN Read N" ... and a
+ * last "Total N". Only devices the kernel lists appear; a device with no line was not counted.
+ */
+export function parseBlkioRwstat(text: string): DeviceIo[] {
+  const byDevice = new Map<string, DeviceIo>();
+  for (const line of text.split('\n')) {
+    const [device, op, value] = line.trim().split(/\s+/);
+    if (!/^\d+:\d+$/.test(device ?? '') || value === undefined) continue;
+    const d = byDevice.get(device) ?? { device, readBytes: 0, writeBytes: 0 };
+    if (op === 'Read') d.readBytes = Number(value);
+    else if (op === 'Write') d.writeBytes = Number(value);
+    byDevice.set(device, d);
+  }
+  return [...byDevice.values()];
+}
+
+export interface PressureLine {
+  /** Percent of the last 10 s, as the kernel prints it (0.00-100.00). */
+  avg10: number;
+  avg60: number;
+  avg300: number;
+  /** Microseconds, cumulative. */
+  totalUs: number;
+}
+
+export interface PressureText {
+  some: PressureLine;
+  /** Absent in cpu.pressure before 5.13. */
+  full?: PressureLine;
+}
+
+/** *.pressure (PSI): "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" and a "full" line. */
+export function parsePressure(text: string): PressureText | undefined {
+  const lines: Partial<Record<'some' | 'full', PressureLine>> = {};
+  for (const m of text.matchAll(/^(some|full) avg10=(\d+\.\d+) avg60=(\d+\.\d+) avg300=(\d+\.\d+) total=(\d+)$/gm)) {
+    lines[m[1] as 'some' | 'full'] = { avg10: Number(m[2]), avg60: Number(m[3]), avg300: Number(m[4]), totalUs: Number(m[5]) };
+  }
+  return lines.some ? { some: lines.some, ...(lines.full ? { full: lines.full } : {}) } : undefined;
+}
+
+export interface ProcCgroups {
+  /** The cgroup2 path ("0::/path"), if the process has one. */
+  v2?: string;
+  /** v1 controller -> path, from "N:cpu,cpuacct:/path" lines (named hierarchies left out). */
+  v1: Record<string, string>;
+}
+
+/** /proc/PID/cgroup. */
+export function parseProcCgroup(text: string): ProcCgroups {
+  const out: ProcCgroups = { v1: {} };
+  for (const line of text.split('\n')) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    if (m[1] === '0' && m[2] === '') out.v2 = m[3];
+    else for (const c of m[2].split(',')) if (c && !c.startsWith('name=')) out.v1[c] = m[3];
+  }
+  return out;
+}
