@@ -1,7 +1,41 @@
+import { spawn } from 'node:child_process';
+import { CGROUP_PARENT } from '../src/core/paths';
+import { CgroupSet } from '../src/core/subhost-cgroups';
+import { removeCgroupSet } from '../src/core/steps/cgroup';
+import { findCgroup2Mount } from '../src/host/cgroupfs';
 import type { BenchWorld } from './fixture';
 import { figure, type Figure } from './figures';
+import { must, subhostArgv } from './run';
 
-/** 3. `subhost usage` with 10, 100 and 500 active cgroups (filled in with the usage command). */
-export async function benchUsage(_w: BenchWorld, _runs: number): Promise<Figure[]> {
-  return [figure('usage', '`subhost usage`', 'ms', [], undefined, 'not measured yet: the usage command is not merged')];
+/**
+ * 3. `subhost usage` with 10, 100 and 500 active cgroups. usage reads cgroup files only, so each
+ * "subhost" here is a cgroup subhost/bnuNNN (v2, and v1 on a hybrid host) holding one sleep.
+ */
+export async function benchUsage(w: BenchWorld, runs: number): Promise<Figure[]> {
+  const mount = findCgroup2Mount();
+  const sets: CgroupSet[] = [];
+  const sleepers: number[] = [];
+  const figures: Figure[] = [];
+  try {
+    for (const count of [10, 100, 500]) {
+      while (sets.length < count) {
+        const set = CgroupSet.at(mount, `${CGROUP_PARENT}/bnu${String(sets.length).padStart(3, '0')}`);
+        set.create();
+        const child = spawn('sleep', ['100000'], { stdio: 'ignore', detached: true });
+        child.unref();
+        set.addProc(child.pid!);
+        sleepers.push(child.pid!);
+        sets.push(set);
+      }
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++) times.push(must(subhostArgv('usage', '--json'), w.env).ms);
+      const prom: number[] = [];
+      for (let i = 0; i < runs; i++) prom.push(must(subhostArgv('usage', '--prometheus'), w.env).ms);
+      figures.push(figure(`usage-${count}`, `\`subhost usage --json\`, ${count} active cgroups`, 'ms', times, count === 500 ? 200 : undefined));
+      figures.push(figure(`usage-prom-${count}`, `\`subhost usage --prometheus\`, ${count} active cgroups`, 'ms', prom));
+    }
+  } finally {
+    for (const set of sets) await removeCgroupSet(set);
+  }
+  return figures;
 }
