@@ -21,6 +21,8 @@ export interface ExecuteOptions {
   record?: (applied: AppliedStep[]) => void;
   /** Called before each step; the fault-injection tests use it to kill us at every step. */
   beforeStep?: (step: Step, index: number) => void;
+  /** Called after a step applied, before it is recorded (a crash between doing and recording). */
+  afterStep?: (step: Step, index: number) => void;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function executePlan<C extends StepContext>(plan: Plan, handlers: H
     try {
       opts.beforeStep?.(step, index);
       const result = await handler.apply(step.params, ctx, step);
+      opts.afterStep?.(step, index);
       ctx.results.set(step.id, result);
       applied.push({ kind: step.kind, id: step.id, params: step.params, result: result ?? null });
       if (handler.undo) revert.add(step.describe, () => handler.undo!(step.params, result, ctx));
@@ -53,12 +56,17 @@ export async function executePlan<C extends StepContext>(plan: Plan, handlers: H
 }
 
 /** Undo applied steps last-first (stop, and recovery after a crash); returns every error. */
-export async function undoApplied<C extends StepContext>(applied: AppliedStep[], handlers: Handlers<C>, ctx: C): Promise<SubhostError[]> {
+export async function undoApplied<C extends StepContext>(applied: AppliedStep[], handlers: Handlers<C>, ctx: C, beforeUndo?: (a: AppliedStep) => void): Promise<SubhostError[]> {
   const revert = new RevertStack();
   for (const a of applied) {
     ctx.results.set(a.id, a.result);
     const h = handlers[a.kind];
-    if (h?.undo) revert.add(`${a.kind} ${a.id}`, () => h.undo!(a.params, (a.result ?? undefined) as unknown, ctx));
+    if (h?.undo) {
+      revert.add(`${a.kind} ${a.id}`, () => {
+        beforeUndo?.(a);
+        return h.undo!(a.params, (a.result ?? undefined) as unknown, ctx);
+      });
+    }
   }
   return revert.revert();
 }

@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import { SubhostError } from '../../errors';
 import { ipBatch, ipBatchForce, isBridge, linkExists } from '../../host/ip';
 import { deleteNetns, netnsExists } from '../../host/netns';
-import { run } from '../../host/exec';
 import type { StepHandler } from '../plan/executor';
 import type { SubhostContext } from './context';
 
 export interface NetnsParams {
   netns: string;
+  /** Set on `lo` inside: how stop and check-mounts know the namespace is this subhost's. */
+  alias?: string;
 }
 
 export interface VethLink {
@@ -28,14 +29,18 @@ export interface VethsParams {
 export const netnsAdd: StepHandler<NetnsParams, { netns: string }, SubhostContext> = {
   async apply(p, ctx) {
     if (netnsExists(p.netns)) throw new SubhostError(`network namespace ${p.netns} already exists (left over? \`subhost stop ${ctx.name}\` releases it)`);
-    await run(['ip', 'netns', 'add', p.netns]);
-    await run(['ip', '-n', p.netns, 'link', 'set', 'lo', 'up']);
+    // One ip process makes and marks it: a boot killed meanwhile cannot leave it unmarked.
+    await ipBatch(netnsBatch(p));
     return { netns: p.netns };
   },
   async undo(p) {
     await deleteNetns(p.netns);
   },
 };
+
+export function netnsBatch(p: NetnsParams): string[] {
+  return [`netns add ${p.netns}`, `netns exec ${p.netns} ip link set lo up${p.alias ? ` alias ${p.alias}` : ''}`];
+}
 
 export function linkAlias(name: string): string {
   return `subhost:${name}`;
