@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { asSubhostError, SubhostError } from '../../errors';
 import { ipBatchForce } from '../../host/ip';
-import { detachLoop, listLoops } from '../../host/loop';
+import { detachLoop, listLoops, type LoopDevice } from '../../host/loop';
 import { mountsUnder, readMountinfo } from '../../host/mountinfo';
 import { umount } from '../../host/mount';
 import { deleteNetns, netnsLoAlias } from '../../host/netns';
@@ -27,12 +27,14 @@ export interface HostResource {
   detail?: string;
   /** For a supervisor: the process with its start time, so a reused PID is never killed. */
   proc?: ProcRef;
+  /** For a loop device: its backing file. */
+  backingFile?: string;
 }
 
 /** Where to look for NAME's resources: what its record or config says, and its folder. */
 export interface Scope {
-  /** The SUBHOST_ROOT its folder is in (its record's, which may differ from --root). */
-  root: string;
+  /** The SUBHOST_ROOTs its folder may be in (its record's, which may differ from --root). */
+  roots: string[];
   images: string[];
   interfaces: number;
   /** Never killed: the caller itself, when `_reap` (exec'd in the supervisor's place) releases. */
@@ -82,20 +84,23 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
   const pids = new Set(set.existing().flatMap((c) => c.allProcs()));
   for (const pid of pids) found.push({ kind: 'process', subhost: name, id: String(pid), detail: `in the cgroups of ${name}` });
   const mounts = readMountinfo();
-  for (const dir of subhostMountDirs(scope.root, name)) {
+  const roots = [...new Set(scope.roots)];
+  for (const dir of roots.flatMap((r) => subhostMountDirs(r, name))) {
     for (const m of mountsUnder(mounts, dir)) found.push({ kind: 'mount', subhost: name, id: m.mountPoint, detail: `${m.fsType} ${m.source}` });
   }
   const images = new Set(scope.images);
-  const folder = `${join(scope.root, name)}/`;
+  const folders = roots.map((r) => `${join(r, name)}/`);
   for (const l of listLoops()) {
-    if (images.has(l.backingFile) || l.backingFile.startsWith(folder)) {
-      found.push({ kind: 'loop', subhost: name, id: l.dev, detail: `${l.backingFile}${l.offset ? ` at offset ${l.offset}` : ''}` });
-    }
+    if (images.has(l.backingFile) || folders.some((f) => l.backingFile.startsWith(f))) found.push(loopResource(name, l));
   }
   for (const link of subhostLinks(name, scope.interfaces)) found.push({ kind: 'veth', subhost: name, id: link });
   if (await isOurNetns(name)) found.push({ kind: 'netns', subhost: name, id: name });
   for (const c of set.existing()) found.push({ kind: 'cgroup', subhost: name, id: c.path });
   return found;
+}
+
+export function loopResource(name: string, l: LoopDevice): HostResource {
+  return { kind: 'loop', subhost: name, id: l.dev, detail: `${l.backingFile}${l.offset ? ` at offset ${l.offset}` : ''}`, backingFile: l.backingFile };
 }
 
 /** Release found resources in the safe order: processes, mounts, loops, links, netns, cgroups, state. */

@@ -23,8 +23,9 @@ export interface ReleaseOptions {
   lock?: Lock;
   /** The `_reap` process doing this: it is the supervisor, exec'd, and must not kill itself. */
   self?: ProcRef;
-  /** More images whose loop devices are NAME's (check-mounts found them). */
+  /** More images whose loop devices are NAME's, and roots its folder may be in (check-mounts found them). */
   images?: string[];
+  roots?: string[];
 }
 
 /**
@@ -37,7 +38,12 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
   const lock = opts.lock ?? (await lockSubhost(rt, name, 'stop'));
   try {
     const record = readState(rt.paths, name);
-    const scope: Scope = { root: record?.root ?? rt.paths.root, images: [...(opts.images ?? [])], interfaces: 0, spare: opts.self ? [opts.self.pid] : [] };
+    const scope: Scope = {
+      roots: [record?.root ?? rt.paths.root, ...(opts.roots ?? [])],
+      images: [...(opts.images ?? [])],
+      interfaces: 0,
+      spare: opts.self ? [opts.self.pid] : [],
+    };
     if (record) {
       scope.images.push(...record.config.disks.map((d) => d.image));
       scope.interfaces = record.config.bridges.length;
