@@ -16,7 +16,7 @@ import { SUBHOST_HANDLERS } from '../steps/handlers';
 import type { StartInitResult } from '../steps/init';
 import { known, otherActive } from './active';
 import { lockHost, lockSubhost } from './lock';
-import { crashPoint } from '../test-hooks';
+import { crashPoint, pausePoint } from '../test-hooks';
 
 export interface BootOptions {
   configFile?: string;
@@ -77,6 +77,7 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
     let record: StateRecord;
     try {
       plan = planBoot(rt, config, opts, bootId);
+      await pausePoint(rt.env, 'boot:checked');
       record = {
         version: 1,
         name,
