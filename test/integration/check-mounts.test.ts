@@ -157,6 +157,32 @@ describe('check-mounts', () => {
     expect(JSON.parse(ok(['status', running.name, '--json'], { root }).stdout).state).toBe('running');
   });
 
+  it("leaves alone what is in a boot's way and is not ours: a network namespace or link of that name", async () => {
+    const name = left.name;
+    await run(['ip', 'netns', 'add', name]);
+    try {
+      const r = cli(['boot', name], { root });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`network namespace ${name} already exists`));
+      expect(netnsExists(name)).toBe(true);
+      expect(checkJson().report.leftovers).toEqual([]);
+    } finally {
+      await run(['ip', 'netns', 'delete', name], { allowFailure: true });
+    }
+    await run(['ip', 'link', 'add', `${name}0`, 'type', 'veth', 'peer', 'name', `${name}q`]);
+    try {
+      const r = cli(['boot', name], { root });
+      expect(r.stderr).toMatch(new RegExp(`interface ${name}0 already exists on the host`));
+      expect(linkExists(`${name}0`)).toBe(true);
+      expect(ok(['stop', name], { root }).stdout).toBe(`${name}: already stopped\n`);
+      expect(linkExists(`${name}0`)).toBe(true);
+      expect(checkJson().report.leftovers).toEqual([]);
+    } finally {
+      await run(['ip', 'link', 'del', `${name}0`], { allowFailure: true });
+    }
+    expect(findTestLeftovers().filter((l) => l.id.includes(name))).toEqual([]);
+  });
+
   it('refuses bad input', () => {
     const bad = cli(['check-mounts', '--threshold', '0'], { root });
     expect(bad.code).toBe(2);

@@ -3,7 +3,7 @@ import { readMountinfo } from '../../host/mountinfo';
 import { NAME_RE } from '../names';
 import type { Runtime } from '../runtime';
 import { deriveState, readState, type SubhostStateName } from '../state';
-import { describeAll } from './info';
+import { subhostNames } from './info';
 import { activeRecords, findLeftovers } from './leftovers';
 import { lockSubhost } from './lock';
 import { releaseResources, type HostResource } from './resources';
@@ -53,11 +53,11 @@ export async function checkMounts(rt: Runtime, opts: CheckOptions = {}): Promise
   }
   const mounts = readMountinfo();
   const active = activeRecords(rt);
-  const subhosts = (await describeAll(rt))
-    .filter((i) => wanted(i.name))
-    .map((i) => {
-      const rec = active.get(i.name);
-      return { name: i.name, state: i.state, filesystems: rec ? subhostFilesystems(rec, threshold, mounts) : [] };
+  const subhosts = subhostNames(rt)
+    .filter(wanted)
+    .map((name) => {
+      const rec = active.get(name);
+      return { name, state: deriveState(readState(rt.paths, name)).state, filesystems: rec ? subhostFilesystems(rec, threshold, mounts) : [] };
     });
   const full = subhosts.some((s) => s.filesystems.some((f) => f.overThreshold));
   return { ok: !leftovers.length && !errors.length && !full, thresholdPercent: threshold, subhosts, leftovers: leftovers.map(brief), ...(fixed ? { fixed } : {}), errors };

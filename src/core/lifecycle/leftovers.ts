@@ -7,7 +7,8 @@ import { readMountinfo } from '../../host/mountinfo';
 import { listNetns } from '../../host/netns';
 import { readCmdline } from '../../host/proc';
 import { loadConfig } from '../config';
-import { hostIfname, NAME_RE } from '../names';
+import { isLocked } from '../lock';
+import { NAME_RE } from '../names';
 import { CGROUP_PARENT } from '../paths';
 import type { Runtime } from '../runtime';
 import { deriveState, namesWithState, readState, type StateRecord } from '../state';
@@ -26,18 +27,16 @@ export function activeRecords(rt: Runtime): Map<string, StateRecord> {
   return active;
 }
 
-/** Images and interface counts of every subhost we know of: records first, else configs. */
-async function knownSubhosts(rt: Runtime): Promise<{ imageOwner: Map<string, string>; interfaces: Map<string, number> }> {
+/** The images of every subhost we know of: records first, else configs. */
+async function knownSubhosts(rt: Runtime): Promise<{ imageOwner: Map<string, string> }> {
   const imageOwner = new Map<string, string>();
-  const interfaces = new Map<string, number>();
   for (const name of subhostNames(rt)) {
     let cfg = readState(rt.paths, name)?.config;
     if (!cfg) cfg = await loadConfig(rt.paths, name, { env: {} }).catch(() => undefined);
     if (!cfg) continue;
     for (const d of cfg.disks) if (!imageOwner.has(d.image)) imageOwner.set(d.image, name);
-    interfaces.set(name, cfg.bridges.length);
   }
-  return { imageOwner, interfaces };
+  return { imageOwner };
 }
 
 /** NAME when path is in SUBHOST_ROOT/NAME/ (and, with dirs, in one of those folders of it). */
@@ -81,10 +80,7 @@ async function scan(rt: Runtime, known: Awaited<ReturnType<typeof knownSubhosts>
     if (name) found.push(loopResource(name, l));
   }
   for (const ifname of readdirSync('/sys/class/net')) {
-    const alias = readIfalias(ifname) ?? '';
-    let name = /^subhost:(.+)$/.exec(alias)?.[1];
-    // No alias yet (boot killed between creating and marking): only our exact names count.
-    if (!name && alias === '') name = [...known.interfaces].find(([n, count]) => Array.from({ length: count }, (_, i) => hostIfname(n, i)).includes(ifname))?.[0];
+    const name = /^subhost:(.+)$/.exec(readIfalias(ifname) ?? '')?.[1];
     if (name) found.push({ kind: 'veth', subhost: name, id: ifname });
   }
   for (const ns of listNetns()) if (NAME_RE.test(ns)) found.push({ kind: 'netns', subhost: ns, id: ns });
@@ -97,7 +93,8 @@ async function scan(rt: Runtime, known: Awaited<ReturnType<typeof knownSubhosts>
  * `subhost:NAME`, network namespaces whose `lo` has that alias, cgroups under subhost/ (v2 and
  * v1) and the processes in them, supervisors (by SUBHOST_NAME) of another boot, and runtime
  * state that is failed or unreadable. The active subhosts are read before and after the scan,
- * so that a subhost booting or stopping meanwhile is not taken for a leftover.
+ * and a subhost whose lock is held is left out, so that a subhost booting or stopping
+ * meanwhile is not taken for a leftover.
  */
 export async function findLeftovers(rt: Runtime, opts: { names?: string[] } = {}): Promise<HostResource[]> {
   const before = activeRecords(rt);
@@ -130,5 +127,8 @@ export async function findLeftovers(rt: Runtime, opts: { names?: string[] } = {}
     if (isLeft && r.kind === 'netns') isLeft = await isOurNetns(r.subhost);
     if (isLeft && (!opts.names || opts.names.includes(r.subhost))) left.push(r);
   }
-  return left;
+  // A command working on a subhost (a boot before its record, a stop or `_reap` finishing) holds its lock.
+  const busy = new Set<string>();
+  for (const n of new Set(left.map((r) => r.subhost))) if (NAME_RE.test(n) && (await isLocked(rt.paths.lockFile(n)))) busy.add(n);
+  return left.filter((r) => !busy.has(r.subhost));
 }

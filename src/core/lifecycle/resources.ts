@@ -7,7 +7,6 @@ import { mountsUnder, readMountinfo } from '../../host/mountinfo';
 import { umount } from '../../host/mount';
 import { deleteNetns, netnsLoAlias } from '../../host/netns';
 import type { ProcRef } from '../../host/proc';
-import { hostIfname } from '../names';
 import { CGROUP_PARENT } from '../paths';
 import type { Runtime } from '../runtime';
 import { removeRuntimeDir } from '../state';
@@ -36,7 +35,6 @@ export interface Scope {
   /** The SUBHOST_ROOTs its folder may be in (its record's, which may differ from --root). */
   roots: string[];
   images: string[];
-  interfaces: number;
   /** Never killed: the caller itself, when `_reap` (exec'd in the supervisor's place) releases. */
   spare?: number[];
 }
@@ -53,19 +51,18 @@ export function subhostMountDirs(root: string, name: string): string[] {
   return [join(root, name, 'live'), join(root, name, 'mnt')];
 }
 
-/** Host interfaces of NAME: those with our alias, or with our exact names and no alias yet. */
-export function subhostLinks(name: string, interfaceCount: number): string[] {
+/**
+ * Host interfaces of NAME: those with our alias. boot sets it in the same `ip` process that
+ * creates the link, so a link of that name without it is someone else's and is left alone.
+ */
+export function subhostLinks(name: string): string[] {
   let links: string[];
   try {
     links = readdirSync('/sys/class/net');
   } catch {
     return [];
   }
-  const expected = new Set(Array.from({ length: interfaceCount }, (_, i) => hostIfname(name, i)));
-  return links.filter((l) => {
-    const alias = readIfalias(l);
-    return alias === linkAlias(name) || (alias === '' && expected.has(l));
-  });
+  return links.filter((l) => readIfalias(l) === linkAlias(name));
 }
 
 /** The network namespace NAME, if subhost made it: its `lo` carries our alias. */
@@ -93,7 +90,7 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
   for (const l of listLoops()) {
     if (images.has(l.backingFile) || folders.some((f) => l.backingFile.startsWith(f))) found.push(loopResource(name, l));
   }
-  for (const link of subhostLinks(name, scope.interfaces)) found.push({ kind: 'veth', subhost: name, id: link });
+  for (const link of subhostLinks(name)) found.push({ kind: 'veth', subhost: name, id: link });
   if (await isOurNetns(name)) found.push({ kind: 'netns', subhost: name, id: name });
   for (const c of set.existing()) found.push({ kind: 'cgroup', subhost: name, id: c.path });
   return found;
@@ -143,7 +140,7 @@ export async function releaseResources(rt: Runtime, name: string, found: HostRes
   if (links.length) {
     await attempt(`deleting ${links.join(', ')}`, async () => {
       const stderr = await ipBatchForce(links.map((l) => `link del ${l}`));
-      if (subhostLinks(name, 0).length) throw new Error(stderr.trim() || 'still there');
+      if (subhostLinks(name).length) throw new Error(stderr.trim() || 'still there');
     });
   }
   if (of('netns').length) await attempt(`deleting network namespace ${name}`, () => deleteNetns(name));

@@ -41,12 +41,10 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     const scope: Scope = {
       roots: [record?.root ?? rt.paths.root, ...(opts.roots ?? [])],
       images: [...(opts.images ?? [])],
-      interfaces: 0,
       spare: opts.self ? [opts.self.pid] : [],
     };
     if (record) {
       scope.images.push(...record.config.disks.map((d) => d.image));
-      scope.interfaces = record.config.bridges.length;
       record.op = { cmd: 'stop', ...procRef(process.pid)! };
       record.phase = 'stopping';
       writeState(rt.paths, record);
@@ -54,7 +52,6 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
       try {
         const cfg = await loadConfig(rt.paths, name, { env: rt.env });
         scope.images.push(...cfg.disks.map((d) => d.image));
-        scope.interfaces = cfg.bridges.length;
       } catch {
         /* no usable config: look by name only */
       }

@@ -9,6 +9,8 @@ export interface StepContext {
 }
 
 export interface StepHandler<P = any, R = any, C extends StepContext = StepContext> {
+  /** Refuse before anything is made (something is in the way): no undo follows, so what is in the way is left alone. */
+  check?(params: P, ctx: C): Promise<void> | void;
   apply(params: P, ctx: C, step: Step<P>): Promise<R>;
   /** Undo what apply made; also called by stop on a record left by a crash, so it must be idempotent. */
   undo?(params: P, result: R | undefined, ctx: C): Promise<void>;
@@ -37,6 +39,11 @@ export async function executePlan<C extends StepContext>(plan: Plan, handlers: H
     if (!handler) throw new SubhostError(`internal: no handler for step kind ${step.kind}`);
     try {
       opts.beforeStep?.(step, index);
+      await handler.check?.(step.params, ctx);
+    } catch (err) {
+      throw await failed(asSubhostError(err).withContext(step.describe), revert);
+    }
+    try {
       const result = await handler.apply(step.params, ctx, step);
       opts.afterStep?.(step, index);
       ctx.results.set(step.id, result);
@@ -46,13 +53,17 @@ export async function executePlan<C extends StepContext>(plan: Plan, handlers: H
     } catch (err) {
       // A step that failed half-way may have made something: its undo runs too.
       if (handler.undo) revert.add(step.describe, () => handler.undo!(step.params, undefined, ctx));
-      const first = asSubhostError(err).withContext(step.describe);
-      const teardown = await revert.revert();
-      for (const t of teardown) first.details.push(`while reverting: ${t.message}`);
-      throw first;
+      throw await failed(asSubhostError(err).withContext(step.describe), revert);
     }
   }
   return applied;
+}
+
+/** Undo what was done; the first error stays the one reported, teardown errors go into its details. */
+async function failed(first: SubhostError, revert: RevertStack): Promise<SubhostError> {
+  const teardown = await revert.revert();
+  for (const t of teardown) first.details.push(`while reverting: ${t.message}`);
+  return first;
 }
 
 /** Undo applied steps last-first (stop, and recovery after a crash); returns every error. */

@@ -50,13 +50,16 @@ function killQuietly(pid: number): void {
 }
 
 export const cgroupCreate: StepHandler<CgroupParams, CgroupResult, SubhostContext> = {
+  check(p, ctx) {
+    for (const c of CgroupSet.at(ctx.cgroupMount, p.path).existing()) {
+      if (c.populated()) throw new SubhostError(`cgroup ${c.path} already has processes (left over? \`subhost stop ${ctx.name}\` releases it)`);
+    }
+  },
   async apply(p, ctx) {
     const { controllers } = ensureParent(ctx.cgroupMount);
     const set = CgroupSet.at(ctx.cgroupMount, p.path);
-    for (const c of set.existing()) {
-      if (c.populated()) throw new SubhostError(`cgroup ${c.path} already has processes (left over? \`subhost stop ${ctx.name}\` releases it)`);
-      c.remove();
-    }
+    // Empty and ours (everything under subhost/ is): the kernel lets us remove and make it anew.
+    for (const c of set.existing()) c.remove();
     set.create();
     ctx.warnings.push(...applyLimits(set.v2, p.limits, controllers));
     return { path: set.v2.path, v1: set.v1.map((x) => x.cgroup.path) };

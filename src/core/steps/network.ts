@@ -27,8 +27,10 @@ export interface VethsParams {
 }
 
 export const netnsAdd: StepHandler<NetnsParams, { netns: string }, SubhostContext> = {
-  async apply(p, ctx) {
+  check(p, ctx) {
     if (netnsExists(p.netns)) throw new SubhostError(`network namespace ${p.netns} already exists (left over? \`subhost stop ${ctx.name}\` releases it)`);
+  },
+  async apply(p) {
     // One ip process makes and marks it: a boot killed meanwhile cannot leave it unmarked.
     await ipBatch(netnsBatch(p));
     return { netns: p.netns };
@@ -68,11 +70,13 @@ export function vethBatch(p: VethsParams): string[] {
 }
 
 export const vethsAdd: StepHandler<VethsParams, { hosts: string[] }, SubhostContext> = {
-  async apply(p) {
+  check(p) {
     for (const l of p.links) {
       if (linkExists(l.host)) throw new SubhostError(`interface ${l.host} already exists on the host`);
       if (!isBridge(l.bridge)) throw new SubhostError(`${l.bridge} is not a bridge`);
     }
+  },
+  async apply(p) {
     await ipBatch(vethBatch(p));
     return { hosts: p.links.map((l) => l.host) };
   },
