@@ -27,8 +27,8 @@ export function activeRecords(rt: Runtime): Map<string, StateRecord> {
   return active;
 }
 
-/** The images of every subhost we know of: records first, else configs. */
-async function knownSubhosts(rt: Runtime): Promise<{ imageOwner: Map<string, string> }> {
+/** Image -> the subhost that has it, for every subhost we know of: records first, else configs. */
+async function imageOwners(rt: Runtime): Promise<Map<string, string>> {
   const imageOwner = new Map<string, string>();
   for (const name of subhostNames(rt)) {
     let cfg = readState(rt.paths, name)?.config;
@@ -36,7 +36,7 @@ async function knownSubhosts(rt: Runtime): Promise<{ imageOwner: Map<string, str
     if (!cfg) continue;
     for (const d of cfg.disks) if (!imageOwner.has(d.image)) imageOwner.set(d.image, name);
   }
-  return { imageOwner };
+  return imageOwner;
 }
 
 /** NAME when path is in SUBHOST_ROOT/NAME/ (and, with dirs, in one of those folders of it). */
@@ -48,7 +48,7 @@ function nameUnder(root: string, path: string, dirs?: string[]): string | undefi
 }
 
 /** Everything subhost made that may be left over, without judging yet (see findLeftovers). */
-async function scan(rt: Runtime, known: Awaited<ReturnType<typeof knownSubhosts>>): Promise<(HostResource & { bootId?: string })[]> {
+async function scan(rt: Runtime, imageOwner: Map<string, string>): Promise<(HostResource & { bootId?: string })[]> {
   const found: (HostResource & { bootId?: string })[] = [];
   for (const name of namesWithState(rt.paths)) {
     const rec = readState(rt.paths, name);
@@ -76,7 +76,7 @@ async function scan(rt: Runtime, known: Awaited<ReturnType<typeof knownSubhosts>
     if (name) found.push({ kind: 'mount', subhost: name, id: m.mountPoint, detail: `${m.fsType} ${m.source}` });
   }
   for (const l of listLoops()) {
-    const name = nameUnder(rt.paths.root, l.backingFile) ?? known.imageOwner.get(l.backingFile);
+    const name = nameUnder(rt.paths.root, l.backingFile) ?? imageOwner.get(l.backingFile);
     if (name) found.push(loopResource(name, l));
   }
   for (const ifname of readdirSync('/sys/class/net')) {
@@ -98,8 +98,7 @@ async function scan(rt: Runtime, known: Awaited<ReturnType<typeof knownSubhosts>
  */
 export async function findLeftovers(rt: Runtime, opts: { names?: string[] } = {}): Promise<HostResource[]> {
   const before = activeRecords(rt);
-  const known = await knownSubhosts(rt);
-  const found = await scan(rt, known);
+  const found = await scan(rt, await imageOwners(rt));
   const after = activeRecords(rt);
   const recordOf = (n: string) => after.get(n) ?? before.get(n);
   const active = [...before.values(), ...after.values()];

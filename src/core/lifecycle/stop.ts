@@ -64,8 +64,8 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     }
     const before = await findResources(rt, name, scope);
     const ctx: SubhostContext = { results: new Map(), paths: rt.paths, name, cgroupMount: rt.cgroupMount, warnings: [] };
-    // Processes first: nothing may hold a mount or a loop while we undo.
-    const errors = await releaseResources(rt, name, before.filter((r) => r.kind === 'process' || r.kind === 'supervisor'));
+    // Processes and mounts first: nothing may hold a loop while we undo (a crash may have left a mount unrecorded).
+    const errors = await releaseResources(rt, name, before.filter((r) => r.kind === 'process' || r.kind === 'supervisor' || r.kind === 'mount'));
     crashPoint(rt.env, 'stop:killed');
     if (record) errors.push(...(await undoApplied(record.applied, SUBHOST_HANDLERS, ctx, (a) => crashPoint(rt.env, `stop:undo:${a.id}`))));
     crashPoint(rt.env, 'stop:undone');
