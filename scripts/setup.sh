@@ -59,5 +59,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "subhost setup: installing npm dependencies"
   # npm 11 refuses `npm ci` when the lock lacks an optional dependency of another platform
   # (vite's napi-windows-process-start-time); `npm install` accepts it and leaves the lock as it is.
-  npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1 || npm install --no-audit --no-fund --loglevel=error
 fi
