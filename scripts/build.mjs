@@ -13,7 +13,7 @@ const common = {
   define: { SUBHOST_VERSION: JSON.stringify(pkg.version) },
   external: ['better-sqlite3'],
 };
-const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts' };
+const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts', soak: 'scripts/soak.ts' };
 const { existsSync } = await import('node:fs');
 await Promise.all(
   Object.entries(entries)

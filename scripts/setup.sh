@@ -39,6 +39,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The guest power-off tests run sysvinit's own halt, shutdown and telinit inside a busybox guest:
+# unpack the Debian package (not installed: this host keeps its own init) where the fixture looks.
+SYSVINIT_DIR=/var/cache/subhost-test/sysvinit-core
+if [ "${1:-}" = test ] && [ ! -x "$SYSVINIT_DIR/sbin/shutdown" ]; then
+  echo "subhost setup: unpacking sysvinit-core into $SYSVINIT_DIR for the tests"
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp" # apt downloads as its own user
+  if ! (cd "$tmp" && apt-get download -q sysvinit-core >/dev/null 2>&1); then
+    apt-get update -q >/dev/null
+    (cd "$tmp" && apt-get download -q sysvinit-core >/dev/null)
+  fi
+  mkdir -p "$SYSVINIT_DIR"
+  dpkg-deb -x "$tmp"/sysvinit-core_*.deb "$SYSVINIT_DIR"
+  rm -rf "$tmp"
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "subhost setup: installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error

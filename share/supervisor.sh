@@ -26,8 +26,10 @@ for procs in $SUBHOST_CGROUP_PROCS; do
 	echo $$ >"$procs" || exit 112
 done
 
+# A background job of a non-interactive shell ignores SIGINT and SIGQUIT, and a shell cannot
+# trap what it was started ignoring: PID 1 must get them at their defaults to handle SIGINT.
 # shellcheck disable=SC2086 # SUBHOST_INIT_ENV is a list of words by design
-env -i LC_ALL=C $SUBHOST_INIT_ENV \
+env --default-signal=INT,QUIT -i LC_ALL=C $SUBHOST_INIT_ENV \
 	nsenter --net="$SUBHOST_NETNS" -- \
 	unshare --fork --kill-child --pid --mount --uts --ipc --cgroup --propagation private -- \
 	setpriv --bounding-set "$SUBHOST_BOUNDING" -- \

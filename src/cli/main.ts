@@ -22,6 +22,12 @@ export function count(value: string): number {
   return Number(value);
 }
 
+/** Parse a percentage (1-100) for --threshold. */
+export function percent(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 100) throw new InvalidArgumentError('expected a percentage from 1 to 100');
+  return Number(value);
+}
+
 async function runtime(cmd: Command): Promise<Runtime> {
   const { Runtime } = await import('../core/runtime');
   const opts = cmd.optsWithGlobals() as GlobalOptions;
@@ -119,6 +125,15 @@ export function buildProgram(): Command {
     .option('--json', 'JSON output (fields in the README)')
     .option('--dry-run', 'print the plan and change nothing')
     .action(action(() => import('./commands/cgroups-setup')));
+
+  program
+    .command('check-mounts')
+    .description('space of every subhost filesystem, and anything left behind by subhosts that are not active; exit 1 if anything is wrong')
+    .argument('[name...]', 'only these subhosts')
+    .option('--fix', 'release the leftovers')
+    .option('--threshold <percent>', 'warn at this much space or inodes used', percent, 90)
+    .option('--json', 'JSON output (fields in the README)')
+    .action(action(() => import('./commands/check-mounts')));
 
   program
     .command('_reap', { hidden: true })

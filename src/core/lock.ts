@@ -45,3 +45,19 @@ export async function acquireLock(path: string, opts: { waitSeconds: number; sub
   writeSync(fd, `\`subhost ${opts.holder}\` (pid ${process.pid})\n`, 0);
   return new Lock(path, fd);
 }
+
+/** True while a process holds the lock: a command is working on the subhost right now. */
+export async function isLocked(path: string): Promise<boolean> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const r = await run(['flock', '--shared', '--nonblock', '3'], { extraFds: [fd], allowFailure: true });
+    return r.code === 1;
+  } finally {
+    closeSync(fd);
+  }
+}

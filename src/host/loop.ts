@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
+import { CommandError } from '../errors';
 import { run } from './exec';
 
 export interface LoopDevice {
@@ -36,9 +37,28 @@ export async function attachLoop(file: string, opts: { partscan?: boolean; offse
   return stdout.trim();
 }
 
-export async function detachLoop(dev: string): Promise<void> {
-  if (!isAttached(dev)) return;
-  await run(['losetup', '--detach', dev]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Detach, and wait until it is done: while anything else has the device open (a concurrent
+ * losetup or mount looking at it, a filesystem still being let go), the kernel only marks it
+ * to detach itself on the last close, and losetup returns at once.
+ */
+export async function detachLoop(dev: string, waitMs = 5000): Promise<void> {
+  const backing = backingFileOf(dev);
+  if (backing === undefined) return;
+  const r = await run(['losetup', '--detach', dev], { allowFailure: true });
+  const deadline = Date.now() + waitMs;
+  for (let delay = 1; backingFileOf(dev) === backing; delay = Math.min(delay * 2, 50)) {
+    if (r.code !== 0 || Date.now() > deadline) {
+      throw new CommandError(['losetup', '--detach', dev], r.code, r.signal, r.stderr || `${dev} is still attached to ${backing} after ${waitMs / 1000} s (in use)`);
+    }
+    await sleep(delay);
+  }
+}
+
+function backingFileOf(dev: string): string | undefined {
+  return readSys(`${SYS_BLOCK}/${basename(dev)}/loop/backing_file`);
 }
 
 export function isAttached(dev: string): boolean {

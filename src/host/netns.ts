@@ -19,6 +19,21 @@ export function listNetns(): string[] {
   }
 }
 
+/**
+ * The alias of `lo` inside the namespace: subhost marks the namespaces it makes with
+ * `subhost:NAME` there, since a network namespace has no label of its own.
+ */
+export async function netnsLoAlias(name: string): Promise<string | undefined> {
+  if (!netnsExists(name)) return undefined;
+  const r = await run(['ip', '-n', name, '-json', 'link', 'show', 'dev', 'lo'], { allowFailure: true });
+  if (r.code !== 0) return undefined;
+  try {
+    return (JSON.parse(r.stdout) as { ifalias?: string }[])[0]?.ifalias ?? '';
+  } catch {
+    return undefined;
+  }
+}
+
 export async function deleteNetns(name: string): Promise<void> {
   if (netnsExists(name)) await run(['ip', 'netns', 'delete', name]);
 }

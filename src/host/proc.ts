@@ -82,6 +82,29 @@ export function readCmdline(pid: number): string[] {
   }
 }
 
+/** The environment a process was started with (root may read any process's). */
+export function readEnviron(pid: number): Record<string, string> {
+  const env: Record<string, string> = {};
+  try {
+    for (const kv of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
+      const eq = kv.indexOf('=');
+      if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+  } catch {
+    /* gone, or a kernel thread */
+  }
+  return env;
+}
+
+/** Open file descriptors of a process (the soak watches them for growth). */
+export function fdCount(pid: number | 'self'): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
+}
+
 export function listPids(): number[] {
   return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
 }

@@ -15,9 +15,9 @@ export interface Leftover {
 }
 
 /** Test cgroups under subhost/ and vm/, in cgroup2 and in every v1 hierarchy of a hybrid host. */
-function testCgroups(): Cgroup[] {
+function testCgroups(prefix = PREFIX): Cgroup[] {
   const roots = [findCgroup2Mount(), ...findV1Hierarchies().map((h) => h.mountPoint)];
-  return roots.flatMap((r) => ['subhost', 'vm'].flatMap((p) => new Cgroup(join(r, p)).children())).filter((c) => c.path.split('/').pop()!.startsWith(PREFIX));
+  return roots.flatMap((r) => ['subhost', 'vm'].flatMap((p) => new Cgroup(join(r, p)).children())).filter((c) => c.path.split('/').pop()!.startsWith(prefix));
 }
 
 function environOf(pid: number): string {
@@ -28,26 +28,26 @@ function environOf(pid: number): string {
   }
 }
 
-/** Everything on this host that a test made and that should be gone. */
-export function findTestLeftovers(runDir = '/run/subhost'): Leftover[] {
+/** Everything on this host that a test (or the soak, with its own prefixes) made and that should be gone. */
+export function findTestLeftovers(runDir = '/run/subhost', prefix = PREFIX, rootPrefix = ROOT_PREFIX): Leftover[] {
   const out: Leftover[] = [];
-  for (const m of readMountinfo()) if (m.mountPoint.startsWith(ROOT_PREFIX)) out.push({ kind: 'mount', id: m.mountPoint });
-  for (const l of listLoops()) if (l.backingFile.startsWith(ROOT_PREFIX)) out.push({ kind: 'loop', id: `${l.dev} (${l.backingFile})` });
-  for (const l of readdirSync('/sys/class/net')) if (l.startsWith(PREFIX)) out.push({ kind: 'link', id: l });
-  for (const n of listNetns()) if (n.startsWith(PREFIX)) out.push({ kind: 'netns', id: n });
-  for (const c of testCgroups()) {
+  for (const m of readMountinfo()) if (m.mountPoint.startsWith(rootPrefix)) out.push({ kind: 'mount', id: m.mountPoint });
+  for (const l of listLoops()) if (l.backingFile.startsWith(rootPrefix)) out.push({ kind: 'loop', id: `${l.dev} (${l.backingFile})` });
+  for (const l of readdirSync('/sys/class/net')) if (l.startsWith(prefix)) out.push({ kind: 'link', id: l });
+  for (const n of listNetns()) if (n.startsWith(prefix)) out.push({ kind: 'netns', id: n });
+  for (const c of testCgroups(prefix)) {
     out.push({ kind: 'cgroup', id: c.path });
     for (const pid of c.allProcs()) out.push({ kind: 'process', id: `${pid} ${readCmdline(pid).join(' ')}` });
   }
   for (const pid of listPids()) {
     if (pid === process.pid) continue;
     const env = environOf(pid);
-    if (env.includes(`\0SUBHOST_NAME=${PREFIX}`) || env.startsWith(`SUBHOST_NAME=${PREFIX}`) || env.includes(`SUBHOST_ROOT=${ROOT_PREFIX}`)) {
+    if (env.includes(`\0SUBHOST_NAME=${prefix}`) || env.startsWith(`SUBHOST_NAME=${prefix}`) || env.includes(`SUBHOST_ROOT=${rootPrefix}`)) {
       out.push({ kind: 'process', id: `${pid} ${readCmdline(pid).join(' ')}` });
     }
   }
   try {
-    for (const d of readdirSync(runDir)) if (d.startsWith(PREFIX)) out.push({ kind: 'state', id: join(runDir, d) });
+    for (const d of readdirSync(runDir)) if (d.startsWith(prefix)) out.push({ kind: 'state', id: join(runDir, d) });
   } catch {
     /* no run dir */
   }

@@ -13,7 +13,8 @@ import { createBridge, createPeer, deleteBridge, deletePeer, inNetns } from '../
 import { findTestLeftovers } from '../helpers/leaks';
 import { run } from '../../src/host/exec';
 
-const MAC = '02:5b:00:00:00:2a';
+// Unique per test run: MACs are checked against every active subhost on the host.
+const MAC = `02:5b:00:${((process.pid >> 8) & 255).toString(16).padStart(2, '0')}:${(process.pid & 255).toString(16).padStart(2, '0')}:2a`;
 
 describe('boot a partitioned disk image', () => {
   const root = makeTestRoot();

@@ -52,4 +52,19 @@ describe('executePlan', () => {
     expect(errors).toEqual([]);
     expect(log).toEqual(['undo b rb', 'undo a ra']);
   });
+
+  it('calls the fault-injection hooks around each step and before each undo', async () => {
+    const { log, handler } = recorder();
+    const seen: number[] = [];
+    await executePlan(plan('a', 'b'), { k: handler() }, { results: new Map() }, {
+      beforeStep: (s) => log.push(`before ${s.id}`),
+      afterStep: (s) => log.push(`after ${s.id}`),
+      record: (a) => seen.push(a.length),
+    });
+    expect(log).toEqual(['before a', 'apply a', 'after a', 'before b', 'apply b', 'after b']);
+    expect(seen).toEqual([1, 2]);
+    log.length = 0;
+    await undoApplied([{ kind: 'k', id: 'a', params: { n: 'a' }, result: 'ra' }], { k: handler() }, { results: new Map() }, (a) => log.push(`before undo ${a.id}`));
+    expect(log).toEqual(['before undo a', 'undo a ra']);
+  });
 });

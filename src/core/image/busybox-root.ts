@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SubhostError } from '../../errors';
 import { run } from '../../host/exec';
@@ -6,7 +6,7 @@ import { run } from '../../host/exec';
 export const BUSYBOX = '/bin/busybox';
 
 export interface RootFile {
-  content: string;
+  content: string | Buffer;
   mode?: number;
 }
 
@@ -60,6 +60,8 @@ export async function buildBusyboxRoot(dir: string, files: Record<string, RootFi
   for (const [path, f] of Object.entries(files)) {
     const target = join(dir, path);
     mkdirSync(dirname(target), { recursive: true });
+    // Replaces an applet link (sbin/halt -> busybox) instead of writing through it into busybox.
+    rmSync(target, { force: true });
     writeFileSync(target, f.content, { mode: f.mode ?? 0o644 });
     chmodSync(target, f.mode ?? 0o644);
   }

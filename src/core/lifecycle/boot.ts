@@ -17,7 +17,8 @@ import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
 import type { StartInitResult } from '../steps/init';
 import { known, otherActive } from './active';
-import { lockSubhost } from './lock';
+import { lockHost, lockSubhost } from './lock';
+import { crashPoint, pausePoint } from '../test-hooks';
 
 export interface BootOptions {
   configFile?: string;
@@ -43,12 +44,21 @@ export function refuseIfActive(rt: Runtime, name: string): void {
   throw new SubhostError(`subhost ${name} is already ${k.derived.state}${from}`);
 }
 
-export async function bootPlan(rt: Runtime, name: string, opts: BootOptions, bootId: string): Promise<{ plan: Plan; config: SubhostConfig }> {
+async function bootConfig(rt: Runtime, name: string, opts: BootOptions): Promise<SubhostConfig> {
   const config = await loadConfig(rt.paths, name, { configFile: opts.configFile, env: rt.env });
   if (config.disks.length === 0) throw new SubhostError(`subhost ${name}: DISKS is not set${config.file ? ` in ${config.file}` : ''}, so there is no disk image to boot`);
-  const tables = checkDisksAndNetwork(config, otherActive(rt, name));
-  const plan = buildBootPlan(config, { paths: rt.paths, tables, bootId, graceSeconds: opts.graceSeconds ?? 10, deviceControl: deviceControl(), cgroupLayout: readCgroupLayout(rt.cgroupMount) });
-  return { plan, config };
+  return config;
+}
+
+/** Check the config against the host and the other subhosts (read-only), and plan. */
+function planBoot(rt: Runtime, config: SubhostConfig, opts: BootOptions, bootId: string): Plan {
+  const tables = checkDisksAndNetwork(config, otherActive(rt, config.name));
+  return buildBootPlan(config, { paths: rt.paths, tables, bootId, graceSeconds: opts.graceSeconds ?? 10, deviceControl: deviceControl(), cgroupLayout: readCgroupLayout(rt.cgroupMount) });
+}
+
+export async function bootPlan(rt: Runtime, name: string, opts: BootOptions, bootId: string): Promise<{ plan: Plan; config: SubhostConfig }> {
+  const config = await bootConfig(rt, name, opts);
+  return { plan: planBoot(rt, config, opts, bootId), config };
 }
 
 /** `subhost boot NAME`: plan, then apply with a revert stack; returns once PID 1 runs. */
@@ -62,22 +72,31 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
   const lock = opts.lock ?? (await lockSubhost(rt, name, 'boot'));
   try {
     refuseIfActive(rt, name);
-    const { plan, config } = await bootPlan(rt, name, opts, bootId);
-    const me = procRef(process.pid)!;
-    const record: StateRecord = {
-      version: 1,
-      name,
-      root: rt.paths.root,
-      bootId,
-      mode: 'boot',
-      phase: 'starting',
-      op: { cmd: 'boot', ...me },
-      createdAt: new Date().toISOString(),
-      config,
-      applied: [],
-      warnings: [],
-    };
-    writeState(rt.paths, record);
+    const config = await bootConfig(rt, name, opts);
+    // The record names our images and MACs: once it is written, the next boot's checks see them.
+    const hostLock = await lockHost(rt, `boot ${name}`);
+    let plan: Plan;
+    let record: StateRecord;
+    try {
+      plan = planBoot(rt, config, opts, bootId);
+      await pausePoint(rt.env, 'boot:checked');
+      record = {
+        version: 1,
+        name,
+        root: rt.paths.root,
+        bootId,
+        mode: 'boot',
+        phase: 'starting',
+        op: { cmd: 'boot', ...procRef(process.pid)! },
+        createdAt: new Date().toISOString(),
+        config,
+        applied: [],
+        warnings: [],
+      };
+      writeState(rt.paths, record);
+    } finally {
+      hostLock.release();
+    }
     const ctx: SubhostContext = { results: new Map(), paths: rt.paths, name, cgroupMount: rt.cgroupMount, warnings: [] };
     try {
       record.applied = await executePlan(plan, SUBHOST_HANDLERS, ctx, {
@@ -85,7 +104,11 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
           record.applied = applied;
           writeState(rt.paths, record);
         },
-        beforeStep: faultInjection(rt.env),
+        beforeStep: (step, index) => {
+          killAtStep(rt.env, index);
+          crashPoint(rt.env, `boot:before:${step.id}`);
+        },
+        afterStep: (step) => crashPoint(rt.env, `boot:after:${step.id}`),
       });
     } catch (err) {
       const e = err as SubhostError;
@@ -109,14 +132,7 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
   }
 }
 
-/**
- * Test-only: SUBHOST_TEST_KILL_AT_STEP=N makes boot SIGKILL itself before step N (1-based),
- * so the fault-injection tests can interrupt it at every step of its plan.
- */
-function faultInjection(env: NodeJS.ProcessEnv): ((step: unknown, index: number) => void) | undefined {
-  const at = Number(env.SUBHOST_TEST_KILL_AT_STEP);
-  if (!at) return undefined;
-  return (_s, index) => {
-    if (index + 1 === at) process.kill(process.pid, 'SIGKILL');
-  };
+/** Test-only: SUBHOST_TEST_KILL_AT_STEP=N makes boot SIGKILL itself before step N (1-based). */
+function killAtStep(env: NodeJS.ProcessEnv, index: number): void {
+  if (Number(env.SUBHOST_TEST_KILL_AT_STEP) === index + 1) process.kill(process.pid, 'SIGKILL');
 }

@@ -4,6 +4,7 @@ import { checkName } from '../names';
 import type { Runtime } from '../runtime';
 import { deriveState, readState, writeState } from '../state';
 import { lockSubhost } from './lock';
+import { crashPoint } from '../test-hooks';
 import { release, type StopOutcome } from './stop';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,9 +33,11 @@ export async function poweroff(rt: Runtime, name: string, timeoutSeconds: number
       writeState(rt.paths, record);
       // A shell as PID 1 (subhost start) takes SIGHUP as its terminal going away.
       signalProc(record.pid1, record.mode === 'start' ? 'SIGHUP' : 'SIGUSR2');
+      crashPoint(rt.env, 'poweroff:signalled');
       const deadline = Date.now() + timeoutSeconds * 1000;
       for (let delay = 5; isAlive(record.pid1) && Date.now() < deadline; delay = Math.min(delay * 2, 100)) await sleep(delay);
       killed = isAlive(record.pid1);
+      crashPoint(rt.env, 'poweroff:waited');
     }
     const out = await release(rt, name, { lock });
     return { ...out, killed, alreadyStopped: false };

@@ -1,63 +1,106 @@
 import { readdirSync } from 'node:fs';
-import { asSubhostError, type SubhostError } from '../../errors';
+import { join } from 'node:path';
+import { asSubhostError, SubhostError } from '../../errors';
 import { ipBatchForce } from '../../host/ip';
-import { detachLoop, loopsBackedBy } from '../../host/loop';
+import { detachLoop, listLoops, type LoopDevice } from '../../host/loop';
 import { mountsUnder, readMountinfo } from '../../host/mountinfo';
 import { umount } from '../../host/mount';
-import { deleteNetns, netnsExists } from '../../host/netns';
-import { hostIfname } from '../names';
+import { deleteNetns, netnsLoAlias } from '../../host/netns';
+import type { ProcRef } from '../../host/proc';
 import { CGROUP_PARENT } from '../paths';
 import type { Runtime } from '../runtime';
 import { removeRuntimeDir } from '../state';
 import { removeCgroupSet } from '../steps/cgroup';
 import { CgroupSet } from '../subhost-cgroups';
 import { linkAlias, readIfalias } from '../steps/network';
+import { killProcs, listMonitorProcs } from './supervisors';
 
-export type ResourceKind = 'process' | 'mount' | 'loop' | 'veth' | 'netns' | 'cgroup' | 'state';
+export type ResourceKind = 'supervisor' | 'process' | 'mount' | 'loop' | 'veth' | 'netns' | 'cgroup' | 'state';
 
 /** Something on the host that belongs to a subhost, found by looking (not from its records). */
 export interface HostResource {
   kind: ResourceKind;
   subhost: string;
-  /** Mount point, /dev/loopN, interface, netns or cgroup path. */
+  /** PID, mount point, /dev/loopN, interface, netns, cgroup path or runtime dir. */
   id: string;
   detail?: string;
+  /** For a supervisor: the process with its start time, so a reused PID is never killed. */
+  proc?: ProcRef;
+  /** For a loop device: its backing file. */
+  backingFile?: string;
+}
+
+/** Where to look for NAME's resources: what its record or config says, and its folder. */
+export interface Scope {
+  /** The SUBHOST_ROOTs its folder may be in (its record's, which may differ from --root). */
+  roots: string[];
+  images: string[];
+  /** Never killed: the caller itself, when `_reap` (exec'd in the supervisor's place) releases. */
+  spare?: number[];
 }
 
 export function subhostCgroupSet(rt: Runtime, name: string): CgroupSet {
   return CgroupSet.at(rt.cgroupMount, `${CGROUP_PARENT}/${name}`);
 }
 
-/** Host interfaces of NAME: those with our alias, or with our exact names and no alias yet. */
-export function subhostLinks(name: string, interfaceCount: number): string[] {
+/**
+ * The folders subhost mounts on: `live`, and `mnt` (the image of an overlay subhost). Only
+ * these: a filesystem an operator mounted on NAME's folder itself (holding its images) is not ours.
+ */
+export function subhostMountDirs(root: string, name: string): string[] {
+  return [join(root, name, 'live'), join(root, name, 'mnt')];
+}
+
+/**
+ * Host interfaces of NAME: those with our alias. boot sets it in the same `ip` process that
+ * creates the link, so a link of that name without it is someone else's and is left alone.
+ */
+export function subhostLinks(name: string): string[] {
   let links: string[];
   try {
     links = readdirSync('/sys/class/net');
   } catch {
     return [];
   }
-  const expected = new Set(Array.from({ length: interfaceCount }, (_, i) => hostIfname(name, i)));
-  return links.filter((l) => {
-    const alias = readIfalias(l);
-    return alias === linkAlias(name) || (alias === '' && expected.has(l));
-  });
+  return links.filter((l) => readIfalias(l) === linkAlias(name));
+}
+
+/** The network namespace NAME, if subhost made it: its `lo` carries our alias. */
+export async function isOurNetns(name: string): Promise<boolean> {
+  return (await netnsLoAlias(name)) === linkAlias(name);
 }
 
 /** Everything of NAME that exists on the host now, whatever the records say. */
-export function findResources(rt: Runtime, name: string, images: string[], interfaceCount: number): HostResource[] {
+export async function findResources(rt: Runtime, name: string, scope: Scope): Promise<HostResource[]> {
   const found: HostResource[] = [];
+  const spare = new Set([process.pid, ...(scope.spare ?? [])]);
+  for (const s of listMonitorProcs(rt.cgroupMount)) {
+    if (s.name === name && !spare.has(s.pid)) found.push({ kind: 'supervisor', subhost: name, id: String(s.pid), detail: `boot ${s.bootId ?? '?'}`, proc: { pid: s.pid, start: s.start } });
+  }
   const set = subhostCgroupSet(rt, name);
   const pids = new Set(set.existing().flatMap((c) => c.allProcs()));
   for (const pid of pids) found.push({ kind: 'process', subhost: name, id: String(pid), detail: `in the cgroups of ${name}` });
-  for (const m of mountsUnder(readMountinfo(), rt.paths.subhostDir(name))) found.push({ kind: 'mount', subhost: name, id: m.mountPoint, detail: `${m.fsType} ${m.source}` });
-  for (const l of loopsBackedBy(images)) found.push({ kind: 'loop', subhost: name, id: l.dev, detail: `${l.backingFile}${l.offset ? ` at offset ${l.offset}` : ''}` });
-  for (const link of subhostLinks(name, interfaceCount)) found.push({ kind: 'veth', subhost: name, id: link });
-  if (netnsExists(name)) found.push({ kind: 'netns', subhost: name, id: name });
+  const mounts = readMountinfo();
+  const roots = [...new Set(scope.roots)];
+  for (const dir of roots.flatMap((r) => subhostMountDirs(r, name))) {
+    for (const m of mountsUnder(mounts, dir)) found.push({ kind: 'mount', subhost: name, id: m.mountPoint, detail: `${m.fsType} ${m.source}` });
+  }
+  const images = new Set(scope.images);
+  const folders = roots.map((r) => `${join(r, name)}/`);
+  for (const l of listLoops()) {
+    if (images.has(l.backingFile) || folders.some((f) => l.backingFile.startsWith(f))) found.push(loopResource(name, l));
+  }
+  for (const link of subhostLinks(name)) found.push({ kind: 'veth', subhost: name, id: link });
+  if (await isOurNetns(name)) found.push({ kind: 'netns', subhost: name, id: name });
   for (const c of set.existing()) found.push({ kind: 'cgroup', subhost: name, id: c.path });
   return found;
 }
 
-/** Release found resources in the safe order: processes, mounts, loops, links, netns, cgroup. */
+export function loopResource(name: string, l: LoopDevice): HostResource {
+  return { kind: 'loop', subhost: name, id: l.dev, detail: `${l.backingFile}${l.offset ? ` at offset ${l.offset}` : ''}`, backingFile: l.backingFile };
+}
+
+/** Release found resources in the safe order: processes, mounts, loops, links, netns, cgroups, state. */
 export async function releaseResources(rt: Runtime, name: string, found: HostResource[]): Promise<SubhostError[]> {
   const errors: SubhostError[] = [];
   const attempt = async (what: string, fn: () => Promise<void> | void) => {
@@ -68,6 +111,13 @@ export async function releaseResources(rt: Runtime, name: string, found: HostRes
     }
   };
   const of = (k: ResourceKind) => found.filter((r) => r.kind === k);
+  const supervisors = of('supervisor').flatMap((s) => (s.proc ? [s.proc] : []));
+  if (supervisors.length) {
+    await attempt(`killing the supervisor of ${name}`, async () => {
+      const left = await killProcs(supervisors);
+      if (left.length) throw new SubhostError(`process ${left.map((l) => l.pid).join(', ')} did not die after SIGKILL`);
+    });
+  }
   const set = subhostCgroupSet(rt, name);
   if (of('process').length) {
     await attempt(`killing the processes of ${name}`, async () => {
@@ -75,7 +125,8 @@ export async function releaseResources(rt: Runtime, name: string, found: HostRes
       for (const c of set.existing()) await c.waitEmpty(5000);
     });
   }
-  for (const m of of('mount')) {
+  // Deepest first: a mount below another would keep the upper one busy.
+  for (const m of of('mount').sort((a, b) => b.id.length - a.id.length)) {
     await attempt(`unmounting ${m.id}`, async () => {
       try {
         await umount(m.id);
@@ -89,7 +140,7 @@ export async function releaseResources(rt: Runtime, name: string, found: HostRes
   if (links.length) {
     await attempt(`deleting ${links.join(', ')}`, async () => {
       const stderr = await ipBatchForce(links.map((l) => `link del ${l}`));
-      if (subhostLinks(name, 0).length) throw new Error(stderr.trim() || 'still there');
+      if (subhostLinks(name).length) throw new Error(stderr.trim() || 'still there');
     });
   }
   if (of('netns').length) await attempt(`deleting network namespace ${name}`, () => deleteNetns(name));

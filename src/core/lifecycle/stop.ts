@@ -9,7 +9,8 @@ import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
 import { loadConfig } from '../config';
 import { lockSubhost } from './lock';
-import { findResources, releaseResources } from './resources';
+import { findResources, releaseResources, type Scope } from './resources';
+import { crashPoint } from '../test-hooks';
 
 export interface StopOutcome {
   /** False when there was nothing to release ("already stopped"). */
@@ -17,45 +18,60 @@ export interface StopOutcome {
   what: string[];
 }
 
+export interface ReleaseOptions {
+  /** Held already (poweroff, `_reap`, check-mounts --fix). */
+  lock?: Lock;
+  /** The `_reap` process doing this: it is the supervisor, exec'd, and must not kill itself. */
+  self?: ProcRef;
+  /** More images whose loop devices are NAME's, and roots its folder may be in (check-mounts found them). */
+  images?: string[];
+  roots?: string[];
+}
+
 /**
  * Release everything of NAME: kill its processes, undo every recorded step, then look for
  * anything the records missed (a crash between doing and recording) and release that too.
+ * Restartable: killed at any point, running it again finishes the job.
  */
-export async function release(rt: Runtime, name: string, opts: { lock?: Lock; self?: ProcRef } = {}): Promise<StopOutcome> {
+export async function release(rt: Runtime, name: string, opts: ReleaseOptions = {}): Promise<StopOutcome> {
   checkName(name);
   const lock = opts.lock ?? (await lockSubhost(rt, name, 'stop'));
   try {
     const record = readState(rt.paths, name);
-    let images: string[] = [];
-    let interfaces = 0;
+    const scope: Scope = {
+      roots: [record?.root ?? rt.paths.root, ...(opts.roots ?? [])],
+      images: [...(opts.images ?? [])],
+      spare: opts.self ? [opts.self.pid] : [],
+    };
     if (record) {
-      images = record.config.disks.map((d) => d.image);
-      interfaces = record.config.bridges.length;
+      scope.images.push(...record.config.disks.map((d) => d.image));
       record.op = { cmd: 'stop', ...procRef(process.pid)! };
       record.phase = 'stopping';
       writeState(rt.paths, record);
     } else {
       try {
         const cfg = await loadConfig(rt.paths, name, { env: rt.env });
-        images = cfg.disks.map((d) => d.image);
-        interfaces = cfg.bridges.length;
+        scope.images.push(...cfg.disks.map((d) => d.image));
       } catch {
         /* no usable config: look by name only */
       }
     }
+    crashPoint(rt.env, 'stop:marked');
     const what: string[] = [];
     if (record?.supervisor && record.supervisor.pid !== opts.self?.pid && isAlive(record.supervisor)) {
       signalProc(record.supervisor, 'SIGKILL');
       what.push('supervisor');
     }
-    const before = findResources(rt, name, images, interfaces);
+    const before = await findResources(rt, name, scope);
     const ctx: SubhostContext = { results: new Map(), paths: rt.paths, name, cgroupMount: rt.cgroupMount, warnings: [] };
-    // Processes first: nothing may hold a mount or a loop while we undo.
-    const errors = await releaseResources(rt, name, before.filter((r) => r.kind === 'process'));
-    if (record) errors.push(...(await undoApplied(record.applied, SUBHOST_HANDLERS, ctx)));
-    const left = findResources(rt, name, images, interfaces);
+    // Processes and mounts first: nothing may hold a loop while we undo (a crash may have left a mount unrecorded).
+    const errors = await releaseResources(rt, name, before.filter((r) => r.kind === 'process' || r.kind === 'supervisor' || r.kind === 'mount'));
+    crashPoint(rt.env, 'stop:killed');
+    if (record) errors.push(...(await undoApplied(record.applied, SUBHOST_HANDLERS, ctx, (a) => crashPoint(rt.env, `stop:undo:${a.id}`))));
+    crashPoint(rt.env, 'stop:undone');
+    const left = await findResources(rt, name, scope);
     errors.push(...(await releaseResources(rt, name, left)));
-    const remaining = findResources(rt, name, images, interfaces);
+    const remaining = await findResources(rt, name, scope);
     what.push(...before.map((r) => `${r.kind} ${r.id}`));
     if (errors.length || remaining.length) {
       if (record) {
@@ -66,6 +82,7 @@ export async function release(rt: Runtime, name: string, opts: { lock?: Lock; se
       first.details.push(...errors.slice(1).map((e) => e.message), ...remaining.map((r) => `left: ${r.kind} ${r.id}`));
       throw first.withContext(`stopping ${name}`);
     }
+    crashPoint(rt.env, 'stop:swept');
     removeRuntimeDir(rt.paths, name);
     return { released: record !== undefined || before.length > 0, what };
   } finally {

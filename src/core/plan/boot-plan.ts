@@ -71,7 +71,7 @@ export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
     params: { cgroup, disks, tun: cfg.tun, control: facts.deviceControl },
   });
 
-  steps.push({ kind: 'netns', id: 'netns', describe: `create network namespace ${name} with lo up`, params: { netns: name } });
+  steps.push({ kind: 'netns', id: 'netns', describe: `create network namespace ${name} with lo up (alias ${linkAlias(name)})`, params: { netns: name, alias: linkAlias(name) } });
   if (cfg.bridges.length) {
     const links = cfg.bridges.map((b, i) => ({ host: hostIfname(name, i), inside: insideIfname(i), mac: b.mac, hostMac: hostSideMac(b.mac), bridge: b.bridge }));
     steps.push({

@@ -63,13 +63,16 @@ function loopDevices(ctx: SubhostContext, ids: string[]): string[] {
 }
 
 export const cgroupCreate: StepHandler<CgroupParams, CgroupResult, SubhostContext> = {
+  check(p, ctx) {
+    for (const c of CgroupSet.at(ctx.cgroupMount, p.path).existing()) {
+      if (c.populated()) throw new SubhostError(`cgroup ${c.path} already has processes (left over? \`subhost stop ${ctx.name}\` releases it)`);
+    }
+  },
   async apply(p, ctx) {
     ensureParent(ctx.cgroupMount, CGROUP_PARENT);
     const set = CgroupSet.at(ctx.cgroupMount, p.path);
-    for (const c of set.existing()) {
-      if (c.populated()) throw new SubhostError(`cgroup ${c.path} already has processes (left over? \`subhost stop ${ctx.name}\` releases it)`);
-      c.remove();
-    }
+    // Empty and ours (everything under subhost/ is): the kernel lets us remove and make it anew.
+    for (const c of set.existing()) c.remove();
     set.create();
     const { applied, warnings } = applyLimits(set, p.limits);
     ctx.warnings.push(...warnings);

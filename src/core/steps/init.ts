@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, realpathSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SubhostError } from '../../errors';
 import type { Cgroup } from '../../host/cgroupfs';
@@ -41,9 +41,20 @@ export const installInit: StepHandler<InstallInitParams, { path: string }, Subho
       mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
       writeFileAtomic(target, content, 0o755);
     }
+    removeStaleTemps(target);
     return { path: target };
   },
 };
+
+/** A boot killed while writing subhost-init leaves its temp file in the guest: remove it. */
+function removeStaleTemps(target: string): void {
+  const prefix = `${basename(target)}.tmp-`;
+  try {
+    for (const f of readdirSync(dirname(target))) if (f.startsWith(prefix)) rmSync(join(dirname(target), f), { force: true });
+  } catch {
+    /* nothing to tidy */
+  }
+}
 
 export interface StartInitParams {
   live: string;

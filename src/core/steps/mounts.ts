@@ -18,10 +18,12 @@ async function undoMount(target: string): Promise<void> {
 }
 
 export const mountRoot: StepHandler<MountRootParams, { target: string }, SubhostContext> = {
+  check(p, ctx) {
+    if (isMountPoint(readMountinfo(), p.target)) throw new SubhostError(`${p.target} is already a mount point (left over? \`subhost stop ${ctx.name}\` releases it)`);
+  },
   async apply(p, ctx) {
     const dev = resultOf<PartitionResult>(ctx, p.source).dev;
     mkdirSync(p.target, { recursive: true, mode: 0o755 });
-    if (isMountPoint(readMountinfo(), p.target)) throw new SubhostError(`${p.target} is already a mount point (left over? \`subhost stop ${ctx.name}\` releases it)`);
     await mount(dev, p.target, { options: ['nodev'] });
     return { target: p.target };
   },

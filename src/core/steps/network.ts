@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import { SubhostError } from '../../errors';
 import { ipBatch, ipBatchForce, isBridge, linkExists } from '../../host/ip';
 import { deleteNetns, netnsExists } from '../../host/netns';
-import { run } from '../../host/exec';
 import type { StepHandler } from '../plan/executor';
 import type { SubhostContext } from './context';
 
 export interface NetnsParams {
   netns: string;
+  /** Set on `lo` inside: how stop and check-mounts know the namespace is this subhost's. */
+  alias?: string;
 }
 
 export interface VethLink {
@@ -26,16 +27,22 @@ export interface VethsParams {
 }
 
 export const netnsAdd: StepHandler<NetnsParams, { netns: string }, SubhostContext> = {
-  async apply(p, ctx) {
+  check(p, ctx) {
     if (netnsExists(p.netns)) throw new SubhostError(`network namespace ${p.netns} already exists (left over? \`subhost stop ${ctx.name}\` releases it)`);
-    await run(['ip', 'netns', 'add', p.netns]);
-    await run(['ip', '-n', p.netns, 'link', 'set', 'lo', 'up']);
+  },
+  async apply(p) {
+    // One ip process makes and marks it: a boot killed meanwhile cannot leave it unmarked.
+    await ipBatch(netnsBatch(p));
     return { netns: p.netns };
   },
   async undo(p) {
     await deleteNetns(p.netns);
   },
 };
+
+export function netnsBatch(p: NetnsParams): string[] {
+  return [`netns add ${p.netns}`, `netns exec ${p.netns} ip link set lo up${p.alias ? ` alias ${p.alias}` : ''}`];
+}
 
 export function linkAlias(name: string): string {
   return `subhost:${name}`;
@@ -63,11 +70,13 @@ export function vethBatch(p: VethsParams): string[] {
 }
 
 export const vethsAdd: StepHandler<VethsParams, { hosts: string[] }, SubhostContext> = {
-  async apply(p) {
+  check(p) {
     for (const l of p.links) {
       if (linkExists(l.host)) throw new SubhostError(`interface ${l.host} already exists on the host`);
       if (!isBridge(l.bridge)) throw new SubhostError(`${l.bridge} is not a bridge`);
     }
+  },
+  async apply(p) {
     await ipBatch(vethBatch(p));
     return { hosts: p.links.map((l) => l.host) };
   },

@@ -1,0 +1,100 @@
+import { asSubhostError, SubhostError } from '../../errors';
+import { readMountinfo } from '../../host/mountinfo';
+import { NAME_RE } from '../names';
+import type { Runtime } from '../runtime';
+import { deriveState, readState, type SubhostStateName } from '../state';
+import { subhostNames } from './info';
+import { activeRecords, findLeftovers } from './leftovers';
+import { lockSubhost } from './lock';
+import { releaseResources, type HostResource } from './resources';
+import { subhostFilesystems, type FsUsage } from './space';
+import { release } from './stop';
+import { killProcs } from './supervisors';
+
+export const DEFAULT_THRESHOLD_PERCENT = 90;
+
+export interface CheckOptions {
+  fix?: boolean;
+  thresholdPercent?: number;
+  /** Only these subhosts (default: all). */
+  names?: string[];
+}
+
+/** `subhost check-mounts --json` (fields in the README). */
+export interface CheckReport {
+  ok: boolean;
+  thresholdPercent: number;
+  subhosts: { name: string; state: SubhostStateName; filesystems: FsUsage[] }[];
+  /** What is left over now (after --fix: what it could not release). */
+  leftovers: Leftover[];
+  /** With --fix: what it released. */
+  fixed?: Leftover[];
+  errors: string[];
+}
+
+export type Leftover = Pick<HostResource, 'kind' | 'subhost' | 'id' | 'detail'>;
+
+const brief = (r: HostResource): Leftover => ({ kind: r.kind, subhost: r.subhost, id: r.id, ...(r.detail ? { detail: r.detail } : {}) });
+
+/** SPEC §5: space of every active subhost's filesystems, and everything left behind; --fix releases it. */
+export async function checkMounts(rt: Runtime, opts: CheckOptions = {}): Promise<CheckReport> {
+  const threshold = opts.thresholdPercent ?? DEFAULT_THRESHOLD_PERCENT;
+  const wanted = (n: string) => !opts.names || opts.names.includes(n);
+  let leftovers = await findLeftovers(rt, { names: opts.names });
+  const errors: string[] = [];
+  let fixed: Leftover[] | undefined;
+  if (opts.fix && leftovers.length) {
+    errors.push(...(await fixLeftovers(rt, leftovers)).map((e) => e.message));
+    const still = await findLeftovers(rt, { names: opts.names });
+    const key = (r: HostResource) => `${r.kind} ${r.id}`;
+    const stillKeys = new Set(still.map(key));
+    fixed = leftovers.filter((r) => !stillKeys.has(key(r))).map(brief);
+    leftovers = still;
+  }
+  const mounts = readMountinfo();
+  const active = activeRecords(rt);
+  const subhosts = subhostNames(rt)
+    .filter(wanted)
+    .map((name) => {
+      const rec = active.get(name);
+      return { name, state: deriveState(readState(rt.paths, name)).state, filesystems: rec ? subhostFilesystems(rec, threshold, mounts) : [] };
+    });
+  const full = subhosts.some((s) => s.filesystems.some((f) => f.overThreshold));
+  return { ok: !leftovers.length && !errors.length && !full, thresholdPercent: threshold, subhosts, leftovers: leftovers.map(brief), ...(fixed ? { fixed } : {}), errors };
+}
+
+/**
+ * Release leftovers, one subhost at a time under its lock (a command working on it waits, or we
+ * skip it). A subhost that became active meanwhile keeps everything but a stale supervisor.
+ */
+export async function fixLeftovers(rt: Runtime, leftovers: HostResource[]): Promise<SubhostError[]> {
+  const errors: SubhostError[] = [];
+  const byName = new Map<string, HostResource[]>();
+  for (const r of leftovers) byName.set(r.subhost, [...(byName.get(r.subhost) ?? []), r]);
+  for (const [name, items] of byName) {
+    if (!NAME_RE.test(name)) {
+      // No subhost command can work on a name like this: nothing to lock, just remove it.
+      errors.push(...(await releaseResources(rt, name, items)));
+      continue;
+    }
+    try {
+      const lock = await lockSubhost(rt, name, 'check-mounts --fix', 10);
+      try {
+        const rec = readState(rt.paths, name);
+        if (rec && deriveState(rec).state !== 'failed') {
+          const stale = items.filter((r) => r.kind === 'supervisor' && r.proc && r.proc.pid !== rec.supervisor?.pid && r.proc.pid !== rec.op?.pid);
+          const alive = await killProcs(stale.map((r) => r.proc!));
+          if (alive.length) errors.push(new SubhostError(`${name}: supervisor ${alive.map((a) => a.pid).join(', ')} did not die after SIGKILL`));
+          continue;
+        }
+        const images = items.flatMap((r) => (r.backingFile ? [r.backingFile] : []));
+        await release(rt, name, { lock, images, roots: [rt.paths.root] });
+      } finally {
+        lock.release();
+      }
+    } catch (err) {
+      errors.push(asSubhostError(err));
+    }
+  }
+  return errors;
+}

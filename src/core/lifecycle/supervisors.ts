@@ -1,0 +1,33 @@
+import { join } from 'node:path';
+import { Cgroup } from '../../host/cgroupfs';
+import { isAlive, procRef, readEnviron, signalProc, type ProcRef } from '../../host/proc';
+import { CGROUP_MONITOR } from '../paths';
+
+/** A process in subhost.monitor: a supervisor, or the `_reap` it has exec'd into. */
+export interface MonitorProc extends ProcRef {
+  /** SUBHOST_NAME and SUBHOST_BOOT_ID from its environment (set by `subhost boot`). */
+  name?: string;
+  bootId?: string;
+}
+
+/** Every process in the monitor cgroup (v2 sees them all, also on hybrid hosts). */
+export function listMonitorProcs(cgroupMount: string): MonitorProc[] {
+  const out: MonitorProc[] = [];
+  for (const pid of new Cgroup(join(cgroupMount, CGROUP_MONITOR)).allProcs()) {
+    const ref = procRef(pid);
+    if (!ref) continue;
+    const env = readEnviron(pid);
+    out.push({ ...ref, name: env.SUBHOST_NAME, bootId: env.SUBHOST_BOOT_ID });
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** SIGKILL recorded processes (never a reused PID) and wait until they are gone. */
+export async function killProcs(refs: ProcRef[], timeoutMs = 5000): Promise<ProcRef[]> {
+  for (const r of refs) signalProc(r, 'SIGKILL');
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 1; refs.some(isAlive) && Date.now() < deadline; delay = Math.min(delay * 2, 50)) await sleep(delay);
+  return refs.filter(isAlive);
+}

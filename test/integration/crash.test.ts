@@ -1,0 +1,120 @@
+import { existsSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bootPlan } from '../../src/core/lifecycle/boot';
+import { Runtime } from '../../src/core/runtime';
+import { Paths } from '../../src/core/paths';
+import { readState } from '../../src/core/state';
+import { SUBHOST_HANDLERS } from '../../src/core/steps/handlers';
+import { run } from '../../src/host/exec';
+import { isAlive } from '../../src/host/proc';
+import { cli, ok } from '../helpers/cli';
+import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from '../helpers/env';
+import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { findTestLeftovers } from '../helpers/leaks';
+import { createBridge, deleteBridge } from '../helpers/net';
+
+const RUN = '/run/subhost';
+
+/**
+ * Fault injection: `boot`, `stop` and `poweroff` SIGKILLed at every point of their work (the
+ * test-only SUBHOST_TEST_KILL_AT hook). Each time the subhost must read as failed, refuse to
+ * boot, and one `subhost stop` must leave nothing behind, with clean filesystems.
+ */
+describe('crash recovery', () => {
+  const root = makeTestRoot();
+  const bridge = `${PREFIX}cbr${process.pid % 10000}`;
+  const paths = new Paths(root, RUN);
+  let sub: DiskSubhost;
+  let stepIds: string[] = [];
+  let undoIds: string[] = [];
+  const leftovers = () => findTestLeftovers().filter((l) => l.id.includes(sub.name) || l.id.includes(root));
+  const status = () => JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
+  const killedAt = (args: string[], point: string) => cli(args, { root, env: { SUBHOST_TEST_KILL_AT: point } });
+
+  async function expectFailedThenCleanedByStop(cmd: string): Promise<void> {
+    const s = status();
+    expect(s.state).toBe('failed');
+    expect(s.reason).toMatch(new RegExp(`\`subhost ${cmd}\` \\(pid \\d+\\) was interrupted; \`subhost stop ${sub.name}\` cleans up`));
+    const again = cli(['boot', sub.name], { root });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(new RegExp(`^subhost: subhost ${sub.name} is failed: `));
+    expect(ok(['stop', sub.name], { root }).stdout).toBe(`${sub.name}: stopped\n`);
+    expect(leftovers()).toEqual([]);
+    expect(existsSync(paths.runDir(sub.name))).toBe(false);
+    expect(status().state).toBe('stopped');
+    for (const disk of [sub.disk1, sub.disk2!]) {
+      const fsck = await run(['e2fsck', '-fn', `${disk}?offset=1048576`], { allowFailure: true });
+      expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
+    }
+  }
+
+  async function bootAndSettle(): Promise<void> {
+    ok(['boot', sub.name], { root });
+    await waitFor('rc 2', () => cli(['enter', sub.name, '--', 'cat', '/run/rc.ran'], { root }).stdout.trim() === '2');
+  }
+
+  beforeAll(async () => {
+    await createBridge(bridge);
+    sub = await createDiskSubhost(root, testName('k'), { bridges: [bridge] });
+    const rt = new Runtime(paths, { PATH: process.env.PATH });
+    stepIds = (await bootPlan(rt, sub.name, {}, 'plan')).plan.steps.map((s) => s.id);
+    await bootAndSettle();
+    // Only steps with an undo have a point before their undo (install-init and devices have none).
+    undoIds = readState(paths, sub.name)!.applied.filter((a) => SUBHOST_HANDLERS[a.kind].undo).map((a) => a.id).reverse();
+    ok(['stop', sub.name], { root });
+  });
+  afterEach(() => {
+    cli(['stop', sub.name], { root });
+  });
+  afterAll(async () => {
+    await deleteBridge(bridge);
+    removeTestRoot(root);
+  });
+
+  it('plans every kind of step (so that every kind is interrupted below)', () => {
+    expect(stepIds).toEqual([`loop:${sub.disk1}`, `loop:${sub.disk2}`, 'disk:vda1', 'disk:vdb1', 'root', 'cgroup', 'devices', 'netns', 'veths', 'install-init', 'start-init']);
+    expect(undoIds).toEqual(['start-init', 'veths', 'netns', 'cgroup', 'root', 'disk:vdb1', 'disk:vda1', `loop:${sub.disk2}`, `loop:${sub.disk1}`]);
+  });
+
+  describe.each(['before', 'after'])('boot killed %s a step (after: done, not yet recorded)', (when) => {
+    it.each(Array.from({ length: 11 }, (_, i) => i))('step %i', async (i) => {
+      const r = killedAt(['boot', sub.name], `boot:${when}:${stepIds[i]}`);
+      expect(r.code, r.stderr).toBeNull();
+      await expectFailedThenCleanedByStop('boot');
+    });
+  });
+
+  it('also honours SUBHOST_TEST_KILL_AT_STEP (boot killed before step N)', async () => {
+    const r = cli(['boot', sub.name], { root, env: { SUBHOST_TEST_KILL_AT_STEP: '5' } });
+    expect(r.code).toBeNull();
+    expect(readState(paths, sub.name)!.applied.map((a) => a.id)).toEqual(stepIds.slice(0, 4));
+    await expectFailedThenCleanedByStop('boot');
+  });
+
+  it.each(['stop:marked', 'stop:killed', 'stop:undone', 'stop:swept'])('stop killed at %s', async (point) => {
+    await bootAndSettle();
+    expect(killedAt(['stop', sub.name], point).code).toBeNull();
+    await expectFailedThenCleanedByStop('stop');
+  });
+
+  it.each(Array.from({ length: 9 }, (_, i) => i))('stop killed before undoing step %i (in undo order)', async (i) => {
+    await bootAndSettle();
+    expect(killedAt(['stop', sub.name], `stop:undo:${undoIds[i]}`).code).toBeNull();
+    await expectFailedThenCleanedByStop('stop');
+  });
+
+  it.each(['poweroff:signalled', 'poweroff:waited'])('poweroff killed at %s', async (point) => {
+    await bootAndSettle();
+    const pid1 = readState(paths, sub.name)!.pid1!;
+    expect(killedAt(['poweroff', sub.name], point).code).toBeNull();
+    // The guest goes on powering off; its supervisor sees the interrupted command and leaves the rest to stop.
+    await waitFor('PID 1 to end', () => !isAlive(pid1));
+    await expectFailedThenCleanedByStop('poweroff');
+  });
+
+  it('poweroff killed while releasing', async () => {
+    await bootAndSettle();
+    expect(killedAt(['poweroff', sub.name], 'stop:undo:root').code).toBeNull();
+    await expectFailedThenCleanedByStop('stop');
+  });
+});

@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isAlive, type ProcRef } from '../../src/host/proc';
+import { readState } from '../../src/core/state';
+import { Paths } from '../../src/core/paths';
+import { cli, ok } from '../helpers/cli';
+import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from '../helpers/env';
+import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { findTestLeftovers } from '../helpers/leaks';
+import { createBridge, deleteBridge } from '../helpers/net';
+import { sysvinitGuestFiles } from '../helpers/sysvinit';
+
+const RUN = '/run/subhost';
+
+/**
+ * Every way a guest powers itself off or reboots, with no subhost command afterwards: the
+ * supervisor sees PID 1 end and `_reap` releases (or boots again). Only files and /proc are read.
+ */
+describe.each([
+  ['busybox', false],
+  ['sysvinit', true],
+])('guest-initiated power off and reboot (%s tools)', (_tools, sysvinit) => {
+  const root = makeTestRoot();
+  const bridge = `${PREFIX}gbr${process.pid % 1000}${sysvinit ? 's' : 'b'}`;
+  const paths = new Paths(root, RUN);
+  let sub: DiskSubhost;
+  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
+  const record = () => readState(paths, sub.name);
+  const leftovers = () => findTestLeftovers().filter((l) => l.id.includes(sub.name) || l.id.includes(root));
+
+  async function bootAndSettle(): Promise<ProcRef> {
+    ok(['boot', sub.name], { root });
+    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
+    return record()!.pid1!;
+  }
+
+  /** Run CMD inside, then only watch: within 5 s (SPEC §3) PID 1, its state and every resource are gone. */
+  async function expectReleasedAfter(cmd: string): Promise<void> {
+    const pid1 = await bootAndSettle();
+    sh(cmd);
+    await waitFor('every resource to be released', () => !isAlive(pid1) && !existsSync(paths.runDir(sub.name)) && leftovers().length === 0, 5000, 20);
+    expect(leftovers()).toEqual([]);
+  }
+
+  async function expectRebootAfter(cmd: string): Promise<void> {
+    const pid1 = await bootAndSettle();
+    const firstBoot = record()!.bootId;
+    sh(cmd);
+    await waitFor('a new boot', () => {
+      const r = record();
+      return r !== undefined && r.bootId !== firstBoot && r.phase === 'running' && !r.op && isAlive(r.pid1) && !isAlive(pid1);
+    }, 15_000);
+    await waitFor('rc 2 of the new boot', () => sh('cat /run/rc.ran').stdout.trim() === '2');
+    expect(JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout)).toMatchObject({ state: 'running', interfaces: [{ host: `${sub.name}0` }] });
+    expect(ok(['logs', sub.name], { root }).stdout).toMatch(/PID 1 ended \(status 129\); rebooting[\s\S]*booted again/);
+    ok(['poweroff', sub.name], { root });
+    expect(leftovers()).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    await createBridge(bridge);
+    sub = await createDiskSubhost(root, testName(sysvinit ? 'gs' : 'gb'), { bridges: [bridge], files: sysvinit ? sysvinitGuestFiles() : {} });
+  });
+  // One failed case must not leave the next one a running subhost.
+  afterEach(() => {
+    cli(['stop', sub.name], { root });
+  });
+  afterAll(async () => {
+    await deleteBridge(bridge);
+    removeTestRoot(root);
+  });
+
+  const offs = sysvinit
+    ? ['/sbin/poweroff', '/sbin/halt', '/sbin/shutdown -h now', '/sbin/shutdown -h -P now', '/sbin/telinit 0', '/sbin/init 0']
+    : ['poweroff', 'halt', 'poweroff -f', 'halt -f', 'echo poweroff > /run/initctl', 'kill -INT 1'];
+  it.each(offs)('`%s` releases everything within 5 s, by itself', async (cmd) => {
+    if (sysvinit) expect(sh(`ls -l ${cmd.split(' ')[0]}`).stdout).not.toContain('busybox');
+    await expectReleasedAfter(cmd);
+    expect(ok(['logs', sub.name], { root }).stdout).toMatch(/PID 1 ended \(status (0|130)\); releasing/);
+  });
+
+  const reboots = sysvinit ? ['/sbin/reboot', '/sbin/shutdown -r now', '/sbin/telinit 6'] : ['reboot', 'reboot -f', 'echo reboot > /run/initctl'];
+  it.each(reboots)('`%s` boots it again', async (cmd) => {
+    await expectRebootAfter(cmd);
+  });
+});
