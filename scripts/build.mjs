@@ -20,3 +20,7 @@ await Promise.all(
     .filter(([, src]) => existsSync(src))
     .map(([name, src]) => build({ ...common, entryPoints: [src], outfile: `dist/${name}.cjs` })),
 );
+
+// V8 code cache for bin/subhost: made by loading the bundle the way bin/subhost does.
+const { execFileSync } = await import('node:child_process');
+execFileSync(process.execPath, [new URL('./code-cache.cjs', import.meta.url).pathname], { stdio: 'inherit' });

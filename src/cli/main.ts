@@ -36,7 +36,15 @@ async function runtime(cmd: Command): Promise<Runtime> {
 
 /** A command's action loads its module only when it runs: start-up stays lean. */
 type Loader = () => Promise<{ default: (rt: Runtime, args: any, cmd: Command) => Promise<number | void> }>;
+const LOADERS: Loader[] = [];
+
+/** Load every command module without running one (the build's code cache covers them all). */
+export async function warmCommands(): Promise<void> {
+  await Promise.all([...LOADERS.map((l) => l()), import('../core/runtime')]);
+}
+
 function action(load: Loader) {
+  LOADERS.push(load);
   return async (...all: unknown[]) => {
     const cmd = all[all.length - 1] as Command;
     const args = all.slice(0, -1);
