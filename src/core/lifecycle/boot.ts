@@ -4,17 +4,18 @@ import { procRef } from '../../host/proc';
 import { loadConfig } from '../config';
 import { checkDisksAndNetwork } from '../config/host-checks';
 import type { SubhostConfig } from '../config/types';
+import { checkLayout, detectLayout, type Layout } from '../layout';
+import type { PartitionTable } from '../partition-table';
 import type { Lock } from '../lock';
 import { checkName } from '../names';
 import { buildBootPlan } from '../plan/boot-plan';
-import { executePlan } from '../plan/executor';
 import type { Plan } from '../plan/types';
 import type { Runtime } from '../runtime';
 import { removeRuntimeDir, writeState, type StateRecord } from '../state';
 import type { SubhostContext } from '../steps/context';
-import { SUBHOST_HANDLERS } from '../steps/handlers';
 import type { StartInitResult } from '../steps/init';
 import { known, otherActive } from './active';
+import { applyRecorded } from './apply';
 import { lockSubhost } from './lock';
 
 export interface BootOptions {
@@ -38,15 +39,23 @@ export function refuseIfActive(rt: Runtime, name: string): void {
   }
   const from = k.record && k.record.root !== rt.paths.root ? ` (from ${k.record.root})` : '';
   if (k.derived.state === 'failed') throw new SubhostError(`subhost ${name} is failed${from}: ${k.derived.reason}`);
+  if (k.derived.state === 'hibernated') throw new SubhostError(`subhost ${name} is hibernated${from}: \`subhost start ${name}\` resumes it, \`subhost stop ${name}\` releases it`);
   throw new SubhostError(`subhost ${name} is already ${k.derived.state}${from}`);
 }
 
-export async function bootPlan(rt: Runtime, name: string, opts: BootOptions, bootId: string): Promise<{ plan: Plan; config: SubhostConfig }> {
-  const config = await loadConfig(rt.paths, name, { configFile: opts.configFile, env: rt.env });
-  if (config.disks.length === 0) throw new SubhostError(`subhost ${name}: DISKS is not set${config.file ? ` in ${config.file}` : ''}, so there is no disk image to boot`);
+/** The config, its layout and everything checkable before the host is touched (boot and start). */
+export async function checkedConfig(rt: Runtime, name: string, configFile?: string): Promise<{ config: SubhostConfig; layout: Layout; tables: Map<string, PartitionTable> }> {
+  const config = await loadConfig(rt.paths, name, { configFile, env: rt.env });
+  const layout = detectLayout(config, rt.paths);
+  checkLayout(config, layout);
   const tables = checkDisksAndNetwork(config, otherActive(rt, name));
-  const plan = buildBootPlan(config, { paths: rt.paths, tables, bootId, graceSeconds: opts.graceSeconds ?? 10 });
-  return { plan, config };
+  return { config, layout, tables };
+}
+
+export async function bootPlan(rt: Runtime, name: string, opts: BootOptions, bootId: string): Promise<{ plan: Plan; config: SubhostConfig; layout: Layout }> {
+  const { config, layout, tables } = await checkedConfig(rt, name, opts.configFile);
+  const plan = buildBootPlan(config, { paths: rt.paths, tables, layout, bootId, graceSeconds: opts.graceSeconds ?? 10 });
+  return { plan, config, layout };
 }
 
 /** `subhost boot NAME`: plan, then apply with a revert stack; returns once PID 1 runs. */
@@ -60,7 +69,7 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
   const lock = opts.lock ?? (await lockSubhost(rt, name, 'boot'));
   try {
     refuseIfActive(rt, name);
-    const { plan, config } = await bootPlan(rt, name, opts, bootId);
+    const { plan, config, layout } = await bootPlan(rt, name, opts, bootId);
     const me = procRef(process.pid)!;
     const record: StateRecord = {
       version: 1,
@@ -72,28 +81,13 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
       op: { cmd: 'boot', ...me },
       createdAt: new Date().toISOString(),
       config,
+      layout,
       applied: [],
       warnings: [],
     };
     writeState(rt.paths, record);
     const ctx: SubhostContext = { results: new Map(), paths: rt.paths, name, cgroupMount: rt.cgroupMount, warnings: [] };
-    try {
-      record.applied = await executePlan(plan, SUBHOST_HANDLERS, ctx, {
-        record: (applied) => {
-          record.applied = applied;
-          writeState(rt.paths, record);
-        },
-        beforeStep: faultInjection(rt.env),
-      });
-    } catch (err) {
-      const e = err as SubhostError;
-      // Reverted cleanly: nothing is left, so neither is the record. Otherwise stop must finish it.
-      if (e.details?.some((d) => d.startsWith('while reverting'))) {
-        delete record.op;
-        writeState(rt.paths, record);
-      } else removeRuntimeDir(rt.paths, name);
-      throw err;
-    }
+    await applyRecorded(rt, record, plan, ctx);
     const started = ctx.results.get('start-init') as StartInitResult;
     record.pid1 = started.pid1;
     record.supervisor = started.supervisor;
@@ -105,16 +99,4 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
   } finally {
     if (!opts.lock) lock.release();
   }
-}
-
-/**
- * Test-only: SUBHOST_TEST_KILL_AT_STEP=N makes boot SIGKILL itself before step N (1-based),
- * so the fault-injection tests can interrupt it at every step of its plan.
- */
-function faultInjection(env: NodeJS.ProcessEnv): ((step: unknown, index: number) => void) | undefined {
-  const at = Number(env.SUBHOST_TEST_KILL_AT_STEP);
-  if (!at) return undefined;
-  return (_s, index) => {
-    if (index + 1 === at) process.kill(process.pid, 'SIGKILL');
-  };
 }

@@ -49,7 +49,12 @@ export function findResources(rt: Runtime, name: string, images: string[], inter
   const set = subhostCgroupSet(rt, name);
   const pids = new Set(set.existing().flatMap((c) => c.allProcs()));
   for (const pid of pids) found.push({ kind: 'process', subhost: name, id: String(pid), detail: `in the cgroups of ${name}` });
-  for (const m of mountsUnder(readMountinfo(), rt.paths.subhostDir(name))) found.push({ kind: 'mount', subhost: name, id: m.mountPoint, detail: `${m.fsType} ${m.source}` });
+  // live before mnt: an overlay on live may have its upper layer in NAME.img on mnt. Nothing
+  // else under the subhost folder is ours (root/ of a directory subhost may hold the operator's mounts).
+  const mounts = readMountinfo();
+  for (const dir of [rt.paths.live(name), rt.paths.mnt(name)]) {
+    for (const m of mountsUnder(mounts, dir)) found.push({ kind: 'mount', subhost: name, id: m.mountPoint, detail: `${m.fsType} ${m.source}` });
+  }
   for (const l of loopsBackedBy(images)) found.push({ kind: 'loop', subhost: name, id: l.dev, detail: `${l.backingFile}${l.offset ? ` at offset ${l.offset}` : ''}` });
   for (const link of subhostLinks(name, interfaceCount)) found.push({ kind: 'veth', subhost: name, id: link });
   if (netnsExists(name)) found.push({ kind: 'netns', subhost: name, id: name });

@@ -8,6 +8,7 @@ import { readState, removeRuntimeDir, writeState } from '../state';
 import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
 import { loadConfig } from '../config';
+import { detectLayout, imagesOf } from '../layout';
 import { lockSubhost } from './lock';
 import { findResources, releaseResources } from './resources';
 
@@ -29,7 +30,7 @@ export async function release(rt: Runtime, name: string, opts: { lock?: Lock; se
     let images: string[] = [];
     let interfaces = 0;
     if (record) {
-      images = record.config.disks.map((d) => d.image);
+      images = imagesOf(record.config, record.layout ?? detectLayout(record.config, rt.paths));
       interfaces = record.config.bridges.length;
       record.op = { cmd: 'stop', ...procRef(process.pid)! };
       record.phase = 'stopping';
@@ -37,7 +38,7 @@ export async function release(rt: Runtime, name: string, opts: { lock?: Lock; se
     } else {
       try {
         const cfg = await loadConfig(rt.paths, name, { env: rt.env });
-        images = cfg.disks.map((d) => d.image);
+        images = imagesOf(cfg, detectLayout(cfg, rt.paths));
         interfaces = cfg.bridges.length;
       } catch {
         /* no usable config: look by name only */
