@@ -39,6 +39,11 @@ export async function attachLoop(file: string, opts: { partscan?: boolean; offse
 export async function detachLoop(dev: string): Promise<void> {
   if (!isAttached(dev)) return;
   await run(['losetup', '--detach', dev]);
+  // A device still open elsewhere (a probe, a mount being torn down) is only marked for
+  // autoclear: the detach happens at its last close, so wait a moment for it.
+  for (let delay = 1, waited = 0; isAttached(dev) && waited < 2000; waited += delay, delay = Math.min(delay * 2, 50)) {
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
 
 export function isAttached(dev: string): boolean {

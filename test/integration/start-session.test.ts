@@ -46,6 +46,15 @@ describe('subhost start: terminal, job control, and a start that is killed', () 
       expect(ttyNr).toBeGreaterThan(0);
       expect(tpgid).not.toBe(1);
 
+      // ^C reaches the foreground job through the pty, not the shell or `subhost start`.
+      s.write('sleep 301\n');
+      await waitFor('sleep 301 to run', () => cgroupProcs().some((p) => readCmdline(p).join(' ') === 'sleep 301'));
+      s.write('\x03');
+      await waitFor('sleep 301 to end', () => !cgroupProcs().some((p) => readCmdline(p).join(' ') === 'sleep 301'));
+      s.write('echo AFTER-$((7*7))\n');
+      await s.expectOutput('AFTER-49');
+      expect(status().pid1).toBe(pid1);
+
       // ^Z stops the foreground job, jobs lists it, kill %1 ends it.
       s.write('sleep 321\n');
       await waitFor('sleep to run', () => cgroupProcs().some((p) => readCmdline(p).join(' ') === 'sleep 321'));
