@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
+import { run } from '../../src/host/exec';
 import { readCmdline } from '../../src/host/proc';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
@@ -157,5 +158,17 @@ describe('subhost start: terminal, job control, and a start that is killed', () 
       ok(['stop', sub.name], { root });
       expect(left(), `resume killed before step ${at}`).toEqual([]);
     }
+  });
+
+  it('a resume whose root was unmounted meanwhile is refused; it stays hibernated and stop cleans up', async () => {
+    expect(cli(['start', sub.name], { root, input: 'exit 0\n' }).code).toBe(0);
+    await run(['umount', join(sub.dir, 'live')]);
+    const r = cli(['start', sub.name], { root, input: 'echo should not run\n' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^subhost: start a shell .*: ${join(sub.dir, 'live')} is not mounted any more \\(\`subhost stop ${sub.name}\` releases the rest\\)\n$`));
+    expect(status().state).toBe('hibernated');
+    ok(['stop', sub.name], { root });
+    expect(left()).toEqual([]);
   });
 });

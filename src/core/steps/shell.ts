@@ -73,7 +73,8 @@ export const startShell: StepHandler<StartShellParams, StartShellResult, Subhost
       const why = spawnError ?? (outcome === 'timeout' ? `not ready after ${READY_TIMEOUT_MS / 1000} s` : outcome === 'ready' ? 'ready, but gone at once' : 'it ended before it was ready');
       throw new SubhostError(`the shell did not start as PID 1: ${why}`);
     }
-    ctx.foreground = { child, go: () => ready!.end('go\n') };
+    // Once written, "go" stays readable in the socket after our end is closed.
+    ctx.foreground = { child, go: () => ready!.end('go\n', () => ready!.destroy()) };
     return { pid1, stage };
   },
 };
