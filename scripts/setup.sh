@@ -16,7 +16,7 @@ need_root
 declare -A PKG=(
   [unshare]=util-linux [nsenter]=util-linux [losetup]=mount [setpriv]=util-linux [flock]=util-linux
   [ip]=iproute2 [mke2fs]=e2fsprogs [e2fsck]=e2fsprogs [dash]=dash [bash]=bash
-  [/bin/busybox]=busybox-static [sfdisk]=fdisk [tail]=coreutils
+  [/bin/busybox]=busybox-static [sfdisk]=fdisk [tail]=coreutils [script]=bsdutils [setsid]=util-linux
 )
 case "${1:-}" in
   test) PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus PKG[script]=bsdutils ;;

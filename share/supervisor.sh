@@ -7,13 +7,10 @@
 #
 # Set by `subhost boot` (all required):
 #   SUBHOST_NAME SUBHOST_BOOT_ID  which subhost and which boot of it
-#   SUBHOST_LIVE                   the mounted root filesystem to pivot into
-#   SUBHOST_NETNS                  /run/netns/NAME
-#   SUBHOST_CGROUP_PROCS           cgroup.procs of the subhost's cgroups (v2, and v1 on hybrid hosts)
-#   SUBHOST_MONITOR_PROCS          cgroup.procs of where this supervisor lives, outside them
+#   SUBHOST_STAGE_SHELL SUBHOST_STAGE  pid1-stage.sh and its shell; it reads the rest of its
+#                                  variables (SUBHOST_LIVE, SUBHOST_NETNS, ...) from our environment
+#   SUBHOST_MONITOR_PROCS          cgroup.procs of where this supervisor lives, outside the subhost's
 #   SUBHOST_FIFO SUBHOST_LOG SUBHOST_LOG_MAX  console FIFO, log file, rotation size in bytes
-#   SUBHOST_BOUNDING               setpriv --bounding-set argument for the guest
-#   SUBHOST_INIT_ENV               environment of PID 1 (space-separated NAME=value words)
 #   SUBHOST_NODE SUBHOST_CLI SUBHOST_ROOT  how to run `subhost _reap` when PID 1 has ended
 # fd 3: the readiness pipe of `subhost boot`, passed down to subhost-init.
 set -u
@@ -21,27 +18,15 @@ set -u
 rm -f "$SUBHOST_FIFO"
 mkfifo -m 600 "$SUBHOST_FIFO" || exit 111
 
-# Our children start in the subhost's cgroups, so its cgroup namespace is rooted there ...
-for procs in $SUBHOST_CGROUP_PROCS; do
-	echo $$ >"$procs" || exit 112
-done
-
-# A background job of a non-interactive shell ignores SIGINT and SIGQUIT, and a shell cannot
-# trap what it was started ignoring: PID 1 must get them at their defaults to handle SIGINT.
-# shellcheck disable=SC2086 # SUBHOST_INIT_ENV is a list of words by design
-env --default-signal=INT,QUIT -i LC_ALL=C $SUBHOST_INIT_ENV \
-	nsenter --net="$SUBHOST_NETNS" -- \
-	unshare --fork --kill-child --pid --mount --uts --ipc --cgroup --propagation private -- \
-	setpriv --bounding-set "$SUBHOST_BOUNDING" -- \
-	/bin/sh -c 'unset LC_ALL; cd "$1" && pivot_root . . && exec /bin/sh /sbin/subhost-init' subhost-stage "$SUBHOST_LIVE" \
-	>"$SUBHOST_FIFO" 2>&1 </dev/null &
-child=$!
-exec 3>&-
-
-# ... and we leave them: the supervisor's own cost is not the guest's.
+# The supervisor's own cost is not the guest's: it lives outside the subhost's cgroups, and
+# PID 1's parent joins them itself (pid1-stage.sh).
 for procs in $SUBHOST_MONITOR_PROCS; do
 	echo $$ >"$procs"
 done
+
+"$SUBHOST_STAGE_SHELL" "$SUBHOST_STAGE" >"$SUBHOST_FIFO" 2>&1 </dev/null &
+child=$!
+exec 3>&-
 
 exec 4>>"$SUBHOST_LOG"
 size=0

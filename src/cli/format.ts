@@ -36,12 +36,13 @@ export function table(rows: string[][]): string[] {
 }
 
 export function listTable(infos: SubhostInfo[]): string[] {
-  const rows = [['NAME', 'STATE', 'KIND', 'PID1', 'UPTIME', 'DISKS', 'INTERFACES']];
+  const rows = [['NAME', 'STATE', 'KIND', 'WRITABLE', 'PID1', 'UPTIME', 'DISKS', 'INTERFACES']];
   for (const i of infos) {
     rows.push([
       i.name,
       i.busy ? `${i.state} (${i.busy})` : i.state,
       i.kind,
+      (i.base ? `${i.writable} over ${i.base}` : i.writable) ?? '-',
       i.pid1 ? String(i.pid1) : '-',
       i.uptimeSeconds !== undefined ? formatDuration(i.uptimeSeconds) : '-',
       i.disks.map((d) => `${d.node}${d.device ? `=${d.device}` : ''}`).join(',') || '-',
@@ -58,6 +59,8 @@ export function statusLines(i: SubhostInfo): string[] {
   };
   kv('reason', i.reason);
   kv('kind', i.kind);
+  kv('base', i.base);
+  kv('writable', i.writable && i.imageFile ? `${i.writable} (in ${i.imageFile})` : i.writable);
   kv('mode', i.mode);
   kv('hostname', i.hostname);
   kv('pid 1', i.pid1);
@@ -76,6 +79,7 @@ export function statusLines(i: SubhostInfo): string[] {
   for (const d of i.disks) kv('disk', `/dev/${d.node}  ${d.image}${d.partition ? ` partition ${d.partition}` : ''}${d.device ? `  on ${d.device} (${d.major}:${d.minor})` : ''}`);
   for (const n of i.interfaces) kv('interface', `${n.inside} ${n.mac}  host ${n.host} on ${n.bridge}${n.addresses.length ? `  ${n.addresses.join(' ')}` : ''}`);
   if (i.hardening) for (const [k, v] of hardeningLines(i.hardening)) kv(k, v);
+  for (const k of i.kept ?? []) kv('kept', `${k.kind} ${k.id}${k.detail ? `  (${k.detail})` : ''}`);
   for (const w of i.warnings) kv('warning', w);
   kv('error', i.error);
   return lines;

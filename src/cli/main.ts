@@ -72,6 +72,14 @@ export function buildProgram(): Command {
     .action(action(() => import('./commands/boot')));
 
   program
+    .command('start')
+    .description('start NAME with an interactive shell as PID 1 on this terminal (or reading stdin); when it exits, NAME is hibernated; on a hibernated NAME, resume')
+    .argument('<name>', 'subhost name (1-13 of a-z 0-9 -)')
+    .option('--config <file>', 'config file instead of $SUBHOST_ROOT/NAME/config')
+    .option('--dry-run', 'print the plan and change nothing')
+    .action(action(() => import('./commands/start')));
+
+  program
     .command('enter')
     .description('run a shell, or CMD, inside running NAME; exits with its status')
     .argument('<name>')

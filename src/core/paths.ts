@@ -32,6 +32,24 @@ export class Paths {
     return join(this.root, name, 'live');
   }
 
+  /** Overlay and directory subhosts: the root filesystem, or the overlay's upper layer. */
+  rootDir(name: string): string {
+    return join(this.root, name, 'root');
+  }
+
+  workDir(name: string): string {
+    return join(this.root, name, 'work');
+  }
+
+  /** Where NAME.img is mounted; its own root/ and work/ are used instead. */
+  mnt(name: string): string {
+    return join(this.root, name, 'mnt');
+  }
+
+  layersImage(name: string): string {
+    return join(this.root, name, `${name}.img`);
+  }
+
   runDir(name: string): string {
     return join(this.run, name);
   }

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from './atomic-file';
 import type { SubhostConfig } from './config/types';
+import type { Layout } from './layout';
 import type { Paths } from './paths';
 import { isAlive, type ProcRef } from '../host/proc';
 
@@ -30,9 +31,13 @@ export interface StateRecord {
   op?: { cmd: string } & ProcRef;
   createdAt: string;
   config: SubhostConfig;
+  /** Where the root filesystem comes from, as it was when the subhost started (NAME.img or not). */
+  layout?: Layout;
   applied: AppliedStep[];
   pid1?: ProcRef;
   supervisor?: ProcRef;
+  /** `subhost start`: the CLI that waits for the shell on its terminal, and hibernates the subhost when it ends. */
+  attached?: ProcRef;
   warnings: string[];
 }
 
@@ -83,6 +88,8 @@ export function deriveState(rec: StateRecord | undefined, alive: (ref?: ProcRef)
     case 'running':
       if (alive(rec.pid1)) return { state: 'running' };
       if (rec.mode === 'boot' && alive(rec.supervisor)) return { state: 'running', busy: 'release', reason: 'PID 1 ended; the supervisor is releasing it' };
+      if (rec.mode === 'start' && alive(rec.attached)) return { state: 'running', busy: 'hibernate', reason: `the shell ended; \`subhost start\` (pid ${rec.attached!.pid}) is hibernating it` };
+      if (rec.mode === 'start') return { state: 'failed', reason: `the shell (PID 1) ended with no \`subhost start\` left to hibernate the subhost; \`subhost stop ${rec.name}\` cleans up` };
       return { state: 'failed', reason: `PID 1 ended and nothing released the subhost; \`subhost stop ${rec.name}\` cleans up` };
     case 'hibernated':
       return { state: 'hibernated' };

@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { constants } from 'node:os';
 
 /** A process as recorded in state: the start time tells a reused PID from ours. */
 export interface ProcRef {
@@ -57,6 +58,17 @@ export function signalProc(ref: ProcRef, signal: NodeJS.Signals): boolean {
   try {
     process.kill(ref.pid, signal);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the process has a handler for the signal (SigCgt in /proc/PID/status). */
+export function catchesSignal(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('SigCgt:'));
+    const n = constants.signals[signal];
+    return line !== undefined && n !== undefined && ((BigInt(`0x${line.slice(7).trim()}`) >> BigInt(n - 1)) & 1n) === 1n;
   } catch {
     return false;
   }

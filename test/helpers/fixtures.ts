@@ -54,3 +54,54 @@ export async function createDiskSubhost(root: string, name: string, opts: DiskSu
     rmSync(tree, { recursive: true, force: true });
   }
 }
+
+/** The busybox guest of createDiskSubhost as a folder: a BASE, or the root/ of a directory subhost. */
+export async function createBusyboxTree(dir: string, files: Record<string, RootFile> = {}): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  await buildBusyboxRoot(dir, { ...DEFAULT_GUEST_FILES, ...files });
+  return dir;
+}
+
+export interface LayerSubhostOptions {
+  /** BASE in the config: an overlay subhost. */
+  base?: string;
+  bridges?: string[];
+  hostname?: string;
+  /** A directory subhost: root/ (or root/ in NAME.img) holds a busybox tree. */
+  rootTree?: boolean;
+  /** NAME.img with these top folders (root/ filled when rootTree). */
+  imageFolders?: ('root' | 'work')[];
+  extraConfig?: string;
+}
+
+export interface LayerSubhost {
+  name: string;
+  dir: string;
+  image?: string;
+}
+
+/** An overlay or directory subhost folder (SPEC §1): config, and root/ or NAME.img as asked. */
+export async function createLayerSubhost(root: string, name: string, opts: LayerSubhostOptions = {}): Promise<LayerSubhost> {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  const lines: string[] = [];
+  if (opts.base) lines.push(`BASE=${opts.base}`);
+  if (opts.bridges?.length) lines.push(`BRIDGES=( ${opts.bridges.join(' ')} )`);
+  if (opts.hostname) lines.push(`HOSTNAME=${opts.hostname}`);
+  if (opts.extraConfig) lines.push(opts.extraConfig);
+  writeFileSync(join(dir, 'config'), lines.join('\n') + '\n');
+  if (!opts.imageFolders) {
+    if (opts.rootTree) await createBusyboxTree(join(dir, 'root'));
+    return { name, dir };
+  }
+  const tree = mkdtempSync('/tmp/subhost-fixture-');
+  try {
+    for (const f of opts.imageFolders) mkdirSync(join(tree, f));
+    if (opts.rootTree && opts.imageFolders.includes('root')) await createBusyboxTree(join(tree, 'root'));
+    const image = join(dir, `${name}.img`);
+    await makeDiskImage(image, { sizeMiB: 24, partitioned: false, from: tree });
+    return { name, dir, image };
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+  }
+}

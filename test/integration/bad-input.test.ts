@@ -61,7 +61,7 @@ describe('bad input', () => {
     ['a config with a syntax error', () => `DISKS=( vda:1:${disk()}\n`, /config .*: fails in bash: line 1: unexpected EOF while looking for matching/],
     ['a bad limit', () => `DISKS=( vda:1:${disk()} )\nMEMORY=lots`, /MEMORY \("lots"\): must be a size/],
     ['a bad host name', () => `DISKS=( vda:1:${disk()} )\nHOSTNAME=-bad_host`, /HOSTNAME \("-bad_host"\): is not a valid host name/],
-    ['no DISKS', () => `HOSTNAME=x`, /DISKS is not set/],
+    ['no DISKS (nor BASE, nor a root/ folder)', () => `HOSTNAME=x`, /DISKS and BASE are not set in .* and .*\/root does not exist: nothing to use as the root filesystem/],
   ])('refuses %s', (_what, config, message) => {
     const name = withConfig(config());
     expectRefused(['boot', name], 1, message);

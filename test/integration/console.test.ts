@@ -62,7 +62,7 @@ describe('console log, mount propagation and help', () => {
   });
 
   it('has --help for every command', () => {
-    const commands = ['boot', 'enter', 'poweroff', 'stop', 'list', 'status', 'logs', 'autostart', 'check-mounts'];
+    const commands = ['boot', 'start', 'enter', 'poweroff', 'stop', 'list', 'status', 'logs', 'autostart', 'check-mounts'];
     const main = ok(['--help']).stdout;
     for (const c of commands) {
       expect(main).toContain(c);

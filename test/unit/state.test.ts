@@ -44,3 +44,22 @@ describe('deriveState', () => {
     expect(deriveState({ ...base, phase: 'hibernated', mode: 'start' }, aliveSet())).toEqual({ state: 'hibernated' });
   });
 });
+
+describe('deriveState of a `subhost start` session', () => {
+  const session: StateRecord = { ...base, mode: 'start', supervisor: undefined, attached: { pid: 20, start: 1 } };
+  it('is running while the shell lives', () => {
+    expect(deriveState(session, aliveSet(10, 20))).toEqual({ state: 'running' });
+    expect(deriveState(session, aliveSet(10))).toEqual({ state: 'running' });
+  });
+  it('is running, hibernating, when the shell ended and `subhost start` is still there', () => {
+    expect(deriveState(session, aliveSet(20))).toMatchObject({ state: 'running', busy: 'hibernate' });
+  });
+  it('is failed when the shell ended with no `subhost start` to hibernate it', () => {
+    expect(deriveState(session, aliveSet())).toMatchObject({ state: 'failed', reason: expect.stringContaining('no `subhost start` left to hibernate') });
+  });
+  it('is hibernated while a resume runs, failed if the resume died', () => {
+    const resuming = { ...session, phase: 'hibernated' as const, op: { cmd: 'start', pid: 30, start: 1 } };
+    expect(deriveState(resuming, aliveSet(30))).toEqual({ state: 'hibernated', busy: 'start' });
+    expect(deriveState(resuming, aliveSet())).toMatchObject({ state: 'failed' });
+  });
+});

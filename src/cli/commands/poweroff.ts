@@ -8,7 +8,8 @@ export default async function poweroffCommand(rt: Runtime, [name]: [string], cmd
   const r = await poweroff(rt, name, timeout);
   if (r.alreadyStopped) out(`${name}: already stopped`);
   else {
-    if (r.killed) warn(`${name}: did not power off within ${timeout} s; killed`);
+    if (r.killed && r.ignored) warn(`${name}: its PID 1 does not handle the power-off signal; killed`);
+    else if (r.killed) warn(`${name}: did not power off within ${timeout} s; killed`);
     out(`${name}: powered off`);
   }
   return 0;

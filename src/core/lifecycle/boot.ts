@@ -1,24 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { SubhostError } from '../../errors';
 import { procRef } from '../../host/proc';
+import { readCgroupLayout } from '../cgroup-limits';
 import { loadConfig } from '../config';
 import { checkDisksAndNetwork } from '../config/host-checks';
 import type { SubhostConfig } from '../config/types';
 import { deviceControl } from '../devices';
+import { checkLayout, detectLayout, type Layout } from '../layout';
 import type { Lock } from '../lock';
 import { checkName } from '../names';
+import type { PartitionTable } from '../partition-table';
 import { buildBootPlan } from '../plan/boot-plan';
-import { readCgroupLayout } from '../cgroup-limits';
-import { executePlan } from '../plan/executor';
 import type { Plan } from '../plan/types';
 import type { Runtime } from '../runtime';
 import { removeRuntimeDir, writeState, type StateRecord } from '../state';
 import type { SubhostContext } from '../steps/context';
-import { SUBHOST_HANDLERS } from '../steps/handlers';
 import type { StartInitResult } from '../steps/init';
+import { pausePoint } from '../test-hooks';
 import { known, otherActive } from './active';
+import { applyRecorded } from './apply';
 import { lockHost, lockSubhost } from './lock';
-import { crashPoint, pausePoint } from '../test-hooks';
 
 export interface BootOptions {
   configFile?: string;
@@ -41,24 +42,35 @@ export function refuseIfActive(rt: Runtime, name: string): void {
   }
   const from = k.record && k.record.root !== rt.paths.root ? ` (from ${k.record.root})` : '';
   if (k.derived.state === 'failed') throw new SubhostError(`subhost ${name} is failed${from}: ${k.derived.reason}`);
+  if (k.derived.state === 'hibernated') throw new SubhostError(`subhost ${name} is hibernated${from}: \`subhost start ${name}\` resumes it, \`subhost stop ${name}\` releases it`);
   throw new SubhostError(`subhost ${name} is already ${k.derived.state}${from}`);
 }
 
-async function bootConfig(rt: Runtime, name: string, opts: BootOptions): Promise<SubhostConfig> {
-  const config = await loadConfig(rt.paths, name, { configFile: opts.configFile, env: rt.env });
-  if (config.disks.length === 0) throw new SubhostError(`subhost ${name}: DISKS is not set${config.file ? ` in ${config.file}` : ''}, so there is no disk image to boot`);
-  return config;
+/** The config and its layout (read-only; boot and start). */
+export async function layoutConfig(rt: Runtime, name: string, configFile?: string): Promise<{ config: SubhostConfig; layout: Layout }> {
+  const config = await loadConfig(rt.paths, name, { configFile, env: rt.env });
+  return { config, layout: detectLayout(config, rt.paths) };
 }
 
-/** Check the config against the host and the other subhosts (read-only), and plan. */
-function planBoot(rt: Runtime, config: SubhostConfig, opts: BootOptions, bootId: string): Plan {
-  const tables = checkDisksAndNetwork(config, otherActive(rt, config.name));
-  return buildBootPlan(config, { paths: rt.paths, tables, bootId, graceSeconds: opts.graceSeconds ?? 10, deviceControl: deviceControl(), cgroupLayout: readCgroupLayout(rt.cgroupMount) });
+/** Everything checkable before the host is touched: the layout, images, partitions, bridges, MACs. */
+export function checkAgainstHost(rt: Runtime, config: SubhostConfig, layout: Layout): Map<string, PartitionTable> {
+  checkLayout(config, layout);
+  return checkDisksAndNetwork(config, otherActive(rt, config.name));
 }
 
-export async function bootPlan(rt: Runtime, name: string, opts: BootOptions, bootId: string): Promise<{ plan: Plan; config: SubhostConfig }> {
-  const config = await bootConfig(rt, name, opts);
-  return { plan: planBoot(rt, config, opts, bootId), config };
+/** The config, its layout and the host checks in one (start, and the dry run of boot). */
+export async function checkedConfig(rt: Runtime, name: string, configFile?: string): Promise<{ config: SubhostConfig; layout: Layout; tables: Map<string, PartitionTable> }> {
+  const { config, layout } = await layoutConfig(rt, name, configFile);
+  return { config, layout, tables: checkAgainstHost(rt, config, layout) };
+}
+
+function planFor(rt: Runtime, config: SubhostConfig, layout: Layout, tables: Map<string, PartitionTable>, opts: BootOptions, bootId: string): Plan {
+  return buildBootPlan(config, { paths: rt.paths, tables, layout, bootId, graceSeconds: opts.graceSeconds ?? 10, deviceControl: deviceControl(), cgroupLayout: readCgroupLayout(rt.cgroupMount) });
+}
+
+export async function bootPlan(rt: Runtime, name: string, opts: BootOptions, bootId: string): Promise<{ plan: Plan; config: SubhostConfig; layout: Layout }> {
+  const { config, layout, tables } = await checkedConfig(rt, name, opts.configFile);
+  return { plan: planFor(rt, config, layout, tables, opts, bootId), config, layout };
 }
 
 /** `subhost boot NAME`: plan, then apply with a revert stack; returns once PID 1 runs. */
@@ -72,13 +84,13 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
   const lock = opts.lock ?? (await lockSubhost(rt, name, 'boot'));
   try {
     refuseIfActive(rt, name);
-    const config = await bootConfig(rt, name, opts);
-    // The record names our images and MACs: once it is written, the next boot's checks see them.
+    const { config, layout } = await layoutConfig(rt, name, opts.configFile);
+    // Checks and record under the host-wide lock: once recorded, the next boot's checks see our images and MACs.
     const hostLock = await lockHost(rt, `boot ${name}`);
     let plan: Plan;
     let record: StateRecord;
     try {
-      plan = planBoot(rt, config, opts, bootId);
+      plan = planFor(rt, config, layout, checkAgainstHost(rt, config, layout), opts, bootId);
       await pausePoint(rt.env, 'boot:checked');
       record = {
         version: 1,
@@ -90,6 +102,7 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
         op: { cmd: 'boot', ...procRef(process.pid)! },
         createdAt: new Date().toISOString(),
         config,
+        layout,
         applied: [],
         warnings: [],
       };
@@ -98,27 +111,7 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
       hostLock.release();
     }
     const ctx: SubhostContext = { results: new Map(), paths: rt.paths, name, cgroupMount: rt.cgroupMount, warnings: [] };
-    try {
-      record.applied = await executePlan(plan, SUBHOST_HANDLERS, ctx, {
-        record: (applied) => {
-          record.applied = applied;
-          writeState(rt.paths, record);
-        },
-        beforeStep: (step, index) => {
-          killAtStep(rt.env, index);
-          crashPoint(rt.env, `boot:before:${step.id}`);
-        },
-        afterStep: (step) => crashPoint(rt.env, `boot:after:${step.id}`),
-      });
-    } catch (err) {
-      const e = err as SubhostError;
-      // Reverted cleanly: nothing is left, so neither is the record. Otherwise stop must finish it.
-      if (e.details?.some((d) => d.startsWith('while reverting'))) {
-        delete record.op;
-        writeState(rt.paths, record);
-      } else removeRuntimeDir(rt.paths, name);
-      throw err;
-    }
+    await applyRecorded(rt, record, plan, ctx);
     const started = ctx.results.get('start-init') as StartInitResult;
     record.pid1 = started.pid1;
     record.supervisor = started.supervisor;
@@ -130,9 +123,4 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
   } finally {
     if (!opts.lock) lock.release();
   }
-}
-
-/** Test-only: SUBHOST_TEST_KILL_AT_STEP=N makes boot SIGKILL itself before step N (1-based). */
-function killAtStep(env: NodeJS.ProcessEnv, index: number): void {
-  if (Number(env.SUBHOST_TEST_KILL_AT_STEP) === index + 1) process.kill(process.pid, 'SIGKILL');
 }

@@ -4,6 +4,7 @@ import { listAddrs } from '../../host/ip';
 import { startToEpochMs } from '../../host/proc';
 import { loadConfig } from '../config';
 import type { SubhostConfig } from '../config/types';
+import { detectLayout, imagesOf, type Layout } from '../layout';
 import { hostIfname, insideIfname, NAME_RE } from '../names';
 import { deviceNode } from '../plan/boot-plan';
 import type { Runtime } from '../runtime';
@@ -13,6 +14,7 @@ import { inspectHardening, type HardeningInfo } from './hardening-info';
 import type { CgroupResult } from '../steps/cgroup';
 import { limitsInForce, type LimitInForce } from '../cgroup-limits';
 import type { UsageRecord } from '../usage/record';
+import { findResources } from './resources';
 
 export interface DiskInfo {
   node: string;
@@ -40,6 +42,14 @@ export interface SubhostInfo {
   reason?: string;
   mode?: 'boot' | 'start';
   kind: 'disk' | 'overlay' | 'directory' | 'unknown';
+  /** BASE of an overlay subhost: its read-only lower layer. */
+  base?: string;
+  /** Where the guest's writes land: the overlay's upper layer, the root folder, or the first disk image. */
+  writable?: string;
+  /** NAME.img, whose root/ and work/ are used (mounted on NAME/mnt while active). */
+  imageFile?: string;
+  /** Hibernated: what is kept for the resume, as found on the host. */
+  kept?: { kind: string; id: string; detail?: string }[];
   hostname?: string;
   pid1?: number;
   supervisor?: number;
@@ -101,6 +111,19 @@ function fromRecord(rec: StateRecord, info: SubhostInfo): void {
   if (info.state === 'running' && rec.pid1) info.hardening = inspectHardening(rec, rec.pid1.pid);
 }
 
+function withLayout(info: SubhostInfo, layout: Layout): void {
+  if (layout.base) info.base = layout.base;
+  info.writable = layout.writable;
+  if (layout.imageFile) info.imageFile = layout.imageFile;
+}
+
+/** What hibernation kept, found by looking (read-only), not taken from the record. */
+async function keptOf(rt: Runtime, rec: StateRecord): Promise<SubhostInfo['kept']> {
+  const layout = rec.layout ?? detectLayout(rec.config, rt.paths);
+  const found = await findResources(rt, rec.name, { roots: [rec.root], images: imagesOf(rec.config, layout) });
+  return found.map((r) => ({ kind: r.kind, id: r.id, ...(r.detail ? { detail: r.detail } : {}) }));
+}
+
 /** What is known of NAME without touching anything: its record, or else its config. */
 export async function describe(rt: Runtime, name: string, opts: { addresses?: boolean } = {}): Promise<SubhostInfo> {
   const rec = readState(rt.paths, name);
@@ -108,11 +131,15 @@ export async function describe(rt: Runtime, name: string, opts: { addresses?: bo
   const info: SubhostInfo = { name, state: d.state, kind: 'unknown', disks: [], interfaces: [], warnings: [] };
   if (d.busy) info.busy = d.busy;
   if (d.reason) info.reason = d.reason;
-  if (rec) fromRecord(rec, info);
-  else {
+  if (rec) {
+    fromRecord(rec, info);
+    withLayout(info, rec.layout ?? detectLayout(rec.config, rt.paths));
+    if (info.state === 'hibernated') info.kept = await keptOf(rt, rec);
+  } else {
     try {
       const cfg = await loadConfig(rt.paths, name, { env: {} });
       info.kind = kindOf(cfg);
+      withLayout(info, detectLayout(cfg, rt.paths));
       info.hostname = cfg.hostname;
       info.disks = cfg.disks.map((x) => ({ node: deviceNode(x.dev, x.part), image: x.image, partition: x.part }));
       info.interfaces = cfg.bridges.map((b, i) => ({ host: hostIfname(name, i), inside: insideIfname(i), mac: b.mac, bridge: b.bridge, addresses: [] }));

@@ -1,5 +1,5 @@
 import { SubhostError } from '../../errors';
-import { isAlive, procRef, signalProc } from '../../host/proc';
+import { catchesSignal, isAlive, procRef, signalProc } from '../../host/proc';
 import { checkName } from '../names';
 import type { Runtime } from '../runtime';
 import { deriveState, readState, writeState } from '../state';
@@ -12,6 +12,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface PoweroffOutcome extends StopOutcome {
   /** True when the guest did not finish in time and was killed. */
   killed: boolean;
+  /** PID 1 does not handle the power-off signal (a shell reading a pipe ignores SIGHUP), so it was killed at once. */
+  ignored?: boolean;
   alreadyStopped: boolean;
 }
 
@@ -28,19 +30,23 @@ export async function poweroff(rt: Runtime, name: string, timeoutSeconds: number
     if (!record || derived.state === 'stopped') return { released: false, what: [], killed: false, alreadyStopped: true };
     if (derived.state === 'failed') throw new SubhostError(`subhost ${name} is failed: ${derived.reason}`);
     let killed = false;
+    let ignored = false;
     if (record.pid1 && isAlive(record.pid1)) {
       record.op = { cmd: 'poweroff', ...procRef(process.pid)! };
       writeState(rt.paths, record);
       // A shell as PID 1 (subhost start) takes SIGHUP as its terminal going away.
-      signalProc(record.pid1, record.mode === 'start' ? 'SIGHUP' : 'SIGUSR2');
+      const signal = record.mode === 'start' ? 'SIGHUP' : 'SIGUSR2';
+      // The kernel drops a signal that a PID namespace's init does not catch: then there is nothing to wait for.
+      ignored = !catchesSignal(record.pid1.pid, signal);
+      signalProc(record.pid1, signal);
       crashPoint(rt.env, 'poweroff:signalled');
-      const deadline = Date.now() + timeoutSeconds * 1000;
+      const deadline = ignored ? 0 : Date.now() + timeoutSeconds * 1000;
       for (let delay = 5; isAlive(record.pid1) && Date.now() < deadline; delay = Math.min(delay * 2, 100)) await sleep(delay);
       killed = isAlive(record.pid1);
       crashPoint(rt.env, 'poweroff:waited');
     }
     const out = await release(rt, name, { lock });
-    return { ...out, killed, alreadyStopped: false };
+    return { ...out, killed, ignored, alreadyStopped: false };
   } finally {
     lock.release();
   }

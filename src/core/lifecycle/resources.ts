@@ -44,8 +44,9 @@ export function subhostCgroupSet(rt: Runtime, name: string): CgroupSet {
 }
 
 /**
- * The folders subhost mounts on: `live`, and `mnt` (the image of an overlay subhost). Only
- * these: a filesystem an operator mounted on NAME's folder itself (holding its images) is not ours.
+ * The folders subhost mounts on: `live`, and `mnt` (the image of an overlay subhost), in the order
+ * to unmount them. Only these: a filesystem an operator mounted on NAME's folder itself (holding
+ * its images), or inside root/ of a directory subhost, is not ours.
  */
 export function subhostMountDirs(root: string, name: string): string[] {
   return [join(root, name, 'live'), join(root, name, 'mnt')];
@@ -125,8 +126,8 @@ export async function releaseResources(rt: Runtime, name: string, found: HostRes
       for (const c of set.existing()) await c.waitEmpty(5000);
     });
   }
-  // Deepest first: a mount below another would keep the upper one busy.
-  for (const m of of('mount').sort((a, b) => b.id.length - a.id.length)) {
+  // In the order found: deepest first under live, then mnt (an overlay on live may keep its upper layer on mnt busy).
+  for (const m of of('mount')) {
     await attempt(`unmounting ${m.id}`, async () => {
       try {
         await umount(m.id);

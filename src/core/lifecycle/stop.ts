@@ -8,6 +8,7 @@ import { readState, removeRuntimeDir, writeState } from '../state';
 import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
 import { loadConfig } from '../config';
+import { detectLayout, imagesOf } from '../layout';
 import { lockSubhost } from './lock';
 import { findResources, releaseResources, type Scope } from './resources';
 import { crashPoint } from '../test-hooks';
@@ -44,14 +45,14 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
       spare: opts.self ? [opts.self.pid] : [],
     };
     if (record) {
-      scope.images.push(...record.config.disks.map((d) => d.image));
+      scope.images.push(...imagesOf(record.config, record.layout ?? detectLayout(record.config, rt.paths)));
       record.op = { cmd: 'stop', ...procRef(process.pid)! };
       record.phase = 'stopping';
       writeState(rt.paths, record);
     } else {
       try {
         const cfg = await loadConfig(rt.paths, name, { env: rt.env });
-        scope.images.push(...cfg.disks.map((d) => d.image));
+        scope.images.push(...imagesOf(cfg, detectLayout(cfg, rt.paths)));
       } catch {
         /* no usable config: look by name only */
       }

@@ -1,65 +1,69 @@
 import type { PartitionTable } from '../partition-table';
 import type { SubhostConfig } from '../config/types';
 import { DEVICES_LEAF, STANDARD_DEVICES, TUN_DEVICE, type DeviceControl } from '../devices';
+import { layoutFor, type Layout } from '../layout';
 import { hostSideMac } from '../mac';
 import { hostIfname, insideIfname } from '../names';
 import { CGROUP_PARENT, type Paths } from '../paths';
 import { predictLimits, type CgroupLayout } from '../cgroup-limits';
-import { linkAlias } from '../steps/network';
-import { INIT_PATH } from '../steps/init';
 import { DROPPED_CAPABILITIES } from '../capabilities';
+import type { StateRecord } from '../state';
+import { linkAlias } from '../steps/network';
+import { INIT_PATH, type Pid1Params } from '../steps/init';
+import type { ShellTerminal } from '../steps/shell';
+import { deviceNode, rootSteps } from './root-steps';
 import type { Plan, Step } from './types';
 
+export { deviceNode };
+
 /** What the planner needs to know about the host, gathered by the (read-only) checks. */
-export interface BootFacts {
+export interface PlanFacts {
   paths: Paths;
   tables: Map<string, PartitionTable>;
-  bootId: string;
-  graceSeconds: number;
+  /** Default: the layout the config alone gives (NAME.img is only known by looking). */
+  layout?: Layout;
   /** How this host lets subhost restrict device access (src/core/devices.ts). */
   deviceControl: DeviceControl;
   /** Controllers cgroup2 and (hybrid hosts) v1 offer: where each limit is expected to go. */
   cgroupLayout: CgroupLayout;
 }
 
-export function deviceNode(dev: string, part: number): string {
-  return part === 0 ? dev : `${dev}${part}`;
+export interface BootFacts extends PlanFacts {
+  bootId: string;
+  graceSeconds: number;
 }
 
-/** The boot of a disk-image subhost as a list of steps (SPEC §3, `subhost boot`). Pure. */
-export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
-  const { paths } = facts;
+/** How `subhost start` connects the shell: the caller's terminal (through a new pty) or its stdin. */
+export interface ShellFacts {
+  terminal: ShellTerminal;
+  /** TERM inside. */
+  term: string;
+}
+
+function diskNodes(cfg: SubhostConfig): { node: string; from: string }[] {
+  return cfg.disks.map((d) => ({ node: deviceNode(d.dev, d.part), from: `disk:${deviceNode(d.dev, d.part)}` }));
+}
+
+/** Steps of the root filesystem that hold a loop device, for the cgroup step's IO accounting. */
+function loopStepIds(root: Step[]): string[] {
+  return root.filter((s) => s.kind === 'loop-attach' || s.kind === 'partition' || s.kind === 'mount-image').map((s) => s.id);
+}
+
+/** The cgroup, the devices policy, the network namespace and the veths: the same for every layout and mode. */
+function environmentSteps(cfg: SubhostConfig, facts: PlanFacts, loops: string[]): Step[] {
   const name = cfg.name;
-  const live = paths.live(name);
   const cgroup = `${CGROUP_PARENT}/${name}`;
   const steps: Step[] = [];
-
-  const images = [...new Set(cfg.disks.map((d) => d.image))];
-  for (const image of images) {
-    steps.push({ kind: 'loop-attach', id: `loop:${image}`, describe: `attach ${image} to a loop device with partition scan`, params: { image } });
-  }
-  for (const d of cfg.disks) {
-    const node = deviceNode(d.dev, d.part);
-    const part = facts.tables.get(d.image)?.partitions.find((p) => p.index === d.part);
-    const describe =
-      d.part === 0
-        ? `use the whole of ${d.image} as /dev/${node}`
-        : `find partition ${d.part} of ${d.image} for /dev/${node}: the kernel's, or a loop at offset ${part?.offset} (${part?.size} bytes)`;
-    steps.push({ kind: 'partition', id: `disk:${node}`, describe, params: { image: d.image, part: d.part, node, offset: part?.offset ?? 0, size: part?.size ?? 0, loop: `loop:${d.image}` } });
-  }
-  const rootNode = deviceNode(cfg.disks[0].dev, cfg.disks[0].part);
-  steps.push({ kind: 'mount-root', id: 'root', describe: `mount /dev/${rootNode} (${cfg.disks[0].image}) on ${live}`, params: { source: `disk:${rootNode}`, target: live } });
-
   const expected = predictLimits(cfg.limits, facts.cgroupLayout);
   const limits = expected.targets.map((t) => `${t.writes.map((w) => `${w.file}=${w.value}`).join(' ')} (${t.source})`);
   steps.push({
     kind: 'cgroup',
     id: 'cgroup',
     describe: `create cgroup ${cgroup}${limits.length ? ` with ${limits.join(', ')}` : ''}${expected.warnings.map((w) => `; ${w}`).join('')}`,
-    params: { path: cgroup, limits: cfg.limits, loops: [...images.map((i) => `loop:${i}`), ...cfg.disks.map((d) => `disk:${deviceNode(d.dev, d.part)}`)] },
+    params: { path: cgroup, limits: cfg.limits, loops },
   });
 
-  const disks = cfg.disks.map((d) => ({ node: deviceNode(d.dev, d.part), from: `disk:${deviceNode(d.dev, d.part)}` }));
+  const disks = diskNodes(cfg);
   const allowed = [...STANDARD_DEVICES.map((d) => d.what), ...(cfg.tun ? [TUN_DEVICE.what] : []), ...disks.map((d) => d.node)].join(' ');
   steps.push({
     kind: 'devices',
@@ -81,23 +85,61 @@ export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
       params: { netns: name, alias: linkAlias(name), links },
     });
   }
+  return steps;
+}
 
-  steps.push({ kind: 'install-init', id: 'install-init', describe: `install subhost-init as ${INIT_PATH} in ${live}`, params: { live } });
+function pid1Params(cfg: SubhostConfig, live: string): Pid1Params {
+  return { live, netns: cfg.name, cgroup: `${CGROUP_PARENT}/${cfg.name}`, hostname: cfg.hostname, devices: diskNodes(cfg), tun: cfg.tun };
+}
+
+function installInitStep(live: string): Step {
+  return { kind: 'install-init', id: 'install-init', describe: `install subhost-init as ${INIT_PATH} in ${live}`, params: { live } };
+}
+
+function namespacesText(cfg: SubhostConfig, live: string): string {
+  return (
+    `new mount, PID, UTS, IPC and cgroup namespaces; netns ${cfg.name}; cgroup ${CGROUP_PARENT}/${cfg.name}; pivot_root into ${live}; host name ${cfg.hostname}; ` +
+    `without capabilities ${DROPPED_CAPABILITIES.map((c) => c.cap).join(' ')}; /sys read-only, /proc/sys read-only but net/, host-only /proc files masked`
+  );
+}
+
+/** The steps that start a shell as PID 1: all of a resume, the end of a start. */
+function shellSteps(cfg: SubhostConfig, live: string, shell: ShellFacts): Step[] {
+  const on = shell.terminal === 'tty' ? 'on this terminal, through a new pseudo-terminal (job control)' : 'reading commands from standard input';
+  return [
+    installInitStep(live),
+    {
+      kind: 'start-shell',
+      id: 'start-shell',
+      describe: `start a shell (bash if the guest has it, else sh) as PID 1 ${on}, after subhost-init's mounts (${namespacesText(cfg, live)})`,
+      params: { ...pid1Params(cfg, live), ...shell },
+    },
+  ];
+}
+
+/** `subhost boot`: the root filesystem by layout, then the environment, then subhost-init as PID 1. Pure. */
+export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
+  const layout = facts.layout ?? layoutFor(cfg, facts.paths, false);
+  const root = rootSteps(cfg, layout, facts.tables);
+  const steps: Step[] = [...root, ...environmentSteps(cfg, facts, loopStepIds(root)), installInitStep(layout.live)];
   steps.push({
     kind: 'start-init',
     id: 'start-init',
-    describe: `start subhost-init as PID 1 (new mount, PID, UTS, IPC and cgroup namespaces; netns ${name}; cgroup ${cgroup}; pivot_root into ${live}; host name ${cfg.hostname}; without capabilities ${DROPPED_CAPABILITIES.map((c) => c.cap).join(' ')}; /sys read-only, /proc/sys read-only but net/, host-only /proc files masked)`,
-    params: {
-      live,
-      netns: name,
-      cgroup,
-      hostname: cfg.hostname,
-      devices: disks,
-      tun: cfg.tun,
-      graceSeconds: facts.graceSeconds,
-      bootId: facts.bootId,
-    },
+    describe: `start subhost-init as PID 1 (${namespacesText(cfg, layout.live)})`,
+    params: { ...pid1Params(cfg, layout.live), graceSeconds: facts.graceSeconds, bootId: facts.bootId },
   });
-  return { name, command: 'boot', steps };
+  return { name: cfg.name, command: 'boot', steps };
 }
 
+/** `subhost start` of a stopped subhost: the same as boot, but PID 1 is a shell. Pure. */
+export function buildStartPlan(cfg: SubhostConfig, facts: PlanFacts & ShellFacts): Plan {
+  const layout = facts.layout ?? layoutFor(cfg, facts.paths, false);
+  const root = rootSteps(cfg, layout, facts.tables);
+  return { name: cfg.name, command: 'start', steps: [...root, ...environmentSteps(cfg, facts, loopStepIds(root)), ...shellSteps(cfg, layout.live, facts)] };
+}
+
+/** `subhost start` of a hibernated subhost: its mounts and network are kept; only PID 1 starts again. */
+export function buildResumePlan(record: StateRecord, shell: ShellFacts, paths: Paths): Plan {
+  const live = record.layout?.live ?? paths.live(record.name);
+  return { name: record.name, command: 'start (resume)', steps: shellSteps(record.config, live, shell) };
+}

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import type { StepContext } from '../plan/executor';
 import type { Paths } from '../paths';
 
@@ -9,6 +10,12 @@ export interface SubhostContext extends StepContext {
   cgroupMount: string;
   /** Warnings collected while applying (limits without a controller, ...). */
   warnings: string[];
+  /** `subhost start`: the process on the caller's terminal whose end means the shell has ended. */
+  foreground?: {
+    child: ChildProcess;
+    /** Let the shell run: it waits until PID 1 is recorded, since it may end at once. */
+    go: () => void;
+  };
 }
 
 export function resultOf<R>(ctx: StepContext, id: string): R {

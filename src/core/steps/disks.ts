@@ -29,7 +29,7 @@ export interface PartitionResult {
 }
 
 /** Detach only if the loop still holds our image at our offset: loop numbers are reused. */
-async function detachIfOurs(dev: string, image: string, offset: number): Promise<void> {
+export async function detachIfOurs(dev: string, image: string, offset: number): Promise<void> {
   const l = listLoops().find((x) => x.dev === dev);
   if (l && l.backingFile === image && l.offset === offset) await detachLoop(dev);
 }

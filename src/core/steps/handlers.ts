@@ -4,18 +4,24 @@ import type { SubhostContext } from './context';
 import { devicesRestrict } from './devices';
 import { loopAttach, partitionDevice } from './disks';
 import { installInit, startInit } from './init';
+import { bindRoot, mountImage, mountOverlay } from './layout-mounts';
 import { mountRoot } from './mounts';
 import { netnsAdd, vethsAdd } from './network';
+import { startShell } from './shell';
 
 /** Every step kind a subhost plan may contain, and the code that applies and undoes it. */
 export const SUBHOST_HANDLERS: Handlers<SubhostContext> = {
   'loop-attach': loopAttach,
   partition: partitionDevice,
   'mount-root': mountRoot,
+  'mount-image': mountImage,
+  'mount-overlay': mountOverlay,
+  'bind-root': bindRoot,
   cgroup: cgroupCreate,
   devices: devicesRestrict,
   netns: netnsAdd,
   veths: vethsAdd,
   'install-init': installInit,
   'start-init': startInit,
+  'start-shell': startShell,
 };

@@ -56,7 +56,8 @@ function removeStaleTemps(target: string): void {
   }
 }
 
-export interface StartInitParams {
+/** What PID 1 is started in, for subhost-init (boot) and for the shell (start) alike. */
+export interface Pid1Params {
   live: string;
   netns: string;
   /** Relative to the cgroup2 mount. */
@@ -64,8 +65,33 @@ export interface StartInitParams {
   hostname: string;
   devices: { node: string; from: string }[];
   tun: boolean;
+}
+
+export interface StartInitParams extends Pid1Params {
   graceSeconds: number;
   bootId: string;
+}
+
+/** How PID 1's session is made: see SUBHOST_SESSION in share/pid1-stage.sh. */
+export type Pid1Session = '' | 'new' | 'tty';
+
+/** The environment of share/pid1-stage.sh (its header lists it); initEnv adds to PID 1's own. */
+export function pid1StageEnv(p: Pid1Params, ctx: SubhostContext, initEnv: string[], session: Pid1Session): Record<string, string> {
+  const devices = p.devices.map((d) => {
+    const r = resultOf<PartitionResult>(ctx, d.from);
+    return `${d.node}:${r.major}:${r.minor}`;
+  });
+  const env = ['container=subhost', `SUBHOST_INIT_HOSTNAME=${p.hostname}`, `SUBHOST_INIT_DEVICES=${devices.join(',')}`, `SUBHOST_INIT_TUN=${p.tun ? 'yes' : 'no'}`, ...protectionEnv(), ...initEnv];
+  return {
+    SUBHOST_STAGE_SHELL: supervisorShell(),
+    SUBHOST_STAGE: join(shareDir(), 'pid1-stage.sh'),
+    SUBHOST_CGROUP_PROCS: CgroupSet.at(ctx.cgroupMount, p.cgroup).procsFiles().join(' '),
+    SUBHOST_NETNS: netnsPath(p.netns),
+    SUBHOST_LIVE: p.live,
+    SUBHOST_BOUNDING: boundingSetArg(),
+    SUBHOST_INIT_ENV: env.join(' '),
+    SUBHOST_SESSION: session,
+  };
 }
 
 export interface StartInitResult {
@@ -106,14 +132,17 @@ export function findPid1(cg: Cgroup): ProcRef | undefined {
   return undefined;
 }
 
-/** Resolve with what the readiness pipe said: "ready", or why it never came. */
-function waitReady(pipe: Readable, timeoutMs: number): Promise<'ready' | 'eof' | 'timeout'> {
+/** Resolve with what the readiness pipe said: "ready", or why it never came. keepOpen: a ready pipe stays open. */
+export function waitReady(pipe: Readable, timeoutMs: number, keepOpen = false): Promise<'ready' | 'eof' | 'timeout'> {
   return new Promise((resolve) => {
     let text = '';
     const done = (r: 'ready' | 'eof' | 'timeout') => {
       clearTimeout(timer);
       pipe.removeAllListeners();
-      pipe.destroy();
+      if (keepOpen && r === 'ready') {
+        pipe.pause();
+        pipe.on('error', () => undefined);
+      } else pipe.destroy();
       resolve(r);
     };
     const timer = setTimeout(() => done('timeout'), timeoutMs);
@@ -128,16 +157,11 @@ function waitReady(pipe: Readable, timeoutMs: number): Promise<'ready' | 'eof' |
 
 export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostContext> = {
   async apply(p, ctx) {
-    const devices = p.devices.map((d) => {
-      const r = resultOf<PartitionResult>(ctx, d.from);
-      return `${d.node}:${r.major}:${r.minor}`;
-    });
     const monitor = CgroupSet.at(ctx.cgroupMount, CGROUP_MONITOR);
     monitor.create();
     const cgroups = CgroupSet.at(ctx.cgroupMount, p.cgroup);
     const log = logPath(ctx.paths.run, ctx.name);
     const logFd = rotateLog(log);
-    const initEnv = ['HOME=/', 'TERM=linux', 'container=subhost', `SUBHOST_INIT_HOSTNAME=${p.hostname}`, `SUBHOST_INIT_DEVICES=${devices.join(',')}`, `SUBHOST_INIT_TUN=${p.tun ? 'yes' : 'no'}`, `SUBHOST_INIT_GRACE=${p.graceSeconds}`, ...protectionEnv()];
     const child = spawn(supervisorShell(), [join(shareDir(), 'supervisor.sh')], {
       detached: true,
       stdio: ['ignore', logFd, logFd, 'pipe'],
@@ -146,15 +170,11 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
         LC_ALL: 'C',
         SUBHOST_NAME: ctx.name,
         SUBHOST_BOOT_ID: p.bootId,
-        SUBHOST_LIVE: p.live,
-        SUBHOST_NETNS: netnsPath(p.netns),
-        SUBHOST_CGROUP_PROCS: cgroups.procsFiles().join(' '),
+        ...pid1StageEnv(p, ctx, ['HOME=/', 'TERM=linux', `SUBHOST_INIT_GRACE=${p.graceSeconds}`], ''),
         SUBHOST_MONITOR_PROCS: monitor.procsFiles().join(' '),
         SUBHOST_FIFO: join(ctx.paths.runDir(ctx.name), 'console.fifo'),
         SUBHOST_LOG: log,
         SUBHOST_LOG_MAX: String(LOG_MAX_BYTES),
-        SUBHOST_BOUNDING: boundingSetArg(),
-        SUBHOST_INIT_ENV: initEnv.join(' '),
         SUBHOST_NODE: process.execPath,
         SUBHOST_CLI: realpathSync(process.argv[1]),
         SUBHOST_ROOT: ctx.paths.root,

@@ -12,7 +12,7 @@ export interface MountRootParams {
   target: string;
 }
 
-async function undoMount(target: string): Promise<void> {
+export async function undoMount(target: string): Promise<void> {
   const left = await umountTree(target);
   if (left.length) throw new SubhostError(`could not unmount ${left.join(', ')}`);
 }

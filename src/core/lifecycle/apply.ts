@@ -1,0 +1,47 @@
+import type { SubhostError } from '../../errors';
+import { executePlan } from '../plan/executor';
+import type { Plan } from '../plan/types';
+import type { Runtime } from '../runtime';
+import { removeRuntimeDir, writeState, type StateRecord } from '../state';
+import type { SubhostContext } from '../steps/context';
+import { SUBHOST_HANDLERS } from '../steps/handlers';
+import { crashPoint } from '../test-hooks';
+
+/**
+ * Apply plan on top of what record has applied already (nothing for boot and start, everything
+ * but PID 1 for a resume), writing the record after every step. If it fails and reverts
+ * cleanly, the subhost is as it was before (a fresh record is removed); if the revert left
+ * something, the record stays (phase starting, failed) for `subhost stop`.
+ */
+export async function applyRecorded(rt: Runtime, record: StateRecord, plan: Plan, ctx: SubhostContext): Promise<void> {
+  const before = record.applied;
+  try {
+    const applied = await executePlan(plan, SUBHOST_HANDLERS, ctx, {
+      record: (a) => {
+        record.applied = [...before, ...a];
+        writeState(rt.paths, record);
+      },
+      beforeStep: (step, index) => {
+        killAtStep(rt.env, index);
+        crashPoint(rt.env, `${record.op?.cmd}:before:${step.id}`);
+      },
+      afterStep: (step) => crashPoint(rt.env, `${record.op?.cmd}:after:${step.id}`),
+    });
+    record.applied = [...before, ...applied];
+  } catch (err) {
+    const clean = !(err as SubhostError).details?.some((d) => d.startsWith('while reverting'));
+    if (clean && before.length === 0) removeRuntimeDir(rt.paths, record.name);
+    else {
+      if (clean) record.applied = before;
+      else record.phase = 'starting';
+      delete record.op;
+      writeState(rt.paths, record);
+    }
+    throw err;
+  }
+}
+
+/** Test-only: SUBHOST_TEST_KILL_AT_STEP=N makes the command SIGKILL itself before step N (1-based). */
+function killAtStep(env: NodeJS.ProcessEnv, index: number): void {
+  if (Number(env.SUBHOST_TEST_KILL_AT_STEP) === index + 1) process.kill(process.pid, 'SIGKILL');
+}

@@ -1,0 +1,42 @@
+import { SubhostError } from '../../errors';
+import { procRef } from '../../host/proc';
+import type { Runtime } from '../runtime';
+import { deriveState, readState, writeState } from '../state';
+import { lockSubhost } from './lock';
+import { subhostCgroupSet } from './resources';
+
+/** Steps of a `subhost start` session: gone with its processes, applied again by a resume. */
+export const SESSION_STEPS: ReadonlySet<string> = new Set(['install-init', 'start-shell']);
+
+export type HibernateOutcome = { end: 'hibernated' } | { end: 'stopped' } | { end: 'failed'; reason: string };
+
+/**
+ * The shell of session bootId has ended: kill whatever is left in the subhost's cgroups and keep
+ * everything else (mounts, network namespace, veths, the cgroup itself) for a resume.
+ * Another command may have stopped or taken the subhost over meanwhile: then leave it alone.
+ */
+export async function hibernate(rt: Runtime, name: string, bootId: string): Promise<HibernateOutcome> {
+  const lock = await lockSubhost(rt, name, 'hibernate', 120);
+  try {
+    const record = readState(rt.paths, name);
+    if (!record || record.bootId !== bootId || record.phase !== 'running') return { end: 'stopped' };
+    const derived = deriveState(record);
+    if (derived.state === 'failed') return { end: 'failed', reason: derived.reason ?? '' };
+    record.op = { cmd: 'hibernate', ...procRef(process.pid)! };
+    writeState(rt.paths, record);
+    const set = subhostCgroupSet(rt, name);
+    set.v2.kill();
+    for (const c of set.existing()) {
+      if (!(await c.waitEmpty(5000))) throw new SubhostError(`hibernating ${name}: processes in ${c.path} did not die after SIGKILL`);
+    }
+    record.applied = record.applied.filter((a) => !SESSION_STEPS.has(a.kind));
+    record.phase = 'hibernated';
+    delete record.pid1;
+    delete record.attached;
+    delete record.op;
+    writeState(rt.paths, record);
+    return { end: 'hibernated' };
+  } finally {
+    lock.release();
+  }
+}

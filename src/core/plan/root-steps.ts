@@ -1,0 +1,58 @@
+import type { SubhostConfig } from '../config/types';
+import { imageFolders, type Layout } from '../layout';
+import type { PartitionTable } from '../partition-table';
+import type { Step } from './types';
+
+export function deviceNode(dev: string, part: number): string {
+  return part === 0 ? dev : `${dev}${part}`;
+}
+
+/** Disk images: loop devices with partition scan, each DISKS partition found, the first mounted on live. */
+function diskSteps(cfg: SubhostConfig, live: string, tables: Map<string, PartitionTable>): Step[] {
+  const steps: Step[] = [];
+  const images = [...new Set(cfg.disks.map((d) => d.image))];
+  for (const image of images) {
+    steps.push({ kind: 'loop-attach', id: `loop:${image}`, describe: `attach ${image} to a loop device with partition scan`, params: { image } });
+  }
+  for (const d of cfg.disks) {
+    const node = deviceNode(d.dev, d.part);
+    const part = tables.get(d.image)?.partitions.find((p) => p.index === d.part);
+    const describe =
+      d.part === 0
+        ? `use the whole of ${d.image} as /dev/${node}`
+        : `find partition ${d.part} of ${d.image} for /dev/${node}: the kernel's, or a loop at offset ${part?.offset} (${part?.size} bytes)`;
+    steps.push({ kind: 'partition', id: `disk:${node}`, describe, params: { image: d.image, part: d.part, node, offset: part?.offset ?? 0, size: part?.size ?? 0, loop: `loop:${d.image}` } });
+  }
+  const rootNode = deviceNode(cfg.disks[0].dev, cfg.disks[0].part);
+  steps.push({ kind: 'mount-root', id: 'root', describe: `mount /dev/${rootNode} (${cfg.disks[0].image}) on ${live}`, params: { source: `disk:${rootNode}`, target: live } });
+  return steps;
+}
+
+/**
+ * The steps that put the root filesystem on live, chosen by layout (pure). Everything after
+ * them (cgroup, network, PID 1) is the same for every layout.
+ */
+export function rootSteps(cfg: SubhostConfig, layout: Layout, tables: Map<string, PartitionTable>): Step[] {
+  if (layout.kind === 'disk') return diskSteps(cfg, layout.live, tables);
+  const steps: Step[] = [];
+  if (layout.imageFile) {
+    const folders = imageFolders(layout);
+    steps.push({
+      kind: 'mount-image',
+      id: 'image',
+      describe: `mount ${layout.imageFile} on ${layout.mnt} (it holds ${folders.map((f) => `${f}/`).join(' and ')})`,
+      params: { image: layout.imageFile, target: layout.mnt, folders },
+    });
+  }
+  if (layout.kind === 'overlay') {
+    steps.push({
+      kind: 'mount-overlay',
+      id: 'root',
+      describe: `mount an overlay on ${layout.live}: ${layout.writable} (writable, work dir ${layout.work}) over ${layout.base} (read-only)`,
+      params: { source: `subhost-${cfg.name}`, base: layout.base, upper: layout.writable, work: layout.work, target: layout.live },
+    });
+  } else {
+    steps.push({ kind: 'bind-root', id: 'root', describe: `rbind ${layout.writable} on ${layout.live}, private`, params: { source: layout.writable, target: layout.live } });
+  }
+  return steps;
+}

@@ -1,0 +1,174 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
+import { run } from '../../src/host/exec';
+import { readCmdline } from '../../src/host/proc';
+import { cli, ok } from '../helpers/cli';
+import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
+import { createBusyboxTree, createLayerSubhost, type LayerSubhost } from '../helpers/fixtures';
+import { findTestLeftovers } from '../helpers/leaks';
+import { startFromPipe, startOnTerminal } from '../helpers/session';
+
+describe('subhost start: terminal, job control, and a start that is killed', () => {
+  const root = makeTestRoot();
+  const base = join(root, 'base');
+  let sub: LayerSubhost;
+  const status = (name = sub.name) => JSON.parse(ok(['status', name, '--json'], { root }).stdout);
+  const left = (name = sub.name) => findTestLeftovers().filter((l) => l.id.includes(name));
+  const cgroupProcs = (name = sub.name) => new Cgroup(`${findCgroup2Mount()}/subhost/${name}`).allProcs();
+
+  beforeAll(async () => {
+    await createBusyboxTree(base);
+    sub = await createLayerSubhost(root, testName('t'), { base });
+  });
+  afterAll(() => {
+    cli(['stop', sub.name], { root });
+    removeTestRoot(root);
+  });
+
+  it('on a terminal, PID 1 is a login shell in its own session with the pty as its controlling terminal, and job control works', async () => {
+    const s = startOnTerminal(sub.name, root);
+    try {
+      await s.expectOutput(`${sub.name}:~# `);
+      const pid1 = status().pid1;
+      expect(readCmdline(pid1)).toEqual(['/bin/sh', '-l']);
+      s.write('echo FLAGS=$- M-$((6*7))\n');
+      await s.expectOutput('M-42');
+      // Interactive (i) with job control, the monitor mode (m): the shell found its terminal.
+      expect(s.stdout()).toMatch(/FLAGS=[a-z]*i/);
+      expect(s.stdout()).toMatch(/FLAGS=[a-z]*m/);
+      expect(s.stdout()).not.toContain('job control turned off');
+
+      // /proc/1/stat fields 5-8: process group, session, tty, foreground process group (this pipeline's).
+      s.write('cut -d" " -f5-8 /proc/1/stat | sed "s/^/STAT=/"\n');
+      await s.expectOutput(/STAT=\d+ \d+ \d+ \d+/);
+      const [pgrp, session, ttyNr, tpgid] = /STAT=(\d+) (\d+) (\d+) (\d+)/.exec(s.stdout())!.slice(1).map(Number);
+      expect({ pgrp, session }).toEqual({ pgrp: 1, session: 1 });
+      expect(ttyNr).toBeGreaterThan(0);
+      expect(tpgid).not.toBe(1);
+
+      // ^C reaches the foreground job through the pty, not the shell or `subhost start`.
+      s.write('sleep 301\n');
+      await waitFor('sleep 301 to run', () => cgroupProcs().some((p) => readCmdline(p).join(' ') === 'sleep 301'));
+      s.write('\x03');
+      await waitFor('sleep 301 to end', () => !cgroupProcs().some((p) => readCmdline(p).join(' ') === 'sleep 301'));
+      s.write('echo AFTER-$((7*7))\n');
+      await s.expectOutput('AFTER-49');
+      expect(status().pid1).toBe(pid1);
+
+      // ^Z stops the foreground job, jobs lists it, kill %1 ends it.
+      s.write('sleep 321\n');
+      await waitFor('sleep to run', () => cgroupProcs().some((p) => readCmdline(p).join(' ') === 'sleep 321'));
+      s.write('\x1a');
+      await s.expectOutput(/\[1\]\+\s+Stopped\s+sleep 321/);
+      s.write('jobs; echo JOBS-$((1+1))\n');
+      await s.expectOutput('JOBS-2');
+      expect(s.stdout().split('JOBS-2')[0].match(/\[1\]\+\s+Stopped\s+sleep 321/g)?.length).toBe(2);
+      // jobs reports the killed job, so that exit does not stop at "You have stopped jobs".
+      s.write('kill -9 %1; sleep 0.2; jobs; echo KILLED-$((2+1))\n');
+      await s.expectOutput('KILLED-3');
+      expect(s.stdout()).toMatch(/\[1\]\+\s+Killed\s+sleep 321/);
+      expect(cgroupProcs().some((p) => readCmdline(p).join(' ') === 'sleep 321')).toBe(false);
+
+      s.write('exit\n');
+      await s.expectOutput(`${sub.name}: hibernated`);
+      expect((await s.exited).code, s.stdout()).toBe(0);
+    } finally {
+      s.kill();
+    }
+    expect(status().state).toBe('hibernated');
+    expect(cgroupProcs()).toEqual([]);
+  });
+
+  it('SIGTERM to `subhost start` ends the shell and hibernates', async () => {
+    const s = startFromPipe(sub.name, root);
+    try {
+      s.write('echo UP-$((3*3))\n');
+      await s.expectOutput('UP-9');
+      s.child.kill('SIGTERM');
+      const end = await s.exited;
+      expect(end.code).toBe(128 + 9);
+      expect(s.stderr()).toContain(`${sub.name}: hibernated`);
+    } finally {
+      s.kill();
+    }
+    expect(status().state).toBe('hibernated');
+    expect(cgroupProcs()).toEqual([]);
+  });
+
+  it('poweroff ends the shell and releases everything; start then says so', async () => {
+    const s = startFromPipe(sub.name, root);
+    try {
+      s.write('echo UP-$((4*4))\n');
+      await s.expectOutput('UP-16');
+      // A shell reading a pipe does not handle SIGHUP, and as PID 1 never gets it: killed without waiting.
+      const r = ok(['poweroff', sub.name, '--timeout', '60'], { root });
+      expect(r.stdout).toBe(`${sub.name}: powered off\n`);
+      expect(r.stderr).toBe(`subhost: warning: ${sub.name}: its PID 1 does not handle the power-off signal; killed\n`);
+      await s.exited;
+      expect(s.stderr()).toBe(`${sub.name}: stopped while its shell ran\n`);
+    } finally {
+      s.kill();
+    }
+    expect(left()).toEqual([]);
+  });
+
+  it('a `subhost start` killed while its shell runs: running, then failed when the shell ends; stop cleans up', async () => {
+    const s = startFromPipe(sub.name, root);
+    try {
+      s.write('echo UP-$((5*5))\n');
+      await s.expectOutput('UP-25');
+      // The CLI dies; the shell keeps reading the pipe.
+      s.child.kill('SIGKILL');
+      await s.died;
+      expect(status().state).toBe('running');
+      expect(cli(['enter', sub.name, '--', 'true'], { root }).code).toBe(0);
+      s.write('echo STILL-$((6*6))\n');
+      await s.expectOutput('STILL-36');
+      await s.end();
+      await waitFor('the shell to end', () => status().state === 'failed');
+      expect(status().reason).toMatch(/no `subhost start` left to hibernate the subhost; `subhost stop .*` cleans up/);
+    } finally {
+      s.kill();
+    }
+    ok(['stop', sub.name], { root });
+    expect(left()).toEqual([]);
+  });
+
+  it('a `subhost start` killed at any step of its plan leaves a failed subhost that stop cleans up', async () => {
+    const steps = Number(/: (\d+) steps/.exec(ok(['start', sub.name, '--dry-run'], { root }).stdout)![1]);
+    expect(steps).toBeGreaterThanOrEqual(5);
+    for (let at = 1; at <= steps; at++) {
+      const r = cli(['start', sub.name], { root, env: { SUBHOST_TEST_KILL_AT_STEP: String(at) } });
+      expect(r.code, `step ${at}: ${r.stderr}`).toBeNull();
+      expect(status()).toMatchObject({ state: 'failed', reason: expect.stringContaining('`subhost start`') });
+      expect(cli(['start', sub.name], { root }).stderr).toMatch(/is failed: .*`subhost stop .*` cleans up/);
+      ok(['stop', sub.name], { root });
+      expect(left(), `killed before step ${at}`).toEqual([]);
+    }
+  });
+
+  it('so does a resume killed at any step; a hibernated subhost killed before resuming still stops clean', async () => {
+    for (let at = 1; at <= 2; at++) {
+      expect(cli(['start', sub.name], { root, input: 'exit 0\n' }).code).toBe(0);
+      expect(status().state).toBe('hibernated');
+      const r = cli(['start', sub.name], { root, env: { SUBHOST_TEST_KILL_AT_STEP: String(at) } });
+      expect(r.code).toBeNull();
+      expect(status().state).toBe('failed');
+      ok(['stop', sub.name], { root });
+      expect(left(), `resume killed before step ${at}`).toEqual([]);
+    }
+  });
+
+  it('a resume whose root was unmounted meanwhile is refused; it stays hibernated and stop cleans up', async () => {
+    expect(cli(['start', sub.name], { root, input: 'exit 0\n' }).code).toBe(0);
+    await run(['umount', join(sub.dir, 'live')]);
+    const r = cli(['start', sub.name], { root, input: 'echo should not run\n' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^subhost: start a shell .*: ${join(sub.dir, 'live')} is not mounted any more \\(\`subhost stop ${sub.name}\` releases the rest\\)\n$`));
+    expect(status().state).toBe('hibernated');
+    ok(['stop', sub.name], { root });
+    expect(left()).toEqual([]);
+  });
+});
