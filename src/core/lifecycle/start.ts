@@ -17,7 +17,7 @@ import { deviceControl } from '../devices';
 import { readCgroupLayout } from '../cgroup-limits';
 import { checkedConfig, refuseIfActive } from './boot';
 import { hibernate, type HibernateOutcome } from './hibernate';
-import { lockSubhost } from './lock';
+import { lockHost, lockSubhost } from './lock';
 import { subhostCgroupSet } from './resources';
 
 export interface StartOptions {
@@ -82,14 +82,23 @@ export async function start(rt: Runtime, name: string, opts: StartOptions = {}):
   const lock = await lockSubhost(rt, name, 'start');
   let resumed: boolean;
   try {
-    const { plan, k, record: fresh } = await planStart(rt, name, opts, shell);
-    resumed = !fresh;
-    const record = fresh ?? k.record!;
-    // A resume keeps phase hibernated until the shell runs: if it is interrupted, it is failed.
-    for (const a of record.applied) ctx.results.set(a.id, a.result);
-    record.bootId = bootId;
-    record.op = { cmd: 'start', ...me };
-    writeState(rt.paths, record);
+    // Checks and record under the host-wide lock, as for boot: no two subhosts take one image or MAC.
+    const hostLock = await lockHost(rt, `start ${name}`);
+    let plan: Plan;
+    let record: StateRecord;
+    try {
+      const planned = await planStart(rt, name, opts, shell);
+      plan = planned.plan;
+      resumed = !planned.record;
+      record = planned.record ?? planned.k.record!;
+      // A resume keeps phase hibernated until the shell runs: if it is interrupted, it is failed.
+      for (const a of record.applied) ctx.results.set(a.id, a.result);
+      record.bootId = bootId;
+      record.op = { cmd: 'start', ...me };
+      writeState(rt.paths, record);
+    } finally {
+      hostLock.release();
+    }
     await applyRecorded(rt, record, plan, ctx);
     record.pid1 = (ctx.results.get('start-shell') as StartShellResult).pid1;
     record.attached = me;
