@@ -15,7 +15,7 @@
 # fd 3: the readiness pipe of `subhost boot`, passed down to subhost-init.
 set -u
 
-rm -f "$SUBHOST_FIFO"
+# subhost boot removed any old FIFO of that name before starting us.
 mkfifo -m 600 "$SUBHOST_FIFO" || exit 111
 
 # The supervisor's own cost is not the guest's: it lives outside the subhost's cgroups, and

@@ -17,6 +17,8 @@ export interface AppliedStep {
   id: string;
   params: unknown;
   result: unknown;
+  /** What it waited for when applied (its plan's order); undo runs in the reverse order. */
+  after?: string[];
 }
 
 /** The record under SUBHOST_RUN/NAME/state.json, rewritten (temp + rename) after every step. */

@@ -2,7 +2,7 @@
  * Test-only fault injection, so the crash-recovery tests can kill a command at every point a
  * real crash could hit: SUBHOST_TEST_KILL_AT=<point> makes the command SIGKILL itself there.
  * Points: boot:before:<step id>, boot:after:<step id> (applied, not yet recorded),
- * stop:marked, stop:killed, stop:undo:<step id>, stop:undone, stop:swept,
+ * stop:marked, stop:killed, stop:network (before the links and the netns go), stop:undo:<step id>, stop:undone, stop:swept,
  * poweroff:signalled, poweroff:waited. (SUBHOST_TEST_KILL_AT_STEP=N: boot, before step N.)
  * SUBHOST_TEST_PAUSE_AT=<point> sleeps there instead (SUBHOST_TEST_PAUSE_MS, default 1000), to
  * widen a race window: boot:checked (images and MACs checked, not yet recorded).

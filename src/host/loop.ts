@@ -44,14 +44,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * losetup or mount looking at it, a filesystem still being let go), the kernel only marks it
  * to detach itself on the last close, and losetup returns at once.
  */
-export async function detachLoop(dev: string, waitMs = 5000): Promise<void> {
-  const backing = backingFileOf(dev);
-  if (backing === undefined) return;
-  const r = await run(['losetup', '--detach', dev], { allowFailure: true });
+export function detachLoop(dev: string, waitMs = 5000): Promise<void> {
+  return detachLoops([dev], waitMs);
+}
+
+/** Detach several devices with one losetup, then wait for each as detachLoop does. */
+export async function detachLoops(devs: string[], waitMs = 5000): Promise<void> {
+  const attached = devs.map((dev) => ({ dev, backing: backingFileOf(dev) })).filter((d) => d.backing !== undefined);
+  if (!attached.length) return;
+  const r = await run(['losetup', '--detach', ...attached.map((d) => d.dev)], { allowFailure: true });
   const deadline = Date.now() + waitMs;
-  for (let delay = 1; backingFileOf(dev) === backing; delay = Math.min(delay * 2, 50)) {
-    if (r.code !== 0 || Date.now() > deadline) {
-      throw new CommandError(['losetup', '--detach', dev], r.code, r.signal, r.stderr || `${dev} is still attached to ${backing} after ${waitMs / 1000} s (in use)`);
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    const still = attached.filter((d) => backingFileOf(d.dev) === d.backing);
+    if (!still.length) return;
+    if (Date.now() > deadline) {
+      throw new CommandError(['losetup', '--detach', ...attached.map((d) => d.dev)], r.code, r.signal, r.stderr || `${still.map((d) => d.dev).join(', ')} still attached after ${waitMs / 1000} s (in use)`);
     }
     await sleep(delay);
   }

@@ -51,7 +51,9 @@ describe('buildBootPlan', () => {
   it('prints as numbered lines', () => {
     const text = formatPlan(plan);
     expect(text.split('\n')[0]).toBe('boot web1: 11 steps');
-    expect(text).toContain('  6. create cgroup subhost/web1 with memory.max=1073741824 (v2)\n');
+    expect(text).toContain('  6. create cgroup subhost/web1 with memory.max=1073741824 (v2) [after all above]\n');
+    expect(text).toContain('  8. create network namespace web1 with lo up (alias subhost:web1) [at once]\n');
+    expect(text).toMatch(/ 11\. start subhost-init as PID 1 .* \[after all above\]$/);
     expect(text).toContain('veth web10 on bridge br0 <-> eth0 02:00:00:00:00:01');
   });
 
@@ -78,5 +80,24 @@ describe('buildBootPlan', () => {
         '; PIDS not applied: this host offers neither cgroup v2 pids.max (pids controller) nor cgroup v1 pids.max (pids controller)' +
         '; IO_WEIGHT not applied: this host offers neither cgroup v2 io.weight (io controller) nor cgroup v1 blkio.bfq.weight (blkio controller)',
     );
+  });
+});
+
+describe('what the boot plan may run at the same time', () => {
+  const cfg = validateConfig('web1', { DISKS: ['vda:1:/d/root.raw', 'vdb:0:/d/data.raw'], BRIDGES: ['br0'] }, '/opt/sub/web1');
+  const plan = buildBootPlan(cfg, { paths, tables, bootId: 'b', graceSeconds: 1, deviceControl: 'cgroup-v1', cgroupLayout: pureV2 });
+  const after = (id: string) => plan.steps.find((s) => s.id === id)!.after;
+
+  it('runs each disk chain and the network at once, and every step only after what it uses', () => {
+    expect(after('loop:/d/root.raw')).toEqual([]);
+    expect(after('loop:/d/data.raw')).toEqual([]);
+    expect(after('disk:vda1')).toEqual(['loop:/d/root.raw']);
+    expect(after('root')).toEqual(['disk:vda1']);
+    expect(after('netns')).toEqual([]);
+    expect(after('veths')).toEqual(['netns']);
+    expect(after('cgroup')).toEqual(expect.arrayContaining(['loop:/d/root.raw', 'loop:/d/data.raw', 'disk:vda1', 'disk:vdb', 'root']));
+    expect(after('devices')).toEqual(expect.arrayContaining(['cgroup', 'disk:vda1', 'disk:vdb']));
+    expect(after('install-init')).toEqual(['root']);
+    expect(after('start-init')).toEqual(plan.steps.filter((s) => s.id !== 'start-init').map((s) => s.id));
   });
 });

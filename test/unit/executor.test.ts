@@ -68,3 +68,69 @@ describe('executePlan', () => {
     expect(log).toEqual(['before undo a', 'undo a ra']);
   });
 });
+
+describe('executePlan with steps that may run at the same time', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  function timed(log: string[], fail?: string): StepHandler<{ n: string; ms: number }, string, StepContext> {
+    return {
+      async apply(p) {
+        log.push(`start ${p.n}`);
+        await sleep(p.ms);
+        if (p.n === fail) throw new SubhostError('boom');
+        log.push(`end ${p.n}`);
+        return p.n;
+      },
+      async undo(p, r) {
+        log.push(`undo ${p.n} ${r ?? '-'}`);
+      },
+    };
+  }
+  const step = (n: string, ms: number, after?: string[]) => ({ kind: 'k', id: n, describe: `step ${n}`, params: { n, ms }, ...(after ? { after } : {}) });
+
+  it('starts a step once what it waits for is done, and others at once', async () => {
+    const log: string[] = [];
+    const plan: Plan = { name: 'x', command: 't', steps: [step('a', 30, []), step('b', 5, ['a']), step('n', 5, []), step('z', 1, ['b', 'n'])] };
+    const applied = await executePlan(plan, { k: timed(log) }, { results: new Map() });
+    expect(log.slice(0, 2)).toEqual(['start a', 'start n']);
+    expect(log.indexOf('start b')).toBeGreaterThan(log.indexOf('end a'));
+    expect(log.at(-1)).toBe('end z');
+    expect(applied.map((a) => a.id)).toEqual(['n', 'a', 'b', 'z']);
+  });
+
+  it('on a failure starts nothing new, lets the running steps finish, and undoes all, last done first', async () => {
+    const log: string[] = [];
+    const plan: Plan = { name: 'x', command: 't', steps: [step('slow', 30, []), step('bad', 5, []), step('later', 1, ['bad'])] };
+    await expect(executePlan(plan, { k: timed(log, 'bad') }, { results: new Map() })).rejects.toThrow('step bad: boom');
+    expect(log).not.toContain('start later');
+    expect(log.slice(-3)).toEqual(['end slow', 'undo slow slow', 'undo bad -']);
+  });
+
+  it('refuses a plan whose steps wait for a step it does not have', async () => {
+    const plan: Plan = { name: 'x', command: 't', steps: [step('a', 1, ['ghost'])] };
+    await expect(executePlan(plan, { k: timed([]) }, { results: new Map() })).rejects.toThrow(/wait for steps it does not have/);
+  });
+});
+
+describe('undoApplied in the reverse of the order applied', () => {
+  it('undoes a step after the steps that waited for it, and independent chains side by side', async () => {
+    const log: string[] = [];
+    const slow: StepHandler<{ n: string }, string, StepContext> = {
+      async apply() {
+        return '';
+      },
+      async undo(p) {
+        log.push(`start ${p.n}`);
+        await new Promise((r) => setTimeout(r, p.n === 'veths' ? 30 : 5));
+        log.push(`end ${p.n}`);
+      },
+    };
+    const a = (id: string, after: string[]) => ({ kind: 'k', id, params: { n: id }, result: null, after });
+    const applied = [a('loop', []), a('netns', []), a('mount', ['loop']), a('veths', ['netns']), a('pid1', ['mount', 'veths'])];
+    expect(await undoApplied(applied, { k: slow }, { results: new Map() })).toEqual([]);
+    expect(log.slice(0, 2)).toEqual(['start pid1', 'end pid1']);
+    // The network chain and the disk chain at the same time: mount and loop finish while veths is still going.
+    expect(log.indexOf('end loop')).toBeLessThan(log.indexOf('end veths'));
+    expect(log.indexOf('start netns')).toBeGreaterThan(log.indexOf('end veths'));
+    expect(log.indexOf('start loop')).toBeGreaterThan(log.indexOf('end mount'));
+  });
+});

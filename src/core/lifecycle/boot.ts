@@ -81,10 +81,13 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
     const { plan, config } = await bootPlan(rt, name, opts, bootId);
     return { dryRun: true, plan, config };
   }
+  // Read the config (bash) while waiting for the lock: both are processes of their own.
+  const configured = layoutConfig(rt, name, opts.configFile);
+  configured.catch(() => undefined);
   const lock = opts.lock ?? (await lockSubhost(rt, name, 'boot'));
   try {
     refuseIfActive(rt, name);
-    const { config, layout } = await layoutConfig(rt, name, opts.configFile);
+    const { config, layout } = await configured;
     // Checks and record under the host-wide lock: once recorded, the next boot's checks see our images and MACs.
     const hostLock = await lockHost(rt, `boot ${name}`);
     let plan: Plan;

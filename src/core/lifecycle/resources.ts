@@ -2,10 +2,10 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { asSubhostError, SubhostError } from '../../errors';
 import { ipBatchForce } from '../../host/ip';
-import { detachLoop, listLoops, type LoopDevice } from '../../host/loop';
+import { detachLoops, listLoops, type LoopDevice } from '../../host/loop';
 import { mountsUnder, readMountinfo } from '../../host/mountinfo';
 import { umount } from '../../host/mount';
-import { deleteNetns, netnsLoAlias } from '../../host/netns';
+import { netnsExists, netnsLoAlias } from '../../host/netns';
 import type { ProcRef } from '../../host/proc';
 import { CGROUP_PARENT } from '../paths';
 import type { Runtime } from '../runtime';
@@ -37,6 +37,8 @@ export interface Scope {
   images: string[];
   /** Never killed: the caller itself, when `_reap` (exec'd in the supervisor's place) releases. */
   spare?: number[];
+  /** The record says subhost made netns NAME: it is ours without asking for the mark on its lo. */
+  ourNetns?: boolean;
 }
 
 export function subhostCgroupSet(rt: Runtime, name: string): CgroupSet {
@@ -92,7 +94,7 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
     if (images.has(l.backingFile) || folders.some((f) => l.backingFile.startsWith(f))) found.push(loopResource(name, l));
   }
   for (const link of subhostLinks(name)) found.push({ kind: 'veth', subhost: name, id: link });
-  if (await isOurNetns(name)) found.push({ kind: 'netns', subhost: name, id: name });
+  if (netnsExists(name) && (scope.ourNetns || (await isOurNetns(name)))) found.push({ kind: 'netns', subhost: name, id: name });
   for (const c of set.existing()) found.push({ kind: 'cgroup', subhost: name, id: c.path });
   return found;
 }
@@ -126,25 +128,32 @@ export async function releaseResources(rt: Runtime, name: string, found: HostRes
       for (const c of set.existing()) await c.waitEmpty(5000);
     });
   }
-  // In the order found: deepest first under live, then mnt (an overlay on live may keep its upper layer on mnt busy).
-  for (const m of of('mount')) {
-    await attempt(`unmounting ${m.id}`, async () => {
-      try {
-        await umount(m.id);
-      } catch {
-        await umount(m.id, { lazy: true });
-      }
+  // The disks (mounts in the order found: deepest first under live, then mnt; then the loops)
+  // beside the network (links and the namespace in one ip process): the kernel waits in both.
+  const disks = async () => {
+    for (const m of of('mount')) {
+      await attempt(`unmounting ${m.id}`, async () => {
+        try {
+          await umount(m.id);
+        } catch {
+          await umount(m.id, { lazy: true });
+        }
+      });
+    }
+    const loops = of('loop').map((l) => l.id);
+    if (loops.length) await attempt(`detaching ${loops.join(', ')}`, () => detachLoops(loops));
+  };
+  const network = async () => {
+    const links = of('veth').map((v) => v.id);
+    const netns = of('netns').length > 0;
+    if (!links.length && !netns) return;
+    await attempt(`deleting ${[...links, ...(netns ? [`network namespace ${name}`] : [])].join(', ')}`, async () => {
+      const stderr = await ipBatchForce([...links.map((l) => `link del ${l}`), ...(netns ? [`netns del ${name}`] : [])]);
+      const still = [...subhostLinks(name), ...(netns && netnsExists(name) ? [`network namespace ${name}`] : [])];
+      if (still.length) throw new Error(`${still.join(', ')} still there: ${stderr.trim() || 'no reason given'}`);
     });
-  }
-  for (const l of of('loop')) await attempt(`detaching ${l.id}`, () => detachLoop(l.id));
-  const links = of('veth').map((v) => v.id);
-  if (links.length) {
-    await attempt(`deleting ${links.join(', ')}`, async () => {
-      const stderr = await ipBatchForce(links.map((l) => `link del ${l}`));
-      if (subhostLinks(name).length) throw new Error(stderr.trim() || 'still there');
-    });
-  }
-  if (of('netns').length) await attempt(`deleting network namespace ${name}`, () => deleteNetns(name));
+  };
+  await Promise.all([disks(), network()]);
   if (of('cgroup').length) await attempt(`removing the cgroups of ${name}`, () => removeCgroupSet(set));
   if (of('state').length) removeRuntimeDir(rt.paths, name);
   return errors;

@@ -46,6 +46,8 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     };
     if (record) {
       scope.images.push(...imagesOf(record.config, record.layout ?? detectLayout(record.config, rt.paths)));
+      // Recorded as made by us: no need to ask the namespace for our mark (one process less).
+      scope.ourNetns = record.applied.some((a) => a.kind === 'netns');
       record.op = { cmd: 'stop', ...procRef(process.pid)! };
       record.phase = 'stopping';
       writeState(rt.paths, record);
@@ -65,14 +67,33 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     }
     const before = await findResources(rt, name, scope);
     const ctx: SubhostContext = { results: new Map(), paths: rt.paths, name, cgroupMount: rt.cgroupMount, warnings: [] };
-    // Processes and mounts first: nothing may hold a loop while we undo (a crash may have left a mount unrecorded).
-    const errors = await releaseResources(rt, name, before.filter((r) => r.kind === 'process' || r.kind === 'supervisor' || r.kind === 'mount'));
-    crashPoint(rt.env, 'stop:killed');
-    if (record) errors.push(...(await undoApplied(record.applied, SUBHOST_HANDLERS, ctx, (a) => crashPoint(rt.env, `stop:undo:${a.id}`))));
+    // The network goes at once (found by its marks, so its recorded steps need no undo): deleting a
+    // veth makes the kernel wait, and nothing needs the processes gone for it. The disks wait for the
+    // processes, which may hold a mount or a loop; a crash may have left a mount unrecorded, so the
+    // mounts found go before the recorded undos.
+    const errors: SubhostError[] = [];
+    const network = new Set(['veth', 'netns']);
+    const net = async () => {
+      crashPoint(rt.env, 'stop:network');
+      errors.push(...(await releaseResources(rt, name, before.filter((r) => network.has(r.kind)))));
+    };
+    const disks = async () => {
+      errors.push(...(await releaseResources(rt, name, before.filter((r) => r.kind === 'process' || r.kind === 'supervisor'))));
+      crashPoint(rt.env, 'stop:killed');
+      errors.push(...(await releaseResources(rt, name, before.filter((r) => r.kind === 'mount'))));
+      if (record) {
+        const rest = record.applied.filter((a) => a.kind !== 'veths' && a.kind !== 'netns');
+        errors.push(...(await undoApplied(rest, SUBHOST_HANDLERS, ctx, (a) => crashPoint(rt.env, `stop:undo:${a.id}`))));
+      }
+    };
+    await Promise.all([disks(), net()]);
     crashPoint(rt.env, 'stop:undone');
     const left = await findResources(rt, name, scope);
-    errors.push(...(await releaseResources(rt, name, left)));
-    const remaining = await findResources(rt, name, scope);
+    let remaining = left;
+    if (left.length) {
+      errors.push(...(await releaseResources(rt, name, left)));
+      remaining = await findResources(rt, name, scope);
+    }
     what.push(...before.map((r) => `${r.kind} ${r.id}`));
     if (errors.length || remaining.length) {
       if (record) {

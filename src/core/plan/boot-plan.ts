@@ -117,25 +117,50 @@ function shellSteps(cfg: SubhostConfig, live: string, shell: ShellFacts): Step[]
   ];
 }
 
+/**
+ * What may run at the same time: the root filesystem's chain (each loop device at once, then its
+ * partitions, then the mount) beside the network (netns, then veths); the cgroup once the loop
+ * devices are known (IO accounting), devices once the partitions are; subhost-init's install
+ * once the root is mounted; PID 1 last, after everything.
+ */
+function withOrder(root: Step[], env: Step[], pid1: Step[]): Step[] {
+  const rootIds = root.map((s) => s.id);
+  const ordered: Step[] = root.map((s, i) => {
+    if (s.kind === 'loop-attach') return { ...s, after: [] };
+    if (s.kind === 'partition') return { ...s, after: [(s.params as { loop: string }).loop] };
+    if (s.kind === 'mount-root') return { ...s, after: [(s.params as { source: string }).source] };
+    return { ...s, after: i === 0 ? [] : [root[i - 1].id] };
+  });
+  for (const s of env) {
+    if (s.kind === 'cgroup') ordered.push({ ...s, after: rootIds });
+    else if (s.kind === 'devices') ordered.push({ ...s, after: ['cgroup', ...root.filter((r) => r.kind === 'partition').map((r) => r.id)] });
+    else if (s.kind === 'netns') ordered.push({ ...s, after: [] });
+    else if (s.kind === 'veths') ordered.push({ ...s, after: ['netns'] });
+    else ordered.push(s);
+  }
+  const before = ordered.map((s) => s.id);
+  for (const s of pid1) ordered.push(s.kind === 'install-init' ? { ...s, after: ['root'] } : { ...s, after: before.concat(pid1.filter((p) => p !== s && p.kind === 'install-init').map((p) => p.id)) });
+  return ordered;
+}
+
 /** `subhost boot`: the root filesystem by layout, then the environment, then subhost-init as PID 1. Pure. */
 export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
   const layout = facts.layout ?? layoutFor(cfg, facts.paths, false);
   const root = rootSteps(cfg, layout, facts.tables);
-  const steps: Step[] = [...root, ...environmentSteps(cfg, facts, loopStepIds(root)), installInitStep(layout.live)];
-  steps.push({
+  const startInit: Step = {
     kind: 'start-init',
     id: 'start-init',
     describe: `start subhost-init as PID 1 (${namespacesText(cfg, layout.live)})`,
     params: { ...pid1Params(cfg, layout.live), graceSeconds: facts.graceSeconds, bootId: facts.bootId },
-  });
-  return { name: cfg.name, command: 'boot', steps };
+  };
+  return { name: cfg.name, command: 'boot', steps: withOrder(root, environmentSteps(cfg, facts, loopStepIds(root)), [installInitStep(layout.live), startInit]) };
 }
 
 /** `subhost start` of a stopped subhost: the same as boot, but PID 1 is a shell. Pure. */
 export function buildStartPlan(cfg: SubhostConfig, facts: PlanFacts & ShellFacts): Plan {
   const layout = facts.layout ?? layoutFor(cfg, facts.paths, false);
   const root = rootSteps(cfg, layout, facts.tables);
-  return { name: cfg.name, command: 'start', steps: [...root, ...environmentSteps(cfg, facts, loopStepIds(root)), ...shellSteps(cfg, layout.live, facts)] };
+  return { name: cfg.name, command: 'start', steps: withOrder(root, environmentSteps(cfg, facts, loopStepIds(root)), shellSteps(cfg, layout.live, facts)) };
 }
 
 /** `subhost start` of a hibernated subhost: its mounts and network are kept; only PID 1 starts again. */

@@ -2,7 +2,7 @@ import { asSubhostError, SubhostError } from '../../errors';
 import { trace, TRACE } from '../../host/exec';
 import type { AppliedStep } from '../state';
 import { RevertStack } from './revert';
-import type { Plan, Step } from './types';
+import { predecessors, type Plan, type Step } from './types';
 
 /** What a step handler gets: the results of earlier steps, by step id. */
 export interface StepContext {
@@ -29,20 +29,31 @@ export interface ExecuteOptions {
 }
 
 /**
- * Apply the steps in order. On failure undo everything applied, last first, and throw the
- * first error with the failed step as context; teardown errors go into its details.
+ * Apply the steps, each once its predecessors are applied (in plan order by default; steps with
+ * `after` may run at the same time). On failure nothing new starts, the steps under way finish,
+ * and everything applied is undone, last done first; the first error is thrown with its step as
+ * context and teardown errors go into its details. A step that refuses (check) is not undone.
  */
 export async function executePlan<C extends StepContext>(plan: Plan, handlers: Handlers<C>, ctx: C, opts: ExecuteOptions = {}): Promise<AppliedStep[]> {
   const revert = new RevertStack();
   const applied: AppliedStep[] = [];
-  for (const [index, step] of plan.steps.entries()) {
+  const steps = plan.steps;
+  const waitsFor = steps.map((_, i) => predecessors(steps, i));
+  for (const step of steps) if (!handlers[step.kind]) throw new SubhostError(`internal: no handler for step kind ${step.kind}`);
+  const done = new Set<string>();
+  const started = new Set<number>();
+  const running = new Map<number, Promise<void>>();
+  let first: SubhostError | undefined;
+
+  const runStep = async (index: number): Promise<void> => {
+    const step = steps[index];
     const handler = handlers[step.kind];
-    if (!handler) throw new SubhostError(`internal: no handler for step kind ${step.kind}`);
     try {
       opts.beforeStep?.(step, index);
       await handler.check?.(step.params, ctx);
     } catch (err) {
-      throw await failed(asSubhostError(err).withContext(step.describe), revert);
+      first ??= asSubhostError(err).withContext(step.describe);
+      return;
     }
     try {
       const t0 = TRACE ? performance.now() : 0;
@@ -50,15 +61,30 @@ export async function executePlan<C extends StepContext>(plan: Plan, handlers: H
       if (TRACE) trace(`step ${step.kind} ${(performance.now() - t0).toFixed(1)} ms`);
       opts.afterStep?.(step, index);
       ctx.results.set(step.id, result);
-      applied.push({ kind: step.kind, id: step.id, params: step.params, result: result ?? null });
+      applied.push({ kind: step.kind, id: step.id, params: step.params, result: result ?? null, after: waitsFor[index] });
       if (handler.undo) revert.add(step.describe, () => handler.undo!(step.params, result, ctx));
       opts.record?.(applied);
+      done.add(step.id);
     } catch (err) {
       // A step that failed half-way may have made something: its undo runs too.
       if (handler.undo) revert.add(step.describe, () => handler.undo!(step.params, undefined, ctx));
-      throw await failed(asSubhostError(err).withContext(step.describe), revert);
+      first ??= asSubhostError(err).withContext(step.describe);
     }
+  };
+
+  for (;;) {
+    if (!first) {
+      steps.forEach((_, i) => {
+        if (started.has(i) || !waitsFor[i].every((id) => done.has(id))) return;
+        started.add(i);
+        running.set(i, runStep(i).finally(() => running.delete(i)));
+      });
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
   }
+  if (first) throw await failed(first, revert);
+  if (done.size !== steps.length) throw new SubhostError(`internal: plan ${plan.command} ${plan.name} has steps that wait for steps it does not have`);
   return applied;
 }
 
@@ -69,18 +95,47 @@ async function failed(first: SubhostError, revert: RevertStack): Promise<Subhost
   return first;
 }
 
-/** Undo applied steps last-first (stop, and recovery after a crash); returns every error. */
+/**
+ * Undo applied steps (stop, and recovery after a crash), each after the undos of the steps that
+ * waited for it: the reverse of the order they were applied in, with independent chains (the
+ * network, the disks) undone at the same time. Every undo runs, whatever fails; returns every error.
+ */
 export async function undoApplied<C extends StepContext>(applied: AppliedStep[], handlers: Handlers<C>, ctx: C, beforeUndo?: (a: AppliedStep) => void): Promise<SubhostError[]> {
-  const revert = new RevertStack();
-  for (const a of applied) {
-    ctx.results.set(a.id, a.result);
-    const h = handlers[a.kind];
-    if (h?.undo) {
-      revert.add(`${a.kind} ${a.id}`, () => {
-        beforeUndo?.(a);
-        return h.undo!(a.params, (a.result ?? undefined) as unknown, ctx);
-      });
+  for (const a of applied) ctx.results.set(a.id, a.result);
+  const index = new Map(applied.map((a, i) => [a.id, i]));
+  const dependents: number[][] = applied.map(() => []);
+  applied.forEach((a, i) => {
+    // A record without `after` (older, or a plain sequence) was applied in order.
+    for (const id of a.after ?? (i > 0 ? [applied[i - 1].id] : [])) {
+      const j = index.get(id);
+      if (j !== undefined && j !== i) dependents[j].push(i);
     }
+  });
+  const errors: SubhostError[] = [];
+  const undone = new Set<number>();
+  const started = new Set<number>();
+  const running = new Map<number, Promise<void>>();
+  const undoOne = async (i: number): Promise<void> => {
+    const a = applied[i];
+    const h = handlers[a.kind];
+    try {
+      if (h?.undo) {
+        beforeUndo?.(a);
+        await h.undo(a.params, (a.result ?? undefined) as unknown, ctx);
+      }
+    } catch (err) {
+      errors.push(asSubhostError(err).withContext(`undoing ${a.kind} ${a.id}`));
+    }
+    undone.add(i);
+  };
+  for (;;) {
+    applied.forEach((_, i) => {
+      if (started.has(i) || !dependents[i].every((d) => undone.has(d))) return;
+      started.add(i);
+      running.set(i, undoOne(i).finally(() => running.delete(i)));
+    });
+    if (running.size === 0) break;
+    await Promise.race(running.values());
   }
-  return revert.revert();
+  return errors;
 }

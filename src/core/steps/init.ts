@@ -162,6 +162,8 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
     const cgroups = CgroupSet.at(ctx.cgroupMount, p.cgroup);
     const log = logPath(ctx.paths.run, ctx.name);
     const logFd = rotateLog(log);
+    const fifo = join(ctx.paths.runDir(ctx.name), 'console.fifo');
+    rmSync(fifo, { force: true });
     const child = spawn(supervisorShell(), [join(shareDir(), 'supervisor.sh')], {
       detached: true,
       stdio: ['ignore', logFd, logFd, 'pipe'],
@@ -172,7 +174,7 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
         SUBHOST_BOOT_ID: p.bootId,
         ...pid1StageEnv(p, ctx, ['HOME=/', 'TERM=linux', `SUBHOST_INIT_GRACE=${p.graceSeconds}`], ''),
         SUBHOST_MONITOR_PROCS: monitor.procsFiles().join(' '),
-        SUBHOST_FIFO: join(ctx.paths.runDir(ctx.name), 'console.fifo'),
+        SUBHOST_FIFO: fifo,
         SUBHOST_LOG: log,
         SUBHOST_LOG_MAX: String(LOG_MAX_BYTES),
         SUBHOST_NODE: process.execPath,
