@@ -53,7 +53,8 @@ export function readState(paths: Paths, name: string): StateRecord | undefined {
 
 export function writeState(paths: Paths, state: StateRecord): void {
   mkdirSync(paths.runDir(state.name), { recursive: true, mode: 0o755 });
-  writeFileAtomic(paths.stateFile(state.name), JSON.stringify(state, null, 1) + '\n');
+  // /run is tmpfs and cleared at host boot: rename makes it crash-safe for us, fsync would buy nothing.
+  writeFileAtomic(paths.stateFile(state.name), JSON.stringify(state, null, 1) + '\n', 0o644, false);
 }
 
 export function removeRuntimeDir(paths: Paths, name: string): void {

@@ -73,13 +73,13 @@ describe('crash recovery', () => {
   });
 
   it('plans every kind of step (so that every kind is interrupted below)', () => {
-    expect(stepIds).toEqual([`loop:${sub.disk1}`, `loop:${sub.disk2}`, 'disk:vda1', 'disk:vdb1', 'root', 'cgroup', 'devices', 'netns', 'veths', 'install-init', 'start-init']);
+    expect(stepIds).toEqual([`loop:${sub.disk1}`, `loop:${sub.disk2}`, 'disk:vda1', 'disk:vdb1', 'root', 'cgroup', 'io', 'devices', 'netns', 'veths', 'install-init', 'start-init']);
     expect(undoIds).toEqual(expect.arrayContaining(['start-init', 'cgroup', 'root', 'disk:vdb1', 'disk:vda1', `loop:${sub.disk2}`, `loop:${sub.disk1}`]));
     expect(undoIds).toHaveLength(7);
   });
 
   describe.each(['before', 'after'])('boot killed %s a step (after: done, not yet recorded)', (when) => {
-    it.each(Array.from({ length: 11 }, (_, i) => i))('step %i', async (i) => {
+    it.each(Array.from({ length: 12 }, (_, i) => i))('step %i', async (i) => {
       const r = killedAt(['boot', sub.name], `boot:${when}:${stepIds[i]}`);
       expect(r.code, r.stderr).toBeNull();
       await expectFailedThenCleanedByStop('boot');

@@ -122,7 +122,8 @@ describe('overlay subhosts over a shared BASE', () => {
     // What stop undoes: every step but the session's (PID 1 and the init it installed) is recorded.
     const record = JSON.parse(readFileSync(`/run/subhost/${b.name}/state.json`, 'utf8'));
     expect(record).toMatchObject({ phase: 'hibernated', mode: 'start' });
-    expect(record.applied.map((a: { kind: string }) => a.kind)).toEqual(['mount-overlay', 'cgroup', 'devices', 'netns', 'veths']);
+    // In the order they finished: the network chain runs beside the root's.
+    expect(record.applied.map((a: { kind: string }) => a.kind).sort()).toEqual(['cgroup', 'devices', 'mount-overlay', 'netns', 'veths']);
     const kept = st.kept.map((k: { kind: string; id: string }) => `${k.kind} ${k.id}`);
     expect(kept).toEqual(expect.arrayContaining([`mount ${join(b.dir, 'live')}`, `netns ${b.name}`, `veth ${b.name}0`, `cgroup ${findCgroup2Mount()}/subhost/${b.name}`]));
     expect(kept.some((k: string) => k.startsWith('process'))).toBe(false);

@@ -64,8 +64,13 @@ describe('buildBootPlan', () => {
     expect(p.steps.some((s) => s.kind === 'veths')).toBe(false);
   });
 
-  it('hands the cgroup step the loop devices the guest does IO through', () => {
-    expect(plan.steps[5].params).toEqual({ path: 'subhost/web1', limits: cfg.limits, loops: ['loop:/d/root.raw', 'loop:/d/data.raw', 'disk:vda1', 'disk:vdb'] });
+  it('counts IO on the loop devices in v1 blkio on a hybrid host, beside PID 1, and not on pure v2', () => {
+    expect(plan.steps.some((s) => s.kind === 'io-accounting')).toBe(false);
+    const h = buildBootPlan(cfg, { paths, tables, bootId: 'b1', graceSeconds: 10, deviceControl: 'cgroup-v1', cgroupLayout: hybrid });
+    const io = h.steps.find((s) => s.kind === 'io-accounting')!;
+    expect(io.params).toEqual({ path: 'subhost/web1', loops: ['loop:/d/root.raw', 'loop:/d/data.raw', 'disk:vda1', 'disk:vdb'] });
+    expect(io.after).toEqual(['cgroup', 'loop:/d/root.raw', 'loop:/d/data.raw', 'disk:vda1', 'disk:vdb']);
+    expect(h.steps.find((s) => s.kind === 'start-init')!.after).not.toContain('io');
   });
 
   it('plans each limit in cgroup v2 on a pure v2 host, in its v1 equivalent on a hybrid one, and warns where neither is', () => {

@@ -119,21 +119,21 @@ describe('countIoOnV1', () => {
     return new Cgroup(d);
   };
 
-  it('writes a no-limit rule per loop device into v1 blkio, where cgroup2 has no io.stat', () => {
+  it('writes a no-limit rule per loop device into v1 blkio, where cgroup2 has no io.stat', async () => {
     const blkio = dirWith('blkio', ['blkio.throttle.read_bps_device']);
-    const r = countIoOnV1(new CgroupSet(dirWith('v2', ['cpu.stat']), [{ controllers: ['blkio'], cgroup: blkio }]), ['7:3']);
+    const r = await countIoOnV1(new CgroupSet(dirWith('v2', ['cpu.stat']), [{ controllers: ['blkio'], cgroup: blkio }]), ['7:3']);
     expect(r).toEqual({ counted: ['7:3'], warnings: [] });
     expect(readFileSync(join(blkio.path, 'blkio.throttle.read_bps_device'), 'utf8')).toBe('7:3 0');
   });
-  it('does nothing where cgroup2 counts IO itself', () => {
+  it('does nothing where cgroup2 counts IO itself', async () => {
     const blkio = dirWith('blkio2', ['blkio.throttle.read_bps_device']);
-    expect(countIoOnV1(new CgroupSet(dirWith('v2io', ['io.stat']), [{ controllers: ['blkio'], cgroup: blkio }]), ['7:3'])).toEqual({ counted: [], warnings: [] });
+    expect(await countIoOnV1(new CgroupSet(dirWith('v2io', ['io.stat']), [{ controllers: ['blkio'], cgroup: blkio }]), ['7:3'])).toEqual({ counted: [], warnings: [] });
     expect(readFileSync(join(blkio.path, 'blkio.throttle.read_bps_device'), 'utf8')).toBe('');
   });
-  it('warns, and does not fail, when the kernel refuses', () => {
+  it('warns, and does not fail, when the kernel refuses', async () => {
     const blkio = dirWith('blkio3', []);
     mkdirSync(join(blkio.path, 'blkio.throttle.read_bps_device'));
-    const r = countIoOnV1(new CgroupSet(dirWith('v2b', []), [{ controllers: ['blkio'], cgroup: blkio }]), ['7:9']);
+    const r = await countIoOnV1(new CgroupSet(dirWith('v2b', []), [{ controllers: ['blkio'], cgroup: blkio }]), ['7:9']);
     expect(r.counted).toEqual([]);
     expect(r.warnings).toEqual([expect.stringMatching(/^IO on device 7:9 is not counted \(cgroup v1 blk-throttle refused it\): writing "7:9 0" to .*EISDIR/)]);
   });

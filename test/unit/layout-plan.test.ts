@@ -76,7 +76,7 @@ describe('plans by layout', () => {
     const disk = cfg({ DISKS: ['vda:1:/d/a.raw'] });
     const tables = new Map([['/d/a.raw', { scheme: 'mbr' as const, partitions: [{ index: 1, offset: 512, size: 1024 }] }]]);
     const p = buildStartPlan(disk, { paths, tables, ...env, ...shell });
-    expect(kinds(p)).toEqual(['loop-attach', 'partition', 'mount-root', 'cgroup', 'devices', 'netns', 'install-init', 'start-shell']);
+    expect(kinds(p)).toEqual(['loop-attach', 'partition', 'mount-root', 'cgroup', 'io-accounting', 'devices', 'netns', 'install-init', 'start-shell']);
     expect(p.steps.at(-1)!.params).toMatchObject({ devices: [{ node: 'vda1', from: 'disk:vda1' }] });
   });
 

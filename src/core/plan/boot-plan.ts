@@ -60,8 +60,12 @@ function environmentSteps(cfg: SubhostConfig, facts: PlanFacts, loops: string[])
     kind: 'cgroup',
     id: 'cgroup',
     describe: `create cgroup ${cgroup}${limits.length ? ` with ${limits.join(', ')}` : ''}${expected.warnings.map((w) => `; ${w}`).join('')}`,
-    params: { path: cgroup, limits: cfg.limits, loops },
+    params: { path: cgroup, limits: cfg.limits },
   });
+  // cgroup2's io.stat counts by itself; v1 blkio (hybrid hosts) needs a rule per disk first.
+  if (loops.length && !facts.cgroupLayout.v2.includes('io') && facts.cgroupLayout.v1.includes('blkio')) {
+    steps.push({ kind: 'io-accounting', id: 'io', describe: `count the IO of its loop devices in the v1 blkio cgroup ${cgroup} (a rule of no limit on each)`, params: { path: cgroup, loops } });
+  }
 
   const disks = diskNodes(cfg);
   const allowed = [...STANDARD_DEVICES.map((d) => d.what), ...(cfg.tun ? [TUN_DEVICE.what] : []), ...disks.map((d) => d.node)].join(' ');
@@ -119,9 +123,9 @@ function shellSteps(cfg: SubhostConfig, live: string, shell: ShellFacts): Step[]
 
 /**
  * What may run at the same time: the root filesystem's chain (each loop device at once, then its
- * partitions, then the mount) beside the network (netns, then veths); the cgroup once the loop
- * devices are known (IO accounting), devices once the partitions are; subhost-init's install
- * once the root is mounted; PID 1 last, after everything.
+ * partitions, then the mount) beside the network (netns, then veths); the cgroup after the root,
+ * IO accounting and devices once the loop devices and partitions are known; subhost-init's
+ * install once the root is mounted; PID 1 last, after everything but IO accounting.
  */
 function withOrder(root: Step[], env: Step[], pid1: Step[]): Step[] {
   const rootIds = root.map((s) => s.id);
@@ -133,12 +137,14 @@ function withOrder(root: Step[], env: Step[], pid1: Step[]): Step[] {
   });
   for (const s of env) {
     if (s.kind === 'cgroup') ordered.push({ ...s, after: rootIds });
+    else if (s.kind === 'io-accounting') ordered.push({ ...s, after: ['cgroup', ...(s.params as { loops: string[] }).loops] });
     else if (s.kind === 'devices') ordered.push({ ...s, after: ['cgroup', ...root.filter((r) => r.kind === 'partition').map((r) => r.id)] });
     else if (s.kind === 'netns') ordered.push({ ...s, after: [] });
     else if (s.kind === 'veths') ordered.push({ ...s, after: ['netns'] });
     else ordered.push(s);
   }
-  const before = ordered.map((s) => s.id);
+  // PID 1 need not wait for IO accounting (a kernel queue freeze): the plan ends when both are done.
+  const before = ordered.filter((s) => s.kind !== 'io-accounting').map((s) => s.id);
   for (const s of pid1) ordered.push(s.kind === 'install-init' ? { ...s, after: ['root'] } : { ...s, after: before.concat(pid1.filter((p) => p !== s && p.kind === 'install-init').map((p) => p.id)) });
   return ordered;
 }

@@ -14,8 +14,13 @@ export interface CgroupParams {
   /** Relative to the cgroup2 mount (and to each v1 hierarchy on hybrid hosts): subhost/NAME. */
   path: string;
   limits: Limits;
+}
+
+export interface IoAccountingParams {
+  /** The subhost's cgroup, relative to each hierarchy's root. */
+  path: string;
   /** Ids of the loop-attach and partition steps: the loop devices the guest's IO goes through. */
-  loops?: string[];
+  loops: string[];
 }
 
 export interface CgroupResult {
@@ -25,8 +30,6 @@ export interface CgroupResult {
   v1: string[];
   /** The limits written, and where. */
   limits?: AppliedLimit[];
-  /** MAJ:MIN of loop devices whose IO v1 blkio was told to count (hybrid hosts). */
-  ioCounted?: string[];
 }
 
 /** Kill what is inside (through v2, which sees every process), then remove every directory. */
@@ -76,11 +79,18 @@ export const cgroupCreate: StepHandler<CgroupParams, CgroupResult, SubhostContex
     set.create();
     const { applied, warnings } = applyLimits(set, p.limits);
     ctx.warnings.push(...warnings);
-    const io = countIoOnV1(set, loopDevices(ctx, p.loops ?? []));
-    ctx.warnings.push(...io.warnings);
-    return { path: set.v2.path, v1: set.v1.map((x) => x.cgroup.path), limits: applied, ioCounted: io.counted };
+    return { path: set.v2.path, v1: set.v1.map((x) => x.cgroup.path), limits: applied };
   },
   async undo(p, _r, ctx) {
     await removeCgroupSet(CgroupSet.at(ctx.cgroupMount, p.path));
+  },
+};
+
+/** Switch on v1 IO counting for the subhost's loop devices (hybrid hosts; nothing to undo: it goes with the cgroup). */
+export const ioAccounting: StepHandler<IoAccountingParams, { counted: string[] }, SubhostContext> = {
+  async apply(p, ctx) {
+    const io = await countIoOnV1(CgroupSet.at(ctx.cgroupMount, p.path), loopDevices(ctx, p.loops));
+    ctx.warnings.push(...io.warnings);
+    return { counted: io.counted };
   },
 };

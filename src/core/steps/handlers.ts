@@ -1,5 +1,5 @@
 import type { Handlers } from '../plan/executor';
-import { cgroupCreate } from './cgroup';
+import { cgroupCreate, ioAccounting } from './cgroup';
 import type { SubhostContext } from './context';
 import { devicesRestrict } from './devices';
 import { loopAttach, partitionDevice } from './disks';
@@ -18,6 +18,7 @@ export const SUBHOST_HANDLERS: Handlers<SubhostContext> = {
   'mount-overlay': mountOverlay,
   'bind-root': bindRoot,
   cgroup: cgroupCreate,
+  'io-accounting': ioAccounting,
   devices: devicesRestrict,
   netns: netnsAdd,
   veths: vethsAdd,
