@@ -7,8 +7,8 @@ export interface LoopDevice {
   /** /dev/loopN */
   dev: string;
   backingFile: string;
-  offset: number;
-  sizeLimit: number;
+  readonly offset: number;
+  readonly sizeLimit: number;
 }
 
 export interface BlockNumbers {
@@ -72,7 +72,10 @@ export function isAttached(dev: string): boolean {
   return readSys(`${SYS_BLOCK}/${basename(dev)}/loop/backing_file`) !== undefined;
 }
 
-/** Attached loop devices, read from sysfs (no process spawned). */
+/**
+ * Attached loop devices, read from sysfs (no process spawned). The offset and size are read
+ * lazily: with hundreds of loops, most callers only look at the backing file.
+ */
 export function listLoops(): LoopDevice[] {
   let names: string[];
   try {
@@ -84,14 +87,31 @@ export function listLoops(): LoopDevice[] {
   for (const n of names) {
     const backing = readSys(`${SYS_BLOCK}/${n}/loop/backing_file`);
     if (backing === undefined) continue;
-    loops.push({
-      dev: `/dev/${n}`,
-      backingFile: backing.replace(/ \(deleted\)$/, ''),
-      offset: Number(readSys(`${SYS_BLOCK}/${n}/loop/offset`) ?? 0),
-      sizeLimit: Number(readSys(`${SYS_BLOCK}/${n}/loop/sizelimit`) ?? 0),
-    });
+    loops.push(loopDevice(n, backing.replace(/ \(deleted\)$/, '')));
   }
   return loops;
+}
+
+function loopDevice(name: string, backingFile: string): LoopDevice {
+  let offset: number | undefined;
+  let sizeLimit: number | undefined;
+  return {
+    dev: `/dev/${name}`,
+    backingFile,
+    get offset() {
+      return (offset ??= Number(readSys(`${SYS_BLOCK}/${name}/loop/offset`) ?? 0));
+    },
+    get sizeLimit() {
+      return (sizeLimit ??= Number(readSys(`${SYS_BLOCK}/${name}/loop/sizelimit`) ?? 0));
+    },
+  };
+}
+
+/** One attached loop device, or undefined when it is not attached. */
+export function loopInfo(dev: string): LoopDevice | undefined {
+  const name = basename(dev);
+  const backing = readSys(`${SYS_BLOCK}/${name}/loop/backing_file`);
+  return backing === undefined ? undefined : loopDevice(name, backing.replace(/ \(deleted\)$/, ''));
 }
 
 export function loopsBackedBy(files: string[]): LoopDevice[] {

@@ -1,5 +1,5 @@
 import { SubhostError } from '../../errors';
-import { attachLoop, blockNumbers, detachLoop, kernelPartition, listLoops } from '../../host/loop';
+import { attachLoop, blockNumbers, detachLoop, kernelPartition, loopInfo } from '../../host/loop';
 import type { StepHandler } from '../plan/executor';
 import { resultOf, type SubhostContext } from './context';
 
@@ -30,7 +30,7 @@ export interface PartitionResult {
 
 /** Detach only if the loop still holds our image at our offset: loop numbers are reused. */
 export async function detachIfOurs(dev: string, image: string, offset: number): Promise<void> {
-  const l = listLoops().find((x) => x.dev === dev);
+  const l = loopInfo(dev);
   if (l && l.backingFile === image && l.offset === offset) await detachLoop(dev);
 }
 
