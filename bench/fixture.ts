@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusyboxRoot } from '../src/core/image/busybox-root';
 import { makeDiskImage } from '../src/core/image/disk-image';
@@ -44,6 +44,10 @@ export class BenchWorld {
     if (names.length) timed(subhostArgv('stop', ...names), this.env);
     await run(['ip', 'link', 'del', this.bridge], { allowFailure: true });
     rmSync(this.root, { recursive: true, force: true });
+    // Console logs and lock files are kept by subhost on purpose; the bench's own names go with it.
+    for (const dir of ['/run/subhost/.logs', '/run/subhost/.locks']) {
+      for (const f of (() => { try { return readdirSync(dir); } catch { return []; } })()) if (/^bnu?\d{3}(\.log(\.1)?)?$/.test(f)) rmSync(join(dir, f), { force: true });
+    }
     if (this.tree) rmSync(this.tree, { recursive: true, force: true });
   }
 }

@@ -81,6 +81,7 @@ function cleanUp(): void {
   quiet(['ip', 'netns', 'del', PEER]);
   quiet(['ip', 'link', 'del', BRIDGE]);
   rmSync(ROOT, { recursive: true, force: true });
+  for (const f of [`.logs/${NAME}.log`, `.logs/${NAME}.log.1`, `.locks/${NAME}`]) rmSync(join('/run/subhost', f), { force: true });
 }
 
 function leftovers(): string[] {

@@ -121,6 +121,7 @@ async function main(): Promise<number> {
   } finally {
     for (const [root, n] of [[roots.cycle, name], [roots.companion, companion]]) spawnSync(process.execPath, [BIN, 'stop', n], { env: { ...process.env, SUBHOST_ROOT: root } });
     for (const r of Object.values(roots)) rmSync(r, { recursive: true, force: true });
+    for (const n of [name, companion]) for (const f of [`.logs/${n}.log`, `.logs/${n}.log.1`, `.locks/${n}`]) rmSync(join(RUN, f), { force: true });
   }
   report(samples, times, cycles);
   for (const f of failures) process.stderr.write(`soak FAILED: ${f}\n`);

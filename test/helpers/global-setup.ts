@@ -1,4 +1,4 @@
-import { cleanTestLeftovers, describeLeftovers, findTestLeftovers } from './leaks';
+import { cleanTestLeftovers, describeLeftovers, findTestLeftovers, removeTestLogsAndLocks } from './leaks';
 
 /** Before: start clean. After: fail the run if any test left a kernel object or process behind. */
 export async function setup(): Promise<() => Promise<void>> {
@@ -9,6 +9,7 @@ export async function setup(): Promise<() => Promise<void>> {
   }
   return async () => {
     const left = findTestLeftovers();
+    removeTestLogsAndLocks();
     if (!left.length) {
       process.stdout.write('leak check: no mount, loop device, veth, bridge, netns, cgroup, process or state of the tests remains\n');
       return;

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
 import { findV1Hierarchies } from '../../src/host/cgroup-v1';
@@ -79,4 +79,21 @@ export async function cleanTestLeftovers(runDir = '/run/subhost'): Promise<void>
 
 export function describeLeftovers(left: Leftover[]): string {
   return left.map((l) => `  ${l.kind}: ${l.id}`).join('\n');
+}
+
+/**
+ * Console logs and lock files are kept on purpose (the last boot's log is readable after stop; a
+ * lock file is never removed while it could be in use). Tests name every subhost anew, so at the
+ * end of a run, when none of its commands is left, their files go.
+ */
+export function removeTestLogsAndLocks(runDir = '/run/subhost'): void {
+  for (const sub of ['.logs', '.locks']) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(join(runDir, sub));
+    } catch {
+      continue;
+    }
+    for (const n of names) if (n.startsWith(PREFIX)) rmSync(join(runDir, sub, n), { force: true });
+  }
 }
