@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, ok } from '../helpers/cli';
+import { BIN, cli, ok } from '../helpers/cli';
 import { makeTestRoot, removeTestRoot, testName } from '../helpers/env';
 import { createDiskSubhost } from '../helpers/fixtures';
 import { findTestLeftovers } from '../helpers/leaks';
@@ -38,5 +41,40 @@ describe('batches: several names in one boot or stop', () => {
     const r = cli(['boot', '--config', '/dev/null', names[0], names[1]], { root });
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('subhost: --config applies to one NAME, not a batch\n');
+  });
+});
+
+describe('descriptors the caller left open', () => {
+  const root = makeTestRoot();
+  let name = '';
+  beforeAll(async () => {
+    name = (await createDiskSubhost(root, testName('f'), { dataDisk: false })).name;
+  });
+  afterAll(() => {
+    cli(['stop', name], { root });
+    removeTestRoot(root);
+  });
+
+  it('are not held by the supervisor or by PID 1', async () => {
+    const marker = join(root, 'caller-left-this-open');
+    writeFileSync(marker, '');
+    const fd = openSync(marker, 'r');
+    try {
+      const r = spawnSync(process.execPath, [BIN, 'boot', name], { env: { ...process.env, SUBHOST_ROOT: root }, stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+    const s = JSON.parse(ok(['status', name, '--json'], { root }).stdout);
+    const held = (pid: number) => readdirSync(`/proc/${pid}/fd`).map((f) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${f}`);
+      } catch {
+        return '';
+      }
+    });
+    expect(held(s.supervisor).length).toBeGreaterThan(2);
+    expect(held(s.supervisor)).not.toContain(marker);
+    expect(held(s.pid1)).not.toContain(marker);
   });
 });

@@ -63,3 +63,12 @@ describe('formatting', () => {
     expect(formatDuration(90000)).toBe('1d1h');
   });
 });
+
+describe('commandName', () => {
+  it('finds the subcommand past options and the value of --root', async () => {
+    const { commandName } = await import('../../src/cli/argv');
+    expect(commandName(['--root', 'enter', 'boot', 'x'])).toBe('boot');
+    expect(commandName(['--verbose', 'enter', 'x'])).toBe('enter');
+    expect(commandName(['--version'])).toBeUndefined();
+  });
+});
