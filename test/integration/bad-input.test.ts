@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, removeTestRoot, testName, waitFor, PREFIX } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
-import { findTestLeftovers } from '../helpers/leaks';
+import { expectRefused as refused, withConfig as configured } from '../helpers/refused';
 import { createBridge, deleteBridge } from '../helpers/net';
 
 /** Each case: a config (or argv) that must fail with one line naming what and why, touching nothing. */
@@ -25,23 +25,8 @@ describe('bad input', () => {
     removeTestRoot(root);
   });
 
-  function expectRefused(args: string[], code: number, message: RegExp, opts: { root?: string } = {}) {
-    const before = findTestLeftovers();
-    const r = cli(args, { root: opts.root ?? root });
-    expect(r.code, r.stderr).toBe(code);
-    expect(r.stderr.split('\n')).toHaveLength(2);
-    expect(r.stderr).toMatch(/^subhost: /);
-    expect(r.stderr).toMatch(message);
-    expect(r.stdout).toBe('');
-    expect(findTestLeftovers()).toEqual(before);
-  }
-
-  function withConfig(config: string): string {
-    const name = testName('x');
-    mkdirSync(join(root, name), { recursive: true });
-    writeFileSync(join(root, name, 'config'), config);
-    return name;
-  }
+  const expectRefused = (args: string[], code: number, message: RegExp) => refused(root, args, code, message);
+  const withConfig = (config: string) => configured(root, config);
 
   const disk = () => good.disk1;
 

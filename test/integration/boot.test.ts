@@ -7,9 +7,10 @@ import { blockNumbers } from '../../src/host/loop';
 import { readMountinfo } from '../../src/host/mountinfo';
 import { readCmdline } from '../../src/host/proc';
 import { cli, ok } from '../helpers/cli';
-import { makeTestRoot, removeTestRoot, testName, waitFor, PREFIX } from '../helpers/env';
+import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
-import { createBridge, createPeer, deleteBridge, deletePeer, inNetns } from '../helpers/net';
+import { inNetns } from '../helpers/net';
+import { useBootedSubhost } from '../helpers/booted';
 import { findTestLeftovers } from '../helpers/leaks';
 import { run } from '../../src/host/exec';
 
@@ -17,26 +18,14 @@ import { run } from '../../src/host/exec';
 const MAC = `02:5b:00:${((process.pid >> 8) & 255).toString(16).padStart(2, '0')}:${(process.pid & 255).toString(16).padStart(2, '0')}:2a`;
 
 describe('boot a partitioned disk image', () => {
-  const root = makeTestRoot();
-  const bridge = `${PREFIX}br${process.pid % 10000}`;
-  const peer = `${PREFIX}peer${process.pid % 10000}`;
+  const b = useBootedSubhost('b', '10.213.0.1/24', (bridge) => ({ bridges: [`${bridge}:${MAC}`], address: '10.213.0.2/24', hostname: 'guest-one' }));
+  const { root, sh, status } = b;
   let sub: DiskSubhost;
-  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
-  const status = () => JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
-
-  beforeAll(async () => {
-    await createBridge(bridge);
-    await createPeer(peer, bridge, '10.213.0.1/24');
-    sub = await createDiskSubhost(root, testName('b'), { bridges: [`${bridge}:${MAC}`], address: '10.213.0.2/24', hostname: 'guest-one' });
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2 to finish', () => sh('cat /run/rc.ran').stdout.trim() === '2');
-  });
-
-  afterAll(async () => {
-    cli(['stop', sub.name], { root });
-    await deletePeer(peer);
-    await deleteBridge(bridge);
-    removeTestRoot(root);
+  let bridge: string;
+  let peer: string;
+  beforeAll(() => {
+    ({ bridge, peer } = b);
+    sub = b.sub();
   });
 
   it('runs subhost-init as PID 1 in its own PID namespace', () => {

@@ -2,19 +2,19 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DROPPED_CAPABILITIES, KEPT_CAPABILITIES, capabilitiesInMask } from '../../src/core/capabilities';
 import { DEVICE_GAP } from '../../src/core/devices';
 import { PROTECTED_PATHS } from '../../src/core/hardening';
 import { readMountinfo } from '../../src/host/mountinfo';
 import { listNetns } from '../../src/host/netns';
 import { run } from '../../src/host/exec';
-import { cli, ok } from '../helpers/cli';
-import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from '../helpers/env';
-import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { useBootedSubhost } from '../helpers/booted';
+import { ok } from '../helpers/cli';
+import { waitFor } from '../helpers/env';
+import type { DiskSubhost } from '../helpers/fixtures';
 import { capBnd, enforced, guardedInGuestPidns, hostDisk, withHostOnlyDisk } from '../helpers/guest';
 import { findTestLeftovers } from '../helpers/leaks';
-import { createBridge, createPeer, deleteBridge, deletePeer } from '../helpers/net';
 
 // Every probe runs inside a subhost as its root user, through `subhost enter`. Where this kernel
 // lacks the thing a protection guards (no module loading, sysrq, kcore, RTC), the test also checks
@@ -24,31 +24,19 @@ const HTTPD_RC = { mode: 0o755, content: '#!/bin/sh\nhttpd -p 8080 -h /srv/www\n
 const PAGE = 'hello from a subhost daemon\n';
 
 describe('a subhost cannot harm its host by accident', () => {
-  const root = makeTestRoot();
-  const bridge = `${PREFIX}hb${process.pid % 10000}`;
-  const peer = `${PREFIX}hp${process.pid % 10000}`;
+  const b = useBootedSubhost('h', '10.214.6.1/24', (bridge) => ({
+    bridges: [`${bridge}:02:5b:00:00:06:02`],
+    files: { 'etc/rc2.d/S20httpd': HTTPD_RC, 'srv/www/index.html': { content: PAGE } },
+  }));
+  const { root, sh, status } = b;
   let sub: DiskSubhost;
-  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
-  const status = () => JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
+  let bridge: string;
+  let peer: string;
+  beforeAll(() => {
+    ({ bridge, peer } = b);
+    sub = b.sub();
+  });
   const devicesCgroup = () => status().hardening.devices.cgroup as string;
-
-  beforeAll(async () => {
-    await createBridge(bridge);
-    await createPeer(peer, bridge, '10.214.6.1/24');
-    sub = await createDiskSubhost(root, testName('h'), {
-      bridges: [`${bridge}:02:5b:00:00:06:02`],
-      files: { 'etc/rc2.d/S20httpd': HTTPD_RC, 'srv/www/index.html': { content: PAGE } },
-    });
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2 to finish', () => sh('cat /run/rc.ran').stdout.trim() === '2');
-  });
-
-  afterAll(async () => {
-    cli(['stop', sub.name], { root });
-    await deletePeer(peer);
-    await deleteBridge(bridge);
-    removeTestRoot(root);
-  });
 
   describe('each of these fails', () => {
     it('loading a kernel module: sys_module is out of the bounding set of PID 1 and of an entered shell', () => {

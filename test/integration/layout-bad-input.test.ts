@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { createBusyboxTree, createDiskSubhost, createLayerSubhost, type DiskSubhost } from '../helpers/fixtures';
-import { findTestLeftovers } from '../helpers/leaks';
+import { expectRefused as refused, withConfig as configured } from '../helpers/refused';
 import { startFromPipe } from '../helpers/session';
 
 /** Overlay, directory and image layouts, and start: one line naming what and why, nothing left behind. */
@@ -25,23 +25,9 @@ describe('bad input for overlay and directory subhosts, and for start', () => {
     removeTestRoot(root);
   });
 
-  function expectRefused(args: string[], message: RegExp) {
-    const before = findTestLeftovers();
-    const r = cli(args, { root, input: 'echo the shell ran\n' });
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr.split('\n')).toHaveLength(2);
-    expect(r.stderr).toMatch(/^subhost: /);
-    expect(r.stderr).toMatch(message);
-    expect(r.stdout).toBe('');
-    expect(findTestLeftovers()).toEqual(before);
-  }
-
-  function withConfig(config: string): string {
-    const name = testName('x');
-    mkdirSync(join(root, name), { recursive: true });
-    writeFileSync(join(root, name, 'config'), config);
-    return name;
-  }
+  // A shell that ran would print this: a refused start must never get that far.
+  const expectRefused = (args: string[], message: RegExp) => refused(root, args, 1, message, 'echo the shell ran\n');
+  const withConfig = (config: string) => configured(root, config);
 
   it.each(['boot', 'start'])('%s: refuses a BASE that does not exist', (cmd) => {
     expectRefused([cmd, withConfig(`BASE=${root}/nonexistent`)], new RegExp(`BASE \\("${root}/nonexistent"\\): does not exist`));
