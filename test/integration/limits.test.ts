@@ -95,8 +95,10 @@ describe('limits, written for real where the host has each controller', () => {
     const r = sh('x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo survived ${#x}');
     expect(r.stdout).not.toContain('survived 100000000');
     expect(oomKills()).toBeGreaterThan(before);
+    // The kernel's watermark may pass the limit by a page or so (charges are batched per CPU): the
+    // point is that the 100 MB the guest asked for were refused at the limit.
     const peak = Number(mem.cg.get(mem.version === 'v2' ? 'memory.peak' : 'memory.max_usage_in_bytes'));
-    expect(peak).toBeLessThanOrEqual(MEMORY);
+    expect(peak).toBeLessThanOrEqual(MEMORY + 256 * 1024);
     expect(status().state).toBe('running');
   });
 
