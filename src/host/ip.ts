@@ -1,40 +1,22 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { run } from './exec';
 
-export interface LinkInfo {
-  ifname: string;
-  address?: string;
-  master?: string;
-  operstate?: string;
-  flags?: string[];
-  linkinfo?: { info_kind?: string };
-}
-
 export interface AddrInfo {
   ifname: string;
   addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[];
 }
 
 /** Several ip commands in one process: `ip -batch -` (one line per command). */
-export async function ipBatch(lines: string[], netns?: string): Promise<void> {
+export async function ipBatch(lines: string[]): Promise<void> {
   if (lines.length === 0) return;
-  const argv = ['ip', ...(netns ? ['-n', netns] : []), '-batch', '-'];
-  await run(argv, { input: lines.join('\n') + '\n' });
+  await run(['ip', '-batch', '-'], { input: lines.join('\n') + '\n' });
 }
 
 /** Like ipBatch, but keeps going past failures (teardown must remove what it can). */
-export async function ipBatchForce(lines: string[], netns?: string): Promise<string> {
+export async function ipBatchForce(lines: string[]): Promise<string> {
   if (lines.length === 0) return '';
-  const argv = ['ip', ...(netns ? ['-n', netns] : []), '-force', '-batch', '-'];
-  const r = await run(argv, { input: lines.join('\n') + '\n', allowFailure: true });
+  const r = await run(['ip', '-force', '-batch', '-'], { input: lines.join('\n') + '\n', allowFailure: true });
   return r.stderr;
-}
-
-export async function listLinks(opts: { netns?: string; type?: string } = {}): Promise<LinkInfo[]> {
-  const argv = ['ip', ...(opts.netns ? ['-n', opts.netns] : []), '-json', '-details', 'link', 'show'];
-  if (opts.type) argv.push('type', opts.type);
-  const { stdout } = await run(argv);
-  return stdout.trim() ? (JSON.parse(stdout) as LinkInfo[]) : [];
 }
 
 export async function listAddrs(netns?: string): Promise<AddrInfo[]> {

@@ -64,12 +64,9 @@ export async function detachLoops(devs: string[], waitMs = 5000): Promise<void> 
   }
 }
 
+/** The file behind loopN, or undefined when it is not attached (a deleted file keeps its name). */
 function backingFileOf(dev: string): string | undefined {
-  return readSys(`${SYS_BLOCK}/${basename(dev)}/loop/backing_file`);
-}
-
-export function isAttached(dev: string): boolean {
-  return readSys(`${SYS_BLOCK}/${basename(dev)}/loop/backing_file`) !== undefined;
+  return readSys(`${SYS_BLOCK}/${basename(dev)}/loop/backing_file`)?.replace(/ \(deleted\)$/, '');
 }
 
 /**
@@ -85,9 +82,8 @@ export function listLoops(): LoopDevice[] {
   }
   const loops: LoopDevice[] = [];
   for (const n of names) {
-    const backing = readSys(`${SYS_BLOCK}/${n}/loop/backing_file`);
-    if (backing === undefined) continue;
-    loops.push(loopDevice(n, backing.replace(/ \(deleted\)$/, '')));
+    const backing = backingFileOf(n);
+    if (backing !== undefined) loops.push(loopDevice(n, backing));
   }
   return loops;
 }
@@ -109,14 +105,8 @@ function loopDevice(name: string, backingFile: string): LoopDevice {
 
 /** One attached loop device, or undefined when it is not attached. */
 export function loopInfo(dev: string): LoopDevice | undefined {
-  const name = basename(dev);
-  const backing = readSys(`${SYS_BLOCK}/${name}/loop/backing_file`);
-  return backing === undefined ? undefined : loopDevice(name, backing.replace(/ \(deleted\)$/, ''));
-}
-
-export function loopsBackedBy(files: string[]): LoopDevice[] {
-  const set = new Set(files);
-  return listLoops().filter((l) => set.has(l.backingFile));
+  const backing = backingFileOf(dev);
+  return backing === undefined ? undefined : loopDevice(basename(dev), backing);
 }
 
 /** Major and minor numbers of a block device, from sysfs (loop0, loop0p1). */

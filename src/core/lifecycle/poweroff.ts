@@ -27,7 +27,7 @@ export async function poweroff(rt: Runtime, name: string, timeoutSeconds: number
   try {
     const record = readState(rt.paths, name);
     const derived = deriveState(record);
-    if (!record || derived.state === 'stopped') return { released: false, what: [], killed: false, alreadyStopped: true };
+    if (!record || derived.state === 'stopped') return { released: false, killed: false, alreadyStopped: true };
     if (derived.state === 'failed') throw new SubhostError(`subhost ${name} is failed: ${derived.reason}`);
     let killed = false;
     let ignored = false;

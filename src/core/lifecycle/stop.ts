@@ -1,5 +1,5 @@
 import { SubhostError } from '../../errors';
-import { isAlive, procRef, signalProc, type ProcRef } from '../../host/proc';
+import { procRef, type ProcRef } from '../../host/proc';
 import type { Lock } from '../lock';
 import { checkName } from '../names';
 import { undoApplied } from '../plan/executor';
@@ -16,7 +16,6 @@ import { crashPoint } from '../test-hooks';
 export interface StopOutcome {
   /** False when there was nothing to release ("already stopped"). */
   released: boolean;
-  what: string[];
 }
 
 export interface ReleaseOptions {
@@ -60,11 +59,7 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
       }
     }
     crashPoint(rt.env, 'stop:marked');
-    const what: string[] = [];
-    if (record?.supervisor && record.supervisor.pid !== opts.self?.pid && isAlive(record.supervisor)) {
-      signalProc(record.supervisor, 'SIGKILL');
-      what.push('supervisor');
-    }
+    // The supervisor is found in subhost.monitor (by SUBHOST_NAME) and killed before the processes.
     const before = await findResources(rt, name, scope);
     const ctx: SubhostContext = { results: new Map(), paths: rt.paths, name, cgroupMount: rt.cgroupMount, warnings: [] };
     // The network goes at once (found by its marks, so its recorded steps need no undo): deleting a
@@ -94,7 +89,6 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
       errors.push(...(await releaseResources(rt, name, left)));
       remaining = await findResources(rt, name, scope);
     }
-    what.push(...before.map((r) => `${r.kind} ${r.id}`));
     if (errors.length || remaining.length) {
       if (record) {
         delete record.op;
@@ -106,7 +100,7 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     }
     crashPoint(rt.env, 'stop:swept');
     removeRuntimeDir(rt.paths, name);
-    return { released: record !== undefined || before.length > 0, what };
+    return { released: record !== undefined || before.length > 0 };
   } finally {
     if (!opts.lock) lock.release();
   }

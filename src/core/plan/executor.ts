@@ -29,6 +29,34 @@ export interface ExecuteOptions {
 }
 
 /**
+ * Run task i once every task in waits[i] has succeeded, all ready tasks at the same time; once
+ * halted() says so, nothing new starts and the running ones finish. Resolves with the tasks that
+ * succeeded (a task resolves true for success).
+ */
+async function runGraph(waits: number[][], task: (i: number) => Promise<boolean>, halted: () => boolean = () => false): Promise<Set<number>> {
+  const succeeded = new Set<number>();
+  const started = new Set<number>();
+  const running = new Map<number, Promise<void>>();
+  for (;;) {
+    if (!halted()) {
+      waits.forEach((w, i) => {
+        if (started.has(i) || !w.every((j) => succeeded.has(j))) return;
+        started.add(i);
+        running.set(
+          i,
+          task(i).then((ok) => {
+            if (ok) succeeded.add(i);
+            running.delete(i);
+          }),
+        );
+      });
+    }
+    if (running.size === 0) return succeeded;
+    await Promise.race(running.values());
+  }
+}
+
+/**
  * Apply the steps, each once its predecessors are applied (in plan order by default; steps with
  * `after` may run at the same time). On failure nothing new starts, the steps under way finish,
  * and everything applied is undone, last done first; the first error is thrown with its step as
@@ -38,14 +66,14 @@ export async function executePlan<C extends StepContext>(plan: Plan, handlers: H
   const revert = new RevertStack();
   const applied: AppliedStep[] = [];
   const steps = plan.steps;
-  const waitsFor = steps.map((_, i) => predecessors(steps, i));
   for (const step of steps) if (!handlers[step.kind]) throw new SubhostError(`internal: no handler for step kind ${step.kind}`);
-  const done = new Set<string>();
-  const started = new Set<number>();
-  const running = new Map<number, Promise<void>>();
+  const position = new Map(steps.map((s, i) => [s.id, i]));
+  const waitsFor = steps.map((_, i) => predecessors(steps, i));
+  // A predecessor the plan does not have can never be done (-1): caught below as a broken plan.
+  const waits = waitsFor.map((ids) => ids.map((id) => position.get(id) ?? -1));
   let first: SubhostError | undefined;
 
-  const runStep = async (index: number): Promise<void> => {
+  const runStep = async (index: number): Promise<boolean> => {
     const step = steps[index];
     const handler = handlers[step.kind];
     try {
@@ -53,7 +81,7 @@ export async function executePlan<C extends StepContext>(plan: Plan, handlers: H
       await handler.check?.(step.params, ctx);
     } catch (err) {
       first ??= asSubhostError(err).withContext(step.describe);
-      return;
+      return false;
     }
     try {
       const t0 = TRACE ? performance.now() : 0;
@@ -64,25 +92,16 @@ export async function executePlan<C extends StepContext>(plan: Plan, handlers: H
       applied.push({ kind: step.kind, id: step.id, params: step.params, result: result ?? null, after: waitsFor[index] });
       if (handler.undo) revert.add(step.describe, () => handler.undo!(step.params, result, ctx));
       opts.record?.(applied);
-      done.add(step.id);
+      return true;
     } catch (err) {
       // A step that failed half-way may have made something: its undo runs too.
       if (handler.undo) revert.add(step.describe, () => handler.undo!(step.params, undefined, ctx));
       first ??= asSubhostError(err).withContext(step.describe);
+      return false;
     }
   };
 
-  for (;;) {
-    if (!first) {
-      steps.forEach((_, i) => {
-        if (started.has(i) || !waitsFor[i].every((id) => done.has(id))) return;
-        started.add(i);
-        running.set(i, runStep(i).finally(() => running.delete(i)));
-      });
-    }
-    if (running.size === 0) break;
-    await Promise.race(running.values());
-  }
+  const done = await runGraph(waits, runStep, () => first !== undefined);
   if (first) throw await failed(first, revert);
   if (done.size !== steps.length) throw new SubhostError(`internal: plan ${plan.command} ${plan.name} has steps that wait for steps it does not have`);
   return applied;
@@ -112,10 +131,7 @@ export async function undoApplied<C extends StepContext>(applied: AppliedStep[],
     }
   });
   const errors: SubhostError[] = [];
-  const undone = new Set<number>();
-  const started = new Set<number>();
-  const running = new Map<number, Promise<void>>();
-  const undoOne = async (i: number): Promise<void> => {
+  await runGraph(dependents, async (i) => {
     const a = applied[i];
     const h = handlers[a.kind];
     try {
@@ -126,16 +142,8 @@ export async function undoApplied<C extends StepContext>(applied: AppliedStep[],
     } catch (err) {
       errors.push(asSubhostError(err).withContext(`undoing ${a.kind} ${a.id}`));
     }
-    undone.add(i);
-  };
-  for (;;) {
-    applied.forEach((_, i) => {
-      if (started.has(i) || !dependents[i].every((d) => undone.has(d))) return;
-      started.add(i);
-      running.set(i, undoOne(i).finally(() => running.delete(i)));
-    });
-    if (running.size === 0) break;
-    await Promise.race(running.values());
-  }
+    // A failed undo must not hold back the others: every undo runs.
+    return true;
+  });
   return errors;
 }
