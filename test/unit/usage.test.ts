@@ -1,8 +1,10 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Cgroup } from '../../src/host/cgroupfs';
 import { CgroupSet } from '../../src/core/subhost-cgroups';
-import { ioTotals, readUsage } from '../../src/core/usage/read';
+import { CgroupReader, ioTotals, readUsage } from '../../src/core/usage/read';
 import { formatPrometheus, METRICS } from '../../src/core/usage/metrics';
 import type { UsageRecord } from '../../src/core/usage/record';
 import { usageTable } from '../../src/cli/usage-table';
@@ -133,5 +135,24 @@ describe('the usage table', () => {
     expect(lines[0]).toMatch(/^HOST\s+KIND\s+NAME\s+CPU-USER\s+CPU-SYS\s+MEM\s+MEM-PEAK\s+IO-READ\s+IO-WRITE\s+TASKS\s+PSI-CPU\s+PSI-MEM\s+PSI-IO$/);
     expect(lines[1]).toMatch(/^host-a\s+subhost\s+web1\s+12\.01s\s+1\.06s\s+19\.8M\s+38\.4M\s+6\.3M\s+12\.5M\s+4\s+83\.52%\s+0\.00%\s+0\.00%$/);
     expect(lines[2]).toMatch(/^host-a\s+vm\s+vm1\s.*\s-\s+-\s+4\s/);
+  });
+});
+
+describe('CgroupReader', () => {
+  it('does not take a cgroup removed meanwhile for its siblings lacking a file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'subhost-reader-'));
+    try {
+      for (const n of ['a', 'b']) {
+        mkdirSync(join(dir, n));
+        writeFileSync(join(dir, n, 'cgroup.procs'), '');
+        writeFileSync(join(dir, n, 'cpu.stat'), 'usage_usec 1\n');
+      }
+      rmSync(join(dir, 'a'), { recursive: true });
+      const reader = new CgroupReader();
+      expect(reader.read(new Cgroup(join(dir, 'a')), 'cpu.stat')).toBeUndefined();
+      expect(reader.read(new Cgroup(join(dir, 'b')), 'cpu.stat')).toBe('usage_usec 1\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

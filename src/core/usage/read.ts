@@ -42,7 +42,11 @@ export class CgroupReader {
   has(cg: Cgroup, file: string): boolean {
     const key = `${cg.path.slice(0, cg.path.lastIndexOf('/'))}\0${file}`;
     let yes = this.present.get(key);
-    if (yes === undefined) this.present.set(key, (yes = cg.has(file)));
+    if (yes === undefined) {
+      yes = cg.has(file);
+      // A cgroup removed meanwhile (its subhost stopped) says nothing about its siblings' files.
+      if (yes || cg.exists()) this.present.set(key, yes);
+    }
     return yes;
   }
 
