@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { CGROUP_PARENT } from '../src/core/paths';
 import { CgroupSet } from '../src/core/subhost-cgroups';
-import { removeCgroupSet } from '../src/core/steps/cgroup';
 import { findCgroup2Mount } from '../src/host/cgroupfs';
 import type { BenchWorld } from './fixture';
 import { figure, type Figure } from './figures';
@@ -14,7 +13,6 @@ import { must, subhostArgv } from './run';
 export async function benchUsage(w: BenchWorld, runs: number): Promise<Figure[]> {
   const mount = findCgroup2Mount();
   const sets: CgroupSet[] = [];
-  const sleepers: number[] = [];
   const figures: Figure[] = [];
   try {
     for (const count of [10, 100, 500]) {
@@ -24,7 +22,6 @@ export async function benchUsage(w: BenchWorld, runs: number): Promise<Figure[]>
         const child = spawn('sleep', ['100000'], { stdio: 'ignore', detached: true });
         child.unref();
         set.addProc(child.pid!);
-        sleepers.push(child.pid!);
         sets.push(set);
       }
       const times: number[] = [];
@@ -35,7 +32,7 @@ export async function benchUsage(w: BenchWorld, runs: number): Promise<Figure[]>
       figures.push(figure(`usage-prom-${count}`, `\`subhost usage --prometheus\`, ${count} active cgroups`, 'ms', prom));
     }
   } finally {
-    for (const set of sets) await removeCgroupSet(set);
+    for (const set of sets) await set.remove();
   }
   return figures;
 }

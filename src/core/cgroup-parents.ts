@@ -37,9 +37,11 @@ export function ensureParent(cgroupMount: string, path: string, v1: V1Hierarchy[
   return { path, created, enabled, controllers, blocked: offered.filter((c) => !controllers.includes(c)) };
 }
 
-/** Undo ensureParent: switch off what it switched on (parent first), remove what it made if still empty. */
+/**
+ * Undo ensureParent: remove the directories it made, if still empty. Controllers it switched on
+ * stay on: harmless, and a subhost booted meanwhile may already have its limits in them.
+ */
 export function undoParent(o: ParentOutcome): void {
-  for (const e of [...o.enabled].reverse()) new Cgroup(e.cgroup).set('cgroup.subtree_control', `-${e.controller}`);
   for (const dir of o.created) {
     const cg = new Cgroup(dir);
     if (cg.exists() && !cg.children().length && !cg.populated()) cg.remove();

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { Cgroup } from '../host/cgroupfs';
 import { findV1Hierarchies, type V1Controller } from '../host/cgroup-v1';
+import { SubhostError } from '../errors';
 import { DEVICES_LEAF } from './devices';
+import { CGROUP_PARENT } from './paths';
 
 /**
  * Where a subhost's processes go: its cgroup v2 directory, and on a hybrid host (v1
@@ -57,4 +59,24 @@ export class CgroupSet {
   addProc(pid: number): void {
     for (const c of this.targets()) c.addProc(pid);
   }
+
+  /** SIGKILL everything in every hierarchy (cgroup.kill in v2 sees all of it) and wait until empty. */
+  async killAll(timeoutMs = 5000): Promise<void> {
+    const existing = this.existing();
+    for (const c of existing) c.kill();
+    for (const c of existing) {
+      if (!(await c.waitEmpty(timeoutMs))) throw new SubhostError(`processes in ${c.path} did not die after SIGKILL`);
+    }
+  }
+
+  /** Kill what is inside, then remove every directory. */
+  async remove(): Promise<void> {
+    await this.killAll();
+    for (const c of this.existing()) c.remove();
+  }
+}
+
+/** The cgroups of subhost NAME: subhost/NAME in cgroup2 and each v1 hierarchy subhost uses. */
+export function subhostCgroupSet(cgroupMount: string, name: string): CgroupSet {
+  return CgroupSet.at(cgroupMount, `${CGROUP_PARENT}/${name}`);
 }

@@ -14,7 +14,11 @@ export interface V1Hierarchy {
  * The cgroup v1 hierarchies of a hybrid host that carry controllers we use. Empty on a pure v2
  * host. Only hierarchies mounted at their root are used: a v1 mount of a subtree is not ours.
  */
-export function findV1Hierarchies(entries: MountEntry[] = readMountinfo()): V1Hierarchy[] {
+let cached: V1Hierarchy[] | undefined;
+
+export function findV1Hierarchies(entries?: MountEntry[]): V1Hierarchy[] {
+  // The host's hierarchies do not change during one command: read mountinfo once, not at every cgroup.
+  if (!entries) return (cached ??= findV1Hierarchies(readMountinfo()));
   const seen = new Set<string>();
   const out: V1Hierarchy[] = [];
   for (const e of entries) {

@@ -60,7 +60,8 @@ export class Cgroup {
   /** Enable what is wanted and available; returns what is in force afterwards. */
   enableControllers(wanted: string[]): string[] {
     const available = new Set(this.controllers());
-    const missing = wanted.filter((c) => available.has(c) && !this.subtreeControl().includes(c));
+    const enabled = this.subtreeControl();
+    const missing = wanted.filter((c) => available.has(c) && !enabled.includes(c));
     for (const c of missing) {
       // One at a time: a single busy controller must not block the others.
       try {

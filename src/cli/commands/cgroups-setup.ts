@@ -4,14 +4,19 @@ import { setupCgroups, type SetupReport } from '../../core/lifecycle/cgroups-set
 import { formatPlan } from '../../core/plan/types';
 import type { Runtime } from '../../core/runtime';
 import { out, printJson } from '../output';
+import { UsageError } from '../../errors';
 
 export function setupLines(r: SetupReport): string[] {
   const v1 = r.v1.length ? `; cgroup v1 hierarchies: ${r.v1.map((h) => h.controllers.join(',')).join(' ')}` : '';
   const lines = [`${r.host}: cgroup2 at ${r.cgroup2}${v1}`];
   for (const p of r.parents) {
     const made = p.created.length ? 'made' : 'exists';
-    const given = p.controllers.length ? `controllers ${p.controllers.join(' ')} for its children` : `no cgroup2 controllers for its children (cgroup2 here offers none of ${WANTED_CONTROLLERS.join(', ')})`;
-    const blocked = p.blocked.length ? `; could not enable ${p.blocked.join(' ')}: cgroup2 lets no cgroup with processes of its own hand controllers down` : '';
+    const given = p.controllers.length
+      ? `controllers ${p.controllers.join(' ')} for its children`
+      : p.blocked.length
+        ? 'no cgroup2 controllers for its children'
+        : `no cgroup2 controllers for its children (cgroup2 here offers none of ${WANTED_CONTROLLERS.join(', ')})`;
+    const blocked = p.blocked.length ? `; the kernel refused to enable ${p.blocked.join(' ')} (a cgroup with processes of its own, or real-time tasks outside the root, keep controllers from being handed down)` : '';
     lines.push(`${p.path}/: ${made}; ${given}${blocked}`);
   }
   for (const v of r.vms) {
@@ -25,6 +30,7 @@ export function setupLines(r: SetupReport): string[] {
 
 export default async function cgroupsSetupCommand(rt: Runtime, _args: unknown[], cmd: Command): Promise<number> {
   const opts = cmd.opts<{ json?: boolean; dryRun?: boolean }>();
+  if (opts.json && opts.dryRun) throw new UsageError('cgroups setup: --dry-run prints a plan; it has no --json form');
   const r = await setupCgroups(rt, { dryRun: opts.dryRun });
   if (r.dryRun) {
     out(formatPlan(r.plan));

@@ -2,8 +2,7 @@ import { spawn } from 'node:child_process';
 import { SubhostError } from '../../errors';
 import { boundingSetArg } from '../capabilities';
 import { checkName } from '../names';
-import { CGROUP_PARENT } from '../paths';
-import { CgroupSet } from '../subhost-cgroups';
+import { subhostCgroupSet } from '../subhost-cgroups';
 import type { Runtime } from '../runtime';
 import { deriveState, readState } from '../state';
 
@@ -49,7 +48,7 @@ export async function enter(rt: Runtime, name: string, cmd: string[]): Promise<n
   const rec = readState(rt.paths, name);
   const d = deriveState(rec);
   if (!rec || d.state !== 'running' || !rec.pid1) throw new SubhostError(`subhost ${name} is not running (it is ${d.state})`);
-  const argv = enterArgv(CgroupSet.at(rt.cgroupMount, `${CGROUP_PARENT}/${name}`).procsFiles(), rec.pid1.pid, cmd, rt.env.TERM);
+  const argv = enterArgv(subhostCgroupSet(rt.cgroupMount, name).procsFiles(), rec.pid1.pid, cmd, rt.env.TERM);
   // The terminal's signals are for the command inside, not for us.
   const ignore = () => undefined;
   for (const s of ['SIGINT', 'SIGQUIT', 'SIGTSTP'] as const) process.on(s, ignore);

@@ -3,7 +3,7 @@ import { procRef } from '../../host/proc';
 import type { Runtime } from '../runtime';
 import { deriveState, readState, writeState } from '../state';
 import { lockSubhost } from './lock';
-import { subhostCgroupSet } from './resources';
+import { subhostCgroupSet } from '../subhost-cgroups';
 
 /** Steps of a `subhost start` session: gone with its processes, applied again by a resume. */
 export const SESSION_STEPS: ReadonlySet<string> = new Set(['install-init', 'start-shell']);
@@ -24,11 +24,11 @@ export async function hibernate(rt: Runtime, name: string, bootId: string): Prom
     if (derived.state === 'failed') return { end: 'failed', reason: derived.reason ?? '' };
     record.op = { cmd: 'hibernate', ...procRef(process.pid)! };
     writeState(rt.paths, record);
-    const set = subhostCgroupSet(rt, name);
-    set.v2.kill();
-    for (const c of set.existing()) {
-      if (!(await c.waitEmpty(5000))) throw new SubhostError(`hibernating ${name}: processes in ${c.path} did not die after SIGKILL`);
-    }
+    await subhostCgroupSet(rt.cgroupMount, name)
+      .killAll()
+      .catch((err: SubhostError) => {
+        throw err.withContext(`hibernating ${name}`);
+      });
     record.applied = record.applied.filter((a) => !SESSION_STEPS.has(a.kind));
     record.phase = 'hibernated';
     delete record.pid1;

@@ -7,11 +7,9 @@ import { mountsUnder, readMountinfo } from '../../host/mountinfo';
 import { umount } from '../../host/mount';
 import { netnsExists, netnsLoAlias } from '../../host/netns';
 import type { ProcRef } from '../../host/proc';
-import { CGROUP_PARENT } from '../paths';
 import type { Runtime } from '../runtime';
 import { removeRuntimeDir } from '../state';
-import { removeCgroupSet } from '../steps/cgroup';
-import { CgroupSet } from '../subhost-cgroups';
+import { subhostCgroupSet } from '../subhost-cgroups';
 import { linkAlias, readIfalias } from '../steps/network';
 import { killProcs, listMonitorProcs } from './supervisors';
 
@@ -39,10 +37,6 @@ export interface Scope {
   spare?: number[];
   /** The record says subhost made netns NAME: it is ours without asking for the mark on its lo. */
   ourNetns?: boolean;
-}
-
-export function subhostCgroupSet(rt: Runtime, name: string): CgroupSet {
-  return CgroupSet.at(rt.cgroupMount, `${CGROUP_PARENT}/${name}`);
 }
 
 /**
@@ -80,7 +74,7 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
   for (const s of listMonitorProcs(rt.cgroupMount)) {
     if (s.name === name && !spare.has(s.pid)) found.push({ kind: 'supervisor', subhost: name, id: String(s.pid), detail: `boot ${s.bootId ?? '?'}`, proc: { pid: s.pid, start: s.start } });
   }
-  const set = subhostCgroupSet(rt, name);
+  const set = subhostCgroupSet(rt.cgroupMount, name);
   const pids = new Set(set.existing().flatMap((c) => c.allProcs()));
   for (const pid of pids) found.push({ kind: 'process', subhost: name, id: String(pid), detail: `in the cgroups of ${name}` });
   const mounts = readMountinfo();
@@ -121,12 +115,9 @@ export async function releaseResources(rt: Runtime, name: string, found: HostRes
       if (left.length) throw new SubhostError(`process ${left.map((l) => l.pid).join(', ')} did not die after SIGKILL`);
     });
   }
-  const set = subhostCgroupSet(rt, name);
+  const set = subhostCgroupSet(rt.cgroupMount, name);
   if (of('process').length) {
-    await attempt(`killing the processes of ${name}`, async () => {
-      set.v2.kill();
-      for (const c of set.existing()) await c.waitEmpty(5000);
-    });
+    await attempt(`killing the processes of ${name}`, () => set.killAll());
   }
   // The disks (mounts in the order found: deepest first under live, then mnt; then the loops)
   // beside the network (links and the namespace in one ip process): the kernel waits in both.
@@ -154,7 +145,7 @@ export async function releaseResources(rt: Runtime, name: string, found: HostRes
     });
   };
   await Promise.all([disks(), network()]);
-  if (of('cgroup').length) await attempt(`removing the cgroups of ${name}`, () => removeCgroupSet(set));
+  if (of('cgroup').length) await attempt(`removing the cgroups of ${name}`, () => set.remove());
   if (of('state').length) removeRuntimeDir(rt.paths, name);
   return errors;
 }

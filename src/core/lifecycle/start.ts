@@ -18,7 +18,7 @@ import { readCgroupLayout } from '../cgroup-limits';
 import { checkedConfig, refuseIfActive } from './boot';
 import { hibernate, type HibernateOutcome } from './hibernate';
 import { lockHost, lockSubhost } from './lock';
-import { subhostCgroupSet } from './resources';
+import { subhostCgroupSet } from '../subhost-cgroups';
 
 export interface StartOptions {
   configFile?: string;
@@ -113,7 +113,7 @@ export async function start(rt: Runtime, name: string, opts: StartOptions = {}):
   }
   const { child, go } = ctx.foreground!;
   go();
-  const status = await waitForShell(child, () => subhostCgroupSet(rt, name).v2.kill());
+  const status = await waitForShell(child, () => subhostCgroupSet(rt.cgroupMount, name).v2.kill());
   return { dryRun: false, resumed, status, after: await hibernate(rt, name, bootId) };
 }
 

@@ -32,26 +32,6 @@ export interface CgroupResult {
   limits?: AppliedLimit[];
 }
 
-/** Kill what is inside (through v2, which sees every process), then remove every directory. */
-export async function removeCgroupSet(set: CgroupSet): Promise<void> {
-  const existing = set.existing();
-  if (!existing.length) return;
-  if (set.v2.exists()) set.v2.kill();
-  for (const c of existing) {
-    if (c !== set.v2) for (const pid of c.allProcs()) killQuietly(pid);
-    if (!(await c.waitEmpty(5000))) throw new SubhostError(`processes in ${c.path} did not die after SIGKILL`);
-  }
-  for (const c of existing) c.remove();
-}
-
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* gone */
-  }
-}
-
 /** Whole loop devices among the results of the given steps (a kernel partition's disk is its loop). */
 function loopDevices(ctx: SubhostContext, ids: string[]): string[] {
   const devs = new Set<string>();
@@ -82,7 +62,7 @@ export const cgroupCreate: StepHandler<CgroupParams, CgroupResult, SubhostContex
     return { path: set.v2.path, v1: set.v1.map((x) => x.cgroup.path), limits: applied };
   },
   async undo(p, _r, ctx) {
-    await removeCgroupSet(CgroupSet.at(ctx.cgroupMount, p.path));
+    await CgroupSet.at(ctx.cgroupMount, p.path).remove();
   },
 };
 

@@ -6,7 +6,7 @@ import { findV1Hierarchies } from '../../host/cgroup-v1';
 import { Cgroup } from '../../host/cgroupfs';
 import { CGROUP_PARENT, CGROUP_VM } from '../paths';
 import type { Runtime } from '../runtime';
-import { CgroupSet } from '../subhost-cgroups';
+import { CgroupSet, subhostCgroupSet } from '../subhost-cgroups';
 import { CgroupReader, readUsage, sysfsLoopCheck, type UsageTarget } from './read';
 import type { UsageRecord } from './record';
 
@@ -55,7 +55,7 @@ export function collectUsage(rt: Runtime, names: string[] = []): UsageRecord[] {
 
 /** The usage of one subhost's cgroup, while it exists (for `status`). */
 export function subhostUsage(rt: Runtime, name: string): UsageRecord | undefined {
-  const set = CgroupSet.at(rt.cgroupMount, `${CGROUP_PARENT}/${name}`);
+  const set = subhostCgroupSet(rt.cgroupMount, name);
   if (!set.v2.exists()) return undefined;
   return readUsage({ kind: 'subhost', name, set }, hostname(), new Date().toISOString());
 }

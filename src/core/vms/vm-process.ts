@@ -42,6 +42,8 @@ export function splitQemuOpts(value: string): string[] {
 export function vmNameProblem(name: string): string | undefined {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,199}$/.test(name)) return 'use letters, digits and _ . : @ + - (at most 200, starting with a letter or digit)';
   if (/^(cgroup|cpu|cpuacct|cpuset|memory|io|pids|blkio|devices|freezer|hugetlb|rdma|misc|net_cls|net_prio|perf_event)\./.test(name)) return 'it looks like a cgroup interface file';
+  // cgroup v1 keeps these dotless files in every cgroup: mkdir vm/NAME would fail.
+  if (/^(tasks|notify_on_release|release_agent)$/.test(name)) return 'it is the name of a cgroup v1 file';
   return undefined;
 }
 
