@@ -1,6 +1,6 @@
 #!/bin/sh
 # subhost supervisor: the one host-side process kept for each subhost started by `subhost boot`
-# (a dash, about 1.6 MiB RSS, most of it shared libc pages). It starts PID 1 in new namespaces,
+# (a dash, about 1.7 MiB RSS, most of it shared libc pages). It starts PID 1 in new namespaces,
 # copies the console into a size-bounded log, and when PID 1 ends (the guest powered off or
 # rebooted, or it was killed) hands over to `subhost _reap`, which releases everything or boots
 # again. No resident daemon is needed for a guest's own power off to release its resources.
@@ -11,7 +11,7 @@
 #                                  variables (SUBHOST_LIVE, SUBHOST_NETNS, ...) from our environment
 #   SUBHOST_MONITOR_PROCS          cgroup.procs of where this supervisor lives, outside the subhost's
 #   SUBHOST_FIFO SUBHOST_LOG SUBHOST_LOG_MAX  console FIFO, log file, rotation size in bytes
-#   SUBHOST_NODE SUBHOST_CLI SUBHOST_ROOT  how to run `subhost _reap` when PID 1 has ended
+#   SUBHOST_NODE SUBHOST_CLI SUBHOST_ROOT SUBHOST_RUN  how to run `subhost _reap` when PID 1 has ended
 # fd 3: the readiness pipe of `subhost boot`, passed down to subhost-init.
 set -u
 

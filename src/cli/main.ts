@@ -64,7 +64,7 @@ export function buildProgram(): Command {
 
   program
     .command('boot')
-    .description('boot NAME from its disk images: subhost-init becomes PID 1, detached from the terminal')
+    .description('boot NAME (disk images, an overlay over BASE, or its root folder): subhost-init becomes PID 1, detached from the terminal')
     .argument('<name...>', 'subhost name (1-13 of a-z 0-9 -); several boot as a batch')
     .option('--config <file>', 'config file instead of $SUBHOST_ROOT/NAME/config')
     .option('--dry-run', 'print the plan and change nothing')

@@ -28,7 +28,7 @@ export const PROTECTED_PATHS: ProtectedPath[] = [
 ];
 
 /** SUBHOST_INIT_* variables for subhost-init: comma-separated paths, in table order. */
-export function protectionEnv(paths: ProtectedPath[] = PROTECTED_PATHS): string[] {
-  const of = (how: PathProtection) => paths.filter((p) => p.how === how).map((p) => p.path).join(',');
+export function protectionEnv(): string[] {
+  const of = (how: PathProtection) => PROTECTED_PATHS.filter((p) => p.how === how).map((p) => p.path).join(',');
   return [`SUBHOST_INIT_READONLY=${of('read-only')}`, `SUBHOST_INIT_WRITABLE=${of('writable')}`, `SUBHOST_INIT_MASKED=${of('masked')}`];
 }

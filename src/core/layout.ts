@@ -1,7 +1,8 @@
-import { accessSync, constants, lstatSync, statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, errnoCode } from '../errors';
 import { listLoops } from '../host/loop';
+import { imageProblem } from './config/host-checks';
 import type { SubhostConfig } from './config/types';
 import type { Paths } from './paths';
 
@@ -88,16 +89,8 @@ export function checkLayout(cfg: SubhostConfig, layout: Layout): void {
     }
   }
   if (layout.imageFile) {
-    const img = layout.imageFile;
-    const st = statOrUndefined(img);
-    if (!st?.isFile()) throw new ConfigError(`${img}: is not a regular file (an image holding root/ and work/ is expected there)`);
-    try {
-      accessSync(img, constants.R_OK | constants.W_OK);
-    } catch {
-      throw new ConfigError(`${img}: is not readable and writable`);
-    }
-    const loop = listLoops().find((l) => l.backingFile === img);
-    if (loop) throw new ConfigError(`${img}: is already attached to ${loop.dev} (in use, or left over: \`subhost stop ${cfg.name}\`)`);
+    const problem = imageProblem(layout.imageFile, false, listLoops);
+    if (problem) throw new ConfigError(`${layout.imageFile}: ${problem}${problem === 'is not a regular file' ? ' (an image holding root/ and work/ is expected there)' : ''}`);
     return;
   }
   if (layout.kind === 'directory') {

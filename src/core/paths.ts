@@ -58,8 +58,9 @@ export class Paths {
     return join(this.run, name, 'state.json');
   }
 
+  /** Console logs outlive the runtime dir (stop removes it), so the last boot can still be read. */
   consoleLog(name: string): string {
-    return join(this.run, name, 'console.log');
+    return join(this.run, '.logs', `${name}.log`);
   }
 
   consoleFifo(name: string): string {

@@ -14,18 +14,14 @@ export async function countIoOnV1(set: CgroupSet, devices: string[]): Promise<{ 
   if (set.v2.has('io.stat')) return out;
   const blkio = set.v1For('blkio');
   if (!blkio?.has('blkio.throttle.read_bps_device')) return out;
-  for (const d of devices) {
-    try {
-      // The first rule on a disk freezes its queue for a grace period (~45 ms): written without blocking the rest of boot.
-      const file = join(blkio.path, 'blkio.throttle.read_bps_device');
-      await writeFile(file, `${d} 0`).catch((err: Error) => {
-        throw new Error(`writing "${d} 0" to ${file}: ${err.message}`);
-      });
-      out.counted.push(d);
-    } catch (err) {
-      // Accounting only: the subhost runs the same without it, so this is no reason to fail boot.
-      out.warnings.push(`IO on device ${d} is not counted (cgroup v1 blk-throttle refused it): ${(err as Error).message}`);
-    }
-  }
+  const file = join(blkio.path, 'blkio.throttle.read_bps_device');
+  // The first rule on a disk freezes its queue for a grace period (~45 ms): all devices at once,
+  // without blocking the rest of boot.
+  const written = await Promise.allSettled(devices.map((d) => writeFile(file, `${d} 0`)));
+  written.forEach((w, i) => {
+    if (w.status === 'fulfilled') out.counted.push(devices[i]);
+    // Accounting only: the subhost runs the same without it, so this is no reason to fail boot.
+    else out.warnings.push(`IO on device ${devices[i]} is not counted (cgroup v1 blk-throttle refused it): writing "${devices[i]} 0" to ${file}: ${(w.reason as Error).message}`);
+  });
   return out;
 }

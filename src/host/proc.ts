@@ -137,3 +137,8 @@ export function startToEpochMs(start: number): number {
   const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
   return Date.now() - (uptime - start / 100) * 1000;
 }
+
+/** A child's end as a shell reports it: its exit code, or 128 + the signal that killed it. */
+export function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  return code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+}

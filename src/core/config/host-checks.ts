@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { ConfigError } from '../../errors';
 import { isBridge, linkExists } from '../../host/ip';
-import { listLoops } from '../../host/loop';
+import { listLoops, type LoopDevice } from '../../host/loop';
 import { readPartitionTable, type PartitionTable } from '../partition-table';
 import type { SubhostConfig } from './types';
 
@@ -19,24 +19,38 @@ function fail(what: string, element: string, why: string): never {
  * Everything that can be checked before the host is touched, read-only: images, partitions,
  * bridges, MACs and images against other subhosts. Returns the partition tables for the plan.
  */
+/**
+ * Why an image cannot be used, or undefined: it must exist, be a regular file (or, for DISKS, a
+ * block device), be readable and writable, and be attached to no loop device yet. Read-only.
+ */
+export function imageProblem(image: string, blockDeviceOk: boolean, attached: () => LoopDevice[]): string | undefined {
+  let st;
+  try {
+    st = statSync(image);
+  } catch {
+    return 'does not exist';
+  }
+  if (!st.isFile() && !(blockDeviceOk && st.isBlockDevice())) return blockDeviceOk ? 'is not a regular file or block device' : 'is not a regular file';
+  try {
+    accessSync(image, constants.R_OK | constants.W_OK);
+  } catch {
+    return 'is not readable and writable';
+  }
+  const loop = attached().find((l) => l.backingFile === image);
+  return loop ? `is already attached to ${loop.dev} (in use, or left over: \`subhost check-mounts\`)` : undefined;
+}
+
 export function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubhost[]): Map<string, PartitionTable> {
   const tables = new Map<string, PartitionTable>();
-  const attached = listLoops();
+  let loops: LoopDevice[] | undefined;
+  const attached = () => (loops ??= listLoops());
   cfg.disks.forEach((d, i) => {
     const what = `DISKS[${i}]`;
     const element = `${d.dev}:${d.part}:${d.image}`;
-    let st;
-    try {
-      st = statSync(d.image);
-    } catch {
-      fail(what, element, `image ${d.image} does not exist`);
-    }
-    if (!st.isFile() && !st.isBlockDevice()) fail(what, element, `${d.image} is not a regular file or block device`);
-    try {
-      accessSync(d.image, constants.R_OK | constants.W_OK);
-    } catch {
-      fail(what, element, `image ${d.image} is not readable and writable`);
-    }
+    const user = others.find((o) => o.config.disks.some((x) => x.image === d.image));
+    if (user) fail(what, element, `image ${d.image} is in use by subhost ${user.name}`);
+    const problem = imageProblem(d.image, true, attached);
+    if (problem) fail(what, element, `image ${d.image} ${problem}`);
     let table = tables.get(d.image);
     if (!table) {
       try {
@@ -50,10 +64,6 @@ export function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubhost[])
       const have = table.partitions.map((p) => p.index);
       fail(what, element, `partition ${d.part} does not exist in ${d.image} (${table.scheme === 'none' ? 'it has no partition table' : have.length ? `it has partition${have.length > 1 ? 's' : ''} ${have.join(', ')}` : 'its partition table is empty'})`);
     }
-    const user = others.find((o) => o.config.disks.some((x) => x.image === d.image));
-    if (user) fail(what, element, `image ${d.image} is in use by subhost ${user.name}`);
-    const loop = attached.find((l) => l.backingFile === d.image);
-    if (loop) fail(what, element, `image ${d.image} is already attached to ${loop.dev} (in use, or left over: \`subhost check-mounts\`)`);
   });
   cfg.bridges.forEach((b, i) => {
     const what = `BRIDGES[${i}]`;

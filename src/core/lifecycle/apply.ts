@@ -5,7 +5,7 @@ import type { Runtime } from '../runtime';
 import { removeRuntimeDir, writeState, type StateRecord } from '../state';
 import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
-import { crashPoint } from '../test-hooks';
+import { crashPoint, killAtStep } from '../test-hooks';
 
 /**
  * Apply plan on top of what record has applied already (nothing for boot and start, everything
@@ -39,9 +39,4 @@ export async function applyRecorded(rt: Runtime, record: StateRecord, plan: Plan
     }
     throw err;
   }
-}
-
-/** Test-only: SUBHOST_TEST_KILL_AT_STEP=N makes the command SIGKILL itself before step N (1-based). */
-function killAtStep(env: NodeJS.ProcessEnv, index: number): void {
-  if (Number(env.SUBHOST_TEST_KILL_AT_STEP) === index + 1) process.kill(process.pid, 'SIGKILL');
 }

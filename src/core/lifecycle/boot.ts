@@ -13,7 +13,7 @@ import type { PartitionTable } from '../partition-table';
 import { buildBootPlan } from '../plan/boot-plan';
 import type { Plan } from '../plan/types';
 import type { Runtime } from '../runtime';
-import { removeRuntimeDir, writeState, type StateRecord } from '../state';
+import { removeRuntimeDir, writeState, type Mode, type StateRecord } from '../state';
 import type { SubhostContext } from '../steps/context';
 import type { StartInitResult } from '../steps/init';
 import { pausePoint } from '../test-hooks';
@@ -73,6 +73,44 @@ export async function bootPlan(rt: Runtime, name: string, opts: BootOptions, boo
   return { plan: planFor(rt, config, layout, tables, opts, bootId), config, layout };
 }
 
+/**
+ * Check NAME's config against the host and the other subhosts, plan, and write its first record,
+ * under the host-wide lock: once recorded, the next boot's or start's checks see its images and
+ * MACs (the config is read before, outside the lock). boot and start.
+ */
+export async function checkAndRecord(
+  rt: Runtime,
+  name: string,
+  mode: Mode,
+  bootId: string,
+  { config, layout }: { config: SubhostConfig; layout: Layout },
+  plan: (tables: Map<string, PartitionTable>) => Plan,
+): Promise<{ plan: Plan; record: StateRecord }> {
+  const hostLock = await lockHost(rt, `${mode} ${name}`);
+  try {
+    const planned = plan(checkAgainstHost(rt, config, layout));
+    await pausePoint(rt.env, `${mode}:checked`);
+    const record: StateRecord = {
+      version: 1,
+      name,
+      root: rt.paths.root,
+      bootId,
+      mode,
+      phase: 'starting',
+      op: { cmd: mode, ...procRef(process.pid)! },
+      createdAt: new Date().toISOString(),
+      config,
+      layout,
+      applied: [],
+      warnings: [],
+    };
+    writeState(rt.paths, record);
+    return { plan: planned, record };
+  } finally {
+    hostLock.release();
+  }
+}
+
 /** `subhost boot NAME`: plan, then apply with a revert stack; returns once PID 1 runs. */
 export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): Promise<BootOutcome> {
   checkName(name);
@@ -88,31 +126,7 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
   try {
     refuseIfActive(rt, name);
     const { config, layout } = await configured;
-    // Checks and record under the host-wide lock: once recorded, the next boot's checks see our images and MACs.
-    const hostLock = await lockHost(rt, `boot ${name}`);
-    let plan: Plan;
-    let record: StateRecord;
-    try {
-      plan = planFor(rt, config, layout, checkAgainstHost(rt, config, layout), opts, bootId);
-      await pausePoint(rt.env, 'boot:checked');
-      record = {
-        version: 1,
-        name,
-        root: rt.paths.root,
-        bootId,
-        mode: 'boot',
-        phase: 'starting',
-        op: { cmd: 'boot', ...procRef(process.pid)! },
-        createdAt: new Date().toISOString(),
-        config,
-        layout,
-        applied: [],
-        warnings: [],
-      };
-      writeState(rt.paths, record);
-    } finally {
-      hostLock.release();
-    }
+    const { plan, record } = await checkAndRecord(rt, name, 'boot', bootId, { config, layout }, (tables) => planFor(rt, config, layout, tables, opts, bootId));
     const ctx: SubhostContext = { results: new Map(), paths: rt.paths, name, cgroupMount: rt.cgroupMount, warnings: [] };
     await applyRecorded(rt, record, plan, ctx);
     const started = ctx.results.get('start-init') as StartInitResult;

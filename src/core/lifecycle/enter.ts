@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { SubhostError } from '../../errors';
+import { exitStatus } from '../../host/proc';
 import { boundingSetArg } from '../capabilities';
 import { checkName } from '../names';
 import { subhostCgroupSet } from '../subhost-cgroups';
@@ -56,13 +57,9 @@ export async function enter(rt: Runtime, name: string, cmd: string[]): Promise<n
     return await new Promise<number>((resolve, reject) => {
       const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { PATH: GUEST_PATH, LC_ALL: 'C' } });
       child.on('error', (e) => reject(new SubhostError(`entering ${name}: ${e.message}`)));
-      child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
+      child.on('exit', (code, signal) => resolve(exitStatus(code, signal)));
     });
   } finally {
     for (const s of ['SIGINT', 'SIGQUIT', 'SIGTSTP'] as const) process.off(s, ignore);
   }
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  return (require('node:os') as typeof import('node:os')).constants.signals[signal] ?? 0;
 }

@@ -44,7 +44,6 @@ export interface HardeningInput {
   devicesList?: string;
   /** Whether this kernel has the path at all (the host's own /proc and /sys tell). */
   kernelHas: (path: string) => boolean;
-  paths?: ProtectedPath[];
 }
 
 /** The mount a path is on: the deepest mount point above it, the topmost one there (mountinfo lists a mount after the one it covers). */
@@ -77,7 +76,7 @@ export function hardeningFrom(input: HardeningInput): HardeningInfo {
   const sys = sysMount?.options.includes('ro') ? 'read-only' : 'writable';
   if (sys !== 'read-only') problems.push('/sys is writable');
 
-  const paths = (input.paths ?? PROTECTED_PATHS).map((p) => ({ path: p.path, want: p.how, state: pathState(p, input.mounts, input.kernelHas) }));
+  const paths = PROTECTED_PATHS.map((p) => ({ path: p.path, want: p.how, state: pathState(p, input.mounts, input.kernelHas) }));
   for (const p of paths) if (p.state !== p.want && p.state !== 'absent') problems.push(`${p.path} is ${p.state}, not ${p.want}`);
 
   const d = input.devices;
@@ -103,14 +102,15 @@ function readOr(path: string): string | undefined {
   }
 }
 
-/** Read what is in force in NAME now: PID 1's bounding set and mounts, its devices cgroup. */
-export function inspectHardening(rec: StateRecord, pid1: number): HardeningInfo {
+/** Read what is in force in NAME now: PID 1's bounding set and mounts, its devices cgroup (undefined if PID 1 just ended). */
+export function inspectHardening(rec: StateRecord, pid1: number): HardeningInfo | undefined {
   const capBnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readOr(`/proc/${pid1}/status`) ?? '')?.[1];
-  let mounts: MountEntry[] = [];
+  let mounts: MountEntry[];
   try {
     mounts = readMountinfo(pid1);
   } catch {
-    /* gone meanwhile: every path shows as unprotected */
+    // Gone meanwhile: nothing to report rather than every protection "not in force".
+    return undefined;
   }
   const devices = rec.applied.find((a) => a.kind === 'devices')?.result as DevicesResult | null | undefined;
   const devicesList = devices?.cgroup ? readOr(join(devices.cgroup, 'devices.list')) : undefined;

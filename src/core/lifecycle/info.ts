@@ -14,6 +14,7 @@ import { inspectHardening, type HardeningInfo } from './hardening-info';
 import type { CgroupResult } from '../steps/cgroup';
 import { limitsInForce, type LimitInForce } from '../cgroup-limits';
 import type { UsageRecord } from '../usage/record';
+import { subhostUsage } from '../usage/collect';
 import { findResources } from './resources';
 
 export interface DiskInfo {
@@ -68,10 +69,6 @@ export interface SubhostInfo {
   error?: string;
 }
 
-export function kindOf(cfg: SubhostConfig): SubhostInfo['kind'] {
-  return cfg.disks.length ? 'disk' : cfg.base ? 'overlay' : 'directory';
-}
-
 /** Subhost names: folders of SUBHOST_ROOT with a config, and what has runtime state from this root. */
 export function subhostNames(rt: Runtime): string[] {
   let dirs: string[] = [];
@@ -85,18 +82,25 @@ export function subhostNames(rt: Runtime): string[] {
   return [...new Set([...dirs, ...active])].sort();
 }
 
-function fromRecord(rec: StateRecord, info: SubhostInfo): void {
-  const { disks, bridges } = rec.config;
-  const byNode = new Map(rec.applied.filter((a) => a.kind === 'partition').map((a) => [a.id.replace(/^disk:/, ''), a.result as PartitionResult | null]));
-  info.disks = disks.map((d) => {
+/** What the config says: host name, disks and interfaces (with the devices a record knows), and the layout. */
+function fromConfig(info: SubhostInfo, cfg: SubhostConfig, layout: Layout, applied: StateRecord['applied'] = []): void {
+  const byNode = new Map(applied.filter((a) => a.kind === 'partition').map((a) => [a.id.replace(/^disk:/, ''), a.result as PartitionResult | null]));
+  info.kind = layout.kind;
+  info.hostname = cfg.hostname;
+  info.disks = cfg.disks.map((d) => {
     const node = deviceNode(d.dev, d.part);
     const r = byNode.get(node);
     return { node, image: d.image, partition: d.part, ...(r ? { device: r.dev, major: r.major, minor: r.minor } : {}) };
   });
-  info.interfaces = bridges.map((b, i) => ({ host: hostIfname(rec.name, i), inside: insideIfname(i), mac: b.mac, bridge: b.bridge, addresses: [] }));
+  info.interfaces = cfg.bridges.map((b, i) => ({ host: hostIfname(info.name, i), inside: insideIfname(i), mac: b.mac, bridge: b.bridge, addresses: [] }));
+  if (layout.base) info.base = layout.base;
+  info.writable = layout.writable;
+  if (layout.imageFile) info.imageFile = layout.imageFile;
+}
+
+function fromRecord(rec: StateRecord, layout: Layout, info: SubhostInfo): void {
+  fromConfig(info, rec.config, layout, rec.applied);
   info.mode = rec.mode;
-  info.kind = kindOf(rec.config);
-  info.hostname = rec.config.hostname;
   info.warnings = [...rec.warnings];
   const cg = rec.applied.find((a) => a.kind === 'cgroup')?.result as CgroupResult | null | undefined;
   if (cg) info.cgroup = cg.path;
@@ -111,43 +115,34 @@ function fromRecord(rec: StateRecord, info: SubhostInfo): void {
   if (info.state === 'running' && rec.pid1) info.hardening = inspectHardening(rec, rec.pid1.pid);
 }
 
-function withLayout(info: SubhostInfo, layout: Layout): void {
-  if (layout.base) info.base = layout.base;
-  info.writable = layout.writable;
-  if (layout.imageFile) info.imageFile = layout.imageFile;
-}
-
 /** What hibernation kept, found by looking (read-only), not taken from the record. */
-async function keptOf(rt: Runtime, rec: StateRecord): Promise<SubhostInfo['kept']> {
-  const layout = rec.layout ?? detectLayout(rec.config, rt.paths);
-  const found = await findResources(rt, rec.name, { roots: [rec.root], images: imagesOf(rec.config, layout) });
+async function keptOf(rt: Runtime, rec: StateRecord, layout: Layout): Promise<SubhostInfo['kept']> {
+  const ourNetns = rec.applied.some((a) => a.kind === 'netns');
+  const found = await findResources(rt, rec.name, { roots: [rec.root], images: imagesOf(rec.config, layout), ourNetns });
   return found.map((r) => ({ kind: r.kind, id: r.id, ...(r.detail ? { detail: r.detail } : {}) }));
 }
 
-/** What is known of NAME without touching anything: its record, or else its config. */
-export async function describe(rt: Runtime, name: string, opts: { addresses?: boolean } = {}): Promise<SubhostInfo> {
+/** What is known of NAME without touching anything: its record, or else its config; usage: add its usage snapshot (status). */
+export async function describe(rt: Runtime, name: string, opts: { usage?: boolean } = {}): Promise<SubhostInfo> {
   const rec = readState(rt.paths, name);
   const d = deriveState(rec);
   const info: SubhostInfo = { name, state: d.state, kind: 'unknown', disks: [], interfaces: [], warnings: [] };
   if (d.busy) info.busy = d.busy;
   if (d.reason) info.reason = d.reason;
   if (rec) {
-    fromRecord(rec, info);
-    withLayout(info, rec.layout ?? detectLayout(rec.config, rt.paths));
-    if (info.state === 'hibernated') info.kept = await keptOf(rt, rec);
+    const layout = rec.layout ?? detectLayout(rec.config, rt.paths);
+    fromRecord(rec, layout, info);
+    if (info.state === 'hibernated') info.kept = await keptOf(rt, rec, layout);
   } else {
     try {
       const cfg = await loadConfig(rt.paths, name, { env: {} });
-      info.kind = kindOf(cfg);
-      withLayout(info, detectLayout(cfg, rt.paths));
-      info.hostname = cfg.hostname;
-      info.disks = cfg.disks.map((x) => ({ node: deviceNode(x.dev, x.part), image: x.image, partition: x.part }));
-      info.interfaces = cfg.bridges.map((b, i) => ({ host: hostIfname(name, i), inside: insideIfname(i), mac: b.mac, bridge: b.bridge, addresses: [] }));
+      fromConfig(info, cfg, detectLayout(cfg, rt.paths));
     } catch (err) {
       info.error = (err as Error).message;
     }
   }
-  if (opts.addresses !== false && info.state === 'running' && info.interfaces.length) {
+  if (opts.usage && info.state !== 'stopped') info.usage = subhostUsage(rt, name);
+  if (info.state === 'running' && info.interfaces.length) {
     try {
       const addrs = await listAddrs(name);
       for (const i of info.interfaces) {

@@ -1,10 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { constants } from 'node:os';
 import { isatty } from 'node:tty';
 import { SubhostError } from '../../errors';
-import { procRef } from '../../host/proc';
+import { exitStatus, procRef } from '../../host/proc';
+import type { SubhostConfig } from '../config/types';
+import type { Layout } from '../layout';
 import { checkName } from '../names';
+import type { PartitionTable } from '../partition-table';
 import { buildResumePlan, buildStartPlan, type ShellFacts } from '../plan/boot-plan';
 import type { Plan } from '../plan/types';
 import type { Runtime } from '../runtime';
@@ -15,9 +17,9 @@ import { known, type Known } from './active';
 import { applyRecorded } from './apply';
 import { deviceControl } from '../devices';
 import { readCgroupLayout } from '../cgroup-limits';
-import { checkedConfig, refuseIfActive } from './boot';
+import { checkAndRecord, checkedConfig, layoutConfig, refuseIfActive } from './boot';
 import { hibernate, type HibernateOutcome } from './hibernate';
-import { lockHost, lockSubhost } from './lock';
+import { lockSubhost } from './lock';
 import { subhostCgroupSet } from '../subhost-cgroups';
 
 export interface StartOptions {
@@ -56,15 +58,17 @@ function resumable(k: Known): k is Known & { record: StateRecord } {
   return k.record !== undefined && k.derived.state === 'hibernated' && !k.derived.busy;
 }
 
-/** The plan `start` would apply now: a resume for a hibernated subhost, else the whole start. */
-async function planStart(rt: Runtime, name: string, opts: StartOptions, shell: ShellFacts): Promise<{ plan: Plan; k: Known; record?: StateRecord }> {
+/** The plan `start` would apply now (--dry-run): a resume for a hibernated subhost, else the whole start. */
+async function planStart(rt: Runtime, name: string, opts: StartOptions, shell: ShellFacts): Promise<{ plan: Plan; k: Known }> {
   const k = known(rt, name);
   if (resumable(k)) return { plan: buildResumePlan(k.record, shell, rt.paths), k };
   refuseToStart(rt, name, k);
   const { config, layout, tables } = await checkedConfig(rt, name, opts.configFile);
-  const plan = buildStartPlan(config, { paths: rt.paths, tables, layout, deviceControl: deviceControl(), cgroupLayout: readCgroupLayout(rt.cgroupMount), ...shell });
-  const record: StateRecord = { version: 1, name, root: rt.paths.root, bootId: '', mode: 'start', phase: 'starting', createdAt: new Date().toISOString(), config, layout, applied: [], warnings: [] };
-  return { plan, k, record };
+  return { plan: startPlan(rt, { config, layout }, tables, shell), k };
+}
+
+function startPlan(rt: Runtime, { config, layout }: { config: SubhostConfig; layout: Layout }, tables: Map<string, PartitionTable>, shell: ShellFacts): Plan {
+  return buildStartPlan(config, { paths: rt.paths, tables, layout, deviceControl: deviceControl(), cgroupLayout: readCgroupLayout(rt.cgroupMount), ...shell });
 }
 
 /**
@@ -82,27 +86,27 @@ export async function start(rt: Runtime, name: string, opts: StartOptions = {}):
   const lock = await lockSubhost(rt, name, 'start');
   let resumed: boolean;
   try {
-    // Checks and record under the host-wide lock, as for boot: no two subhosts take one image or MAC.
-    const hostLock = await lockHost(rt, `start ${name}`);
+    const k = known(rt, name);
     let plan: Plan;
     let record: StateRecord;
-    try {
-      const planned = await planStart(rt, name, opts, shell);
-      plan = planned.plan;
-      resumed = !planned.record;
-      record = planned.record ?? planned.k.record!;
+    if (resumable(k)) {
       // A resume keeps phase hibernated until the shell runs: if it is interrupted, it is failed.
+      resumed = true;
+      record = k.record;
+      plan = buildResumePlan(record, shell, rt.paths);
       for (const a of record.applied) ctx.results.set(a.id, a.result);
       record.bootId = bootId;
       record.op = { cmd: 'start', ...me };
       writeState(rt.paths, record);
-    } finally {
-      hostLock.release();
+    } else {
+      resumed = false;
+      refuseToStart(rt, name, k);
+      const configured = await layoutConfig(rt, name, opts.configFile);
+      ({ plan, record } = await checkAndRecord(rt, name, 'start', bootId, configured, (tables) => startPlan(rt, configured, tables, shell)));
     }
     await applyRecorded(rt, record, plan, ctx);
     record.pid1 = (ctx.results.get('start-shell') as StartShellResult).pid1;
     record.attached = me;
-    record.mode = 'start';
     record.phase = 'running';
     if (!resumed) record.warnings = ctx.warnings;
     delete record.op;
@@ -128,12 +132,11 @@ function waitForShell(child: ChildProcess, endShell: () => void): Promise<number
   const ending = ['SIGHUP', 'SIGTERM'] as const;
   for (const s of keyboard) process.on(s, ignore);
   for (const s of ending) process.on(s, end);
-  const status = (code: number | null, signal: NodeJS.Signals | null) => code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
   return new Promise<number>((resolve) => {
     const done = (code: number | null, signal: NodeJS.Signals | null) => {
       for (const s of keyboard) process.off(s, ignore);
       for (const s of ending) process.off(s, end);
-      resolve(status(code, signal));
+      resolve(exitStatus(code, signal));
     };
     if (child.exitCode !== null || child.signalCode !== null) done(child.exitCode, child.signalCode);
     else child.once('exit', done);

@@ -20,7 +20,6 @@ import type { PartitionResult } from './disks';
 
 export const INIT_PATH = '/sbin/subhost-init';
 export const LOG_MAX_BYTES = 256 * 1024;
-const READY_TIMEOUT_MS = 30_000;
 
 export interface InstallInitParams {
   live: string;
@@ -99,10 +98,6 @@ export interface StartInitResult {
   pid1: ProcRef;
 }
 
-/** Console logs outlive the runtime dir (stop removes it), so the last boot can still be read. */
-export function logPath(run: string, name: string): string {
-  return join(run, '.logs', `${name}.log`);
-}
 
 /** Start a fresh console log; the previous boot's stays as NAME.log.1. */
 export function rotateLog(log: string): number {
@@ -155,14 +150,23 @@ export function waitReady(pipe: Readable, timeoutMs: number, keepOpen = false): 
   });
 }
 
+export const READY_TIMEOUT_MS = 30_000;
+
+/** Why PID 1 never said "ready" (the readiness pipe's outcome, or the spawn's own error). */
+export function notReadyReason(outcome: 'ready' | 'eof' | 'timeout', spawnError?: string): string {
+  if (spawnError) return spawnError;
+  if (outcome === 'timeout') return `not ready after ${READY_TIMEOUT_MS / 1000} s`;
+  return outcome === 'ready' ? 'ready, but gone at once' : 'it ended before it was ready';
+}
+
 export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostContext> = {
   async apply(p, ctx) {
     const monitor = CgroupSet.at(ctx.cgroupMount, CGROUP_MONITOR);
     monitor.create();
     const cgroups = CgroupSet.at(ctx.cgroupMount, p.cgroup);
-    const log = logPath(ctx.paths.run, ctx.name);
+    const log = ctx.paths.consoleLog(ctx.name);
     const logFd = rotateLog(log);
-    const fifo = join(ctx.paths.runDir(ctx.name), 'console.fifo');
+    const fifo = ctx.paths.consoleFifo(ctx.name);
     rmSync(fifo, { force: true });
     const child = spawn(supervisorShell(), [join(shareDir(), 'supervisor.sh')], {
       detached: true,
@@ -184,15 +188,16 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
       },
     });
     closeSync(logFd);
+    let spawnError: string | undefined;
+    child.once('error', (e) => (spawnError = e.message));
     const supervisor = child.pid === undefined ? undefined : procRef(child.pid);
     child.unref();
     const outcome = await waitReady(child.stdio[3] as Readable, READY_TIMEOUT_MS);
     const pid1 = outcome === 'ready' ? findPid1(cgroups.v2) : undefined;
     if (!supervisor || !pid1) {
       if (supervisor) signalProc(supervisor, 'SIGKILL');
-      const why = outcome === 'timeout' ? `not ready after ${READY_TIMEOUT_MS / 1000} s` : outcome === 'ready' ? 'ready, but gone at once' : 'it ended before it was ready';
       const last = tailOf(log, 3).join(' | ');
-      throw new SubhostError(`PID 1 did not start: ${why}${last ? `; console: ${last}` : ''}`);
+      throw new SubhostError(`PID 1 did not start: ${notReadyReason(outcome, spawnError)}${last ? `; console: ${last}` : ''}`);
     }
     return { supervisor, pid1 };
   },

@@ -1,19 +1,13 @@
 import { lstatSync, mkdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { SubhostError } from '../../errors';
-import { attachLoop, detachLoop } from '../../host/loop';
-import { makePrivate, mount, umount } from '../../host/mount';
-import { isMountPoint, readMountinfo } from '../../host/mountinfo';
+import { attachLoop, listLoops } from '../../host/loop';
+import { makePrivate, mount } from '../../host/mount';
 import type { StepHandler } from '../plan/executor';
 import type { SubhostContext } from './context';
 import { detachIfOurs } from './disks';
-import { undoMount } from './mounts';
+import { refuseMountPoint, undoMount } from './mounts';
 
-/** An empty mount point of ours; a mount already there is a leftover that stop must release first. */
-function mountPointFor(target: string, name: string): void {
-  mkdirSync(target, { recursive: true, mode: 0o755 });
-  if (isMountPoint(readMountinfo(), target)) throw new SubhostError(`${target} is already a mount point (left over? \`subhost stop ${name}\` releases it)`);
-}
 
 function isDirectory(path: string, follow: boolean): boolean {
   try {
@@ -36,30 +30,23 @@ export interface MountImageResult {
   target: string;
 }
 
-/** Mount NAME.img on mnt; an image without its folders is refused, and this step undoes itself. */
+/** Mount NAME.img on mnt; an image without its folders is refused (and undone like any failed step). */
 export const mountImage: StepHandler<MountImageParams, MountImageResult, SubhostContext> = {
-  async apply(p, ctx) {
-    mountPointFor(p.target, ctx.name);
+  check: (p, ctx) => refuseMountPoint(p.target, ctx),
+  async apply(p) {
+    mkdirSync(p.target, { recursive: true, mode: 0o755 });
     const dev = await attachLoop(p.image);
-    try {
-      await mount(dev, p.target, { options: ['nodev'] });
-      // A symlink (root -> /) would be followed on the host: only real folders count.
-      const missing = p.folders.filter((f) => !isDirectory(join(p.target, f), false));
-      if (missing.length) {
-        await umount(p.target);
-        throw new SubhostError(`${basename(p.image)} has no ${missing.map((f) => `${f}/`).join(' and no ')} folder at its top (it must hold ${p.folders.map((f) => `${f}/`).join(' and ')})`);
-      }
-    } catch (err) {
-      await detachLoop(dev).catch(() => undefined);
-      throw err;
-    }
+    await mount(dev, p.target, { options: ['nodev'] });
+    // A symlink (root -> /) would be followed on the host: only real folders count.
+    const missing = p.folders.filter((f) => !isDirectory(join(p.target, f), false));
+    if (missing.length) throw new SubhostError(`${basename(p.image)} has no ${missing.map((f) => `${f}/`).join(' and no ')} folder at its top (it must hold ${p.folders.map((f) => `${f}/`).join(' and ')})`);
     return { dev, target: p.target };
   },
-  // Without a result, apply failed and cleaned up after itself (stop finds anything a crash left).
-  async undo(p, r) {
-    if (!r) return;
+  // Also after a failed apply (no result): the check made sure mnt held nothing before, and the
+  // host checks that NAME.img was attached nowhere, so its mount and loops now are this step's.
+  async undo(p) {
     await undoMount(p.target);
-    await detachIfOurs(r.dev, p.image, 0);
+    for (const l of listLoops()) if (l.backingFile === p.image) await detachIfOurs(l.dev, p.image, 0);
   },
 };
 
@@ -74,15 +61,15 @@ export interface MountOverlayParams {
 
 /** live = overlay of the upper layer (root) over the read-only BASE; writes only reach the upper layer. */
 export const mountOverlay: StepHandler<MountOverlayParams, { target: string }, SubhostContext> = {
-  async apply(p, ctx) {
+  check: (p, ctx) => refuseMountPoint(p.target, ctx),
+  async apply(p) {
     if (!isDirectory(p.base, true)) throw new SubhostError(`BASE ${p.base} is not a directory`);
-    for (const d of [p.upper, p.work]) mkdirSync(d, { recursive: true, mode: 0o755 });
-    mountPointFor(p.target, ctx.name);
+    for (const d of [p.upper, p.work, p.target]) mkdirSync(d, { recursive: true, mode: 0o755 });
     await mount(p.source, p.target, { type: 'overlay', options: [`lowerdir=${p.base}`, `upperdir=${p.upper}`, `workdir=${p.work}`] });
     return { target: p.target };
   },
-  async undo(p, r) {
-    if (r) await undoMount(p.target);
+  async undo(p) {
+    await undoMount(p.target);
   },
 };
 
@@ -93,20 +80,16 @@ export interface BindRootParams {
 
 /** live = an rbind of the root folder, made private so that nothing we unmount there propagates back to it. */
 export const bindRoot: StepHandler<BindRootParams, { target: string }, SubhostContext> = {
-  async apply(p, ctx) {
+  check: (p, ctx) => refuseMountPoint(p.target, ctx),
+  async apply(p) {
     if (!isDirectory(p.source, true)) throw new SubhostError(`${p.source} is not a directory`);
-    mountPointFor(p.target, ctx.name);
+    mkdirSync(p.target, { recursive: true, mode: 0o755 });
     await mount(p.source, p.target, { rbind: true });
-    try {
-      // A bind mount joins its source's peer group: an unmount under live would reach root/ too.
-      await makePrivate(p.target);
-    } catch (err) {
-      await undoMount(p.target).catch(() => undefined);
-      throw err;
-    }
+    // A bind mount joins its source's peer group: an unmount under live would reach root/ too.
+    await makePrivate(p.target);
     return { target: p.target };
   },
-  async undo(p, r) {
-    if (r) await undoMount(p.target);
+  async undo(p) {
+    await undoMount(p.target);
   },
 };

@@ -17,10 +17,16 @@ export async function undoMount(target: string): Promise<void> {
   if (left.length) throw new SubhostError(`could not unmount ${left.join(', ')}`);
 }
 
+/**
+ * The check of every step that mounts on live or mnt: a mount already there is a leftover that
+ * stop must release first, and a refused step is not undone, so it is left alone.
+ */
+export function refuseMountPoint(target: string, ctx: SubhostContext): void {
+  if (isMountPoint(readMountinfo(), target)) throw new SubhostError(`${target} is already a mount point (left over? \`subhost stop ${ctx.name}\` releases it)`);
+}
+
 export const mountRoot: StepHandler<MountRootParams, { target: string }, SubhostContext> = {
-  check(p, ctx) {
-    if (isMountPoint(readMountinfo(), p.target)) throw new SubhostError(`${p.target} is already a mount point (left over? \`subhost stop ${ctx.name}\` releases it)`);
-  },
+  check: (p, ctx) => refuseMountPoint(p.target, ctx),
   async apply(p, ctx) {
     const dev = resultOf<PartitionResult>(ctx, p.source).dev;
     mkdirSync(p.target, { recursive: true, mode: 0o755 });

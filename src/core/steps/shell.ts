@@ -3,13 +3,11 @@ import type { Duplex } from 'node:stream';
 import { SubhostError } from '../../errors';
 import { BASE_PATH } from '../../host/exec';
 import { isMountPoint, readMountinfo } from '../../host/mountinfo';
-import { procRef, type ProcRef } from '../../host/proc';
+import type { ProcRef } from '../../host/proc';
 import type { StepHandler } from '../plan/executor';
 import { CgroupSet } from '../subhost-cgroups';
 import type { SubhostContext } from './context';
-import { findPid1, pid1StageEnv, waitReady, type Pid1Params } from './init';
-
-const READY_TIMEOUT_MS = 30_000;
+import { findPid1, notReadyReason, pid1StageEnv, READY_TIMEOUT_MS, waitReady, type Pid1Params } from './init';
 
 /** tty: through a new pseudo-terminal, the shell's controlling terminal; pipe: commands from stdin. */
 export type ShellTerminal = 'tty' | 'pipe';
@@ -22,8 +20,6 @@ export interface StartShellParams extends Pid1Params {
 
 export interface StartShellResult {
   pid1: ProcRef;
-  /** The process `subhost start` waits for: script(1) on a terminal, else PID 1's parent. */
-  stage: ProcRef;
 }
 
 // script(1) runs this with /bin/sh; the argv of the stage comes from the environment, not from a string.
@@ -59,22 +55,23 @@ export const startShell: StepHandler<StartShellParams, StartShellResult, Subhost
     const child = spawn(argv[0], argv.slice(1), { stdio: ['inherit', 'inherit', 'inherit', 'pipe'], env, detached: !tty });
     let spawnError: string | undefined;
     child.once('error', (e) => (spawnError = e.message));
-    const stage = child.pid === undefined ? undefined : procRef(child.pid);
+    const started = child.pid !== undefined;
     const ready = child.stdio[3] as Duplex | null;
     const outcome = ready ? await waitReady(ready, READY_TIMEOUT_MS, true) : 'eof';
     const cgroups = CgroupSet.at(ctx.cgroupMount, p.cgroup);
     const pid1 = outcome === 'ready' ? findPid1(cgroups.v2) : undefined;
-    if (!stage || !pid1) {
+    if (!started || !pid1) {
       ready?.destroy();
       // Ending PID 1 and its parent ends script too, which then gives the terminal back as it was.
       cgroups.v2.kill();
       await cgroups.v2.waitEmpty(5000);
       await exited(child, 5000);
-      const why = spawnError ?? (outcome === 'timeout' ? `not ready after ${READY_TIMEOUT_MS / 1000} s` : outcome === 'ready' ? 'ready, but gone at once' : 'it ended before it was ready');
-      throw new SubhostError(`the shell did not start as PID 1: ${why}`);
+      // A stage that hung before joining the cgroup (the timeout) is not in it: end it (and script) by PID.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      throw new SubhostError(`the shell did not start as PID 1: ${notReadyReason(outcome, spawnError)}`);
     }
     // Once written, "go" stays readable in the socket after our end is closed.
     ctx.foreground = { child, go: () => ready!.end('go\n', () => ready!.destroy()) };
-    return { pid1, stage };
+    return { pid1 };
   },
 };
