@@ -1,5 +1,6 @@
 // Bundle the CLI into one file: Node starts it without resolving a tree of modules.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -11,16 +12,9 @@ const common = {
   sourcemap: 'linked',
   logLevel: 'warning',
   define: { SUBHOST_VERSION: JSON.stringify(pkg.version) },
-  external: ['better-sqlite3'],
 };
 const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts', soak: 'scripts/soak.ts' };
-const { existsSync } = await import('node:fs');
-await Promise.all(
-  Object.entries(entries)
-    .filter(([, src]) => existsSync(src))
-    .map(([name, src]) => build({ ...common, entryPoints: [src], outfile: `dist/${name}.cjs` })),
-);
+await Promise.all(Object.entries(entries).map(([name, src]) => build({ ...common, entryPoints: [src], outfile: `dist/${name}.cjs` })));
 
 // V8 code cache for bin/subhost: made by loading the bundle the way bin/subhost does.
-const { execFileSync } = await import('node:child_process');
 execFileSync(process.execPath, [new URL('./code-cache.cjs', import.meta.url).pathname], { stdio: 'inherit' });
