@@ -5,6 +5,14 @@ import { makeDiskImage } from '../src/core/image/disk-image';
 import { run } from '../src/host/exec';
 import { subhostArgv, timed } from './run';
 
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return []; // not made yet
+  }
+}
+
 /** The bench's own world: a root folder, a bridge and subhosts named bn*, all removed at the end. */
 export class BenchWorld {
   readonly root = '/var/tmp/subhost-bench';
@@ -35,18 +43,13 @@ export class BenchWorld {
   }
 
   async tearDown(): Promise<void> {
-    let names: string[] = [];
-    try {
-      names = (await import('node:fs')).readdirSync(this.root).filter((n) => /^bn\d{3}$/.test(n));
-    } catch {
-      /* first run */
-    }
+    const names = listDir(this.root).filter((n) => /^bn\d{3}$/.test(n));
     if (names.length) timed(subhostArgv('stop', ...names), this.env);
     await run(['ip', 'link', 'del', this.bridge], { allowFailure: true });
     rmSync(this.root, { recursive: true, force: true });
     // Console logs and lock files are kept by subhost on purpose; the bench's own names go with it.
     for (const dir of ['/run/subhost/.logs', '/run/subhost/.locks']) {
-      for (const f of (() => { try { return readdirSync(dir); } catch { return []; } })()) if (/^bnu?\d{3}(\.log(\.1)?)?$/.test(f)) rmSync(join(dir, f), { force: true });
+      for (const f of listDir(dir)) if (/^bnu?\d{3}(\.log(\.1)?)?$/.test(f)) rmSync(join(dir, f), { force: true });
     }
     if (this.tree) rmSync(this.tree, { recursive: true, force: true });
   }

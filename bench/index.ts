@@ -5,11 +5,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, hostname, release } from 'node:os';
+import { describeLeftovers, findTestLeftovers } from '../test/helpers/leaks';
 import { BenchWorld } from './fixture';
 import { figure, formatTable, type Figure } from './figures';
 import { hostSideMemory } from './memory';
 import { benchPeers } from './peers';
-import { must, subhostArgv, timed } from './run';
+import { must, subhostArgv } from './run';
 import { benchUsage } from './usage';
 
 interface Options {
@@ -127,8 +128,9 @@ async function main(): Promise<void> {
     writeFileSync(o.out, JSON.stringify({ host: hostname(), cpus: cpus().length, kernel: release(), node: process.version, date: started.toISOString(), runs: o.runs, figures }, null, 2) + '\n');
     process.stdout.write(`\nwrote ${o.out}\n`);
   }
-  const leftover = timed(['sh', '-c', 'ip -o link show | grep -c " bn" ; losetup -a | grep -c subhost-bench'], w.env).stdout.trim().split('\n');
-  if (leftover.some((n) => n !== '0')) throw new Error(`the bench left links or loop devices behind: ${leftover.join(', ')}`);
+  // The tests' leak scan, for the bench's names (bn*) and root: mounts, loops, links, netns, cgroups, processes, state.
+  const left = findTestLeftovers('/run/subhost', 'bn', w.root);
+  if (left.length) throw new Error(`the bench left behind:\n${describeLeftovers(left)}`);
 }
 
 main().catch((err: Error) => {

@@ -1,16 +1,35 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../src/host/exec';
 import type { BenchWorld } from './fixture';
 import { figure, type Figure } from './figures';
 import { must, timed } from './run';
 
-/** Debian packages of the tools we compare with; services stay stopped (policy-rc.d). */
+const POLICY_RC_D = '/usr/sbin/policy-rc.d';
+
+/**
+ * Debian packages of the tools we compare with, installed with their services kept stopped: while
+ * apt-get runs, a policy-rc.d that refuses every start (exit 101), unless the host has its own.
+ */
 async function installPeers(): Promise<string | undefined> {
   if (existsSync('/usr/bin/lxc-start') && existsSync('/usr/bin/systemd-nspawn')) return undefined;
-  const env = { DEBIAN_FRONTEND: 'noninteractive' };
-  const r = await run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'lxc', 'systemd-container'], { env, allowFailure: true, timeoutMs: 600_000 });
-  return r.code === 0 ? undefined : `apt-get install lxc systemd-container failed: ${r.stderr.trim().split('\n').pop()}`;
+  let ours = true;
+  try {
+    writeFileSync(POLICY_RC_D, '#!/bin/sh\n# subhost bench: no service starts while it installs lxc and systemd-container\nexit 101\n', { mode: 0o755, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    ours = false;
+  }
+  try {
+    const env = { DEBIAN_FRONTEND: 'noninteractive' };
+    const install = () => run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'lxc', 'systemd-container'], { env, allowFailure: true, timeoutMs: 600_000 });
+    let r = await install();
+    // A fresh host may have no package lists yet.
+    if (r.code !== 0 && (await run(['apt-get', 'update', '-q'], { env, allowFailure: true, timeoutMs: 600_000 })).code === 0) r = await install();
+    return r.code === 0 ? undefined : `apt-get install lxc systemd-container failed: ${r.stderr.trim().split('\n').pop()}`;
+  } finally {
+    if (ours) rmSync(POLICY_RC_D, { force: true });
+  }
 }
 
 /**

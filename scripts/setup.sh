@@ -1,27 +1,29 @@
 #!/usr/bin/env bash
 # Installs what subhost needs on a Debian 12 host, once: packages, npm dependencies.
-# Usage: scripts/setup.sh [demo|test|bench]   (test and bench add what only they need)
+# Usage: scripts/setup.sh [demo|soak|bench|test]   (test adds what only the tests need)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_root() {
-  if [ "$(id -u)" != 0 ]; then
-    echo "subhost setup: run as root (subhost manages namespaces, mounts and cgroups)" >&2
-    exit 1
-  fi
-}
-need_root
-
-# command -> Debian package that provides it
+# command -> Debian package that provides it: what subhost runs, and busybox-static and mke2fs,
+# from which the demo, the soak, the bench and the tests build their guest images.
 declare -A PKG=(
-  [unshare]=util-linux [nsenter]=util-linux [losetup]=mount [setpriv]=util-linux [flock]=util-linux
-  [ip]=iproute2 [mke2fs]=e2fsprogs [e2fsck]=e2fsprogs [dash]=dash [bash]=bash
-  [/bin/busybox]=busybox-static [sfdisk]=fdisk [tail]=coreutils [script]=bsdutils [setsid]=util-linux
+  [unshare]=util-linux [nsenter]=util-linux [setpriv]=util-linux [flock]=util-linux [setsid]=util-linux
+  [losetup]=mount [ip]=iproute2 [dash]=dash [bash]=bash [tail]=coreutils [script]=bsdutils
+  [mke2fs]=e2fsprogs [/bin/busybox]=busybox-static
 )
 case "${1:-}" in
-  test) PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus PKG[script]=bsdutils ;;
-  bench) PKG[hyperfine]=hyperfine PKG[strace]=strace ;;
+  '' | demo | soak | bench) ;;
+  test) PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus ;;
+  *)
+    echo "subhost setup: $1: unknown; use demo, soak, bench or test" >&2
+    exit 2
+    ;;
 esac
+
+if [ "$(id -u)" != 0 ]; then
+  echo "subhost setup: run as root (subhost manages namespaces, mounts and cgroups)" >&2
+  exit 1
+fi
 
 missing=()
 for cmd in "${!PKG[@]}"; do

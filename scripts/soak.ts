@@ -3,7 +3,6 @@
 // companion subhost kept running throughout (its supervisor and PID 1) and this process, which
 // runs the leak judge (check-mounts' discovery) in-process every cycle, as a daemon would.
 // Usage: npm run soak [-- --cycles 200]     (as root; prints a report; exit 1 on any failure)
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
@@ -13,36 +12,31 @@ import { Paths } from '../src/core/paths';
 import { Runtime } from '../src/core/runtime';
 import { readState } from '../src/core/state';
 import { fdCount, isAlive, memoryOf } from '../src/host/proc';
+import { cli, ok } from '../test/helpers/cli';
+import { waitFor } from '../test/helpers/env';
 import { createDiskSubhost } from '../test/helpers/fixtures';
 import { findTestLeftovers, describeLeftovers } from '../test/helpers/leaks';
 
-const BIN = join(__dirname, '../bin/subhost');
 const RUN = '/run/subhost';
-const cycles = Number(process.argv[process.argv.indexOf('--cycles') + 1] || 200) || 200;
-const WARMUP = Math.min(20, Math.floor(cycles / 5));
 // Two prefixes: the cycling subhost's leak scan must not see the companion, which stays up.
 const P = { cycle: 'sok', companion: 'skc' };
 const rootPrefix = (p: string) => `/var/tmp/subhost-soak-${p}-`;
 
+/** `--cycles N`, at least 2: growth is judged between two samples. */
+function parseCycles(argv: string[]): number {
+  if (argv.length === 0) return 200;
+  const [flag, value] = argv;
+  if (argv.length === 2 && flag === '--cycles' && /^\d+$/.test(value) && Number(value) >= 2) return Number(value);
+  process.stderr.write(`soak: ${argv.join(' ')}: usage: soak [--cycles N], N a whole number of at least 2 (default 200)\n`);
+  process.exit(2);
+}
+const cycles = parseCycles(process.argv.slice(2));
+const WARMUP = Math.max(1, Math.min(20, Math.floor(cycles / 5)));
+
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-function cli(root: string, ...args: string[]): string {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, SUBHOST_ROOT: root }, encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`subhost ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
-const enter = (root: string, name: string, script: string) =>
-  spawnSync(process.execPath, [BIN, 'enter', name, '--', '/bin/sh', '-c', script], { env: { ...process.env, SUBHOST_ROOT: root }, encoding: 'utf8', timeout: 30_000 });
-
-async function waitFor(what: string, fn: () => boolean, timeoutMs: number): Promise<number> {
-  const t0 = Date.now();
-  while (!fn()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - t0;
-}
+const enter = (root: string, name: string, script: string) => cli(['enter', name, '--', '/bin/sh', '-c', script], { root, timeoutMs: 30_000 });
 
 /** How the guest is powered off in cycle i: the operator's command and the guest's own paths. */
 const METHODS = ['subhost poweroff', 'poweroff', 'poweroff -f', 'echo poweroff > /run/initctl', 'reboot, then subhost poweroff'] as const;
@@ -65,7 +59,7 @@ async function main(): Promise<number> {
   try {
     await createDiskSubhost(roots.cycle, name, { hostname: 'soak' });
     await createDiskSubhost(roots.companion, companion, { hostname: 'companion' });
-    cli(roots.companion, 'boot', companion);
+    ok(['boot', companion], { root: roots.companion });
     const comp = readState(new Paths(roots.companion, RUN), companion)!;
     const sample = (cycle: number): Sample => {
       gc();
@@ -81,26 +75,26 @@ async function main(): Promise<number> {
     for (let i = 1; i <= cycles; i++) {
       const method = METHODS[i % METHODS.length];
       let t0 = Date.now();
-      cli(roots.cycle, 'boot', name);
-      await waitFor('rc 2', () => enter(roots.cycle, name, 'cat /run/rc.ran').stdout.trim() === '2', 15_000);
+      ok(['boot', name], { root: roots.cycle });
+      await waitFor('rc 2', () => enter(roots.cycle, name, 'cat /run/rc.ran').stdout.trim() === '2', 15_000, 20);
       times.boot.push(Date.now() - t0);
       const { pid1, supervisor } = readState(rt.paths, name)!;
       t0 = Date.now();
-      if (method === 'subhost poweroff') cli(roots.cycle, 'poweroff', name);
+      if (method === 'subhost poweroff') ok(['poweroff', name], { root: roots.cycle });
       else if (method.startsWith('reboot')) {
         const bootId = readState(rt.paths, name)!.bootId;
         enter(roots.cycle, name, 'reboot');
         await waitFor('the reboot', () => {
           const r = readState(rt.paths, name);
           return !!r && r.bootId !== bootId && r.phase === 'running' && !r.op && isAlive(r.pid1);
-        }, 15_000);
-        cli(roots.cycle, 'poweroff', name);
+        }, 15_000, 20);
+        ok(['poweroff', name], { root: roots.cycle });
       } else enter(roots.cycle, name, method);
       // Released: PID 1, the record and the supervisor (which became `_reap`) are gone.
-      await waitFor('the release', () => !isAlive(pid1) && readState(rt.paths, name) === undefined && !isAlive(supervisor), 10_000);
+      await waitFor('the release', () => !isAlive(pid1) && readState(rt.paths, name) === undefined && !isAlive(supervisor), 10_000, 20);
       times.off.push(Date.now() - t0);
       const judged = await findLeftovers(rt, { names: [name, companion] });
-      const scanned = findTestLeftovers(RUN, P.cycle, rootPrefix(P.cycle)).filter((l) => l.kind !== 'mount' || !l.id.startsWith(roots.companion));
+      const scanned = findTestLeftovers(RUN, P.cycle, rootPrefix(P.cycle));
       if (judged.length || scanned.length) {
         failures.push(`cycle ${i} (${method}): left behind:\n${judged.map((l) => `  ${l.kind} ${l.id}`).join('\n')}\n${describeLeftovers(scanned)}`);
         break;
@@ -112,14 +106,15 @@ async function main(): Promise<number> {
       if (i === WARMUP || i % 20 === 0 || i === cycles) samples.push(sample(i));
       if (i % 20 === 0) process.stdout.write(`soak: ${i}/${cycles} cycles, no leaks\n`);
     }
-    failures.push(...growth(samples));
-    cli(roots.companion, 'poweroff', companion);
+    // After an early break the failure is already said; growth is judged over a full run only.
+    if (!failures.length) failures.push(...growth(samples));
+    ok(['poweroff', companion], { root: roots.companion });
     const left = [...findTestLeftovers(RUN, P.cycle, rootPrefix(P.cycle)), ...findTestLeftovers(RUN, P.companion, rootPrefix(P.companion))];
     if (left.length) failures.push(`left at the end:\n${describeLeftovers(left)}`);
   } catch (err) {
     failures.push(String(err instanceof Error ? err.message : err));
   } finally {
-    for (const [root, n] of [[roots.cycle, name], [roots.companion, companion]]) spawnSync(process.execPath, [BIN, 'stop', n], { env: { ...process.env, SUBHOST_ROOT: root } });
+    for (const [root, n] of [[roots.cycle, name], [roots.companion, companion]]) cli(['stop', n], { root });
     for (const r of Object.values(roots)) rmSync(r, { recursive: true, force: true });
     for (const n of [name, companion]) for (const f of [`.logs/${n}.log`, `.logs/${n}.log.1`, `.locks/${n}`]) rmSync(join(RUN, f), { force: true });
   }
