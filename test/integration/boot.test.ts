@@ -7,24 +7,23 @@ import { blockNumbers } from '../../src/host/loop';
 import { readMountinfo } from '../../src/host/mountinfo';
 import { readCmdline } from '../../src/host/proc';
 import { cli, ok } from '../helpers/cli';
-import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
+import { makeTestRoot, removeTestRoot, testMac, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
 import { inNetns } from '../helpers/net';
 import { useBootedSubhost } from '../helpers/booted';
-import { findTestLeftovers } from '../helpers/leaks';
+import { leftoversOf } from '../helpers/leaks';
+import { bootAndSettle, enterSh, statusOf } from '../helpers/subhost';
 import { run } from '../../src/host/exec';
 
-// Unique per test run: MACs are checked against every active subhost on the host.
-const MAC = `02:5b:00:${((process.pid >> 8) & 255).toString(16).padStart(2, '0')}:${(process.pid & 255).toString(16).padStart(2, '0')}:2a`;
+const MAC = testMac(0x2a);
 
 describe('boot a partitioned disk image', () => {
-  const b = useBootedSubhost('b', '10.213.0.1/24', (bridge) => ({ bridges: [`${bridge}:${MAC}`], address: '10.213.0.2/24', hostname: 'guest-one' }));
+  const b = useBootedSubhost('b', { peerCidr: '10.213.0.1/24', subhost: (bridge) => ({ bridges: [`${bridge}:${MAC}`], address: '10.213.0.2/24', hostname: 'guest-one' }) });
   const { root, sh, status } = b;
+  const bridge = b.bridge!;
+  const peer = b.peer!;
   let sub: DiskSubhost;
-  let bridge: string;
-  let peer: string;
   beforeAll(() => {
-    ({ bridge, peer } = b);
     sub = b.sub();
   });
 
@@ -123,8 +122,8 @@ describe('boot a partitioned disk image', () => {
 describe('power off and data', () => {
   const root = makeTestRoot();
   let sub: DiskSubhost;
-  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
-  const noneLeft = () => findTestLeftovers().filter((l) => l.id.includes(sub.name) || l.id.includes(root));
+  const sh = (script: string) => enterSh(root, sub.name, script);
+  const noneLeft = () => leftoversOf(sub.name);
 
   beforeAll(async () => {
     sub = await createDiskSubhost(root, testName('p'));
@@ -135,8 +134,7 @@ describe('power off and data', () => {
   });
 
   it('keeps what was written inside across power off and a new boot, with a clean e2fsck', async () => {
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
+    await bootAndSettle(root, sub.name);
     expect(sh('echo on-root > /root/marker && echo on-data > /data/marker && sync').code).toBe(0);
     const r = ok(['poweroff', sub.name], { root });
     expect(r.stdout).toBe(`${sub.name}: powered off\n`);
@@ -145,17 +143,16 @@ describe('power off and data', () => {
       const fsck = await run(['e2fsck', '-fn', `${disk}?offset=1048576`], { allowFailure: true });
       expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
     }
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
+    await bootAndSettle(root, sub.name);
     expect(sh('cat /root/marker /data/marker').stdout).toBe('on-root\non-data\n');
   });
 
   it('powers off by itself when something writes to /run/initctl inside', async () => {
-    const s = JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
+    const s = statusOf(root, sub.name);
     expect(s.state).toBe('running');
     expect(sh('echo poweroff > /run/initctl').code).toBe(0);
     await waitFor('the guest to release everything', () => noneLeft().length === 0 && !existsSync(`/proc/${s.pid1}`), 5000);
-    expect(JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout).state).toBe('stopped');
+    expect(statusOf(root, sub.name).state).toBe('stopped');
     expect(ok(['logs', sub.name], { root }).stdout).toContain('subhost-init: poweroff');
   });
 

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, type ProcRef } from '../../src/host/proc';
+import { isAlive } from '../../src/host/proc';
 import { readState } from '../../src/core/state';
 import { Paths } from '../../src/core/paths';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
-import { findTestLeftovers } from '../helpers/leaks';
+import { leftoversOf } from '../helpers/leaks';
 import { createBridge, deleteBridge } from '../helpers/net';
+import { bootAndSettle as bootAndSettleIn, enterSh, statusOf } from '../helpers/subhost';
 import { sysvinitGuestFiles } from '../helpers/sysvinit';
 
 const RUN = '/run/subhost';
@@ -24,15 +25,10 @@ describe.each([
   const bridge = `${PREFIX}gbr${process.pid % 1000}${sysvinit ? 's' : 'b'}`;
   const paths = new Paths(root, RUN);
   let sub: DiskSubhost;
-  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
+  const sh = (script: string) => enterSh(root, sub.name, script);
   const record = () => readState(paths, sub.name);
-  const leftovers = () => findTestLeftovers().filter((l) => l.id.includes(sub.name) || l.id.includes(root));
-
-  async function bootAndSettle(): Promise<ProcRef> {
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
-    return record()!.pid1!;
-  }
+  const leftovers = () => leftoversOf(sub.name);
+  const bootAndSettle = () => bootAndSettleIn(root, sub.name);
 
   /** Run CMD inside, then only watch: within 5 s (SPEC §3) PID 1, its state and every resource are gone. */
   async function expectReleasedAfter(cmd: string): Promise<void> {
@@ -51,7 +47,7 @@ describe.each([
       return r !== undefined && r.bootId !== firstBoot && r.phase === 'running' && !r.op && isAlive(r.pid1) && !isAlive(pid1);
     }, 15_000);
     await waitFor('rc 2 of the new boot', () => sh('cat /run/rc.ran').stdout.trim() === '2');
-    expect(JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout)).toMatchObject({ state: 'running', interfaces: [{ host: `${sub.name}0` }] });
+    expect(statusOf(root, sub.name)).toMatchObject({ state: 'running', interfaces: [{ host: `${sub.name}0` }] });
     expect(ok(['logs', sub.name], { root }).stdout).toMatch(/PID 1 ended \(status 129\); rebooting[\s\S]*booted again/);
     ok(['poweroff', sub.name], { root });
     expect(leftovers()).toEqual([]);

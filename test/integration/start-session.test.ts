@@ -6,15 +6,16 @@ import { readCmdline } from '../../src/host/proc';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { createBusyboxTree, createLayerSubhost, type LayerSubhost } from '../helpers/fixtures';
-import { findTestLeftovers } from '../helpers/leaks';
+import { leftoversOf } from '../helpers/leaks';
 import { startFromPipe, startOnTerminal } from '../helpers/session';
+import { statusOf } from '../helpers/subhost';
 
 describe('subhost start: terminal, job control, and a start that is killed', () => {
   const root = makeTestRoot();
   const base = join(root, 'base');
   let sub: LayerSubhost;
-  const status = (name = sub.name) => JSON.parse(ok(['status', name, '--json'], { root }).stdout);
-  const left = (name = sub.name) => findTestLeftovers().filter((l) => l.id.includes(name));
+  const status = (name = sub.name) => statusOf(root, name);
+  const left = (name = sub.name) => leftoversOf(name);
   const cgroupProcs = (name = sub.name) => new Cgroup(`${findCgroup2Mount()}/subhost/${name}`).allProcs();
 
   beforeAll(async () => {
