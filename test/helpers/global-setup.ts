@@ -15,7 +15,9 @@ function failRun(): void {
 
 /** Before: take the prefix's lock, start clean. After: fail the run if any test left a kernel object or process behind. */
 export async function setup(): Promise<() => Promise<void>> {
-  const lock = await acquireLock(RUN_LOCK, { waitSeconds: 0, subject: `test prefix ${PREFIX}`, holder: `tests (SUBHOST_TEST_PREFIX=${PREFIX})` });
+  const lock = await acquireLock(RUN_LOCK, { waitSeconds: 0, subject: `SUBHOST_TEST_PREFIX=${PREFIX}`, holder: 'test run' }).catch((err: Error) => {
+    throw new Error(`another test run uses SUBHOST_TEST_PREFIX=${PREFIX} (${err.message}): give this one a prefix of its own`);
+  });
   try {
     const before = findTestLeftovers();
     if (before.length) {
