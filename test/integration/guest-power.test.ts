@@ -80,3 +80,37 @@ describe.each([
     await expectRebootAfter(cmd);
   });
 });
+
+describe('subhost poweroff --timeout, on a guest that does not finish in time', () => {
+  const root = makeTestRoot();
+  let sub: DiskSubhost;
+  // A daemon that ignores SIGTERM (the disposition survives exec): subhost-init's power off waits its
+  // 10 s grace for it before SIGKILL, far past the 1 s that poweroff is given here.
+  const STUBBORN = { mode: 0o755, content: "#!/bin/sh\nsh -c \"trap '' TERM; exec sleep 600\" </dev/null >/dev/null 2>&1 &\n" };
+
+  beforeAll(async () => {
+    sub = await createDiskSubhost(root, testName('to'), { dataDisk: false, files: { 'etc/rc2.d/S50stubborn': STUBBORN } });
+  });
+  afterAll(() => {
+    cli(['stop', sub.name], { root });
+    removeTestRoot(root);
+  });
+
+  it('kills it after the timeout, warns, exits 0 and leaves nothing', async () => {
+    const pid1 = await bootAndSettleIn(root, sub.name);
+    const stubborn = enterSh(root, sub.name, 'for f in /proc/[0-9]*/status; do grep -q "^Name:.sleep" "$f" && grep "^SigIgn:" "$f"; done').stdout.trim();
+    // SIGTERM (15) is bit 14 of the ignored mask.
+    expect((BigInt(`0x${stubborn.split(/\s+/)[1]}`) >> 14n) & 1n).toBe(1n);
+    const started = Date.now();
+    const r = cli(['poweroff', sub.name, '--timeout', '1'], { root });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${sub.name}: powered off\n`);
+    expect(r.stderr).toBe(`subhost: warning: ${sub.name}: did not power off within 1 s; killed\n`);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(isAlive(pid1)).toBe(false);
+    // The guest had begun its own power off: the request reached it.
+    expect(ok(['logs', sub.name], { root }).stdout).toContain('subhost-init: poweroff');
+    expect(leftoversOf(sub.name)).toEqual([]);
+    expect(statusOf(root, sub.name).state).toBe('stopped');
+  });
+});
