@@ -1,15 +1,25 @@
 import { defineConfig } from 'vitest/config';
 
+const timeouts = { testTimeout: 120_000, hookTimeout: 120_000 };
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // The last word on leaks: runs after every file, even when tests failed.
-    globalSetup: ['test/helpers/global-setup.ts'],
-    // Integration tests share one kernel; one file at a time keeps them from tripping each other.
-    fileParallelism: false,
     pool: 'forks',
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
     reporters: ['default'],
+    projects: [
+      // Pure logic: files run in parallel, and no leak check (they make no kernel object).
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], ...timeouts } },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          // The last word on leaks: runs after every file, even when tests failed; holds the prefix's lock.
+          globalSetup: ['test/helpers/global-setup.ts'],
+          // Integration tests share one kernel; one file at a time keeps them from tripping each other.
+          fileParallelism: false,
+          ...timeouts,
+        },
+      },
+    ],
   },
 });

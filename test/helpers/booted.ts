@@ -1,47 +1,58 @@
 import { afterAll, beforeAll } from 'vitest';
-import { cli, ok, type CliResult } from './cli';
-import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from './env';
+import { cli, type CliResult } from './cli';
+import { makeTestRoot, PREFIX, removeTestRoot, testName } from './env';
 import { createDiskSubhost, type DiskSubhost, type DiskSubhostOptions } from './fixtures';
 import { createBridge, createPeer, deleteBridge, deletePeer } from './net';
+import { bootAndSettle, enterSh, statusOf } from './subhost';
 
 export interface Booted {
   root: string;
-  bridge: string;
-  peer: string;
+  /** The test bridge (with `bridge` or `peerCidr`). */
+  bridge?: string;
+  /** The test netns on the bridge (with `peerCidr`). */
+  peer?: string;
   sub: () => DiskSubhost;
   /** A shell command inside, through `subhost enter`. */
   sh: (script: string) => CliResult;
   status: () => any;
 }
 
+export interface BootedOptions {
+  /** A test bridge for the subhost's BRIDGES. */
+  bridge?: boolean;
+  /** A bridge and a test netns on it with this address. */
+  peerCidr?: string;
+  /** The subhost's fixture; gets the bridge's name when there is one. */
+  subhost?: (bridge: string | undefined) => DiskSubhostOptions;
+}
+
 /**
- * In a describe block: a bridge, a test netns on it at peerCidr, and a disk subhost on the bridge,
- * booted (rc 2 done) before the tests and stopped, with everything else, after them.
+ * In a describe block: a disk subhost (and, as asked, a bridge and a test netns on it at
+ * peerCidr), booted (rc 2 done) before the tests and stopped, with everything else, after them.
  */
-export function useBootedSubhost(tag: string, peerCidr: string, options: (bridge: string) => DiskSubhostOptions): Booted {
+export function useBootedSubhost(tag: string, opts: BootedOptions = {}): Booted {
   const root = makeTestRoot();
-  const bridge = `${PREFIX}${tag}b${process.pid % 10000}`;
-  const peer = `${PREFIX}${tag}p${process.pid % 10000}`;
+  const bridge = opts.bridge || opts.peerCidr ? `${PREFIX}${tag}b${process.pid % 10000}` : undefined;
+  const peer = opts.peerCidr ? `${PREFIX}${tag}p${process.pid % 10000}` : undefined;
   let sub: DiskSubhost | undefined;
   const booted: Booted = {
     root,
     bridge,
     peer,
     sub: () => sub!,
-    sh: (script) => cli(['enter', sub!.name, '--', '/bin/sh', '-c', script], { root }),
-    status: () => JSON.parse(ok(['status', sub!.name, '--json'], { root }).stdout),
+    sh: (script) => enterSh(root, sub!.name, script),
+    status: () => statusOf(root, sub!.name),
   };
   beforeAll(async () => {
-    await createBridge(bridge);
-    await createPeer(peer, bridge, peerCidr);
-    sub = await createDiskSubhost(root, testName(tag), options(bridge));
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2 to finish', () => booted.sh('cat /run/rc.ran').stdout.trim() === '2');
+    if (bridge) await createBridge(bridge);
+    if (peer) await createPeer(peer, bridge!, opts.peerCidr!);
+    sub = await createDiskSubhost(root, testName(tag), opts.subhost?.(bridge) ?? {});
+    await bootAndSettle(root, sub.name);
   });
   afterAll(async () => {
     if (sub) cli(['stop', sub.name], { root });
-    await deletePeer(peer);
-    await deleteBridge(bridge);
+    if (peer) await deletePeer(peer);
+    if (bridge) await deleteBridge(bridge);
     removeTestRoot(root);
   });
   return booted;

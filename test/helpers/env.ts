@@ -26,6 +26,20 @@ export function testName(tag: string): string {
   return n;
 }
 
+/**
+ * A MAC of this test run's own: boot refuses a MAC that any active subhost on the host uses, so a
+ * fixed one would collide with another run's. 46 bits: the prefix (15), the PID (23) and n (8),
+ * in a locally administered unicast address whose first byte is never fe (host veth ends).
+ */
+export function testMac(n: number): string {
+  if (!Number.isInteger(n) || n < 0 || n > 255) throw new Error(`testMac(${n}): n must be 0-255`);
+  const prefix = [...PREFIX].reduce((v, c) => v * 26 + (c.charCodeAt(0) - 97), 0);
+  const v = (BigInt(prefix) << 31n) | (BigInt(process.pid) << 8n) | BigInt(n);
+  const bytes = [Number(((v >> 40n) << 2n) | 2n)];
+  for (let shift = 32n; shift >= 0n; shift -= 8n) bytes.push(Number((v >> shift) & 255n));
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<T> {

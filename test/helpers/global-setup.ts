@@ -1,25 +1,52 @@
+import { acquireLock } from '../../src/core/lock';
+import { PREFIX } from './env';
 import { cleanTestLeftovers, describeLeftovers, findTestLeftovers, removeTestLogsAndLocks } from './leaks';
 
-/** Before: start clean. After: fail the run if any test left a kernel object or process behind. */
+/** Two runs with one prefix would clean up each other's objects: the second refuses instead. */
+const RUN_LOCK = `/run/subhost/.locks/.test-${PREFIX}`;
+
+/** vitest reports an error thrown in a teardown but still exits 0: the exit code must say it. */
+function failRun(): void {
+  process.exitCode = 1;
+  process.on('exit', () => {
+    process.exitCode = 1;
+  });
+}
+
+/** Before: take the prefix's lock, start clean. After: fail the run if any test left a kernel object or process behind. */
 export async function setup(): Promise<() => Promise<void>> {
-  const before = findTestLeftovers();
-  if (before.length) {
-    process.stderr.write(`leak check: cleaning what an earlier run left:\n${describeLeftovers(before)}\n`);
-    await cleanTestLeftovers();
+  const lock = await acquireLock(RUN_LOCK, { waitSeconds: 0, subject: `SUBHOST_TEST_PREFIX=${PREFIX}`, holder: 'test run' }).catch((err: Error) => {
+    throw new Error(`another test run uses SUBHOST_TEST_PREFIX=${PREFIX} (${err.message}): give this one a prefix of its own`);
+  });
+  try {
+    const before = findTestLeftovers();
+    if (before.length) {
+      process.stderr.write(`leak check: cleaning what an earlier run left:\n${describeLeftovers(before)}\n`);
+      await cleanTestLeftovers();
+    }
+  } catch (err) {
+    lock.release();
+    throw err;
   }
   return async () => {
-    const left = findTestLeftovers();
-    removeTestLogsAndLocks();
-    if (!left.length) {
-      process.stdout.write('leak check: no mount, loop device, veth, bridge, netns, cgroup, process or state of the tests remains\n');
-      return;
+    try {
+      const left = findTestLeftovers();
+      removeTestLogsAndLocks();
+      if (!left.length) {
+        process.stdout.write('leak check: no mount, loop device, veth, bridge, netns, cgroup, process or state of the tests remains\n');
+        return;
+      }
+      // Failed before cleaning: a leftover that cannot be cleaned must fail the run too.
+      failRun();
+      process.stderr.write(`leak check FAILED: the tests left these behind:\n${describeLeftovers(left)}\n`);
+      await cleanTestLeftovers();
+      const still = findTestLeftovers();
+      process.stderr.write(still.length ? `leak check: these could not be cleaned up:\n${describeLeftovers(still)}\n` : 'leak check: cleaned them up\n');
+    } catch (err) {
+      failRun();
+      throw err;
+    } finally {
+      lock.release();
     }
-    await cleanTestLeftovers();
-    process.stderr.write(`leak check FAILED: the tests left these behind (now cleaned up):\n${describeLeftovers(left)}\n`);
-    // vitest reports an error thrown here but still exits 0: the exit code must say it.
-    process.exitCode = 1;
-    process.on('exit', () => {
-      process.exitCode = 1;
-    });
   };
 }

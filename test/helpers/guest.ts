@@ -46,10 +46,16 @@ export function guardedInGuestPidns(pid1: number, cmd: string): string {
   return `[ "$(readlink /proc/self/ns/pid)" = '${guestNs}' ] || exit 99; ${cmd}`;
 }
 
+/** Shared libraries a binary needs, as ldd resolves them on this (same Debian) host. */
+export function sharedLibraries(binary: string): string[] {
+  const out = execFileSync('ldd', [binary], { encoding: 'utf8', env: { LC_ALL: 'C', PATH: '/usr/bin:/bin' } });
+  return [...out.matchAll(/(\/\S+\.so[.\d]*)/g)].map((m) => m[1]);
+}
+
 /** The host's dash, with its libraries, as the guest's /bin/sh: busybox sh would run its own mount applet whatever PATH says. */
 export function dashAsGuestShell(tree: string): void {
   const dash = existsSync('/usr/bin/dash') ? '/usr/bin/dash' : '/bin/dash';
-  for (const lib of execFileSync('ldd', [dash], { encoding: 'utf8' }).match(/\/\S+/g) ?? []) {
+  for (const lib of sharedLibraries(dash)) {
     mkdirSync(join(tree, dirname(lib)), { recursive: true });
     copyFileSync(lib, join(tree, lib));
   }

@@ -1,62 +1,87 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { readIfalias } from '../../src/core/steps/network';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
 import { findV1Hierarchies } from '../../src/host/cgroup-v1';
 import { run } from '../../src/host/exec';
 import { listLoops } from '../../src/host/loop';
 import { readMountinfo } from '../../src/host/mountinfo';
 import { listNetns } from '../../src/host/netns';
-import { listPids, readCmdline } from '../../src/host/proc';
+import { listPids, readCmdline, readEnviron } from '../../src/host/proc';
 import { PREFIX, ROOT_PREFIX } from './env';
+
+const RUN_DIR = '/run/subhost';
 
 export interface Leftover {
   kind: 'mount' | 'loop' | 'link' | 'netns' | 'cgroup' | 'process' | 'state';
   id: string;
+  /**
+   * Whose it is: the subhost's name (a process's SUBHOST_NAME, the cgroup's folder, the netns or
+   * state folder, a host veth's alias, the folder under the test root of a mount or a loop's
+   * image); else the object's own name ('' for a test root itself).
+   */
+  subhost: string;
 }
 
 /** Test cgroups under subhost/ and vm/, in cgroup2 and in every v1 hierarchy of a hybrid host. */
 function testCgroups(prefix = PREFIX): Cgroup[] {
   const roots = [findCgroup2Mount(), ...findV1Hierarchies().map((h) => h.mountPoint)];
-  return roots.flatMap((r) => ['subhost', 'vm'].flatMap((p) => new Cgroup(join(r, p)).children())).filter((c) => c.path.split('/').pop()!.startsWith(prefix));
+  return roots.flatMap((r) => ['subhost', 'vm'].flatMap((p) => new Cgroup(join(r, p)).children())).filter((c) => basename(c.path).startsWith(prefix));
 }
 
-function environOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/environ`, 'utf8');
-  } catch {
-    return '';
-  }
+/** /var/tmp/subhost-test-tsq-AbC123/NAME/live -> NAME: the first folder under the test root. */
+function underTestRoot(path: string, rootPrefix: string): string {
+  return path.slice(rootPrefix.length).split('/')[1] ?? '';
 }
+
+/** A host veth carries `subhost:NAME`; a link without that mark (a test bridge or peer) is its own. */
+function linkOwner(link: string): string {
+  const alias = readIfalias(link);
+  return alias?.startsWith('subhost:') ? alias.slice('subhost:'.length) : link;
+}
+
+const describeProcess = (pid: number) => `${pid} ${readCmdline(pid).join(' ')}`;
 
 /** Everything on this host that a test (or the soak, with its own prefixes) made and that should be gone. */
-export function findTestLeftovers(runDir = '/run/subhost', prefix = PREFIX, rootPrefix = ROOT_PREFIX): Leftover[] {
+export function findTestLeftovers(runDir = RUN_DIR, prefix = PREFIX, rootPrefix = ROOT_PREFIX): Leftover[] {
   const out: Leftover[] = [];
-  for (const m of readMountinfo()) if (m.mountPoint.startsWith(rootPrefix)) out.push({ kind: 'mount', id: m.mountPoint });
-  for (const l of listLoops()) if (l.backingFile.startsWith(rootPrefix)) out.push({ kind: 'loop', id: `${l.dev} (${l.backingFile})` });
-  for (const l of readdirSync('/sys/class/net')) if (l.startsWith(prefix)) out.push({ kind: 'link', id: l });
-  for (const n of listNetns()) if (n.startsWith(prefix)) out.push({ kind: 'netns', id: n });
+  for (const m of readMountinfo()) if (m.mountPoint.startsWith(rootPrefix)) out.push({ kind: 'mount', id: m.mountPoint, subhost: underTestRoot(m.mountPoint, rootPrefix) });
+  for (const l of listLoops()) if (l.backingFile.startsWith(rootPrefix)) out.push({ kind: 'loop', id: `${l.dev} (${l.backingFile})`, subhost: underTestRoot(l.backingFile, rootPrefix) });
+  for (const l of readdirSync('/sys/class/net')) if (l.startsWith(prefix)) out.push({ kind: 'link', id: l, subhost: linkOwner(l) });
+  for (const n of listNetns()) if (n.startsWith(prefix)) out.push({ kind: 'netns', id: n, subhost: n });
   for (const c of testCgroups(prefix)) {
-    out.push({ kind: 'cgroup', id: c.path });
-    for (const pid of c.allProcs()) out.push({ kind: 'process', id: `${pid} ${readCmdline(pid).join(' ')}` });
+    const name = basename(c.path);
+    out.push({ kind: 'cgroup', id: c.path, subhost: name });
+    for (const pid of c.allProcs()) out.push({ kind: 'process', id: describeProcess(pid), subhost: name });
   }
   for (const pid of listPids()) {
     if (pid === process.pid) continue;
-    const env = environOf(pid);
-    if (env.includes(`\0SUBHOST_NAME=${prefix}`) || env.startsWith(`SUBHOST_NAME=${prefix}`) || env.includes(`SUBHOST_ROOT=${rootPrefix}`)) {
-      out.push({ kind: 'process', id: `${pid} ${readCmdline(pid).join(' ')}` });
+    const env = readEnviron(pid);
+    if (env.SUBHOST_NAME?.startsWith(prefix) || env.SUBHOST_ROOT?.startsWith(rootPrefix)) {
+      out.push({ kind: 'process', id: describeProcess(pid), subhost: env.SUBHOST_NAME ?? '' });
     }
   }
   try {
-    for (const d of readdirSync(runDir)) if (d.startsWith(prefix)) out.push({ kind: 'state', id: join(runDir, d) });
+    for (const d of readdirSync(runDir)) if (d.startsWith(prefix)) out.push({ kind: 'state', id: join(runDir, d), subhost: d });
   } catch {
     /* no run dir */
   }
   return out;
 }
 
+/**
+ * What the test subhosts of these names left: theirs by the subhost field, and also a host veth
+ * NAME0… that a kill left before its alias was set, and a subhost command still running on them.
+ */
+export function leftoversOf(...names: string[]): Leftover[] {
+  return findTestLeftovers().filter((l) =>
+    names.some((n) => l.subhost === n || (l.kind === 'link' && new RegExp(`^${n}\\d+$`).test(l.id)) || (l.kind === 'process' && l.id.split(' ').includes(n))),
+  );
+}
+
 /** Remove what findTestLeftovers found, so one failed run does not poison the next. */
-export async function cleanTestLeftovers(runDir = '/run/subhost'): Promise<void> {
-  const left = findTestLeftovers(runDir);
+export async function cleanTestLeftovers(): Promise<void> {
+  const left = findTestLeftovers();
   for (const p of left.filter((l) => l.kind === 'process')) {
     try {
       process.kill(Number(p.id.split(' ')[0]), 'SIGKILL');
@@ -74,11 +99,11 @@ export async function cleanTestLeftovers(runDir = '/run/subhost'): Promise<void>
   for (const l of readdirSync('/sys/class/net')) if (l.startsWith(PREFIX)) await run(['ip', 'link', 'del', l], { allowFailure: true });
   for (const n of listNetns()) if (n.startsWith(PREFIX)) await run(['ip', 'netns', 'del', n], { allowFailure: true });
   for (const c of testCgroups()) c.remove();
-  for (const s of left.filter((l) => l.kind === 'state')) await run(['rm', '-rf', s.id.split(' ')[0]], { allowFailure: true });
+  for (const s of left.filter((l) => l.kind === 'state')) rmSync(s.id, { recursive: true, force: true });
 }
 
 export function describeLeftovers(left: Leftover[]): string {
-  return left.map((l) => `  ${l.kind}: ${l.id}`).join('\n');
+  return left.map((l) => `  ${l.kind}: ${l.id}${l.subhost && !l.id.includes(l.subhost) ? ` (${l.subhost})` : ''}`).join('\n');
 }
 
 /**
@@ -86,14 +111,14 @@ export function describeLeftovers(left: Leftover[]): string {
  * lock file is never removed while it could be in use). Tests name every subhost anew, so at the
  * end of a run, when none of its commands is left, their files go.
  */
-export function removeTestLogsAndLocks(runDir = '/run/subhost'): void {
+export function removeTestLogsAndLocks(): void {
   for (const sub of ['.logs', '.locks']) {
     let names: string[] = [];
     try {
-      names = readdirSync(join(runDir, sub));
+      names = readdirSync(join(RUN_DIR, sub));
     } catch {
       continue;
     }
-    for (const n of names) if (n.startsWith(PREFIX)) rmSync(join(runDir, sub, n), { force: true });
+    for (const n of names) if (n.startsWith(PREFIX)) rmSync(join(RUN_DIR, sub, n), { force: true });
   }
 }

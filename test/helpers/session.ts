@@ -25,7 +25,7 @@ export interface Session {
  * not one tied to the child: node closes a child's stdin pipe when the child dies, and a
  * command that outlives a killed `subhost start` (its shell) must keep reading.
  */
-export function session(argv: string[], env: Record<string, string | undefined>): Session {
+function session(argv: string[], env: Record<string, string | undefined>): Session {
   const feeder = spawn('cat', [], { stdio: ['pipe', 'pipe', 'ignore'] });
   const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...env } as NodeJS.ProcessEnv, stdio: [feeder.stdout!, 'pipe', 'pipe'] });
   feeder.stdout!.destroy();

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cli, ok } from '../helpers/cli';
 import { makeTestRoot, removeTestRoot, testName } from '../helpers/env';
 import { createDiskSubhost } from '../helpers/fixtures';
-import { findTestLeftovers } from '../helpers/leaks';
+import { leftoversOf } from '../helpers/leaks';
+import { statusOf } from '../helpers/subhost';
 
 describe('batches: several names in one boot or stop', () => {
   const root = makeTestRoot();
@@ -25,7 +26,7 @@ describe('batches: several names in one boot or stop', () => {
     const list = JSON.parse(ok(['list', '--json'], { root }).stdout);
     expect(list.filter((x: { state: string }) => x.state === 'running').map((x: { name: string }) => x.name).sort()).toEqual([...names].sort());
     expect(ok(['stop', '--parallel', '2', ...names], { root }).stdout.split('\n').filter(Boolean).sort()).toEqual(names.map((n) => `${n}: stopped`).sort());
-    expect(findTestLeftovers().filter((l) => l.id.includes(root) || names.some((n) => l.id.includes(n)))).toEqual([]);
+    expect(leftoversOf(...names)).toEqual([]);
   });
 
   it('boots the others when one fails, and says which failed, one line each', () => {
@@ -65,7 +66,7 @@ describe('descriptors the caller left open', () => {
     } finally {
       closeSync(fd);
     }
-    const s = JSON.parse(ok(['status', name, '--json'], { root }).stdout);
+    const s = statusOf(root, name);
     const held = (pid: number) => readdirSync(`/proc/${pid}/fd`).map((f) => {
       try {
         return readlinkSync(`/proc/${pid}/fd/${f}`);

@@ -1,30 +1,31 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeDiskImage } from '../../src/core/image/disk-image';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
 import { findV1Hierarchies } from '../../src/host/cgroup-v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkMaster } from '../../src/host/ip';
-import { blockNumbers } from '../../src/host/loop';
+import { blockNumbers, listLoops } from '../../src/host/loop';
 import { readMountinfo } from '../../src/host/mountinfo';
-import { readCmdline } from '../../src/host/proc';
+import { parseStat, readCmdline } from '../../src/host/proc';
 import { cli, ok } from '../helpers/cli';
-import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
+import { makeTestRoot, removeTestRoot, testMac, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
 import { inNetns } from '../helpers/net';
 import { useBootedSubhost } from '../helpers/booted';
-import { findTestLeftovers } from '../helpers/leaks';
+import { leftoversOf } from '../helpers/leaks';
+import { bootAndSettle, enterSh, statusOf } from '../helpers/subhost';
 import { run } from '../../src/host/exec';
 
-// Unique per test run: MACs are checked against every active subhost on the host.
-const MAC = `02:5b:00:${((process.pid >> 8) & 255).toString(16).padStart(2, '0')}:${(process.pid & 255).toString(16).padStart(2, '0')}:2a`;
+const MAC = testMac(0x2a);
 
 describe('boot a partitioned disk image', () => {
-  const b = useBootedSubhost('b', '10.213.0.1/24', (bridge) => ({ bridges: [`${bridge}:${MAC}`], address: '10.213.0.2/24', hostname: 'guest-one' }));
+  const b = useBootedSubhost('b', { peerCidr: '10.213.0.1/24', subhost: (bridge) => ({ bridges: [`${bridge}:${MAC}`], address: '10.213.0.2/24', hostname: 'guest-one' }) });
   const { root, sh, status } = b;
+  const bridge = b.bridge!;
+  const peer = b.peer!;
   let sub: DiskSubhost;
-  let bridge: string;
-  let peer: string;
   beforeAll(() => {
-    ({ bridge, peer } = b);
     sub = b.sub();
   });
 
@@ -113,6 +114,18 @@ describe('boot a partitioned disk image', () => {
     expect(log).toContain('rc: runlevel 2');
   });
 
+  it('reaps orphans: subhost-init adopts them and no zombie stays', async () => {
+    // Each subshell ends at once, so its sleep is an orphan: the kernel gives it to PID 1 of the namespace.
+    const procs = (script = '') => sh(`${script}; for f in /proc/[0-9]*/stat; do read -r l < "$f" && echo "$l"; done`).stdout.trim().split('\n').map(parseStat);
+    const orphans = procs('(sleep 1 &); (sleep 1 &); (sleep 1 &); sleep 0.2').filter((p) => p.comm === 'sleep');
+    expect(orphans).toHaveLength(3);
+    for (const o of orphans) expect(o).toMatchObject({ ppid: 1, state: 'S' });
+    const pids = orphans.map((o) => o.pid);
+    // Ended and reaped: gone from /proc, not left there as zombies of PID 1.
+    await waitFor('the orphans to end and be reaped', () => !procs('true').some((p) => pids.includes(p.pid)), 5000);
+    expect(procs('true').filter((p) => p.state === 'Z')).toEqual([]);
+  });
+
   it('refuses a second boot of a running subhost', () => {
     const r = cli(['boot', sub.name], { root });
     expect(r.code).toBe(1);
@@ -123,8 +136,8 @@ describe('boot a partitioned disk image', () => {
 describe('power off and data', () => {
   const root = makeTestRoot();
   let sub: DiskSubhost;
-  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
-  const noneLeft = () => findTestLeftovers().filter((l) => l.id.includes(sub.name) || l.id.includes(root));
+  const sh = (script: string) => enterSh(root, sub.name, script);
+  const noneLeft = () => leftoversOf(sub.name);
 
   beforeAll(async () => {
     sub = await createDiskSubhost(root, testName('p'));
@@ -135,8 +148,7 @@ describe('power off and data', () => {
   });
 
   it('keeps what was written inside across power off and a new boot, with a clean e2fsck', async () => {
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
+    await bootAndSettle(root, sub.name);
     expect(sh('echo on-root > /root/marker && echo on-data > /data/marker && sync').code).toBe(0);
     const r = ok(['poweroff', sub.name], { root });
     expect(r.stdout).toBe(`${sub.name}: powered off\n`);
@@ -145,17 +157,16 @@ describe('power off and data', () => {
       const fsck = await run(['e2fsck', '-fn', `${disk}?offset=1048576`], { allowFailure: true });
       expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
     }
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
+    await bootAndSettle(root, sub.name);
     expect(sh('cat /root/marker /data/marker').stdout).toBe('on-root\non-data\n');
   });
 
   it('powers off by itself when something writes to /run/initctl inside', async () => {
-    const s = JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
+    const s = statusOf(root, sub.name);
     expect(s.state).toBe('running');
     expect(sh('echo poweroff > /run/initctl').code).toBe(0);
     await waitFor('the guest to release everything', () => noneLeft().length === 0 && !existsSync(`/proc/${s.pid1}`), 5000);
-    expect(JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout).state).toBe('stopped');
+    expect(statusOf(root, sub.name).state).toBe('stopped');
     expect(ok(['logs', sub.name], { root }).stdout).toContain('subhost-init: poweroff');
   });
 
@@ -177,5 +188,40 @@ describe('power off and data', () => {
     expect(r.stdout).toContain('attach');
     expect(r.stdout).toContain('pivot_root');
     expect(noneLeft()).toEqual([]);
+  });
+});
+
+describe('a DISKS element with partition 0: the whole image is one filesystem', () => {
+  const root = makeTestRoot();
+  let sub: DiskSubhost;
+  let bare: string;
+  const sh = (script: string) => enterSh(root, sub.name, script);
+
+  beforeAll(async () => {
+    sub = await createDiskSubhost(root, testName('z'), { dataDisk: false, files: { 'etc/fstab': { content: '/dev/vdb /data ext4 defaults 0 0\n' } } });
+    bare = join(sub.dir, 'bare.raw');
+    await makeDiskImage(bare, { sizeMiB: 16, partitioned: false });
+    writeFileSync(join(sub.dir, 'config'), `DISKS=( vda:1:${sub.disk1} vdb:0:${bare} )\n`);
+  });
+  afterAll(() => {
+    cli(['stop', sub.name], { root });
+    removeTestRoot(root);
+  });
+
+  it('is /dev/vdb inside: the loop device of the whole image, mounted by the guest fstab and written for real', async () => {
+    await bootAndSettle(root, sub.name);
+    const d = statusOf(root, sub.name).disks.find((x: { node: string }) => x.node === 'vdb');
+    expect(d.device).toMatch(/^\/dev\/loop\d+$/);
+    expect(listLoops().find((l) => l.dev === d.device)).toMatchObject({ backingFile: bare, offset: 0 });
+    expect(blockNumbers(d.device)).toEqual({ major: d.major, minor: d.minor });
+    expect(sh("stat -c '%t %T' /dev/vdb").stdout.trim().split(' ').map((x) => parseInt(x, 16))).toEqual([d.major, d.minor]);
+    expect(sh('test -e /dev/vdb1 || echo no-vdb1').stdout).toBe('no-vdb1\n');
+    expect(sh('grep "^/dev/vdb " /proc/mounts').stdout).toMatch(/^\/dev\/vdb \/data ext4 /);
+    expect(sh('echo on-bare > /data/marker && sync').code).toBe(0);
+    expect(ok(['poweroff', sub.name], { root }).stdout).toBe(`${sub.name}: powered off\n`);
+    expect(leftoversOf(sub.name)).toEqual([]);
+    expect((await run(['debugfs', '-R', 'cat /marker', bare])).stdout).toBe('on-bare\n');
+    const fsck = await run(['e2fsck', '-fn', bare], { allowFailure: true });
+    expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
   });
 });

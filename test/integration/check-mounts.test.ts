@@ -10,9 +10,10 @@ import { isMountPoint, readMountinfo } from '../../src/host/mountinfo';
 import { netnsExists } from '../../src/host/netns';
 import { isAlive, procRef, type ProcRef } from '../../src/host/proc';
 import { cli, ok } from '../helpers/cli';
-import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from '../helpers/env';
+import { makeTestRoot, PREFIX, removeTestRoot, testName } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
-import { findTestLeftovers } from '../helpers/leaks';
+import { leftoversOf } from '../helpers/leaks';
+import { bootAndSettle, statusOf } from '../helpers/subhost';
 import { createBridge, deleteBridge } from '../helpers/net';
 
 const cg2 = findCgroup2Mount();
@@ -42,8 +43,7 @@ describe('check-mounts', () => {
     await createBridge(bridge);
     running = await createDiskSubhost(root, testName('r'), { bridges: [bridge] });
     left = await createDiskSubhost(root, testName('l'), { bridges: [bridge] });
-    ok(['boot', running.name], { root });
-    await waitFor('rc 2', () => cli(['enter', running.name, '--', 'cat', '/run/rc.ran'], { root }).stdout.trim() === '2');
+    await bootAndSettle(root, running.name);
   });
   afterAll(async () => {
     cli(['stop', running.name], { root });
@@ -127,7 +127,7 @@ describe('check-mounts', () => {
       expect(isAlive(guestProc) || isAlive(supervisor)).toBe(false);
       expect(existsSync(`/run/subhost/${name}`)).toBe(false);
       expect(netnsExists(foreignNetns)).toBe(true);
-      expect(JSON.parse(ok(['status', running.name, '--json'], { root }).stdout).state).toBe('running');
+      expect(statusOf(root, running.name).state).toBe('running');
       expect(check().code).toBe(0);
     } finally {
       await run(['ip', 'netns', 'delete', foreignNetns], { allowFailure: true });
@@ -143,8 +143,8 @@ describe('check-mounts', () => {
     expect(new Set(kindsOf(report, left.name))).toEqual(new Set(['state', 'supervisor', 'process', 'mount', 'loop', 'veth', 'netns', 'cgroup']));
     expect(report.leftovers.find((l: { kind: string }) => l.kind === 'state').detail).toMatch(/^failed: `subhost boot` \(pid \d+\) was interrupted/);
     expect(checkJson('--fix').code).toBe(0);
-    expect(findTestLeftovers().filter((l) => l.id.includes(left.name))).toEqual([]);
-    expect(JSON.parse(ok(['status', left.name, '--json'], { root }).stdout).state).toBe('stopped');
+    expect(leftoversOf(left.name)).toEqual([]);
+    expect(statusOf(root, left.name).state).toBe('stopped');
   });
 
   it('kills a stray supervisor of an active subhost, and nothing else of it', async () => {
@@ -154,7 +154,7 @@ describe('check-mounts', () => {
     expect(report.leftovers).toEqual([expect.objectContaining({ kind: 'supervisor', subhost: running.name, id: String(stray.pid) })]);
     expect(checkJson('--fix').code).toBe(0);
     expect(isAlive(stray)).toBe(false);
-    expect(JSON.parse(ok(['status', running.name, '--json'], { root }).stdout).state).toBe('running');
+    expect(statusOf(root, running.name).state).toBe('running');
   });
 
   it("leaves alone what is in a boot's way and is not ours: a network namespace or link of that name", async () => {
@@ -180,7 +180,7 @@ describe('check-mounts', () => {
     } finally {
       await run(['ip', 'link', 'del', `${name}0`], { allowFailure: true });
     }
-    expect(findTestLeftovers().filter((l) => l.id.includes(name))).toEqual([]);
+    expect(leftoversOf(name)).toEqual([]);
   });
 
   it('refuses bad input', () => {

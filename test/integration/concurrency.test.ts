@@ -10,7 +10,8 @@ import { readIfalias } from '../../src/core/steps/network';
 import { cli, cliAsync, ok } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, sleep, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
-import { findTestLeftovers } from '../helpers/leaks';
+import { leftoversOf } from '../helpers/leaks';
+import { statusOf } from '../helpers/subhost';
 import { createBridge, deleteBridge } from '../helpers/net';
 
 const PARALLEL = 20;
@@ -22,7 +23,6 @@ describe('concurrency', () => {
   const root = makeTestRoot();
   const bridge = `${PREFIX}qbr${process.pid % 10000}`;
   let sub: DiskSubhost;
-  const leftoversOf = (name: string) => findTestLeftovers().filter((l) => l.id.includes(name));
 
   beforeAll(async () => {
     await createBridge(bridge);
@@ -50,7 +50,7 @@ describe('concurrency', () => {
     holder.kill('SIGKILL');
     const r = await boot;
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout).state).toBe('running');
+    expect(statusOf(root, sub.name).state).toBe('running');
     ok(['stop', sub.name], { root });
   });
 
@@ -62,7 +62,7 @@ describe('concurrency', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(`subhost: subhost ${sub.name} is already running\n`);
     }
-    const s = JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
+    const s = statusOf(root, sub.name);
     expect(winners[0].stdout).toBe(`${sub.name}: booted, PID 1 is ${s.pid1}\n`);
     // One set of resources: the loops of one boot (a whole-image loop per image, and the
     // partition's, a loop of its own where the kernel parses no partition tables).
@@ -101,7 +101,7 @@ describe('concurrency', () => {
     booted.forEach((r, i) => expect(r.code, `${subs[i].name}: ${r.stderr}`).toBe(0));
     const pid1s = new Set<number>();
     for (const [i, s] of subs.entries()) {
-      const st = JSON.parse(ok(['status', s.name, '--json'], { root }).stdout);
+      const st = statusOf(root, s.name);
       expect(st.state).toBe('running');
       pid1s.add(st.pid1);
       const sh = (script: string) => ok(['enter', s.name, '--', '/bin/sh', '-c', script], { root }).stdout.trim();
@@ -131,7 +131,7 @@ describe('concurrency', () => {
 
   it('waits for a boot in progress before stopping (stop during boot)', async () => {
     const boot = cliAsync(['boot', sub.name], { root });
-    await waitFor('the boot to hold the lock', () => findTestLeftovers().some((l) => l.kind === 'state' && l.id.endsWith(sub.name)), 10_000, 5);
+    await waitFor('the boot to hold the lock', () => leftoversOf(sub.name).some((l) => l.kind === 'state'), 10_000, 5);
     const stop = await cliAsync(['stop', sub.name], { root });
     expect((await boot).code).toBe(0);
     expect(stop).toMatchObject({ code: 0, stdout: `${sub.name}: stopped\n` });

@@ -1,26 +1,32 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Command } from 'commander';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../src/cli/main';
 import { mount, umount } from '../../src/host/mount';
 import { readMountinfo } from '../../src/host/mountinfo';
-import { BIN, cli, ok } from '../helpers/cli';
-import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
-import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { useBootedSubhost } from '../helpers/booted';
+import { BIN, ok } from '../helpers/cli';
+import { waitFor } from '../helpers/env';
+import type { DiskSubhost } from '../helpers/fixtures';
+import { bootAndSettle } from '../helpers/subhost';
+
+/** Every command an operator can call ("cgroups setup" for a nested one), as the CLI defines them. */
+function commandPaths(cmd: Command, parents: string[] = []): string[][] {
+  return cmd
+    .createHelp()
+    .visibleCommands(cmd)
+    .filter((c) => c.name() !== 'help')
+    .flatMap((c) => [[...parents, c.name()], ...commandPaths(c, [...parents, c.name()])]);
+}
 
 describe('console log, mount propagation and help', () => {
-  const root = makeTestRoot();
+  const b = useBootedSubhost('c');
+  const { root, sh } = b;
   let sub: DiskSubhost;
-  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
-
-  beforeAll(async () => {
-    sub = await createDiskSubhost(root, testName('c'));
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
-  });
-  afterAll(() => {
-    cli(['stop', sub.name], { root });
-    removeTestRoot(root);
+  beforeAll(() => {
+    sub = b.sub();
   });
 
   it('follows the console with logs -f until the subhost powers off', async () => {
@@ -37,8 +43,7 @@ describe('console log, mount propagation and help', () => {
   });
 
   it('bounds the log: it rotates at 256 KiB and keeps one older file', async () => {
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
+    await bootAndSettle(root, sub.name);
     // 700 KB of console output, in lines of 100 bytes.
     expect(sh('i=0; while [ $i -lt 7000 ]; do printf "%099d\\n" $i; i=$((i+1)); done > /dev/console').code).toBe(0);
     const log = `/run/subhost/.logs/${sub.name}.log`;
@@ -61,13 +66,17 @@ describe('console log, mount propagation and help', () => {
     expect(readMountinfo().some((m) => m.mountPoint === join(sub.dir, 'live', 'data'))).toBe(false);
   });
 
-  it('has --help for every command', () => {
-    const commands = ['boot', 'start', 'enter', 'poweroff', 'stop', 'list', 'status', 'logs', 'autostart', 'check-mounts'];
+  it('has --help for every command, each listed in the help of the one above it', () => {
+    const commands = commandPaths(buildProgram());
+    const names = commands.map((c) => c.join(' '));
+    expect(names).toEqual(expect.arrayContaining(['boot', 'start', 'enter', 'poweroff', 'stop', 'list', 'status', 'logs', 'autostart', 'check-mounts', 'usage', 'cgroups', 'cgroups setup']));
+    expect(names).not.toContain('_reap');
     const main = ok(['--help']).stdout;
     for (const c of commands) {
-      expect(main).toContain(c);
-      const r = ok([c, '--help']);
-      expect(r.stdout).toMatch(new RegExp(`^Usage: subhost ${c}`));
+      const above = c.length === 1 ? main : ok([...c.slice(0, -1), '--help']).stdout;
+      expect(above, c.join(' ')).toMatch(new RegExp(`^  ${c[c.length - 1]}\\b`, 'm'));
+      const r = ok([...c, '--help']);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: subhost ${c.join(' ')}\\b`));
     }
   });
 });

@@ -10,8 +10,9 @@ import { isAlive } from '../../src/host/proc';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
-import { findTestLeftovers } from '../helpers/leaks';
+import { leftoversOf } from '../helpers/leaks';
 import { createBridge, deleteBridge } from '../helpers/net';
+import { bootAndSettle as bootAndSettleIn, statusOf } from '../helpers/subhost';
 
 const RUN = '/run/subhost';
 
@@ -27,8 +28,9 @@ describe('crash recovery', () => {
   let sub: DiskSubhost;
   let stepIds: string[] = [];
   let undoIds: string[] = [];
-  const leftovers = () => findTestLeftovers().filter((l) => l.id.includes(sub.name) || l.id.includes(root));
-  const status = () => JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
+  const leftovers = () => leftoversOf(sub.name);
+  const status = () => statusOf(root, sub.name);
+  const bootAndSettle = () => bootAndSettleIn(root, sub.name);
   const killedAt = (args: string[], point: string) => cli(args, { root, env: { SUBHOST_TEST_KILL_AT: point } });
 
   async function expectFailedThenCleanedByStop(cmd: string): Promise<void> {
@@ -38,6 +40,11 @@ describe('crash recovery', () => {
     const again = cli(['boot', sub.name], { root });
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(new RegExp(`^subhost: subhost ${sub.name} is failed: `));
+    // poweroff refuses it too, in one line, and leaves it failed for stop.
+    const off = cli(['poweroff', sub.name], { root });
+    expect(off).toMatchObject({ code: 1, stdout: '' });
+    expect(off.stderr).toMatch(new RegExp(`^subhost: subhost ${sub.name} is failed: [^\\n]*\\n$`));
+    expect(status().state).toBe('failed');
     expect(ok(['stop', sub.name], { root }).stdout).toBe(`${sub.name}: stopped\n`);
     expect(leftovers()).toEqual([]);
     expect(existsSync(paths.runDir(sub.name))).toBe(false);
@@ -46,11 +53,6 @@ describe('crash recovery', () => {
       const fsck = await run(['e2fsck', '-fn', `${disk}?offset=1048576`], { allowFailure: true });
       expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
     }
-  }
-
-  async function bootAndSettle(): Promise<void> {
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2', () => cli(['enter', sub.name, '--', 'cat', '/run/rc.ran'], { root }).stdout.trim() === '2');
   }
 
   beforeAll(async () => {

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, type ProcRef } from '../../src/host/proc';
+import { isAlive } from '../../src/host/proc';
 import { readState } from '../../src/core/state';
 import { Paths } from '../../src/core/paths';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
-import { findTestLeftovers } from '../helpers/leaks';
+import { leftoversOf } from '../helpers/leaks';
 import { createBridge, deleteBridge } from '../helpers/net';
+import { bootAndSettle as bootAndSettleIn, enterSh, statusOf } from '../helpers/subhost';
 import { sysvinitGuestFiles } from '../helpers/sysvinit';
 
 const RUN = '/run/subhost';
@@ -24,15 +25,10 @@ describe.each([
   const bridge = `${PREFIX}gbr${process.pid % 1000}${sysvinit ? 's' : 'b'}`;
   const paths = new Paths(root, RUN);
   let sub: DiskSubhost;
-  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
+  const sh = (script: string) => enterSh(root, sub.name, script);
   const record = () => readState(paths, sub.name);
-  const leftovers = () => findTestLeftovers().filter((l) => l.id.includes(sub.name) || l.id.includes(root));
-
-  async function bootAndSettle(): Promise<ProcRef> {
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
-    return record()!.pid1!;
-  }
+  const leftovers = () => leftoversOf(sub.name);
+  const bootAndSettle = () => bootAndSettleIn(root, sub.name);
 
   /** Run CMD inside, then only watch: within 5 s (SPEC §3) PID 1, its state and every resource are gone. */
   async function expectReleasedAfter(cmd: string): Promise<void> {
@@ -51,7 +47,7 @@ describe.each([
       return r !== undefined && r.bootId !== firstBoot && r.phase === 'running' && !r.op && isAlive(r.pid1) && !isAlive(pid1);
     }, 15_000);
     await waitFor('rc 2 of the new boot', () => sh('cat /run/rc.ran').stdout.trim() === '2');
-    expect(JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout)).toMatchObject({ state: 'running', interfaces: [{ host: `${sub.name}0` }] });
+    expect(statusOf(root, sub.name)).toMatchObject({ state: 'running', interfaces: [{ host: `${sub.name}0` }] });
     expect(ok(['logs', sub.name], { root }).stdout).toMatch(/PID 1 ended \(status 129\); rebooting[\s\S]*booted again/);
     ok(['poweroff', sub.name], { root });
     expect(leftovers()).toEqual([]);
@@ -82,5 +78,39 @@ describe.each([
   const reboots = sysvinit ? ['/sbin/reboot', '/sbin/shutdown -r now', '/sbin/telinit 6'] : ['reboot', 'reboot -f', 'echo reboot > /run/initctl'];
   it.each(reboots)('`%s` boots it again', async (cmd) => {
     await expectRebootAfter(cmd);
+  });
+});
+
+describe('subhost poweroff --timeout, on a guest that does not finish in time', () => {
+  const root = makeTestRoot();
+  let sub: DiskSubhost;
+  // A daemon that ignores SIGTERM (the disposition survives exec): subhost-init's power off waits its
+  // 10 s grace for it before SIGKILL, far past the 1 s that poweroff is given here.
+  const STUBBORN = { mode: 0o755, content: "#!/bin/sh\nsh -c \"trap '' TERM; exec sleep 600\" </dev/null >/dev/null 2>&1 &\n" };
+
+  beforeAll(async () => {
+    sub = await createDiskSubhost(root, testName('to'), { dataDisk: false, files: { 'etc/rc2.d/S50stubborn': STUBBORN } });
+  });
+  afterAll(() => {
+    cli(['stop', sub.name], { root });
+    removeTestRoot(root);
+  });
+
+  it('kills it after the timeout, warns, exits 0 and leaves nothing', async () => {
+    const pid1 = await bootAndSettleIn(root, sub.name);
+    const stubborn = enterSh(root, sub.name, 'for f in /proc/[0-9]*/status; do grep -q "^Name:.sleep" "$f" && grep "^SigIgn:" "$f"; done').stdout.trim();
+    // SIGTERM (15) is bit 14 of the ignored mask.
+    expect((BigInt(`0x${stubborn.split(/\s+/)[1]}`) >> 14n) & 1n).toBe(1n);
+    const started = Date.now();
+    const r = cli(['poweroff', sub.name, '--timeout', '1'], { root });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${sub.name}: powered off\n`);
+    expect(r.stderr).toBe(`subhost: warning: ${sub.name}: did not power off within 1 s; killed\n`);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(isAlive(pid1)).toBe(false);
+    // The guest had begun its own power off: the request reached it.
+    expect(ok(['logs', sub.name], { root }).stdout).toContain('subhost-init: poweroff');
+    expect(leftoversOf(sub.name)).toEqual([]);
+    expect(statusOf(root, sub.name).state).toBe('stopped');
   });
 });

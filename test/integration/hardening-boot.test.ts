@@ -1,42 +1,32 @@
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, ok } from '../helpers/cli';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useBootedSubhost } from '../helpers/booted';
+import { cli } from '../helpers/cli';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
-import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { createDiskSubhost } from '../helpers/fixtures';
 import { capBnd, dashAsGuestShell, enforced, guardedInGuestPidns } from '../helpers/guest';
-import { findTestLeftovers } from '../helpers/leaks';
+import { leftoversOf } from '../helpers/leaks';
+import { statusOf } from '../helpers/subhost';
 
 // The boot-time side of the hardening: TUN=yes, reboot(2) kept, and a protection that cannot be applied.
 
 describe('TUN=yes and reboot(2)', () => {
-  const root = makeTestRoot();
-  let sub: DiskSubhost;
-  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
-
-  beforeAll(async () => {
-    sub = await createDiskSubhost(root, testName('t'), { dataDisk: false, extraConfig: 'TUN=yes' });
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2 to finish', () => sh('cat /run/rc.ran').stdout.trim() === '2');
-  });
-  afterAll(() => {
-    cli(['stop', sub.name], { root });
-    removeTestRoot(root);
-  });
+  const { sh, status, sub } = useBootedSubhost('t', { subhost: () => ({ dataDisk: false, extraConfig: 'TUN=yes' }) });
 
   it('gives the guest /dev/net/tun, and it opens', () => {
     expect(sh('stat -c "%F %t:%T" /dev/net/tun').stdout.trim()).toBe('character special file a:c8');
     const r = sh('exec 3<>/dev/net/tun && echo opened');
     expect(r.stdout).toBe('opened\n');
-    const s = JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
+    const s = status();
     if (enforced) expect(s.hardening.devices.allowed.map((a: { what: string }) => a.what)).toEqual(['null', 'zero', 'full', 'random', 'urandom', 'tty', 'ptmx', 'pts', 'net/tun', 'vda1']);
   });
 
   it('keeps sys_boot: reboot(2) (poweroff -f) ends only its own PID namespace', async () => {
-    const s = JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
+    const s = status();
     expect(capBnd(s.pid1)).toContain('sys_boot');
     sh(guardedInGuestPidns(s.pid1, 'poweroff -f'));
-    await waitFor('the guest to release everything', () => !existsSync(`/proc/${s.pid1}`) && findTestLeftovers().every((l) => !l.id.includes(sub.name)), 15_000);
-    expect(JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout).state).toBe('stopped');
+    await waitFor('the guest to release everything', () => !existsSync(`/proc/${s.pid1}`) && leftoversOf(sub().name).length === 0, 15_000);
+    expect(status().state).toBe('stopped');
   });
 });
 
@@ -57,7 +47,7 @@ describe('a protection that cannot be applied', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(r.stderr).toMatch(/^subhost: start subhost-init as PID 1 .*: PID 1 did not start: it ended before it was ready; console: .*subhost-init: cannot make \/proc\/sys read-only/);
-    expect(findTestLeftovers().filter((l) => l.id.includes(sub.name) || l.id.includes(root))).toEqual([]);
-    expect(JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout).state).toBe('stopped');
+    expect(leftoversOf(sub.name)).toEqual([]);
+    expect(statusOf(root, sub.name).state).toBe('stopped');
   });
 });

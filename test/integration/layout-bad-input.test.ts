@@ -2,10 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ok } from '../helpers/cli';
-import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
+import { makeTestRoot, removeTestRoot, testName } from '../helpers/env';
 import { createBusyboxTree, createDiskSubhost, createLayerSubhost, type DiskSubhost } from '../helpers/fixtures';
 import { expectRefused as refused, withConfig as configured } from '../helpers/refused';
 import { startFromPipe } from '../helpers/session';
+import { bootAndSettle, statusOf } from '../helpers/subhost';
 
 /** Overlay, directory and image layouts, and start: one line naming what and why, nothing left behind. */
 describe('bad input for overlay and directory subhosts, and for start', () => {
@@ -16,9 +17,8 @@ describe('bad input for overlay and directory subhosts, and for start', () => {
   beforeAll(async () => {
     await createBusyboxTree(base);
     booted = await createDiskSubhost(root, testName('k'), { dataDisk: false });
-    ok(['boot', booted.name], { root });
-    // Let its rcS finish, so that its processes hold still while we compare.
-    await waitFor('rc 2', () => cli(['enter', booted.name, '--', 'cat', '/run/rc.ran'], { root }).stdout.trim() === '2');
+    // Settled (rc 2 done), so that its processes hold still while we compare.
+    await bootAndSettle(root, booted.name);
   });
   afterAll(() => {
     cli(['stop', booted.name], { root });
@@ -64,9 +64,9 @@ describe('bad input for overlay and directory subhosts, and for start', () => {
   });
 
   it('refuses to start a subhost that runs under boot, which keeps running', () => {
-    const pid1 = JSON.parse(ok(['status', booted.name, '--json'], { root }).stdout).pid1;
+    const pid1 = statusOf(root, booted.name).pid1;
     expectRefused(['start', booted.name], new RegExp(`^subhost: subhost ${booted.name} is running under \`subhost boot\` \\(subhost-init is its PID 1\\): \`subhost enter ${booted.name}\` opens a shell in it\\n$`));
-    expect(JSON.parse(ok(['status', booted.name, '--json'], { root }).stdout)).toMatchObject({ state: 'running', mode: 'boot', pid1 });
+    expect(statusOf(root, booted.name)).toMatchObject({ state: 'running', mode: 'boot', pid1 });
   });
 
   it('refuses start --dry-run the same way, and bad usage with exit 2', () => {

@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/host/exec';
 import { listLoops } from '../../src/host/loop';
 import { cli, ok } from '../helpers/cli';
-import { makeTestRoot, removeTestRoot, testName, waitFor, PREFIX } from '../helpers/env';
+import { makeTestRoot, removeTestRoot, testName, PREFIX } from '../helpers/env';
 import { createBusyboxTree, createLayerSubhost, type LayerSubhost } from '../helpers/fixtures';
-import { findTestLeftovers } from '../helpers/leaks';
+import { leftoversOf } from '../helpers/leaks';
+import { bootAndSettle, enterSh, statusOf } from '../helpers/subhost';
 
 /** A file inside an ext4 image, read without mounting it. */
 async function catInImage(image: string, path: string): Promise<string> {
@@ -16,9 +17,9 @@ async function catInImage(image: string, path: string): Promise<string> {
 describe('directory subhosts and NAME.img', () => {
   const root = makeTestRoot();
   const base = join(root, 'base');
-  const sh = (name: string, script: string) => cli(['enter', name, '--', '/bin/sh', '-c', script], { root });
-  const status = (name: string) => JSON.parse(ok(['status', name, '--json'], { root }).stdout);
-  const left = (name: string) => findTestLeftovers().filter((l) => l.id.includes(name));
+  const sh = (name: string, script: string) => enterSh(root, name, script);
+  const status = (name: string) => statusOf(root, name);
+  const left = (name: string) => leftoversOf(name);
   const subs: LayerSubhost[] = [];
 
   // The test root is a shared mount (as / is on systemd hosts): a bind from it joins its peer group.
@@ -47,8 +48,7 @@ describe('directory subhosts and NAME.img', () => {
     const notTheirs = () => left(d.name).filter((l) => l.id !== operatorMount);
 
     expect(ok(['boot', d.name, '--dry-run'], { root }).stdout).toContain(`rbind ${join(d.dir, 'root')} on ${join(d.dir, 'live')}, private`);
-    ok(['boot', d.name], { root });
-    await waitFor('rc 2', () => sh(d.name, 'cat /run/rc.ran').stdout.trim() === '2');
+    await bootAndSettle(root, d.name);
     expect(status(d.name)).toMatchObject({ state: 'running', kind: 'directory', writable: join(d.dir, 'root') });
     expect(status(d.name).base).toBeUndefined();
     expect(ownMount(root)).toMatch(/ shared:\d+/);
@@ -108,8 +108,7 @@ describe('directory subhosts and NAME.img', () => {
   it('NAME.img without BASE: its root/ is the root filesystem, for boot too', async () => {
     const i = await createLayerSubhost(root, testName('j'), { rootTree: true, imageFolders: ['root', 'work'] });
     subs.push(i);
-    ok(['boot', i.name], { root });
-    await waitFor('rc 2', () => sh(i.name, 'cat /run/rc.ran').stdout.trim() === '2');
+    await bootAndSettle(root, i.name);
     expect(status(i.name)).toMatchObject({ state: 'running', mode: 'boot', kind: 'directory', writable: join(i.dir, 'mnt/root'), imageFile: i.image });
     expect(sh(i.name, 'echo on-image > /root/marker && sync').code).toBe(0);
     ok(['poweroff', i.name], { root });

@@ -8,6 +8,7 @@ import { findV1Hierarchies } from '../../src/host/cgroup-v1';
 import { parseFlatKeyed } from '../../src/host/cgroup-text';
 import { readStat } from '../../src/host/proc';
 import { BIN, cli, ok } from '../helpers/cli';
+import { enterSh, statusOf } from '../helpers/subhost';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
 
@@ -23,8 +24,8 @@ describe('limits, written for real where the host has each controller', () => {
   let sub: DiskSubhost;
   let set: CgroupSet;
   let bootStderr = '';
-  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
-  const status = () => JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
+  const sh = (script: string) => enterSh(root, sub.name, script);
+  const status = () => statusOf(root, sub.name);
   /** The cgroup (v2, else the v1 one) that holds this controller's files for the subhost. */
   const where = (v1: 'cpu' | 'memory' | 'pids' | 'blkio', file: string) => (set.v2.has(file) ? { cg: set.v2, version: 'v2' } : { cg: set.v1For(v1)!, version: 'v1' });
 

@@ -7,14 +7,15 @@ import { netnsExists } from '../../src/host/netns';
 import { readCmdline } from '../../src/host/proc';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
 import { cli, ok } from '../helpers/cli';
-import { makeTestRoot, removeTestRoot, testName, waitFor, PREFIX } from '../helpers/env';
+import { makeTestRoot, PREFIX, removeTestRoot, testMac, testName, waitFor } from '../helpers/env';
 import { createBusyboxTree, createLayerSubhost, type LayerSubhost } from '../helpers/fixtures';
-import { findTestLeftovers } from '../helpers/leaks';
+import { leftoversOf } from '../helpers/leaks';
 import { createBridge, deleteBridge } from '../helpers/net';
 import { startFromPipe } from '../helpers/session';
+import { bootAndSettle, enterSh, statusOf } from '../helpers/subhost';
 
 /** Every file of a tree with its type, mode, size and mtime: equal snapshots mean nothing was written. */
-export function snapshot(dir: string): string[] {
+function snapshot(dir: string): string[] {
   return (readdirSync(dir, { recursive: true }) as string[])
     .sort()
     .map((p) => {
@@ -31,13 +32,13 @@ describe('overlay subhosts over a shared BASE', () => {
   const root = makeTestRoot();
   const base = join(root, 'base');
   const bridge = `${PREFIX}obr${process.pid % 10000}`;
-  const MAC = '02:5b:00:00:01:2a';
+  const MAC = testMac(1);
   let a: LayerSubhost;
   let b: LayerSubhost;
   let baseBefore: string[];
-  const sh = (name: string, script: string) => cli(['enter', name, '--', '/bin/sh', '-c', script], { root });
-  const status = (name: string) => JSON.parse(ok(['status', name, '--json'], { root }).stdout);
-  const left = (name: string) => findTestLeftovers().filter((l) => l.id.includes(name));
+  const sh = (name: string, script: string) => enterSh(root, name, script);
+  const status = (name: string) => statusOf(root, name);
+  const left = (name: string) => leftoversOf(name);
 
   beforeAll(async () => {
     await createBridge(bridge);
@@ -55,8 +56,7 @@ describe('overlay subhosts over a shared BASE', () => {
   });
 
   it('boots with subhost-init as PID 1; writes and deletions land in root/, never in BASE', async () => {
-    ok(['boot', a.name], { root });
-    await waitFor('rc 2', () => sh(a.name, 'cat /run/rc.ran').stdout.trim() === '2');
+    await bootAndSettle(root, a.name);
     const s = status(a.name);
     expect(s).toMatchObject({ state: 'running', mode: 'boot', kind: 'overlay', base, writable: join(a.dir, 'root'), hostname: 'over-a' });
     expect(readCmdline(s.pid1)).toEqual(['/bin/sh', '/sbin/subhost-init']);

@@ -2,19 +2,24 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
 import { run } from '../../src/host/exec';
-import { readCmdline } from '../../src/host/proc';
+import { DROPPED_CAPABILITIES } from '../../src/core/capabilities';
+import { listLoops } from '../../src/host/loop';
+import { readMountinfo } from '../../src/host/mountinfo';
+import { isAlive, procRef, readCmdline } from '../../src/host/proc';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
-import { createBusyboxTree, createLayerSubhost, type LayerSubhost } from '../helpers/fixtures';
-import { findTestLeftovers } from '../helpers/leaks';
+import { createBusyboxTree, createDiskSubhost, createLayerSubhost, type DiskSubhost, type LayerSubhost } from '../helpers/fixtures';
+import { capBnd } from '../helpers/guest';
+import { leftoversOf } from '../helpers/leaks';
 import { startFromPipe, startOnTerminal } from '../helpers/session';
+import { statusOf } from '../helpers/subhost';
 
 describe('subhost start: terminal, job control, and a start that is killed', () => {
   const root = makeTestRoot();
   const base = join(root, 'base');
   let sub: LayerSubhost;
-  const status = (name = sub.name) => JSON.parse(ok(['status', name, '--json'], { root }).stdout);
-  const left = (name = sub.name) => findTestLeftovers().filter((l) => l.id.includes(name));
+  const status = (name = sub.name) => statusOf(root, name);
+  const left = (name = sub.name) => leftoversOf(name);
   const cgroupProcs = (name = sub.name) => new Cgroup(`${findCgroup2Mount()}/subhost/${name}`).allProcs();
 
   beforeAll(async () => {
@@ -96,6 +101,24 @@ describe('subhost start: terminal, job control, and a start that is killed', () 
     expect(cgroupProcs()).toEqual([]);
   });
 
+  it('SIGHUP to `subhost start` (its terminal went away) ends the shell and hibernates', async () => {
+    const s = startFromPipe(sub.name, root);
+    try {
+      s.write('echo UP-$((3*4))\n');
+      await s.expectOutput('UP-12');
+      const pid1 = procRef(status().pid1)!;
+      s.child.kill('SIGHUP');
+      const end = await s.exited;
+      expect(end.code).toBe(128 + 9);
+      expect(s.stderr()).toContain(`${sub.name}: hibernated`);
+      expect(isAlive(pid1)).toBe(false);
+    } finally {
+      s.kill();
+    }
+    expect(status().state).toBe('hibernated');
+    expect(cgroupProcs()).toEqual([]);
+  });
+
   it('poweroff ends the shell and releases everything; start then says so', async () => {
     const s = startFromPipe(sub.name, root);
     try {
@@ -148,6 +171,20 @@ describe('subhost start: terminal, job control, and a start that is killed', () 
     }
   });
 
+  it('a `subhost start` killed once its shell is started, before it said go: the shell never runs; failed; stop cleans up', () => {
+    try {
+      const r = cli(['start', sub.name], { root, input: 'echo ran\n', env: { SUBHOST_TEST_KILL_AT: 'start:after:start-shell' } });
+      expect(r.code, r.stderr).toBeNull();
+      expect(r.stdout).not.toContain('ran');
+      expect(status()).toMatchObject({ state: 'failed', reason: expect.stringContaining('`subhost start`') });
+      ok(['stop', sub.name], { root });
+      expect(left()).toEqual([]);
+    } finally {
+      // The next cases need the subhost stopped, also when this one failed half-way.
+      cli(['stop', sub.name], { root });
+    }
+  });
+
   it('so does a resume killed at any step; a hibernated subhost killed before resuming still stops clean', async () => {
     for (let at = 1; at <= 2; at++) {
       expect(cli(['start', sub.name], { root, input: 'exit 0\n' }).code).toBe(0);
@@ -170,5 +207,69 @@ describe('subhost start: terminal, job control, and a start that is killed', () 
     expect(status().state).toBe('hibernated');
     ok(['stop', sub.name], { root });
     expect(left()).toEqual([]);
+  });
+});
+
+describe('subhost start on a disk image', () => {
+  const root = makeTestRoot();
+  let sub: DiskSubhost;
+  const status = () => statusOf(root, sub.name);
+  const loops = () => listLoops().filter((l) => l.backingFile === sub.disk1 || l.backingFile === sub.disk2).map((l) => l.dev).sort();
+
+  beforeAll(async () => {
+    sub = await createDiskSubhost(root, testName('sd'));
+  });
+  afterAll(() => {
+    cli(['stop', sub.name], { root });
+    removeTestRoot(root);
+  });
+
+  it('gives the shell its block devices, and hardens that PID 1 as boot does', async () => {
+    const s = startFromPipe(sub.name, root);
+    try {
+      s.write('for n in vda1 vdb1; do test -b /dev/$n && echo "BLOCK-$n $(stat -c "%t:%T" /dev/$n)"; done; echo LISTED\n');
+      await s.expectOutput('LISTED');
+      const st = status();
+      expect(st).toMatchObject({ state: 'running', mode: 'start', kind: 'disk' });
+      for (const d of st.disks) {
+        expect(s.stdout()).toContain(`BLOCK-${d.node} ${d.major.toString(16)}:${d.minor.toString(16)}`);
+      }
+      expect(st.disks.map((d: { node: string }) => d.node)).toEqual(['vda1', 'vdb1']);
+      s.write('mount /dev/vdb1 /data && echo from-start > /data/f && umount /data && echo MOUNTED-$((20+1))\n');
+      await s.expectOutput('MOUNTED-21');
+
+      // The shell is PID 1 here, started the one way boot's subhost-init is: the same bounding set and /proc.
+      expect(readCmdline(st.pid1)).toEqual(['/bin/sh']);
+      const caps = capBnd(st.pid1);
+      expect(caps).not.toContain('sys_module');
+      for (const c of DROPPED_CAPABILITIES) expect(caps).not.toContain(c.cap);
+      const mounts = readMountinfo(st.pid1);
+      expect(mounts.filter((m) => m.mountPoint === '/proc/sys').pop()!.options).toContain('ro');
+      expect(mounts.filter((m) => m.mountPoint === '/proc/sys/net').pop()!.options).toContain('rw');
+      expect(mounts.filter((m) => m.mountPoint === '/sys').pop()!.options).toContain('ro');
+      s.write('echo 1 > /proc/sys/kernel/domainname; echo "DOMAIN=$?"\n');
+      await s.expectOutput(/DOMAIN=\d+/);
+      expect(s.stdout()).toMatch(/DOMAIN=[1-9]/);
+      expect(st.hardening.problems).toEqual([]);
+
+      s.write('exit 0\n');
+      expect((await s.end()).code, s.stderr()).toBe(0);
+    } finally {
+      s.kill();
+    }
+    expect(status().state).toBe('hibernated');
+  });
+
+  it('resumes on the same loop devices, with what the shell wrote', () => {
+    const before = loops();
+    expect(before.length).toBeGreaterThanOrEqual(2);
+    const r = cli(['start', sub.name], { root, input: 'mount /dev/vdb1 /data && cat /data/f && umount /data\n' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('from-start\n');
+    expect(loops()).toEqual(before);
+    expect(status().state).toBe('hibernated');
+    ok(['stop', sub.name], { root });
+    expect(loops()).toEqual([]);
+    expect(leftoversOf(sub.name)).toEqual([]);
   });
 });

@@ -6,8 +6,9 @@ import { CgroupSet } from '../../src/core/subhost-cgroups';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
 import { parseFlatKeyed } from '../../src/host/cgroup-text';
 import { cli, ok } from '../helpers/cli';
-import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
+import { makeTestRoot, removeTestRoot, testName } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { bootAndSettle, enterSh, statusOf } from '../helpers/subhost';
 
 const threadsOf = (pid: number) => Number(/^Threads:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 
@@ -15,14 +16,13 @@ describe('usage of a booted subhost, from its real cgroups', () => {
   const root = makeTestRoot();
   let sub: DiskSubhost;
   let set: CgroupSet;
-  const sh = (script: string) => cli(['enter', sub.name, '--', '/bin/sh', '-c', script], { root });
+  const sh = (script: string) => enterSh(root, sub.name, script);
   const usage = () => JSON.parse(ok(['usage', sub.name, '--json'], { root }).stdout)[0];
   const userUsec = () => parseFlatKeyed(readFileSync(join(set.v2.path, 'cpu.stat'), 'utf8')).get('user_usec')! / 1e6;
 
   beforeAll(async () => {
     sub = await createDiskSubhost(root, testName('u'));
-    ok(['boot', sub.name], { root });
-    await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
+    await bootAndSettle(root, sub.name);
     set = CgroupSet.at(findCgroup2Mount(), `subhost/${sub.name}`);
   });
   afterAll(() => {
@@ -81,7 +81,7 @@ describe('usage of a booted subhost, from its real cgroups', () => {
   });
 
   it('is in status too, as the same record', () => {
-    const s = JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout);
+    const s = statusOf(root, sub.name);
     expect(s.usage).toMatchObject({ host: hostname(), kind: 'subhost', name: sub.name, cgroup: set.v2.path });
     expect(ok(['status', sub.name], { root }).stdout).toMatch(/^ {2}tasks\s+\d+$/m);
   });

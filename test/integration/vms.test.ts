@@ -10,6 +10,7 @@ import { listPids, readStat } from '../../src/host/proc';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { statusOf } from '../helpers/subhost';
 
 const QEMU = ['-S', '-display', 'none', '-nodefaults', '-m', '16', '-accel', 'tcg'];
 
@@ -118,7 +119,7 @@ describe('cgroups setup moves real VM processes into vm/NAME, and usage lists th
     expect(changed.some((c) => c.pid === nameless.pid)).toBe(false);
     for (const v of report.vms.filter((x) => x.action === 'moved')) expect(v.exe).toMatch(/^(kvm|qemu-kvm|qemu-system-.+)$/);
     // The subhost's own processes stay in its cgroup.
-    const sPid1 = JSON.parse(ok(['status', sub.name, '--json'], { root }).stdout).pid1;
+    const sPid1 = statusOf(root, sub.name).pid1;
     expect(readCgroup(sPid1)).toContain(`0::/subhost/${sub.name}\n`);
   });
 

@@ -188,10 +188,14 @@ describe('the boot plan', () => {
     buildBootPlan(validateConfig('web1', { DISKS: ['vda:1:/d/root.raw'], TUN: tun ? 'yes' : 'no' }, '/opt/sub/web1'), { paths, tables, bootId: 'b', graceSeconds: 1, deviceControl, cgroupLayout: { v2: [], v1: ['devices'] } });
 
   it('restricts devices after the cgroup and the partitions are made, before PID 1 starts', () => {
-    const kinds = plan(false, 'cgroup-v1').steps.map((s) => s.kind);
-    expect(kinds.indexOf('devices')).toBeGreaterThan(kinds.indexOf('cgroup'));
-    expect(kinds.indexOf('devices')).toBeGreaterThan(kinds.lastIndexOf('partition'));
-    expect(kinds.indexOf('devices')).toBeLessThan(kinds.indexOf('start-init'));
+    // The executor runs a step once everything in its `after` is done: that, not the list's order, is the sequence.
+    const steps = plan(false, 'cgroup-v1').steps;
+    const after = (kind: string) => steps.find((s) => s.kind === kind)!.after;
+    const partitions = steps.filter((s) => s.kind === 'partition').map((s) => s.id);
+    expect(partitions).toEqual(['disk:vda1']);
+    expect(after('devices')).toEqual(expect.arrayContaining(['cgroup', ...partitions]));
+    expect(after('start-init')).toContain('devices');
+    expect(after('cgroup')).not.toContain('devices');
     const step = plan(false, 'cgroup-v1').steps.find((s) => s.kind === 'devices')!;
     expect(step.params).toEqual({ cgroup: 'subhost/web1', disks: [{ node: 'vda1', from: 'disk:vda1' }], tun: false, control: 'cgroup-v1' });
     expect(step.describe).toBe('restrict devices in the v1 devices cgroup subhost/web1: deny all, allow null zero full random urandom tty ptmx pts vda1; the guest runs in its child subhost/web1/guest');
