@@ -2,21 +2,8 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-// The test helpers that the demo and the soak reuse find bin/ from their own folder (__dirname),
-// which in a bundle is dist/: give each helper its source folder, relative to the bundle.
-const DIST = resolve('dist');
-const helpersDirname = {
-  name: 'helpers-dirname',
-  setup(b) {
-    b.onLoad({ filter: /\/test\/helpers\/[^/]+\.ts$/ }, ({ path }) => ({
-      contents: readFileSync(path, 'utf8').replaceAll('__dirname', `require('node:path').join(__dirname, ${JSON.stringify(relative(DIST, dirname(path)))})`),
-      loader: 'ts',
-    }));
-  },
-};
 const common = {
   bundle: true,
   platform: 'node',
@@ -25,7 +12,6 @@ const common = {
   sourcemap: 'linked',
   logLevel: 'warning',
   define: { SUBHOST_VERSION: JSON.stringify(pkg.version) },
-  plugins: [helpersDirname],
 };
 const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts', soak: 'scripts/soak.ts' };
 await Promise.all(Object.entries(entries).map(([name, src]) => build({ ...common, entryPoints: [src], outfile: `dist/${name}.cjs` })));

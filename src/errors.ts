@@ -43,7 +43,9 @@ export class CommandError extends SubhostError {
     readonly stderr: string,
   ) {
     const why = firstLine(stderr) || (signal ? `killed by ${signal}` : `exit status ${code}`);
-    super(`${argv[0]}: ${why}`, { details: [`command: ${argv.map(quoteArg).join(' ')}`, ...stderr.trim().split('\n').slice(1)] });
+    // Most tools already start their message with their own name (mount: ...): say it once.
+    const name = argv[0].split('/').pop()!;
+    super(why.startsWith(`${name}: `) ? why : `${name}: ${why}`, { details: [`command: ${argv.map(quoteArg).join(' ')}`, ...stderr.trim().split('\n').slice(1)] });
     this.name = 'CommandError';
   }
 }

@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-export const BIN = join(__dirname, '../../bin/subhost');
+/** bin/subhost of this checkout: from test/helpers in the sources, from dist/ when bundled (demo, soak). */
+export const BIN = ['../../bin/subhost', '../bin/subhost'].map((p) => join(__dirname, p)).find((p) => existsSync(p)) ?? join(__dirname, '../../bin/subhost');
 
 export interface CliResult {
   code: number | null;

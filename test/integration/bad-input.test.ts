@@ -90,7 +90,7 @@ describe('bad input', () => {
   });
 
   it('refuses a subhost that does not exist', () => {
-    expectRefused(['boot', 'tstnosuch'], 1, /no subhost tstnosuch: .* does not exist and no config was given/);
+    expectRefused(['boot', `${PREFIX}nosuch`], 1, new RegExp(`no subhost ${PREFIX}nosuch: .* does not exist and no config was given`));
   });
 
   it('exits 2 for bad usage', () => {

@@ -3,7 +3,7 @@ import { closeSync, openSync, readdirSync, readlinkSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cli, ok } from '../helpers/cli';
-import { makeTestRoot, removeTestRoot, testName } from '../helpers/env';
+import { makeTestRoot, PREFIX, removeTestRoot, testName } from '../helpers/env';
 import { createDiskSubhost } from '../helpers/fixtures';
 import { leftoversOf } from '../helpers/leaks';
 import { statusOf } from '../helpers/subhost';
@@ -30,9 +30,10 @@ describe('batches: several names in one boot or stop', () => {
   });
 
   it('boots the others when one fails, and says which failed, one line each', () => {
-    const r = cli(['boot', names[0], 'tstnope', names[1]], { root });
+    const nope = `${PREFIX}nope`;
+    const r = cli(['boot', names[0], nope, names[1]], { root });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^subhost: tstnope: no subhost tstnope: .* does not exist and no config was given\n$/);
+    expect(r.stderr).toMatch(new RegExp(`^subhost: ${nope}: no subhost ${nope}: .* does not exist and no config was given\n$`));
     expect(r.stdout).toContain(`${names[0]}: booted`);
     expect(r.stdout).toContain(`${names[1]}: booted`);
     ok(['stop', names[0], names[1]], { root });

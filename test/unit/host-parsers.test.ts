@@ -72,3 +72,12 @@ describe('commandName', () => {
     expect(commandName(['--version'])).toBeUndefined();
   });
 });
+
+describe('CommandError', () => {
+  it('names the program once, whether or not its message starts with its name', async () => {
+    const { CommandError } = await import('../../src/errors');
+    expect(new CommandError(['mount', '/dev/x', '/y'], 32, null, 'mount: /y: wrong fs type.\n').message).toBe('mount: /y: wrong fs type.');
+    expect(new CommandError(['/usr/sbin/losetup', '-d'], 1, null, 'failed to detach\n').message).toBe('losetup: failed to detach');
+    expect(new CommandError(['ip', 'link'], null, 'SIGKILL', '').message).toBe('ip: killed by SIGKILL');
+  });
+});
