@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileOr } from '../host/read-file';
 import { join } from 'node:path';
 import { findV1Hierarchies, type V1Controller, type V1Hierarchy } from '../host/cgroup-v1';
 import { Cgroup } from '../host/cgroupfs';
@@ -134,11 +134,7 @@ export function limitsInForce(applied: AppliedLimit[]): LimitInForce[] {
 }
 
 function readNow(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
+  return readFileOr(path)?.trim();
 }
 
 export const WANTED_CONTROLLERS = ['cpu', 'memory', 'pids', 'io'];

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { readFileOr } from './read-file';
 import { basename } from 'node:path';
 import { CommandError } from '../errors';
 import { run } from './exec';
@@ -19,11 +20,7 @@ export interface BlockNumbers {
 const SYS_BLOCK = '/sys/block';
 
 function readSys(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
+  return readFileOr(path)?.trim();
 }
 
 /** Attach a file; with partscan the kernel makes loopNpK for each partition it can parse. */

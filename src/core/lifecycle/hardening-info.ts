@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readFileOr } from '../../host/read-file';
 import { join } from 'node:path';
 import { readMountinfo, type MountEntry } from '../../host/mountinfo';
 import { capabilitiesInMask, DROPPED_CAPABILITIES } from '../capabilities';
@@ -94,17 +95,10 @@ export function hardeningFrom(input: HardeningInput): HardeningInfo {
   return { capabilitiesDropped, capabilitiesNotDropped, sys, paths, devices, problems };
 }
 
-function readOr(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 /** Read what is in force in NAME now: PID 1's bounding set and mounts, its devices cgroup (undefined if PID 1 just ended). */
 export function inspectHardening(rec: StateRecord, pid1: number): HardeningInfo | undefined {
-  const capBnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readOr(`/proc/${pid1}/status`) ?? '')?.[1];
+  const capBnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileOr(`/proc/${pid1}/status`) ?? '')?.[1];
   let mounts: MountEntry[];
   try {
     mounts = readMountinfo(pid1);
@@ -113,6 +107,6 @@ export function inspectHardening(rec: StateRecord, pid1: number): HardeningInfo 
     return undefined;
   }
   const devices = rec.applied.find((a) => a.kind === 'devices')?.result as DevicesResult | null | undefined;
-  const devicesList = devices?.cgroup ? readOr(join(devices.cgroup, 'devices.list')) : undefined;
+  const devicesList = devices?.cgroup ? readFileOr(join(devices.cgroup, 'devices.list')) : undefined;
   return hardeningFrom({ capBnd, mounts, devices: devices ?? undefined, devicesList, kernelHas: existsSync });
 }

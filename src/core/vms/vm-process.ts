@@ -1,4 +1,5 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
+import { readFileOr } from '../../host/read-file';
 import { basename } from 'node:path';
 import { parseProcCgroup, type ProcCgroups } from '../../host/cgroup-text';
 import { listPids, readCmdline, readStat } from '../../host/proc';
@@ -58,13 +59,6 @@ export interface VmProcess {
   cgroups: ProcCgroups;
 }
 
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 /** Every running VM process, from /proc (kernel threads, which have no cmdline, are never VMs). */
 export function findVmProcesses(): VmProcess[] {
@@ -80,7 +74,7 @@ export function findVmProcesses(): VmProcess[] {
     }
     if (!isVmProcess(exe, st.comm)) continue;
     const argv = readCmdline(pid);
-    const cgroupText = readText(`/proc/${pid}/cgroup`);
+    const cgroupText = readFileOr(`/proc/${pid}/cgroup`);
     if (!argv.length || cgroupText === undefined) continue;
     const vm: VmProcess = { pid, start: st.start, exe: basename((exe ?? argv[0]).replace(/ \(deleted\)$/, '')), cgroups: parseProcCgroup(cgroupText) };
     const name = vmNameFromArgv(argv);
