@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBusyboxRoot } from '../src/core/image/busybox-root';
-import { makeDiskImage } from '../src/core/image/disk-image';
+import { buildBusyboxRoot } from '../test/fixtures/image/busybox-root';
+import { makeDiskImage } from '../test/fixtures/image/disk-image';
 import { run } from '../src/host/exec';
 import { subhostArgv, timed } from './run';
 

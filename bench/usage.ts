@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { CGROUP_PARENT } from '../src/core/paths';
-import { CgroupSet } from '../src/core/subhost-cgroups';
+import { CGROUP_PARENT } from '../src/core/state/paths';
+import { CgroupSet } from '../src/core/cgroups/subhost-cgroups';
 import { findCgroup2Mount } from '../src/host/cgroupfs';
 import type { BenchWorld } from './fixture';
 import { figure, type Figure } from './figures';

@@ -6,8 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBusyboxRoot, DEFAULT_GUEST_FILES } from '../src/core/image/busybox-root';
-import { makeDiskImage } from '../src/core/image/disk-image';
+import { buildBusyboxRoot, DEFAULT_GUEST_FILES } from '../test/fixtures/image/busybox-root';
+import { makeDiskImage } from '../test/fixtures/image/disk-image';
 import { quoteArg } from '../src/errors';
 import { BIN, cli } from '../test/helpers/cli';
 import { waitFor } from '../test/helpers/env';

@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { SubhostError, UsageError } from '../errors';
-import type { Runtime } from '../core/runtime';
+import type { Runtime } from '../core/state/runtime';
 
 declare const SUBHOST_VERSION: string;
 const VERSION = typeof SUBHOST_VERSION === 'string' ? SUBHOST_VERSION : '0.0.0-dev';
@@ -29,7 +29,7 @@ export function percent(value: string): number {
 }
 
 async function runtime(cmd: Command): Promise<Runtime> {
-  const { Runtime } = await import('../core/runtime');
+  const { Runtime } = await import('../core/state/runtime');
   const opts = cmd.optsWithGlobals() as GlobalOptions;
   return Runtime.fromEnv(process.env, opts.root);
 }
@@ -40,7 +40,7 @@ const LOADERS: Loader[] = [];
 
 /** Load every command module without running one (the build's code cache covers them all). */
 export async function warmCommands(): Promise<void> {
-  await Promise.all([...LOADERS.map((l) => l()), import('../core/runtime')]);
+  await Promise.all([...LOADERS.map((l) => l()), import('../core/state/runtime')]);
 }
 
 function action(load: Loader) {

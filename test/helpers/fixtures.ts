@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBusyboxRoot, DEFAULT_GUEST_FILES, type RootFile } from '../../src/core/image/busybox-root';
-import { makeDiskImage } from '../../src/core/image/disk-image';
+import { buildBusyboxRoot, DEFAULT_GUEST_FILES, type RootFile } from '../fixtures/image/busybox-root';
+import { makeDiskImage } from '../fixtures/image/disk-image';
 
 export interface DiskSubhostOptions {
   /** BRIDGES elements, as written in the config ("br0", "br0:02:..."). */

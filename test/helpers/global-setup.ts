@@ -1,4 +1,4 @@
-import { acquireLock } from '../../src/core/lock';
+import { acquireLock } from '../../src/host/flock';
 import { PREFIX } from './env';
 import { cleanTestLeftovers, describeLeftovers, findTestLeftovers, removeTestLogsAndLocks } from './leaks';
 

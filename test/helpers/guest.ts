@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
-import { capabilitiesInMask } from '../../src/core/capabilities';
-import { deviceControl } from '../../src/core/devices';
+import { capabilitiesInMask } from '../../src/core/guest/capabilities';
+import { deviceControl } from '../../src/core/cgroups/devices';
 import { attachLoop, blockNumbers, detachLoop } from '../../src/host/loop';
 import { readMountinfo } from '../../src/host/mountinfo';
 

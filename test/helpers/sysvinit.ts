@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import type { RootFile } from '../../src/core/image/busybox-root';
+import type { RootFile } from '../fixtures/image/busybox-root';
 import { sharedLibraries } from './guest';
 
 /** Where scripts/setup.sh test unpacks Debian's sysvinit-core (not installed on the host). */

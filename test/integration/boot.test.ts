@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeDiskImage } from '../../src/core/image/disk-image';
+import { makeDiskImage } from '../fixtures/image/disk-image';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
 import { findV1Hierarchies } from '../../src/host/cgroup-v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deriveMac } from '../../src/core/mac';
+import { deriveMac } from '../../src/core/config/mac';
 import { linkMaster } from '../../src/host/ip';
 import { blockNumbers, listLoops } from '../../src/host/loop';
 import { isAlive, procRef } from '../../src/host/proc';

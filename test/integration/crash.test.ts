@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bootPlan } from '../../src/core/lifecycle/boot';
-import { Runtime } from '../../src/core/runtime';
-import { Paths } from '../../src/core/paths';
-import { readState } from '../../src/core/state';
+import { Runtime } from '../../src/core/state/runtime';
+import { Paths } from '../../src/core/state/paths';
+import { readState } from '../../src/core/state/records';
 import { SUBHOST_HANDLERS } from '../../src/core/steps/handlers';
 import { run } from '../../src/host/exec';
 import { isAlive } from '../../src/host/proc';

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/host/proc';
-import { readState } from '../../src/core/state';
-import { Paths } from '../../src/core/paths';
+import { readState } from '../../src/core/state/records';
+import { Paths } from '../../src/core/state/paths';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CgroupSet } from '../../src/core/subhost-cgroups';
+import { CgroupSet } from '../../src/core/cgroups/subhost-cgroups';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
 import { findV1Hierarchies } from '../../src/host/cgroup-v1';
 import { parseFlatKeyed } from '../../src/host/cgroup-text';

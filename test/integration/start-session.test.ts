@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
 import { run } from '../../src/host/exec';
-import { DROPPED_CAPABILITIES } from '../../src/core/capabilities';
+import { DROPPED_CAPABILITIES } from '../../src/core/guest/capabilities';
 import { listLoops } from '../../src/host/loop';
 import { readMountinfo } from '../../src/host/mountinfo';
 import { isAlive, procRef, readCmdline } from '../../src/host/proc';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CgroupSet } from '../../src/core/subhost-cgroups';
+import { CgroupSet } from '../../src/core/cgroups/subhost-cgroups';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
 import { parseFlatKeyed } from '../../src/host/cgroup-text';
 import { cli, ok } from '../helpers/cli';

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CgroupSet } from '../../src/core/subhost-cgroups';
+import { CgroupSet } from '../../src/core/cgroups/subhost-cgroups';
 import { isVmProcess } from '../../src/core/vms/vm-process';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
 import { findV1Hierarchies } from '../../src/host/cgroup-v1';

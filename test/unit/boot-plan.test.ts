@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/core/config/validate';
 import { buildBootPlan } from '../../src/core/plan/boot-plan';
 import { formatPlan } from '../../src/core/plan/types';
-import { Paths } from '../../src/core/paths';
+import { Paths } from '../../src/core/state/paths';
 
 const paths = new Paths('/opt/sub', '/run/subhost');
 /** A pure cgroup v2 host, and a hybrid one like the test machine (controllers on v1). */

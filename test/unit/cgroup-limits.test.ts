@@ -2,12 +2,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyLimits, chooseLimits, limitsInForce, limitTargets, predictLimits } from '../../src/core/cgroup-limits';
+import { applyLimits, chooseLimits, limitsInForce, limitTargets, predictLimits } from '../../src/core/cgroups/limits';
 import { Cgroup } from '../../src/host/cgroupfs';
-import { CgroupSet } from '../../src/core/subhost-cgroups';
-import { statusLines } from '../../src/cli/format';
-import { countIoOnV1 } from '../../src/core/v1-io-accounting';
-import type { SubhostInfo } from '../../src/core/lifecycle/info';
+import { CgroupSet } from '../../src/core/cgroups/subhost-cgroups';
+import { statusLines } from '../../src/cli/format/format';
+import { countIoOnV1 } from '../../src/core/cgroups/v1-io-accounting';
+import type { SubhostInfo } from '../../src/core/inspect/info';
 
 const all = { cpus: 1.5, memory: 2 * 1024 ** 3, pids: 512, ioWeight: 100 };
 

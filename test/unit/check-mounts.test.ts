@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { humanBytes, reportLines } from '../../src/cli/commands/check-mounts';
 import { percent } from '../../src/cli/main';
-import type { CheckReport } from '../../src/core/lifecycle/check-mounts';
-import type { FsUsage } from '../../src/core/lifecycle/space';
+import type { CheckReport } from '../../src/core/inspect/check-mounts';
+import type { FsUsage } from '../../src/core/inspect/space';
 import { netnsBatch } from '../../src/core/steps/network';
 import { spaceOf } from '../../src/host/statfs';
 

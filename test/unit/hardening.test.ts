@@ -2,18 +2,18 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hardeningLines } from '../../src/cli/format-hardening';
-import { boundingSetArg, capabilitiesInMask, CAPABILITY_NAMES, DROPPED_CAPABILITIES, KEPT_CAPABILITIES } from '../../src/core/capabilities';
+import { hardeningLines } from '../../src/cli/format/hardening';
+import { boundingSetArg, capabilitiesInMask, CAPABILITY_NAMES, DROPPED_CAPABILITIES, KEPT_CAPABILITIES } from '../../src/core/guest/capabilities';
 import { validateConfig } from '../../src/core/config/validate';
-import { DEVICE_GAP, deviceControl, deviceRules, parseDevicesList, v1Rule } from '../../src/core/devices';
-import { protectionEnv, PROTECTED_PATHS } from '../../src/core/hardening';
-import { hardeningFrom, type HardeningInput } from '../../src/core/lifecycle/hardening-info';
-import { Paths } from '../../src/core/paths';
+import { DEVICE_GAP, deviceControl, deviceRules, parseDevicesList, v1Rule } from '../../src/core/cgroups/devices';
+import { protectionEnv, PROTECTED_PATHS } from '../../src/core/guest/hardening';
+import { hardeningFrom, type HardeningInput } from '../../src/core/inspect/hardening-info';
+import { Paths } from '../../src/core/state/paths';
 import { buildBootPlan } from '../../src/core/plan/boot-plan';
 import type { SubhostContext } from '../../src/core/steps/context';
 import { devicesRestrict, type DevicesResult } from '../../src/core/steps/devices';
 import { parseMountinfo } from '../../src/host/mountinfo';
-import { CgroupSet } from '../../src/core/subhost-cgroups';
+import { CgroupSet } from '../../src/core/cgroups/subhost-cgroups';
 
 /** PID 1's mountinfo in a subhost booted on the development VM (kernel 6.18, no kcore, no sysrq). */
 const GUEST_MOUNTS = parseMountinfo(readFileSync(join(__dirname, 'fixtures/guest-mountinfo.txt'), 'utf8'));

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { mountsUnder, parseMountinfo } from '../../src/host/mountinfo';
 import { parseStat } from '../../src/host/proc';
-import { checkName, isValidHostname } from '../../src/core/names';
-import { hostSideMac, macProblem, parseMac } from '../../src/core/mac';
-import { table, formatDuration } from '../../src/cli/format';
+import { checkName, isValidHostname } from '../../src/core/config/names';
+import { hostSideMac, macProblem, parseMac } from '../../src/core/config/mac';
+import { table, formatDuration } from '../../src/cli/format/format';
 
 describe('parseStat', () => {
   it('finds the start time after a comm with spaces and parentheses', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/core/config/validate';
-import { imagesOf, imageFolders, layoutFor } from '../../src/core/layout';
+import { imagesOf, imageFolders, layoutFor } from '../../src/core/storage/layout';
 import { buildBootPlan, buildResumePlan, buildStartPlan } from '../../src/core/plan/boot-plan';
 import { formatPlan } from '../../src/core/plan/types';
-import { Paths } from '../../src/core/paths';
-import type { StateRecord } from '../../src/core/state';
+import { Paths } from '../../src/core/state/paths';
+import type { StateRecord } from '../../src/core/state/records';
 
 const paths = new Paths('/opt/sub', '/run/subhost');
 const cfg = (raw: Record<string, string | string[]>) => validateConfig('web1', raw, '/opt/sub/web1');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildMbr } from '../../src/core/image/mbr';
-import { parsePartitionTable, type ReadAt } from '../../src/core/partition-table';
+import { buildMbr } from '../fixtures/image/mbr';
+import { parsePartitionTable, type ReadAt } from '../../src/core/storage/partition-table';
 
 function image(size: number, writes: [number, Buffer][]): ReadAt {
   const buf = Buffer.alloc(size);

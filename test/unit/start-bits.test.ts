@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { statusLines, listTable } from '../../src/cli/format';
-import type { SubhostInfo } from '../../src/core/lifecycle/info';
+import { statusLines, listTable } from '../../src/cli/format/format';
+import type { SubhostInfo } from '../../src/core/inspect/info';
 import { guestTerm } from '../../src/core/lifecycle/start';
 import { catchesSignal } from '../../src/host/proc';
 import { waitFor } from '../helpers/env';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveState, type StateRecord } from '../../src/core/state';
+import { deriveState, type StateRecord } from '../../src/core/state/records';
 import type { ProcRef } from '../../src/host/proc';
 
 const base: StateRecord = {

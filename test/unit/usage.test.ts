@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Cgroup } from '../../src/host/cgroupfs';
-import { CgroupSet } from '../../src/core/subhost-cgroups';
+import { CgroupSet } from '../../src/core/cgroups/subhost-cgroups';
 import { CgroupReader, ioTotals, readUsage } from '../../src/core/usage/read';
 import { formatPrometheus, METRICS } from '../../src/core/usage/metrics';
 import type { UsageRecord } from '../../src/core/usage/record';
-import { usageTable } from '../../src/cli/usage-table';
+import { usageTable } from '../../src/cli/format/usage-table';
 
 const dir = (d: string) => join(__dirname, 'fixtures/cgroup', d);
 const T = '2026-01-02T03:04:05.000Z';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSize, validateConfig } from '../../src/core/config/validate';
-import { deriveMac } from '../../src/core/mac';
+import { deriveMac } from '../../src/core/config/mac';
 
 const v = (raw: Record<string, string | string[]>) => validateConfig('web1', raw, '/opt/sub/web1');
 

@@ -1,6 +1,6 @@
 import { autostart } from '../../core/lifecycle/autostart';
-import type { Runtime } from '../../core/runtime';
-import { out } from '../output';
+import type { Runtime } from '../../core/state/runtime';
+import { out } from '../format/output';
 
 export default async function autostartCommand(rt: Runtime): Promise<number> {
   const results = await autostart(rt);

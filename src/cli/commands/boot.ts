@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { boot } from '../../core/lifecycle/boot';
 import { formatPlan } from '../../core/plan/types';
-import type { Runtime } from '../../core/runtime';
+import type { Runtime } from '../../core/state/runtime';
 import { UsageError } from '../../errors';
 import { finish, forEachName } from '../each';
-import { out, warn } from '../output';
+import { out, warn } from '../format/output';
 
 export default async function bootCommand(rt: Runtime, [names]: [string[]], cmd: Command): Promise<number> {
   const opts = cmd.opts<{ config?: string; dryRun?: boolean; parallel: number }>();

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { WANTED_CONTROLLERS } from '../../core/cgroup-limits';
-import { setupCgroups, type SetupReport } from '../../core/lifecycle/cgroups-setup';
+import { WANTED_CONTROLLERS } from '../../core/cgroups/limits';
+import { setupCgroups, type SetupReport } from '../../core/vms/cgroups-setup';
 import { formatPlan } from '../../core/plan/types';
-import type { Runtime } from '../../core/runtime';
-import { out, printJson } from '../output';
+import type { Runtime } from '../../core/state/runtime';
+import { out, printJson } from '../format/output';
 import { UsageError } from '../../errors';
 
 export function setupLines(r: SetupReport): string[] {

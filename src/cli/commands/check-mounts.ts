@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { checkMounts, type CheckReport } from '../../core/lifecycle/check-mounts';
-import { checkName } from '../../core/names';
-import type { Runtime } from '../../core/runtime';
-import { table } from '../format';
-import { out, printJson } from '../output';
+import { checkMounts, type CheckReport } from '../../core/inspect/check-mounts';
+import { checkName } from '../../core/config/names';
+import type { Runtime } from '../../core/state/runtime';
+import { table } from '../format/format';
+import { out, printJson } from '../format/output';
 
 /** 1.5G, 980M: df -h style. */
 export function humanBytes(n: number): string {

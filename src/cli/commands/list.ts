@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { describeAll } from '../../core/lifecycle/info';
-import type { Runtime } from '../../core/runtime';
-import { listTable } from '../format';
-import { out, printJson } from '../output';
+import { describeAll } from '../../core/inspect/info';
+import type { Runtime } from '../../core/state/runtime';
+import { listTable } from '../format/format';
+import { out, printJson } from '../format/output';
 
 export default async function listCommand(rt: Runtime, _args: unknown[], cmd: Command): Promise<number> {
   const infos = await describeAll(rt);

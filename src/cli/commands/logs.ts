@@ -2,11 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SubhostError } from '../../errors';
 import { followFile } from '../../host/tail';
-import { checkName } from '../../core/names';
-import type { Runtime } from '../../core/runtime';
-import { deriveState, readState } from '../../core/state';
-import { warn } from '../output';
-import { isLocked } from '../../core/lock';
+import { checkName } from '../../core/config/names';
+import type { Runtime } from '../../core/state/runtime';
+import { deriveState, readState } from '../../core/state/records';
+import { warn } from '../format/output';
+import { isLocked } from '../../host/flock';
 
 export default async function logsCommand(rt: Runtime, [name]: [string], cmd: Command): Promise<number> {
   checkName(name);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { poweroff } from '../../core/lifecycle/poweroff';
-import type { Runtime } from '../../core/runtime';
-import { out, warn } from '../output';
+import type { Runtime } from '../../core/state/runtime';
+import { out, warn } from '../format/output';
 
 export default async function poweroffCommand(rt: Runtime, [name]: [string], cmd: Command): Promise<number> {
   const { timeout } = cmd.opts<{ timeout: number }>();

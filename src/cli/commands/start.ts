@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { start } from '../../core/lifecycle/start';
 import { formatPlan } from '../../core/plan/types';
-import type { Runtime } from '../../core/runtime';
-import { out, warn } from '../output';
+import type { Runtime } from '../../core/state/runtime';
+import { out, warn } from '../format/output';
 
 /** Notes go to stderr: stdout is the shell's. */
 function note(line: string): void {

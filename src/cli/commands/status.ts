@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { describe } from '../../core/lifecycle/info';
-import { checkName } from '../../core/names';
-import type { Runtime } from '../../core/runtime';
-import { statusLines } from '../format';
-import { out, printJson } from '../output';
+import { describe } from '../../core/inspect/info';
+import { checkName } from '../../core/config/names';
+import type { Runtime } from '../../core/state/runtime';
+import { statusLines } from '../format/format';
+import { out, printJson } from '../format/output';
 
 export default async function statusCommand(rt: Runtime, [name]: [string], cmd: Command): Promise<number> {
   checkName(name);

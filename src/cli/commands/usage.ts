@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors';
 import { collectUsage } from '../../core/usage/collect';
 import { formatPrometheus } from '../../core/usage/metrics';
-import type { Runtime } from '../../core/runtime';
-import { out, printJson } from '../output';
-import { usageTable } from '../usage-table';
+import type { Runtime } from '../../core/state/runtime';
+import { out, printJson } from '../format/output';
+import { usageTable } from '../format/usage-table';
 
 export default async function usageCommand(rt: Runtime, [names]: [string[]], cmd: Command): Promise<number> {
   const opts = cmd.opts<{ json?: boolean; prometheus?: boolean }>();

@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { ConfigError } from '../../errors';
 import { isBridge, linkExists } from '../../host/ip';
 import { listLoops, type LoopDevice } from '../../host/loop';
-import { readPartitionTable, type PartitionTable } from '../partition-table';
+import { readPartitionTable, type PartitionTable } from '../storage/partition-table';
 import type { SubhostConfig } from './types';
 
 /** Another active subhost, as far as conflicts go. */

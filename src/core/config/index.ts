@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ConfigError } from '../../errors';
-import { checkName } from '../names';
-import type { Paths } from '../paths';
+import { checkName } from './names';
+import type { Paths } from '../state/paths';
 import { loadRawConfig } from './load';
 import type { SubhostConfig } from './types';
 import { validateConfig } from './validate';

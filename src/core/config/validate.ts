@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../../errors';
-import { deriveMac, macProblem, parseMac } from '../mac';
-import { isValidHostname } from '../names';
+import { deriveMac, macProblem, parseMac } from './mac';
+import { isValidHostname } from './names';
 import { isValidIfname } from '../../host/ip';
 import type { BridgeSpec, ConfigVar, DiskSpec, Limits, RawConfig, SubhostConfig } from './types';
 

@@ -1,11 +1,11 @@
 import type { SubhostError } from '../../errors';
 import { executePlan } from '../plan/executor';
 import type { Plan } from '../plan/types';
-import type { Runtime } from '../runtime';
-import { removeRuntimeDir, writeState, type StateRecord } from '../state';
+import type { Runtime } from '../state/runtime';
+import { removeRuntimeDir, writeState, type StateRecord } from '../state/records';
 import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
-import { crashPoint, killAtStep } from '../test-hooks';
+import { crashPoint, killAtStep } from './test-hooks';
 
 /**
  * Apply plan on top of what record has applied already (nothing for boot and start, everything

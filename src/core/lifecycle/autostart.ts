@@ -1,9 +1,9 @@
 import { asSubhostError } from '../../errors';
 import { loadConfig } from '../config';
-import type { Runtime } from '../runtime';
-import { deriveState, readState } from '../state';
+import type { Runtime } from '../state/runtime';
+import { deriveState, readState } from '../state/records';
 import { boot } from './boot';
-import { subhostNames } from './info';
+import { subhostNames } from '../inspect/info';
 
 export interface AutostartResult {
   name: string;

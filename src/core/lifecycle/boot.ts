@@ -1,25 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { SubhostError } from '../../errors';
 import { procRef } from '../../host/proc';
-import { readCgroupLayout } from '../cgroup-limits';
+import { readCgroupLayout } from '../cgroups/limits';
 import { loadConfig } from '../config';
 import { checkDisksAndNetwork } from '../config/host-checks';
 import type { SubhostConfig } from '../config/types';
-import { deviceControl } from '../devices';
-import { checkLayout, detectLayout, type Layout } from '../layout';
-import type { Lock } from '../lock';
-import { checkName } from '../names';
-import type { PartitionTable } from '../partition-table';
+import { deviceControl } from '../cgroups/devices';
+import { checkLayout, detectLayout, type Layout } from '../storage/layout';
+import type { Lock } from '../../host/flock';
+import { checkName } from '../config/names';
+import type { PartitionTable } from '../storage/partition-table';
 import { buildBootPlan } from '../plan/boot-plan';
 import type { Plan } from '../plan/types';
-import type { Runtime } from '../runtime';
-import { removeRuntimeDir, writeState, type Mode, type StateRecord } from '../state';
+import type { Runtime } from '../state/runtime';
+import { removeRuntimeDir, writeState, type Mode, type StateRecord } from '../state/records';
 import type { SubhostContext } from '../steps/context';
 import type { StartInitResult } from '../steps/init';
-import { pausePoint } from '../test-hooks';
-import { known, otherActive } from './active';
+import { pausePoint } from './test-hooks';
+import { known, otherActive } from '../state/active';
 import { applyRecorded } from './apply';
-import { lockHost, lockSubhost } from './lock';
+import { lockHost, lockSubhost } from '../state/lock';
 
 export interface BootOptions {
   configFile?: string;

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { SubhostError } from '../../errors';
 import { exitStatus } from '../../host/proc';
-import { boundingSetArg } from '../capabilities';
-import { checkName } from '../names';
-import { subhostCgroupSet } from '../subhost-cgroups';
-import type { Runtime } from '../runtime';
-import { deriveState, readState } from '../state';
+import { boundingSetArg } from '../guest/capabilities';
+import { checkName } from '../config/names';
+import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
+import type { Runtime } from '../state/runtime';
+import { deriveState, readState } from '../state/records';
 
 const GUEST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_SHELL = ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l'];

@@ -1,9 +1,9 @@
 import { SubhostError } from '../../errors';
 import { procRef } from '../../host/proc';
-import type { Runtime } from '../runtime';
-import { deriveState, readState, writeState } from '../state';
-import { lockSubhost } from './lock';
-import { subhostCgroupSet } from '../subhost-cgroups';
+import type { Runtime } from '../state/runtime';
+import { deriveState, readState, writeState } from '../state/records';
+import { lockSubhost } from '../state/lock';
+import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
 
 /** Steps of a `subhost start` session: gone with its processes, applied again by a resume. */
 export const SESSION_STEPS: ReadonlySet<string> = new Set(['install-init', 'start-shell']);

@@ -1,10 +1,10 @@
 import { SubhostError } from '../../errors';
 import { catchesSignal, isAlive, procRef, signalProc } from '../../host/proc';
-import { checkName } from '../names';
-import type { Runtime } from '../runtime';
-import { deriveState, readState, writeState } from '../state';
-import { lockSubhost } from './lock';
-import { crashPoint } from '../test-hooks';
+import { checkName } from '../config/names';
+import type { Runtime } from '../state/runtime';
+import { deriveState, readState, writeState } from '../state/records';
+import { lockSubhost } from '../state/lock';
+import { crashPoint } from './test-hooks';
 import { release, type StopOutcome } from './stop';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,8 +1,8 @@
 import { isAlive, procRef } from '../../host/proc';
-import type { Runtime } from '../runtime';
-import { readState } from '../state';
+import type { Runtime } from '../state/runtime';
+import { readState } from '../state/records';
 import { boot } from './boot';
-import { lockSubhost } from './lock';
+import { lockSubhost } from '../state/lock';
 import { release } from './stop';
 
 /** PID 1's end as the supervisor saw it: exit 129 or death by SIGHUP means reboot. */

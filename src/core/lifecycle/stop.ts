@@ -1,17 +1,17 @@
 import { SubhostError } from '../../errors';
 import { procRef, type ProcRef } from '../../host/proc';
-import type { Lock } from '../lock';
-import { checkName } from '../names';
+import type { Lock } from '../../host/flock';
+import { checkName } from '../config/names';
 import { undoApplied } from '../plan/executor';
-import type { Runtime } from '../runtime';
-import { readState, removeRuntimeDir, writeState } from '../state';
+import type { Runtime } from '../state/runtime';
+import { readState, removeRuntimeDir, writeState } from '../state/records';
 import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
 import { loadConfig } from '../config';
-import { detectLayout, imagesOf } from '../layout';
-import { lockSubhost } from './lock';
-import { findResources, releaseResources, type Scope } from './resources';
-import { crashPoint } from '../test-hooks';
+import { detectLayout, imagesOf } from '../storage/layout';
+import { lockSubhost } from '../state/lock';
+import { findResources, releaseResources, type Scope } from '../inspect/resources';
+import { crashPoint } from './test-hooks';
 
 export interface StopOutcome {
   /** False when there was nothing to release ("already stopped"). */

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Cgroup } from '../../host/cgroupfs';
 import { isAlive, procRef, readEnviron, signalProc, type ProcRef } from '../../host/proc';
-import { CGROUP_MONITOR } from '../paths';
+import { CGROUP_MONITOR } from '../state/paths';
 
 /** A process in subhost.monitor: a supervisor, or the `_reap` it has exec'd into. */
 export interface MonitorProc extends ProcRef {

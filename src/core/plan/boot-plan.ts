@@ -1,13 +1,13 @@
-import type { PartitionTable } from '../partition-table';
+import type { PartitionTable } from '../storage/partition-table';
 import type { SubhostConfig } from '../config/types';
-import { DEVICES_LEAF, STANDARD_DEVICES, TUN_DEVICE, type DeviceControl } from '../devices';
-import { layoutFor, type Layout } from '../layout';
-import { hostSideMac } from '../mac';
-import { hostIfname, insideIfname } from '../names';
-import { CGROUP_PARENT, type Paths } from '../paths';
-import { predictLimits, type CgroupLayout } from '../cgroup-limits';
-import { DROPPED_CAPABILITIES } from '../capabilities';
-import type { StateRecord } from '../state';
+import { DEVICES_LEAF, STANDARD_DEVICES, TUN_DEVICE, type DeviceControl } from '../cgroups/devices';
+import { layoutFor, type Layout } from '../storage/layout';
+import { hostSideMac } from '../config/mac';
+import { hostIfname, insideIfname } from '../config/names';
+import { CGROUP_PARENT, type Paths } from '../state/paths';
+import { predictLimits, type CgroupLayout } from '../cgroups/limits';
+import { DROPPED_CAPABILITIES } from '../guest/capabilities';
+import type { StateRecord } from '../state/records';
 import { linkAlias } from '../steps/network';
 import { INIT_PATH, type Pid1Params } from '../steps/init';
 import type { ShellTerminal } from '../steps/shell';
@@ -22,7 +22,7 @@ export interface PlanFacts {
   tables: Map<string, PartitionTable>;
   /** Default: the layout the config alone gives (NAME.img is only known by looking). */
   layout?: Layout;
-  /** How this host lets subhost restrict device access (src/core/devices.ts). */
+  /** How this host lets subhost restrict device access (src/core/cgroups/devices.ts). */
   deviceControl: DeviceControl;
   /** Controllers cgroup2 and (hybrid hosts) v1 offer: where each limit is expected to go. */
   cgroupLayout: CgroupLayout;

@@ -1,6 +1,6 @@
 import { asSubhostError, SubhostError } from '../../errors';
 import { trace, TRACE } from '../../host/exec';
-import type { AppliedStep } from '../state';
+import type { AppliedStep } from '../state/records';
 import { RevertStack } from './revert';
 import { predecessors, type Plan, type Step } from './types';
 

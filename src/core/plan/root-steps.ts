@@ -1,6 +1,6 @@
 import type { SubhostConfig } from '../config/types';
-import { imageFolders, type Layout } from '../layout';
-import type { PartitionTable } from '../partition-table';
+import { imageFolders, type Layout } from '../storage/layout';
+import type { PartitionTable } from '../storage/partition-table';
 import type { Step } from './types';
 
 export function deviceNode(dev: string, part: number): string {

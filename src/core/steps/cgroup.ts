@@ -1,12 +1,12 @@
 import { SubhostError } from '../../errors';
 import { blockNumbers } from '../../host/loop';
-import { applyLimits, type AppliedLimit } from '../cgroup-limits';
-import { ensureParent } from '../cgroup-parents';
+import { applyLimits, type AppliedLimit } from '../cgroups/limits';
+import { ensureParent } from '../cgroups/parents';
 import type { Limits } from '../config/types';
-import { CGROUP_PARENT } from '../paths';
+import { CGROUP_PARENT } from '../state/paths';
 import type { StepHandler } from '../plan/executor';
-import { CgroupSet } from '../subhost-cgroups';
-import { countIoOnV1 } from '../v1-io-accounting';
+import { CgroupSet } from '../cgroups/subhost-cgroups';
+import { countIoOnV1 } from '../cgroups/v1-io-accounting';
 import type { SubhostContext } from './context';
 import type { LoopResult, PartitionResult } from './disks';
 

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { StepContext } from '../plan/executor';
-import type { Paths } from '../paths';
+import type { Paths } from '../state/paths';
 
 /** What every subhost step handler may use besides earlier results. */
 export interface SubhostContext extends StepContext {

@@ -1,7 +1,7 @@
 import { SubhostError } from '../../errors';
-import { DEVICE_GAP, DEVICES_LEAF, deviceRules, parseDevicesList, v1Rule, type DeviceControl } from '../devices';
+import { DEVICE_GAP, DEVICES_LEAF, deviceRules, parseDevicesList, v1Rule, type DeviceControl } from '../cgroups/devices';
 import type { StepHandler } from '../plan/executor';
-import { CgroupSet } from '../subhost-cgroups';
+import { CgroupSet } from '../cgroups/subhost-cgroups';
 import { resultOf, type SubhostContext } from './context';
 import type { PartitionResult } from './disks';
 

@@ -5,7 +5,7 @@ import { BASE_PATH } from '../../host/exec';
 import { isMountPoint, readMountinfo } from '../../host/mountinfo';
 import type { ProcRef } from '../../host/proc';
 import type { StepHandler } from '../plan/executor';
-import { CgroupSet } from '../subhost-cgroups';
+import { CgroupSet } from '../cgroups/subhost-cgroups';
 import type { SubhostContext } from './context';
 import { findPid1, notReadyReason, pid1StageEnv, READY_TIMEOUT_MS, waitReady, type Pid1Params } from './init';
 

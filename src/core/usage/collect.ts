@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { SubhostError, UsageError } from '../../errors';
 import { findV1Hierarchies } from '../../host/cgroup-v1';
 import { Cgroup } from '../../host/cgroupfs';
-import { CGROUP_PARENT, CGROUP_VM } from '../paths';
-import type { Runtime } from '../runtime';
-import { CgroupSet, subhostCgroupSet } from '../subhost-cgroups';
+import { CGROUP_PARENT, CGROUP_VM } from '../state/paths';
+import type { Runtime } from '../state/runtime';
+import { CgroupSet, subhostCgroupSet } from '../cgroups/subhost-cgroups';
 import { CgroupReader, readUsage, sysfsLoopCheck, type UsageTarget } from './read';
 import type { UsageRecord } from './record';
 

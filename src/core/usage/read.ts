@@ -1,7 +1,7 @@
 import { closeSync, openSync, readlinkSync, readSync } from 'node:fs';
 import type { Cgroup } from '../../host/cgroupfs';
 import { parseBlkioRwstat, parseFlatKeyed, parseIoStat, parsePressure, parseSingle, type DeviceIo, type PressureText } from '../../host/cgroup-text';
-import type { CgroupSet } from '../subhost-cgroups';
+import type { CgroupSet } from '../cgroups/subhost-cgroups';
 import type { DeviceUsage, Pressure, UsageRecord, UsageSource } from './record';
 
 export interface UsageTarget {

@@ -1,7 +1,7 @@
 import type { V1Hierarchy } from '../../host/cgroup-v1';
 import type { ProcCgroups } from '../../host/cgroup-text';
-import { WANTED_CONTROLLERS } from '../cgroup-limits';
-import { CGROUP_PARENT, CGROUP_VM } from '../paths';
+import { WANTED_CONTROLLERS } from '../cgroups/limits';
+import { CGROUP_PARENT, CGROUP_VM } from '../state/paths';
 import type { Plan, Step } from '../plan/types';
 import type { VmProcess } from './vm-process';
 

@@ -3,9 +3,9 @@ import { asSubhostError } from '../../errors';
 import type { V1Hierarchy } from '../../host/cgroup-v1';
 import { Cgroup } from '../../host/cgroupfs';
 import { isAlive } from '../../host/proc';
-import { ensureParent, undoParent, type ParentOutcome } from '../cgroup-parents';
+import { ensureParent, undoParent, type ParentOutcome } from '../cgroups/parents';
 import type { Handlers, StepContext, StepHandler } from '../plan/executor';
-import { CgroupSet } from '../subhost-cgroups';
+import { CgroupSet } from '../cgroups/subhost-cgroups';
 import type { MoveVmParams } from './setup-plan';
 
 export interface SetupContext extends StepContext {

@@ -1,6 +1,6 @@
 import type { OtherSubhost } from '../config/host-checks';
-import type { Runtime } from '../runtime';
-import { deriveState, namesWithState, readState, type DerivedState, type StateRecord } from '../state';
+import type { Runtime } from './runtime';
+import { deriveState, namesWithState, readState, type DerivedState, type StateRecord } from './records';
 
 export interface Known {
   name: string;

@@ -1,6 +1,6 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
-import { SubhostError } from '../errors';
+import { SubhostError } from '../../errors';
 
 /**
  * Resolve a path inside a guest root the way the guest's kernel view would, never leaving

@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, ftruncateSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SubhostError } from '../errors';
-import { run } from '../host/exec';
+import { run } from './exec';
 
 /**
  * An flock(2) on SUBHOST_RUN/.locks/NAME. flock(1) takes the lock on our open file description

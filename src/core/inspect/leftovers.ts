@@ -7,15 +7,15 @@ import { readMountinfo } from '../../host/mountinfo';
 import { listNetns } from '../../host/netns';
 import { readCmdline } from '../../host/proc';
 import { loadConfig } from '../config';
-import { isLocked } from '../lock';
-import { NAME_RE } from '../names';
-import { CGROUP_PARENT } from '../paths';
-import type { Runtime } from '../runtime';
-import { deriveState, namesWithState, readState, type StateRecord } from '../state';
+import { isLocked } from '../../host/flock';
+import { NAME_RE } from '../config/names';
+import { CGROUP_PARENT } from '../state/paths';
+import type { Runtime } from '../state/runtime';
+import { deriveState, namesWithState, readState, type StateRecord } from '../state/records';
 import { readIfalias } from '../steps/network';
 import { subhostNames } from './info';
 import { isOurNetns, loopResource, type HostResource } from './resources';
-import { listMonitorProcs } from './supervisors';
+import { listMonitorProcs } from '../lifecycle/supervisors';
 
 /** Subhosts that hold their resources rightfully: a record that is not failed (running, hibernated, or a live command on it). */
 export function activeRecords(rt: Runtime): Map<string, StateRecord> {

@@ -1,5 +1,5 @@
-import { DEVICE_GAP_REASON } from '../core/devices';
-import type { HardeningInfo, PathState } from '../core/lifecycle/hardening-info';
+import { DEVICE_GAP_REASON } from '../../core/cgroups/devices';
+import type { HardeningInfo, PathState } from '../../core/inspect/hardening-info';
 
 const STATE_WORDS: [PathState['state'], string][] = [
   ['read-only', 'read-only'],

@@ -1,4 +1,4 @@
-import type { Pressure, UsageRecord } from '../core/usage/record';
+import type { Pressure, UsageRecord } from '../../core/usage/record';
 import { formatSeconds as seconds, humanBytes, table } from './format';
 
 function psi(p: Pressure | null): string {

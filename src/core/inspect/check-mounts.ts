@@ -1,15 +1,15 @@
 import { asSubhostError, SubhostError } from '../../errors';
 import { readMountinfo } from '../../host/mountinfo';
-import { NAME_RE } from '../names';
-import type { Runtime } from '../runtime';
-import { deriveState, readState, type SubhostStateName } from '../state';
+import { NAME_RE } from '../config/names';
+import type { Runtime } from '../state/runtime';
+import { deriveState, readState, type SubhostStateName } from '../state/records';
 import { subhostNames } from './info';
 import { activeRecords, findLeftovers } from './leftovers';
-import { lockSubhost } from './lock';
+import { lockSubhost } from '../state/lock';
 import { releaseResources, type HostResource } from './resources';
 import { subhostFilesystems, type FsUsage } from './space';
-import { release } from './stop';
-import { killProcs } from './supervisors';
+import { release } from '../lifecycle/stop';
+import { killProcs } from '../lifecycle/supervisors';
 
 export const DEFAULT_THRESHOLD_PERCENT = 90;
 

@@ -1,4 +1,4 @@
-import { findV1Hierarchies, type V1Hierarchy } from '../host/cgroup-v1';
+import { findV1Hierarchies, type V1Hierarchy } from '../../host/cgroup-v1';
 
 /**
  * Which device nodes a subhost may create and open: the standard character devices, its own

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors';
+import { ConfigError } from '../../errors';
 
 /** NAME + interface index must fit the kernel's 15-byte interface names, so NAME is at most 13. */
 export const NAME_RE = /^[a-z0-9][a-z0-9-]{0,12}$/;

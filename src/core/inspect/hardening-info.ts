@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { readFileOr } from '../../host/read-file';
 import { join } from 'node:path';
 import { readMountinfo, type MountEntry } from '../../host/mountinfo';
-import { capabilitiesInMask, DROPPED_CAPABILITIES } from '../capabilities';
-import { DEVICE_GAP, parseDevicesList, type DeviceControl } from '../devices';
-import { PROTECTED_PATHS, type PathProtection, type ProtectedPath } from '../hardening';
-import type { StateRecord } from '../state';
+import { capabilitiesInMask, DROPPED_CAPABILITIES } from '../guest/capabilities';
+import { DEVICE_GAP, parseDevicesList, type DeviceControl } from '../cgroups/devices';
+import { PROTECTED_PATHS, type PathProtection, type ProtectedPath } from '../guest/hardening';
+import type { StateRecord } from '../state/records';
 import type { DevicesResult } from '../steps/devices';
 
 export interface PathState {

@@ -7,11 +7,11 @@ import { mountsUnder, readMountinfo } from '../../host/mountinfo';
 import { umount } from '../../host/mount';
 import { netnsExists, netnsLoAlias } from '../../host/netns';
 import type { ProcRef } from '../../host/proc';
-import type { Runtime } from '../runtime';
-import { removeRuntimeDir } from '../state';
-import { subhostCgroupSet } from '../subhost-cgroups';
+import type { Runtime } from '../state/runtime';
+import { removeRuntimeDir } from '../state/records';
+import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
 import { linkAlias, readIfalias } from '../steps/network';
-import { killProcs, listMonitorProcs } from './supervisors';
+import { killProcs, listMonitorProcs } from '../lifecycle/supervisors';
 
 export type ResourceKind = 'supervisor' | 'process' | 'mount' | 'loop' | 'veth' | 'netns' | 'cgroup' | 'state';
 

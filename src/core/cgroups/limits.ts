@@ -1,8 +1,8 @@
-import { readFileOr } from '../host/read-file';
+import { readFileOr } from '../../host/read-file';
 import { join } from 'node:path';
-import { findV1Hierarchies, type V1Controller, type V1Hierarchy } from '../host/cgroup-v1';
-import { Cgroup } from '../host/cgroupfs';
-import type { Limits } from './config/types';
+import { findV1Hierarchies, type V1Controller, type V1Hierarchy } from '../../host/cgroup-v1';
+import { Cgroup } from '../../host/cgroupfs';
+import type { Limits } from '../config/types';
 import type { CgroupSet } from './subhost-cgroups';
 
 export type LimitVariable = 'CPUS' | 'MEMORY' | 'PIDS' | 'IO_WEIGHT';

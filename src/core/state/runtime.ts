@@ -1,4 +1,4 @@
-import { findCgroup2Mount } from '../host/cgroupfs';
+import { findCgroup2Mount } from '../../host/cgroupfs';
 import { Paths } from './paths';
 
 /** What every lifecycle operation works with: where things are, and the environment. */

@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { writeFileAtomic } from './atomic-file';
-import type { SubhostConfig } from './config/types';
-import type { Layout } from './layout';
+import { writeFileAtomic } from '../../host/atomic-file';
+import type { SubhostConfig } from '../config/types';
+import type { Layout } from '../storage/layout';
 import type { Paths } from './paths';
-import { isAlive, type ProcRef } from '../host/proc';
+import { isAlive, type ProcRef } from '../../host/proc';
 
 export const STATES = ['stopped', 'running', 'hibernated', 'failed'] as const;
 export type SubhostStateName = (typeof STATES)[number];

@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
 import { findV1Hierarchies } from '../../host/cgroup-v1';
 import { Cgroup } from '../../host/cgroupfs';
-import type { ParentOutcome } from '../cgroup-parents';
+import type { ParentOutcome } from '../cgroups/parents';
 import { executePlan } from '../plan/executor';
 import type { Plan } from '../plan/types';
-import type { Runtime } from '../runtime';
-import { buildSetupPlan, type MoveVmParams, type VmDecision } from '../vms/setup-plan';
-import { SETUP_HANDLERS, type MoveVmResult, type SetupContext } from '../vms/setup-steps';
-import { findVmProcesses } from '../vms/vm-process';
+import type { Runtime } from '../state/runtime';
+import { buildSetupPlan, type MoveVmParams, type VmDecision } from './setup-plan';
+import { SETUP_HANDLERS, type MoveVmResult, type SetupContext } from './setup-steps';
+import { findVmProcesses } from './vm-process';
 
 export interface VmOutcome {
   pid: number;

@@ -1,7 +1,7 @@
 import { mountsUnder, readMountinfo, type MountEntry } from '../../host/mountinfo';
 import { isAlive } from '../../host/proc';
 import { fsSpace, type FsSpace } from '../../host/statfs';
-import type { StateRecord } from '../state';
+import type { StateRecord } from '../state/records';
 import { subhostMountDirs } from './resources';
 
 /** Filesystems that hold no disk data (kernel views, memory): not what a space check is about. */

@@ -1,6 +1,6 @@
-import { findV1Hierarchies, type V1Hierarchy } from '../host/cgroup-v1';
-import { Cgroup } from '../host/cgroupfs';
-import { WANTED_CONTROLLERS } from './cgroup-limits';
+import { findV1Hierarchies, type V1Hierarchy } from '../../host/cgroup-v1';
+import { Cgroup } from '../../host/cgroupfs';
+import { WANTED_CONTROLLERS } from './limits';
 import { CgroupSet } from './subhost-cgroups';
 
 /** What making a parent cgroup (subhost/ or vm/) did, so that it can be reported and undone. */

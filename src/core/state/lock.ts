@@ -1,5 +1,5 @@
-import { acquireLock, type Lock } from '../lock';
-import type { Runtime } from '../runtime';
+import { acquireLock, type Lock } from '../../host/flock';
+import type { Runtime } from './runtime';
 
 /** Serialise operations on one subhost; waits up to waitSeconds for the holder. */
 export function lockSubhost(rt: Runtime, name: string, cmd: string, waitSeconds = 30): Promise<Lock> {

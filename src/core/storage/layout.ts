@@ -1,10 +1,10 @@
 import { lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, errnoCode } from '../errors';
-import { listLoops } from '../host/loop';
-import { imageProblem } from './config/host-checks';
-import type { SubhostConfig } from './config/types';
-import type { Paths } from './paths';
+import { ConfigError, errnoCode } from '../../errors';
+import { listLoops } from '../../host/loop';
+import { imageProblem } from '../config/host-checks';
+import type { SubhostConfig } from '../config/types';
+import type { Paths } from '../state/paths';
 
 export type LayoutKind = 'disk' | 'overlay' | 'directory';
 

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { Cgroup } from '../host/cgroupfs';
-import { findV1Hierarchies, type V1Controller } from '../host/cgroup-v1';
-import { SubhostError } from '../errors';
+import { Cgroup } from '../../host/cgroupfs';
+import { findV1Hierarchies, type V1Controller } from '../../host/cgroup-v1';
+import { SubhostError } from '../../errors';
 import { DEVICES_LEAF } from './devices';
-import { CGROUP_PARENT } from './paths';
+import { CGROUP_PARENT } from '../state/paths';
 
 /**
  * Where a subhost's processes go: its cgroup v2 directory, and on a hybrid host (v1

@@ -1,5 +1,5 @@
-import type { SubhostInfo } from '../core/lifecycle/info';
-import { hardeningLines } from './format-hardening';
+import type { SubhostInfo } from '../../core/inspect/info';
+import { hardeningLines } from './hardening';
 
 /** 1536 -> 1.5K: binary units, as free(1) prints them. */
 export function humanBytes(n: number | null): string {
