@@ -45,3 +45,12 @@ export function linkMaster(name: string): string | undefined {
 export function isValidIfname(name: string): boolean {
   return /^[A-Za-z0-9_.@-]{1,15}$/.test(name) && name !== '.' && name !== '..';
 }
+
+/** The ifalias of a link in this namespace (how subhost marks the links it made). */
+export function readIfalias(ifname: string): string | undefined {
+  try {
+    return readFileSync(`/sys/class/net/${ifname}/ifalias`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,6 +1,6 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { readIfalias } from '../../src/core/steps/network';
+import { readIfalias } from '../../src/host/ip';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
 import { findV1Hierarchies } from '../../src/host/cgroup-v1';
 import { run } from '../../src/host/exec';

@@ -15,6 +15,11 @@ export function hostIfname(name: string, index: number): string {
   return `${name}${index}`;
 }
 
+/** The ifalias on a subhost's host links and on `lo` in its netns: how stop and check-mounts know them. */
+export function linkAlias(name: string): string {
+  return `subhost:${name}`;
+}
+
 export function insideIfname(index: number): string {
   return `eth${index}`;
 }

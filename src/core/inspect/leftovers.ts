@@ -12,7 +12,7 @@ import { NAME_RE } from '../config/names';
 import { CGROUP_PARENT } from '../state/paths';
 import type { Runtime } from '../state/runtime';
 import { deriveState, namesWithState, readState, type StateRecord } from '../state/records';
-import { readIfalias } from '../steps/network';
+import { readIfalias } from '../../host/ip';
 import { subhostNames } from './info';
 import { isOurNetns, loopResource, type HostResource } from './resources';
 import { listMonitorProcs } from '../lifecycle/supervisors';

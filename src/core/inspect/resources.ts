@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { asSubhostError, SubhostError } from '../../errors';
-import { ipBatchForce } from '../../host/ip';
+import { ipBatchForce, readIfalias } from '../../host/ip';
 import { detachLoops, listLoops, type LoopDevice } from '../../host/loop';
 import { mountsUnder, readMountinfo } from '../../host/mountinfo';
 import { umount } from '../../host/mount';
@@ -10,7 +10,7 @@ import type { ProcRef } from '../../host/proc';
 import type { Runtime } from '../state/runtime';
 import { removeRuntimeDir } from '../state/records';
 import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
-import { linkAlias, readIfalias } from '../steps/network';
+import { linkAlias } from '../config/names';
 import { killProcs, listMonitorProcs } from '../lifecycle/supervisors';
 
 export type ResourceKind = 'supervisor' | 'process' | 'mount' | 'loop' | 'veth' | 'netns' | 'cgroup' | 'state';

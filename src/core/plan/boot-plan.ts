@@ -3,14 +3,13 @@ import type { SubhostConfig } from '../config/types';
 import { DEVICES_LEAF, STANDARD_DEVICES, TUN_DEVICE, type DeviceControl } from '../cgroups/devices';
 import { layoutFor, type Layout } from '../storage/layout';
 import { hostSideMac } from '../config/mac';
-import { hostIfname, insideIfname } from '../config/names';
+import { hostIfname, insideIfname, linkAlias } from '../config/names';
 import { CGROUP_PARENT, type Paths } from '../state/paths';
 import { predictLimits, type CgroupLayout } from '../cgroups/limits';
 import { DROPPED_CAPABILITIES } from '../guest/capabilities';
 import type { StateRecord } from '../state/records';
-import { linkAlias } from '../steps/network';
-import { INIT_PATH, type Pid1Params } from '../steps/init';
-import type { ShellTerminal } from '../steps/shell';
+
+import { INIT_PATH, type Pid1Params, type ShellTerminal } from '../guest/pid1-env';
 import { deviceNode, rootSteps } from './root-steps';
 import type { Plan, Step } from './types';
 

@@ -1,25 +1,21 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, realpathSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SubhostError } from '../../errors';
-import type { Cgroup } from '../../host/cgroupfs';
 import { BASE_PATH } from '../../host/exec';
-import { netnsPath } from '../../host/netns';
-import { isAlive, nsPids, procRef, signalProc, type ProcRef } from '../../host/proc';
 import { writeFileAtomic } from '../../host/atomic-file';
-import { boundingSetArg } from '../guest/capabilities';
-import { resolveInRoot } from '../guest/guest-path';
-import { protectionEnv } from '../guest/hardening';
+import { isAlive, procRef, signalProc, type ProcRef } from '../../host/proc';
 import { CgroupSet } from '../cgroups/subhost-cgroups';
-import { CGROUP_MONITOR } from '../state/paths';
-import type { StepHandler } from '../plan/executor';
+import { LOG_MAX_BYTES, rotateLog, tailOf } from '../guest/console-log';
+import { resolveInRoot } from '../guest/guest-path';
+import { findPid1, notReadyReason, READY_TIMEOUT_MS, waitReady } from '../guest/pid1';
+import { INIT_PATH, pid1StageEnv, type Pid1Params } from '../guest/pid1-env';
 import { shareDir, supervisorShell } from '../guest/share';
+import type { StepHandler } from '../plan/executor';
+import { CGROUP_MONITOR } from '../state/paths';
 import { resultOf, type SubhostContext } from './context';
 import type { PartitionResult } from './disks';
-
-export const INIT_PATH = '/sbin/subhost-init';
-export const LOG_MAX_BYTES = 256 * 1024;
 
 export interface InstallInitParams {
   live: string;
@@ -55,42 +51,9 @@ function removeStaleTemps(target: string): void {
   }
 }
 
-/** What PID 1 is started in, for subhost-init (boot) and for the shell (start) alike. */
-export interface Pid1Params {
-  live: string;
-  netns: string;
-  /** Relative to the cgroup2 mount. */
-  cgroup: string;
-  hostname: string;
-  devices: { node: string; from: string }[];
-  tun: boolean;
-}
-
 export interface StartInitParams extends Pid1Params {
   graceSeconds: number;
   bootId: string;
-}
-
-/** How PID 1's session is made: see SUBHOST_SESSION in share/pid1-stage.sh. */
-export type Pid1Session = '' | 'new' | 'tty';
-
-/** The environment of share/pid1-stage.sh (its header lists it); initEnv adds to PID 1's own. */
-export function pid1StageEnv(p: Pid1Params, ctx: SubhostContext, initEnv: string[], session: Pid1Session): Record<string, string> {
-  const devices = p.devices.map((d) => {
-    const r = resultOf<PartitionResult>(ctx, d.from);
-    return `${d.node}:${r.major}:${r.minor}`;
-  });
-  const env = ['container=subhost', `SUBHOST_INIT_HOSTNAME=${p.hostname}`, `SUBHOST_INIT_DEVICES=${devices.join(',')}`, `SUBHOST_INIT_TUN=${p.tun ? 'yes' : 'no'}`, ...protectionEnv(), ...initEnv];
-  return {
-    SUBHOST_STAGE_SHELL: supervisorShell(),
-    SUBHOST_STAGE: join(shareDir(), 'pid1-stage.sh'),
-    SUBHOST_CGROUP_PROCS: CgroupSet.at(ctx.cgroupMount, p.cgroup).procsFiles().join(' '),
-    SUBHOST_NETNS: netnsPath(p.netns),
-    SUBHOST_LIVE: p.live,
-    SUBHOST_BOUNDING: boundingSetArg(),
-    SUBHOST_INIT_ENV: env.join(' '),
-    SUBHOST_SESSION: session,
-  };
 }
 
 export interface StartInitResult {
@@ -98,66 +61,6 @@ export interface StartInitResult {
   pid1: ProcRef;
 }
 
-
-/** Start a fresh console log; the previous boot's stays as NAME.log.1. */
-export function rotateLog(log: string): number {
-  mkdirSync(dirname(log), { recursive: true, mode: 0o750 });
-  try {
-    renameSync(log, `${log}.1`);
-  } catch {
-    /* first boot */
-  }
-  return openSync(log, 'a', 0o640);
-}
-
-export function tailOf(file: string, lines: number): string[] {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines);
-  } catch {
-    return [];
-  }
-}
-
-/** The host PID of the process that is PID 1 in its own namespace, among the cgroup's processes. */
-export function findPid1(cg: Cgroup): ProcRef | undefined {
-  for (const pid of cg.procs()) {
-    const ns = nsPids(pid);
-    if (ns.length >= 2 && ns[ns.length - 1] === 1) return procRef(pid);
-  }
-  return undefined;
-}
-
-/** Resolve with what the readiness pipe said: "ready", or why it never came. keepOpen: a ready pipe stays open. */
-export function waitReady(pipe: Readable, timeoutMs: number, keepOpen = false): Promise<'ready' | 'eof' | 'timeout'> {
-  return new Promise((resolve) => {
-    let text = '';
-    const done = (r: 'ready' | 'eof' | 'timeout') => {
-      clearTimeout(timer);
-      pipe.removeAllListeners();
-      if (keepOpen && r === 'ready') {
-        pipe.pause();
-        pipe.on('error', () => undefined);
-      } else pipe.destroy();
-      resolve(r);
-    };
-    const timer = setTimeout(() => done('timeout'), timeoutMs);
-    pipe.on('data', (b: Buffer) => {
-      text += b.toString();
-      if (text.includes('ready\n')) done('ready');
-    });
-    pipe.on('end', () => done('eof'));
-    pipe.on('error', () => done('eof'));
-  });
-}
-
-export const READY_TIMEOUT_MS = 30_000;
-
-/** Why PID 1 never said "ready" (the readiness pipe's outcome, or the spawn's own error). */
-export function notReadyReason(outcome: 'ready' | 'eof' | 'timeout', spawnError?: string): string {
-  if (spawnError) return spawnError;
-  if (outcome === 'timeout') return `not ready after ${READY_TIMEOUT_MS / 1000} s`;
-  return outcome === 'ready' ? 'ready, but gone at once' : 'it ended before it was ready';
-}
 
 export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostContext> = {
   async apply(p, ctx) {
@@ -176,7 +79,7 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
         LC_ALL: 'C',
         SUBHOST_NAME: ctx.name,
         SUBHOST_BOOT_ID: p.bootId,
-        ...pid1StageEnv(p, ctx, ['HOME=/', 'TERM=linux', `SUBHOST_INIT_GRACE=${p.graceSeconds}`], ''),
+        ...pid1StageEnv(p, ctx.cgroupMount, (id) => resultOf<PartitionResult>(ctx, id), ['HOME=/', 'TERM=linux', `SUBHOST_INIT_GRACE=${p.graceSeconds}`], ''),
         SUBHOST_MONITOR_PROCS: monitor.procsFiles().join(' '),
         SUBHOST_FIFO: fifo,
         SUBHOST_LOG: log,

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { SubhostError } from '../../errors';
-import { ipBatch, ipBatchForce, isBridge, linkExists } from '../../host/ip';
+import { ipBatch, ipBatchForce, isBridge, linkExists, readIfalias } from '../../host/ip';
 import { deleteNetns, netnsExists } from '../../host/netns';
 import type { StepHandler } from '../plan/executor';
 import type { SubhostContext } from './context';
@@ -42,18 +41,6 @@ export const netnsAdd: StepHandler<NetnsParams, { netns: string }, SubhostContex
 
 export function netnsBatch(p: NetnsParams): string[] {
   return [`netns add ${p.netns}`, `netns exec ${p.netns} ip link set lo up${p.alias ? ` alias ${p.alias}` : ''}`];
-}
-
-export function linkAlias(name: string): string {
-  return `subhost:${name}`;
-}
-
-export function readIfalias(ifname: string): string | undefined {
-  try {
-    return readFileSync(`/sys/class/net/${ifname}/ifalias`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
 }
 
 /** A host link we may delete: it carries our alias, or it has the exact name we gave it and no alias yet. */

@@ -6,11 +6,10 @@ import { isMountPoint, readMountinfo } from '../../host/mountinfo';
 import type { ProcRef } from '../../host/proc';
 import type { StepHandler } from '../plan/executor';
 import { CgroupSet } from '../cgroups/subhost-cgroups';
-import type { SubhostContext } from './context';
-import { findPid1, notReadyReason, pid1StageEnv, READY_TIMEOUT_MS, waitReady, type Pid1Params } from './init';
-
-/** tty: through a new pseudo-terminal, the shell's controlling terminal; pipe: commands from stdin. */
-export type ShellTerminal = 'tty' | 'pipe';
+import { resultOf, type SubhostContext } from './context';
+import { findPid1, notReadyReason, READY_TIMEOUT_MS, waitReady } from '../guest/pid1';
+import { pid1StageEnv, type Pid1Params, type ShellTerminal } from '../guest/pid1-env';
+import type { PartitionResult } from './disks';
 
 export interface StartShellParams extends Pid1Params {
   terminal: ShellTerminal;
@@ -48,7 +47,7 @@ export const startShell: StepHandler<StartShellParams, StartShellResult, Subhost
     // A resume pivots into what hibernation kept: it must still be there.
     if (!isMountPoint(readMountinfo(), p.live)) throw new SubhostError(`${p.live} is not mounted any more (\`subhost stop ${ctx.name}\` releases the rest)`);
     const tty = p.terminal === 'tty';
-    const stageEnv = pid1StageEnv(p, ctx, ['HOME=/root', `TERM=${p.term}`, `SUBHOST_INIT_SHELL=${tty ? 'login' : 'plain'}`], tty ? 'tty' : 'new');
+    const stageEnv = pid1StageEnv(p, ctx.cgroupMount, (id) => resultOf<PartitionResult>(ctx, id), ['HOME=/root', `TERM=${p.term}`, `SUBHOST_INIT_SHELL=${tty ? 'login' : 'plain'}`], tty ? 'tty' : 'new');
     const env = { PATH: BASE_PATH, LC_ALL: 'C', SHELL: '/bin/sh', SUBHOST_NAME: ctx.name, SUBHOST_ROOT: ctx.paths.root, ...stageEnv };
     const argv = tty ? ['script', '--quiet', '--return', '--command', SCRIPT_COMMAND, '/dev/null'] : [stageEnv.SUBHOST_STAGE_SHELL, stageEnv.SUBHOST_STAGE];
     // From a pipe, a session of its own: the caller's terminal signals (^C) are not for it.

@@ -1,0 +1,49 @@
+import { join } from 'node:path';
+import { netnsPath } from '../../host/netns';
+import { CgroupSet } from '../cgroups/subhost-cgroups';
+import { boundingSetArg } from './capabilities';
+import { protectionEnv } from './hardening';
+import { shareDir, supervisorShell } from './share';
+
+/** Where subhost-init is installed in the guest. */
+export const INIT_PATH = '/sbin/subhost-init';
+
+/** What PID 1 is started in, for subhost-init (boot) and for the shell (start) alike. */
+export interface Pid1Params {
+  live: string;
+  netns: string;
+  /** Relative to the cgroup2 mount. */
+  cgroup: string;
+  hostname: string;
+  /** The declared disks: node inside and the partition step that knows its numbers. */
+  devices: { node: string; from: string }[];
+  tun: boolean;
+}
+
+/** tty: through a new pseudo-terminal, the shell's controlling terminal; pipe: commands from stdin. */
+export type ShellTerminal = 'tty' | 'pipe';
+
+/** How PID 1's session is made: see SUBHOST_SESSION in share/pid1-stage.sh. */
+export type Pid1Session = '' | 'new' | 'tty';
+
+/** A block device's numbers, as the step that made it found them. */
+export type DeviceNumbers = (fromStep: string) => { major: number; minor: number };
+
+/** The environment of share/pid1-stage.sh (its header lists it); initEnv adds to PID 1's own. */
+export function pid1StageEnv(p: Pid1Params, cgroupMount: string, numbers: DeviceNumbers, initEnv: string[], session: Pid1Session): Record<string, string> {
+  const devices = p.devices.map((d) => {
+    const r = numbers(d.from);
+    return `${d.node}:${r.major}:${r.minor}`;
+  });
+  const env = ['container=subhost', `SUBHOST_INIT_HOSTNAME=${p.hostname}`, `SUBHOST_INIT_DEVICES=${devices.join(',')}`, `SUBHOST_INIT_TUN=${p.tun ? 'yes' : 'no'}`, ...protectionEnv(), ...initEnv];
+  return {
+    SUBHOST_STAGE_SHELL: supervisorShell(),
+    SUBHOST_STAGE: join(shareDir(), 'pid1-stage.sh'),
+    SUBHOST_CGROUP_PROCS: CgroupSet.at(cgroupMount, p.cgroup).procsFiles().join(' '),
+    SUBHOST_NETNS: netnsPath(p.netns),
+    SUBHOST_LIVE: p.live,
+    SUBHOST_BOUNDING: boundingSetArg(),
+    SUBHOST_INIT_ENV: env.join(' '),
+    SUBHOST_SESSION: session,
+  };
+}
