@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 const timeouts = { testTimeout: 120_000, hookTimeout: 120_000 };
 
 export default defineConfig({
+  // Test-only fault injection is compiled in (src/core/lifecycle/test-hooks.ts).
+  define: { SUBHOST_TEST_HOOKS: 'true' },
   test: {
     pool: 'forks',
     reporters: ['default'],

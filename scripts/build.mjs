@@ -1,18 +1,10 @@
 // Bundle the CLI into one file: Node starts it without resolving a tree of modules.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { bundleOptions } from './build-options.mjs';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const common = {
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-  define: { SUBHOST_VERSION: JSON.stringify(pkg.version) },
-};
+// Fault injection exists only in a test build: npm test makes one (SUBHOST_TEST_BUILD=1).
+const common = bundleOptions(process.env.SUBHOST_TEST_BUILD === '1');
 const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts', soak: 'scripts/soak.ts' };
 await Promise.all(Object.entries(entries).map(([name, src]) => build({ ...common, entryPoints: [src], outfile: `dist/${name}.cjs` })));
 

@@ -1,4 +1,4 @@
-import { closeInheritedFds } from '../host/inherited-fds';
+import { dropInheritedDescriptors } from '../core/lifecycle/descriptors';
 import { commandName } from './argv';
 import { buildProgram, run, warmCommands } from './main';
 
@@ -9,8 +9,6 @@ export async function warm(): Promise<void> {
 }
 
 if (process.env.SUBHOST_WARM_ONLY !== '1') {
-  // `enter` passes the caller's descriptors to the command inside, as nsenter does; every other
-  // command may start long-lived processes (the supervisor, PID 1) that must not hold them.
-  if (commandName(process.argv.slice(2)) !== 'enter') closeInheritedFds();
+  dropInheritedDescriptors(commandName(process.argv.slice(2)));
   run();
 }

@@ -7,16 +7,19 @@
  * SUBHOST_TEST_KILL_AT_STEP=N: boot or start (or a resume), before step N of its plan.
  * SUBHOST_TEST_PAUSE_AT=<point> sleeps there instead (SUBHOST_TEST_PAUSE_MS, default 1000), to
  * widen a race window: boot:checked, start:checked (images and MACs checked, not yet recorded).
- * Never set outside the tests.
+ * Compiled in only by a test build (`SUBHOST_TEST_BUILD=1 npm run build`, as `npm test` does;
+ * vitest defines it too): in the shipped bundle these functions are empty.
  */
+declare const SUBHOST_TEST_HOOKS: boolean;
+
 export function crashPoint(env: NodeJS.ProcessEnv, point: string): void {
-  if (env.SUBHOST_TEST_KILL_AT === point) process.kill(process.pid, 'SIGKILL');
+  if (SUBHOST_TEST_HOOKS && env.SUBHOST_TEST_KILL_AT === point) process.kill(process.pid, 'SIGKILL');
 }
 
 export function killAtStep(env: NodeJS.ProcessEnv, index: number): void {
-  if (Number(env.SUBHOST_TEST_KILL_AT_STEP) === index + 1) process.kill(process.pid, 'SIGKILL');
+  if (SUBHOST_TEST_HOOKS && Number(env.SUBHOST_TEST_KILL_AT_STEP) === index + 1) process.kill(process.pid, 'SIGKILL');
 }
 
 export async function pausePoint(env: NodeJS.ProcessEnv, point: string): Promise<void> {
-  if (env.SUBHOST_TEST_PAUSE_AT === point) await new Promise((r) => setTimeout(r, Number(env.SUBHOST_TEST_PAUSE_MS ?? 1000)));
+  if (SUBHOST_TEST_HOOKS && env.SUBHOST_TEST_PAUSE_AT === point) await new Promise((r) => setTimeout(r, Number(env.SUBHOST_TEST_PAUSE_MS ?? 1000)));
 }

@@ -1,0 +1,19 @@
+// The esbuild options of every bundle (scripts/build.mjs), shared with the test that checks a shipped build.
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+/** testBuild: compile in the fault-injection hooks (src/core/lifecycle/test-hooks.ts), as npm test does. */
+export function bundleOptions(testBuild) {
+  return {
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+    // Drops the dead branches of defines (the test hooks of a shipped build).
+    minifySyntax: true,
+    define: { SUBHOST_VERSION: JSON.stringify(pkg.version), SUBHOST_TEST_HOOKS: String(Boolean(testBuild)) },
+  };
+}
