@@ -63,7 +63,7 @@ describe('crash recovery', () => {
     await bootAndSettle();
     // Only steps with an undo have a point before their undo (install-init and devices have none;
     // the links and the netns are released by what stop finds, at stop:network).
-    undoIds = readState(paths, sub.name)!.applied.filter((a) => SUBHOST_HANDLERS[a.kind].undo && a.kind !== 'veths' && a.kind !== 'netns').map((a) => a.id).reverse();
+    undoIds = readState(paths, sub.name)!.applied.filter((a) => SUBHOST_HANDLERS[a.kind as keyof typeof SUBHOST_HANDLERS].undo && a.kind !== 'veths' && a.kind !== 'netns').map((a) => a.id).reverse();
     ok(['stop', sub.name], { root });
   });
   afterEach(() => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { executePlan, undoApplied, type StepContext, type StepHandler } from '../../src/core/plan/executor';
-import type { Plan } from '../../src/core/plan/types';
+import type { Plan, Step } from '../../src/core/plan/types';
 import { SubhostError } from '../../src/errors';
 
 function recorder() {
@@ -19,7 +19,7 @@ function recorder() {
   return { log, handler };
 }
 
-const plan = (...ns: string[]): Plan => ({ name: 'x', command: 'test', steps: ns.map((n) => ({ kind: 'k', id: n, describe: `step ${n}`, params: { n } })) });
+const plan = (...ns: string[]): Plan<Step<'k', { n: string }>> => ({ name: 'x', command: 'test', steps: ns.map((n) => ({ kind: 'k', id: n, describe: `step ${n}`, params: { n } })) });
 
 describe('executePlan', () => {
   it('applies in order and records each step', async () => {
@@ -85,11 +85,11 @@ describe('executePlan with steps that may run at the same time', () => {
       },
     };
   }
-  const step = (n: string, ms: number, after?: string[]) => ({ kind: 'k', id: n, describe: `step ${n}`, params: { n, ms }, ...(after ? { after } : {}) });
+  const step = (n: string, ms: number, after?: string[]): Step<'k', { n: string; ms: number }> => ({ kind: 'k', id: n, describe: `step ${n}`, params: { n, ms }, ...(after ? { after } : {}) });
 
   it('starts a step once what it waits for is done, and others at once', async () => {
     const log: string[] = [];
-    const plan: Plan = { name: 'x', command: 't', steps: [step('a', 30, []), step('b', 5, ['a']), step('n', 5, []), step('z', 1, ['b', 'n'])] };
+    const plan: Plan<Step<'k', { n: string; ms: number }>> = { name: 'x', command: 't', steps: [step('a', 30, []), step('b', 5, ['a']), step('n', 5, []), step('z', 1, ['b', 'n'])] };
     const applied = await executePlan(plan, { k: timed(log) }, { results: new Map() });
     expect(log.slice(0, 2)).toEqual(['start a', 'start n']);
     expect(log.indexOf('start b')).toBeGreaterThan(log.indexOf('end a'));
@@ -99,14 +99,14 @@ describe('executePlan with steps that may run at the same time', () => {
 
   it('on a failure starts nothing new, lets the running steps finish, and undoes all, last done first', async () => {
     const log: string[] = [];
-    const plan: Plan = { name: 'x', command: 't', steps: [step('slow', 30, []), step('bad', 5, []), step('later', 1, ['bad'])] };
+    const plan: Plan<Step<'k', { n: string; ms: number }>> = { name: 'x', command: 't', steps: [step('slow', 30, []), step('bad', 5, []), step('later', 1, ['bad'])] };
     await expect(executePlan(plan, { k: timed(log, 'bad') }, { results: new Map() })).rejects.toThrow('step bad: boom');
     expect(log).not.toContain('start later');
     expect(log.slice(-3)).toEqual(['end slow', 'undo slow slow', 'undo bad -']);
   });
 
   it('refuses a plan whose steps wait for a step it does not have', async () => {
-    const plan: Plan = { name: 'x', command: 't', steps: [step('a', 1, ['ghost'])] };
+    const plan: Plan<Step<'k', { n: string; ms: number }>> = { name: 'x', command: 't', steps: [step('a', 1, ['ghost'])] };
     await expect(executePlan(plan, { k: timed([]) }, { results: new Map() })).rejects.toThrow(/wait for steps it does not have/);
   });
 });

@@ -1,6 +1,6 @@
 import type { SubhostError } from '../../errors';
 import { executePlan } from '../plan/executor';
-import type { Plan } from '../plan/types';
+import type { SubhostPlan } from '../plan/subhost-steps';
 import type { Runtime } from '../state/runtime';
 import { removeRuntimeDir, writeState, type StateRecord } from '../state/records';
 import type { SubhostContext } from '../steps/context';
@@ -13,7 +13,7 @@ import { crashPoint, killAtStep } from './test-hooks';
  * cleanly, the subhost is as it was before (a fresh record is removed); if the revert left
  * something, the record stays (phase starting, failed) for `subhost stop`.
  */
-export async function applyRecorded(rt: Runtime, record: StateRecord, plan: Plan, ctx: SubhostContext): Promise<void> {
+export async function applyRecorded(rt: Runtime, record: StateRecord, plan: SubhostPlan, ctx: SubhostContext): Promise<void> {
   const before = record.applied;
   try {
     const applied = await executePlan(plan, SUBHOST_HANDLERS, ctx, {

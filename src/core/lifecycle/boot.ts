@@ -11,7 +11,7 @@ import type { Lock } from '../../host/flock';
 import { checkName } from '../config/names';
 import type { PartitionTable } from '../storage/partition-table';
 import { buildBootPlan } from '../plan/boot-plan';
-import type { Plan } from '../plan/types';
+import type { SubhostPlan } from '../plan/subhost-steps';
 import type { Runtime } from '../state/runtime';
 import { removeRuntimeDir, writeState, type Mode, type StateRecord } from '../state/records';
 import type { SubhostContext } from '../steps/context';
@@ -30,7 +30,7 @@ export interface BootOptions {
   lock?: Lock;
 }
 
-export type BootOutcome = { dryRun: true; plan: Plan; config: SubhostConfig } | { dryRun: false; record: StateRecord };
+export type BootOutcome = { dryRun: true; plan: SubhostPlan; config: SubhostConfig } | { dryRun: false; record: StateRecord };
 
 /** Refuse to start over anything that is already there. */
 export function refuseIfActive(rt: Runtime, name: string): void {
@@ -64,11 +64,11 @@ export async function checkedConfig(rt: Runtime, name: string, configFile?: stri
   return { config, layout, tables: checkAgainstHost(rt, config, layout) };
 }
 
-function planFor(rt: Runtime, config: SubhostConfig, layout: Layout, tables: Map<string, PartitionTable>, opts: BootOptions, bootId: string): Plan {
+function planFor(rt: Runtime, config: SubhostConfig, layout: Layout, tables: Map<string, PartitionTable>, opts: BootOptions, bootId: string): SubhostPlan {
   return buildBootPlan(config, { paths: rt.paths, tables, layout, bootId, graceSeconds: opts.graceSeconds ?? 10, deviceControl: deviceControl(), cgroupLayout: readCgroupLayout(rt.cgroupMount) });
 }
 
-export async function bootPlan(rt: Runtime, name: string, opts: BootOptions, bootId: string): Promise<{ plan: Plan; config: SubhostConfig; layout: Layout }> {
+export async function bootPlan(rt: Runtime, name: string, opts: BootOptions, bootId: string): Promise<{ plan: SubhostPlan; config: SubhostConfig; layout: Layout }> {
   const { config, layout, tables } = await checkedConfig(rt, name, opts.configFile);
   return { plan: planFor(rt, config, layout, tables, opts, bootId), config, layout };
 }
@@ -84,8 +84,8 @@ export async function checkAndRecord(
   mode: Mode,
   bootId: string,
   { config, layout }: { config: SubhostConfig; layout: Layout },
-  plan: (tables: Map<string, PartitionTable>) => Plan,
-): Promise<{ plan: Plan; record: StateRecord }> {
+  plan: (tables: Map<string, PartitionTable>) => SubhostPlan,
+): Promise<{ plan: SubhostPlan; record: StateRecord }> {
   const hostLock = await lockHost(rt, `${mode} ${name}`);
   try {
     const planned = plan(checkAgainstHost(rt, config, layout));

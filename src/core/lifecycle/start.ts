@@ -8,7 +8,7 @@ import type { Layout } from '../storage/layout';
 import { checkName } from '../config/names';
 import type { PartitionTable } from '../storage/partition-table';
 import { buildResumePlan, buildStartPlan, type ShellFacts } from '../plan/boot-plan';
-import type { Plan } from '../plan/types';
+import type { SubhostPlan } from '../plan/subhost-steps';
 import type { Runtime } from '../state/runtime';
 import { writeState, type StateRecord } from '../state/records';
 import type { SubhostContext } from '../steps/context';
@@ -33,7 +33,7 @@ export interface StartOptions {
 }
 
 export type StartOutcome =
-  | { dryRun: true; plan: Plan }
+  | { dryRun: true; plan: SubhostPlan }
   | {
       dryRun: false;
       resumed: boolean;
@@ -60,7 +60,7 @@ function resumable(k: Known): k is Known & { record: StateRecord } {
 }
 
 /** The plan `start` would apply now (--dry-run): a resume for a hibernated subhost, else the whole start. */
-async function planStart(rt: Runtime, name: string, opts: StartOptions, shell: ShellFacts): Promise<{ plan: Plan; k: Known }> {
+async function planStart(rt: Runtime, name: string, opts: StartOptions, shell: ShellFacts): Promise<{ plan: SubhostPlan; k: Known }> {
   const k = known(rt, name);
   if (resumable(k)) return { plan: buildResumePlan(k.record, shell, rt.paths), k };
   refuseToStart(rt, name, k);
@@ -68,7 +68,7 @@ async function planStart(rt: Runtime, name: string, opts: StartOptions, shell: S
   return { plan: startPlan(rt, { config, layout }, tables, shell), k };
 }
 
-function startPlan(rt: Runtime, { config, layout }: { config: SubhostConfig; layout: Layout }, tables: Map<string, PartitionTable>, shell: ShellFacts): Plan {
+function startPlan(rt: Runtime, { config, layout }: { config: SubhostConfig; layout: Layout }, tables: Map<string, PartitionTable>, shell: ShellFacts): SubhostPlan {
   return buildStartPlan(config, { paths: rt.paths, tables, layout, deviceControl: deviceControl(), cgroupLayout: readCgroupLayout(rt.cgroupMount), ...shell });
 }
 
@@ -88,7 +88,7 @@ export async function start(rt: Runtime, name: string, opts: StartOptions = {}):
   let resumed: boolean;
   try {
     const k = known(rt, name);
-    let plan: Plan;
+    let plan: SubhostPlan;
     let record: StateRecord;
     if (resumable(k)) {
       // A resume keeps phase hibernated until the shell runs: if it is interrupted, it is failed.

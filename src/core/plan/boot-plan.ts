@@ -11,7 +11,7 @@ import type { StateRecord } from '../state/records';
 
 import { INIT_PATH, type Pid1Params, type ShellTerminal } from '../guest/pid1-env';
 import { deviceNode, rootSteps } from './root-steps';
-import type { Plan, Step } from './types';
+import type { SubhostPlan, SubhostStep } from './subhost-steps';
 
 export { deviceNode };
 
@@ -44,15 +44,15 @@ function diskNodes(cfg: SubhostConfig): { node: string; from: string }[] {
 }
 
 /** Steps of the root filesystem that hold a loop device, for the cgroup step's IO accounting. */
-function loopStepIds(root: Step[]): string[] {
+function loopStepIds(root: SubhostStep[]): string[] {
   return root.filter((s) => s.kind === 'loop-attach' || s.kind === 'partition' || s.kind === 'mount-image').map((s) => s.id);
 }
 
 /** The cgroup, the devices policy, the network namespace and the veths: the same for every layout and mode. */
-function environmentSteps(cfg: SubhostConfig, facts: PlanFacts, loops: string[]): Step[] {
+function environmentSteps(cfg: SubhostConfig, facts: PlanFacts, loops: string[]): SubhostStep[] {
   const name = cfg.name;
   const cgroup = `${CGROUP_PARENT}/${name}`;
-  const steps: Step[] = [];
+  const steps: SubhostStep[] = [];
   const expected = predictLimits(cfg.limits, facts.cgroupLayout);
   const limits = expected.targets.map((t) => `${t.writes.map((w) => `${w.file}=${w.value}`).join(' ')} (${t.source})`);
   steps.push({
@@ -95,7 +95,7 @@ function pid1Params(cfg: SubhostConfig, live: string): Pid1Params {
   return { live, netns: cfg.name, cgroup: `${CGROUP_PARENT}/${cfg.name}`, hostname: cfg.hostname, devices: diskNodes(cfg), tun: cfg.tun };
 }
 
-function installInitStep(live: string): Step {
+function installInitStep(live: string): SubhostStep {
   return { kind: 'install-init', id: 'install-init', describe: `install subhost-init as ${INIT_PATH} in ${live}`, params: { live } };
 }
 
@@ -107,7 +107,7 @@ function namespacesText(cfg: SubhostConfig, live: string): string {
 }
 
 /** The steps that start a shell as PID 1: all of a resume, the end of a start. */
-function shellSteps(cfg: SubhostConfig, live: string, shell: ShellFacts): Step[] {
+function shellSteps(cfg: SubhostConfig, live: string, shell: ShellFacts): SubhostStep[] {
   const on = shell.terminal === 'tty' ? 'on this terminal, through a new pseudo-terminal (job control)' : 'reading commands from standard input';
   return [
     installInitStep(live),
@@ -126,17 +126,17 @@ function shellSteps(cfg: SubhostConfig, live: string, shell: ShellFacts): Step[]
  * IO accounting and devices once the loop devices and partitions are known; subhost-init's
  * install once the root is mounted; PID 1 last, after everything but IO accounting.
  */
-function withOrder(root: Step[], env: Step[], pid1: Step[]): Step[] {
+function withOrder(root: SubhostStep[], env: SubhostStep[], pid1: SubhostStep[]): SubhostStep[] {
   const rootIds = root.map((s) => s.id);
-  const ordered: Step[] = root.map((s, i) => {
+  const ordered: SubhostStep[] = root.map((s, i) => {
     if (s.kind === 'loop-attach') return { ...s, after: [] };
-    if (s.kind === 'partition') return { ...s, after: [(s.params as { loop: string }).loop] };
-    if (s.kind === 'mount-root') return { ...s, after: [(s.params as { source: string }).source] };
+    if (s.kind === 'partition') return { ...s, after: [s.params.loop] };
+    if (s.kind === 'mount-root') return { ...s, after: [s.params.source] };
     return { ...s, after: i === 0 ? [] : [root[i - 1].id] };
   });
   for (const s of env) {
     if (s.kind === 'cgroup') ordered.push({ ...s, after: rootIds });
-    else if (s.kind === 'io-accounting') ordered.push({ ...s, after: ['cgroup', ...(s.params as { loops: string[] }).loops] });
+    else if (s.kind === 'io-accounting') ordered.push({ ...s, after: ['cgroup', ...s.params.loops] });
     else if (s.kind === 'devices') ordered.push({ ...s, after: ['cgroup', ...root.filter((r) => r.kind === 'partition').map((r) => r.id)] });
     else if (s.kind === 'netns') ordered.push({ ...s, after: [] });
     else if (s.kind === 'veths') ordered.push({ ...s, after: ['netns'] });
@@ -149,10 +149,10 @@ function withOrder(root: Step[], env: Step[], pid1: Step[]): Step[] {
 }
 
 /** `subhost boot`: the root filesystem by layout, then the environment, then subhost-init as PID 1. Pure. */
-export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
+export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): SubhostPlan {
   const layout = facts.layout ?? layoutFor(cfg, facts.paths, false);
   const root = rootSteps(cfg, layout, facts.tables);
-  const startInit: Step = {
+  const startInit: SubhostStep = {
     kind: 'start-init',
     id: 'start-init',
     describe: `start subhost-init as PID 1 (${namespacesText(cfg, layout.live)})`,
@@ -162,14 +162,14 @@ export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
 }
 
 /** `subhost start` of a stopped subhost: the same as boot, but PID 1 is a shell. Pure. */
-export function buildStartPlan(cfg: SubhostConfig, facts: PlanFacts & ShellFacts): Plan {
+export function buildStartPlan(cfg: SubhostConfig, facts: PlanFacts & ShellFacts): SubhostPlan {
   const layout = facts.layout ?? layoutFor(cfg, facts.paths, false);
   const root = rootSteps(cfg, layout, facts.tables);
   return { name: cfg.name, command: 'start', steps: withOrder(root, environmentSteps(cfg, facts, loopStepIds(root)), shellSteps(cfg, layout.live, facts)) };
 }
 
 /** `subhost start` of a hibernated subhost: its mounts and network are kept; only PID 1 starts again. */
-export function buildResumePlan(record: StateRecord, shell: ShellFacts, paths: Paths): Plan {
+export function buildResumePlan(record: StateRecord, shell: ShellFacts, paths: Paths): SubhostPlan {
   const live = record.layout?.live ?? paths.live(record.name);
   return { name: record.name, command: 'start (resume)', steps: shellSteps(record.config, live, shell) };
 }

@@ -2,22 +2,28 @@ import { asSubhostError, SubhostError } from '../../errors';
 import { trace, TRACE } from '../../host/exec';
 import type { AppliedStep } from '../state/records';
 import { RevertStack } from './revert';
-import { predecessors, type Plan, type Step } from './types';
+import { predecessors, type Plan, type Step, type StepOf } from './types';
 
 /** What a step handler gets: the results of earlier steps, by step id. */
 export interface StepContext {
   results: Map<string, unknown>;
 }
 
-export interface StepHandler<P = any, R = any, C extends StepContext = StepContext> {
+export interface StepHandler<P, R, C extends StepContext = StepContext> {
   /** Refuse before anything is made (something is in the way): no undo follows, so what is in the way is left alone. */
   check?(params: P, ctx: C): Promise<void> | void;
-  apply(params: P, ctx: C, step: Step<P>): Promise<R>;
+  apply(params: P, ctx: C, step: Step<string, P>): Promise<R>;
   /** Undo what apply made; also called by stop on a record left by a crash, so it must be idempotent. */
   undo?(params: P, result: R | undefined, ctx: C): Promise<void>;
 }
 
-export type Handlers<C extends StepContext> = Record<string, StepHandler<any, any, C>>;
+/** One handler per kind of the table M, each taking that kind's parameters (its result is its own). */
+export type Handlers<M, C extends StepContext> = { [K in keyof M]: StepHandler<M[K], unknown, C> };
+
+/** The handler of a step or of a recorded step: records come from disk, so their kind is checked. */
+function handlerOf<M, C extends StepContext>(handlers: Handlers<M, C>, kind: string): StepHandler<unknown, unknown, C> | undefined {
+  return Object.prototype.hasOwnProperty.call(handlers, kind) ? (handlers[kind as keyof M] as StepHandler<unknown, unknown, C>) : undefined;
+}
 
 export interface ExecuteOptions {
   /** Called after each step with everything applied so far (the caller persists it). */
@@ -62,11 +68,15 @@ async function runGraph(waits: number[][], task: (i: number) => Promise<boolean>
  * and everything applied is undone, last done first; the first error is thrown with its step as
  * context and teardown errors go into its details. A step that refuses (check) is not undone.
  */
-export async function executePlan<C extends StepContext>(plan: Plan, handlers: Handlers<C>, ctx: C, opts: ExecuteOptions = {}): Promise<AppliedStep[]> {
+export async function executePlan<M, C extends StepContext>(plan: Plan<StepOf<M>>, handlers: Handlers<M, C>, ctx: C, opts: ExecuteOptions = {}): Promise<AppliedStep[]> {
   const revert = new RevertStack();
   const applied: AppliedStep[] = [];
   const steps = plan.steps;
-  for (const step of steps) if (!handlers[step.kind]) throw new SubhostError(`internal: no handler for step kind ${step.kind}`);
+  const handlerFor = steps.map((step) => {
+    const h = handlerOf(handlers, step.kind);
+    if (!h) throw new SubhostError(`internal: no handler for step kind ${step.kind}`);
+    return h;
+  });
   const position = new Map(steps.map((s, i) => [s.id, i]));
   const waitsFor = steps.map((_, i) => predecessors(steps, i));
   // A predecessor the plan does not have can never be done (-1): caught below as a broken plan.
@@ -74,8 +84,8 @@ export async function executePlan<C extends StepContext>(plan: Plan, handlers: H
   let first: SubhostError | undefined;
 
   const runStep = async (index: number): Promise<boolean> => {
-    const step = steps[index];
-    const handler = handlers[step.kind];
+    const step: Step = steps[index];
+    const handler = handlerFor[index];
     try {
       opts.beforeStep?.(step, index);
       await handler.check?.(step.params, ctx);
@@ -119,7 +129,7 @@ async function failed(first: SubhostError, revert: RevertStack): Promise<Subhost
  * waited for it: the reverse of the order they were applied in, with independent chains (the
  * network, the disks) undone at the same time. Every undo runs, whatever fails; returns every error.
  */
-export async function undoApplied<C extends StepContext>(applied: AppliedStep[], handlers: Handlers<C>, ctx: C, beforeUndo?: (a: AppliedStep) => void): Promise<SubhostError[]> {
+export async function undoApplied<M, C extends StepContext>(applied: AppliedStep[], handlers: Handlers<M, C>, ctx: C, beforeUndo?: (a: AppliedStep) => void): Promise<SubhostError[]> {
   for (const a of applied) ctx.results.set(a.id, a.result);
   const index = new Map(applied.map((a, i) => [a.id, i]));
   const dependents: number[][] = applied.map(() => []);
@@ -133,11 +143,11 @@ export async function undoApplied<C extends StepContext>(applied: AppliedStep[],
   const errors: SubhostError[] = [];
   await runGraph(dependents, async (i) => {
     const a = applied[i];
-    const h = handlers[a.kind];
+    const h = handlerOf(handlers, a.kind);
     try {
       if (h?.undo) {
         beforeUndo?.(a);
-        await h.undo(a.params, (a.result ?? undefined) as unknown, ctx);
+        await h.undo(a.params, a.result ?? undefined, ctx);
       }
     } catch (err) {
       errors.push(asSubhostError(err).withContext(`undoing ${a.kind} ${a.id}`));

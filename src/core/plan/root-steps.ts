@@ -1,15 +1,15 @@
 import type { SubhostConfig } from '../config/types';
 import { imageFolders, type Layout } from '../storage/layout';
 import type { PartitionTable } from '../storage/partition-table';
-import type { Step } from './types';
+import type { SubhostStep } from './subhost-steps';
 
 export function deviceNode(dev: string, part: number): string {
   return part === 0 ? dev : `${dev}${part}`;
 }
 
 /** Disk images: loop devices with partition scan, each DISKS partition found, the first mounted on live. */
-function diskSteps(cfg: SubhostConfig, live: string, tables: Map<string, PartitionTable>): Step[] {
-  const steps: Step[] = [];
+function diskSteps(cfg: SubhostConfig, live: string, tables: Map<string, PartitionTable>): SubhostStep[] {
+  const steps: SubhostStep[] = [];
   const images = [...new Set(cfg.disks.map((d) => d.image))];
   for (const image of images) {
     steps.push({ kind: 'loop-attach', id: `loop:${image}`, describe: `attach ${image} to a loop device with partition scan`, params: { image } });
@@ -32,10 +32,11 @@ function diskSteps(cfg: SubhostConfig, live: string, tables: Map<string, Partiti
  * The steps that put the root filesystem on live, chosen by layout (pure). Everything after
  * them (cgroup, network, PID 1) is the same for every layout.
  */
-export function rootSteps(cfg: SubhostConfig, layout: Layout, tables: Map<string, PartitionTable>): Step[] {
+export function rootSteps(cfg: SubhostConfig, layout: Layout, tables: Map<string, PartitionTable>): SubhostStep[] {
   if (layout.kind === 'disk') return diskSteps(cfg, layout.live, tables);
-  const steps: Step[] = [];
+  const steps: SubhostStep[] = [];
   if (layout.imageFile) {
+    if (!layout.mnt) throw new Error('internal: a layout with NAME.img but no mount point for it');
     const folders = imageFolders(layout);
     steps.push({
       kind: 'mount-image',
@@ -45,6 +46,7 @@ export function rootSteps(cfg: SubhostConfig, layout: Layout, tables: Map<string
     });
   }
   if (layout.kind === 'overlay') {
+    if (!layout.base || !layout.work) throw new Error('internal: an overlay layout without BASE or work folder');
     steps.push({
       kind: 'mount-overlay',
       id: 'root',

@@ -2,8 +2,8 @@
  * A plan is data: the list of steps a command will take, printable (--dry-run) and testable
  * without touching the host. One executor applies it; each step kind has a handler with an undo.
  */
-export interface Step<P = unknown> {
-  kind: string;
+export interface Step<K extends string = string, P = unknown> {
+  kind: K;
   /** Unique within the plan; later steps refer to an earlier step's result by this id. */
   id: string;
   /** One line for --dry-run and for error context. */
@@ -16,10 +16,16 @@ export interface Step<P = unknown> {
   after?: string[];
 }
 
-export interface Plan {
+/**
+ * The steps over a table of kinds M (kind -> its parameters): a union in which each kind carries
+ * its own parameters, so a planner cannot give a step the wrong ones.
+ */
+export type StepOf<M> = { [K in keyof M & string]: Step<K, M[K]> }[keyof M & string];
+
+export interface Plan<S extends Step = Step> {
   name: string;
   command: string;
-  steps: Step[];
+  steps: S[];
 }
 
 /** What each step waits for: its `after`, or else the step before it. */

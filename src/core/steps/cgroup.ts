@@ -10,6 +10,13 @@ import { countIoOnV1 } from '../cgroups/v1-io-accounting';
 import type { SubhostContext } from './context';
 import type { LoopResult, PartitionResult } from './disks';
 
+declare module '../plan/subhost-steps' {
+  interface SubhostStepKinds {
+    cgroup: CgroupParams;
+    'io-accounting': IoAccountingParams;
+  }
+}
+
 export interface CgroupParams {
   /** Relative to the cgroup2 mount (and to each v1 hierarchy on hybrid hosts): subhost/NAME. */
   path: string;

@@ -5,6 +5,12 @@ import { CgroupSet } from '../cgroups/subhost-cgroups';
 import { resultOf, type SubhostContext } from './context';
 import type { PartitionResult } from './disks';
 
+declare module '../plan/subhost-steps' {
+  interface SubhostStepKinds {
+    devices: DevicesParams;
+  }
+}
+
 export interface DevicesParams {
   /** Relative to each hierarchy's root: subhost/NAME (made by the cgroup step). */
   cgroup: string;

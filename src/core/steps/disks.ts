@@ -3,6 +3,13 @@ import { attachLoop, blockNumbers, detachLoop, kernelPartition, loopInfo } from 
 import type { StepHandler } from '../plan/executor';
 import { resultOf, type SubhostContext } from './context';
 
+declare module '../plan/subhost-steps' {
+  interface SubhostStepKinds {
+    'loop-attach': LoopParams;
+    partition: PartitionParams;
+  }
+}
+
 export interface LoopParams {
   image: string;
 }

@@ -1,4 +1,5 @@
 import type { Handlers } from '../plan/executor';
+import type { SubhostStepKinds } from '../plan/subhost-steps';
 import { cgroupCreate, ioAccounting } from './cgroup';
 import type { SubhostContext } from './context';
 import { devicesRestrict } from './devices';
@@ -9,8 +10,8 @@ import { mountRoot } from './mounts';
 import { netnsAdd, vethsAdd } from './network';
 import { startShell } from './shell';
 
-/** Every step kind a subhost plan may contain, and the code that applies and undoes it. */
-export const SUBHOST_HANDLERS: Handlers<SubhostContext> = {
+/** Every step kind a subhost plan may contain, and the code that applies and undoes it (the type makes it complete). */
+export const SUBHOST_HANDLERS: Handlers<SubhostStepKinds, SubhostContext> = {
   'loop-attach': loopAttach,
   partition: partitionDevice,
   'mount-root': mountRoot,

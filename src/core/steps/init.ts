@@ -17,6 +17,13 @@ import { CGROUP_MONITOR } from '../state/paths';
 import { resultOf, type SubhostContext } from './context';
 import type { PartitionResult } from './disks';
 
+declare module '../plan/subhost-steps' {
+  interface SubhostStepKinds {
+    'install-init': InstallInitParams;
+    'start-init': StartInitParams;
+  }
+}
+
 export interface InstallInitParams {
   live: string;
 }

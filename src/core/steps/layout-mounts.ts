@@ -8,6 +8,14 @@ import type { SubhostContext } from './context';
 import { detachIfOurs } from './disks';
 import { refuseMountPoint, undoMount } from './mounts';
 
+declare module '../plan/subhost-steps' {
+  interface SubhostStepKinds {
+    'mount-image': MountImageParams;
+    'mount-overlay': MountOverlayParams;
+    'bind-root': BindRootParams;
+  }
+}
+
 
 function isDirectory(path: string, follow: boolean): boolean {
   try {

@@ -6,6 +6,12 @@ import type { StepHandler } from '../plan/executor';
 import { resultOf, type SubhostContext } from './context';
 import type { PartitionResult } from './disks';
 
+declare module '../plan/subhost-steps' {
+  interface SubhostStepKinds {
+    'mount-root': MountRootParams;
+  }
+}
+
 export interface MountRootParams {
   /** Step id of the partition to mount. */
   source: string;

@@ -4,6 +4,13 @@ import { deleteNetns, netnsExists } from '../../host/netns';
 import type { StepHandler } from '../plan/executor';
 import type { SubhostContext } from './context';
 
+declare module '../plan/subhost-steps' {
+  interface SubhostStepKinds {
+    netns: NetnsParams;
+    veths: VethsParams;
+  }
+}
+
 export interface NetnsParams {
   netns: string;
   /** Set on `lo` inside: how stop and check-mounts know the namespace is this subhost's. */

@@ -11,6 +11,12 @@ import { findPid1, notReadyReason, READY_TIMEOUT_MS, waitReady } from '../guest/
 import { pid1StageEnv, type Pid1Params, type ShellTerminal } from '../guest/pid1-env';
 import type { PartitionResult } from './disks';
 
+declare module '../plan/subhost-steps' {
+  interface SubhostStepKinds {
+    'start-shell': StartShellParams;
+  }
+}
+
 export interface StartShellParams extends Pid1Params {
   terminal: ShellTerminal;
   /** TERM inside. */

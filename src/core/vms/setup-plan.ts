@@ -2,7 +2,7 @@ import type { V1Hierarchy } from '../../host/cgroup-v1';
 import type { ProcCgroups } from '../../host/cgroup-text';
 import { WANTED_CONTROLLERS } from '../cgroups/limits';
 import { CGROUP_PARENT, CGROUP_VM } from '../state/paths';
-import type { Plan, Step } from '../plan/types';
+import type { Plan, StepOf } from '../plan/types';
 import type { VmProcess } from './vm-process';
 
 /** What `cgroups setup` knows of the host before it changes anything (gathered read-only). */
@@ -26,6 +26,13 @@ export interface MoveVmParams {
   from: ProcCgroups;
 }
 
+/** The step kinds of `cgroups setup`, with their parameters (handlers in setup-steps.ts). */
+export interface SetupStepKinds {
+  'cgroup-parent': { path: string };
+  'move-vm': MoveVmParams;
+}
+export type SetupStep = StepOf<SetupStepKinds>;
+
 export interface VmDecision {
   pid: number;
   exe: string;
@@ -48,7 +55,7 @@ export function decideVm(vm: VmProcess, v1: V1Hierarchy[]): VmDecision {
   return { ...base, action: placed(vm, `${CGROUP_VM}/${vm.name}`, v1) ? 'in place' : 'move' };
 }
 
-function parentStep(path: string, f: SetupFacts): Step {
+function parentStep(path: string, f: SetupFacts): SetupStep {
   const wanted = WANTED_CONTROLLERS.filter((c) => f.offered.includes(c));
   const v1 = f.v1.length ? ` and in the v1 hierarchies ${f.v1.map((h) => h.controllers.join(',')).join(' ')}` : '';
   const controllers = wanted.length ? `enable ${wanted.join(', ')} for its children` : `cgroup2 here offers none of ${WANTED_CONTROLLERS.join(', ')}`;
@@ -56,8 +63,8 @@ function parentStep(path: string, f: SetupFacts): Step {
 }
 
 /** The setup as a plan (pure): the two parents, then one move per VM not yet in vm/NAME. */
-export function buildSetupPlan(f: SetupFacts): { plan: Plan; vms: VmDecision[] } {
-  const steps: Step[] = [parentStep(CGROUP_PARENT, f), parentStep(CGROUP_VM, f)];
+export function buildSetupPlan(f: SetupFacts): { plan: Plan<SetupStep>; vms: VmDecision[] } {
+  const steps: SetupStep[] = [parentStep(CGROUP_PARENT, f), parentStep(CGROUP_VM, f)];
   const vms = f.vms.map((vm) => decideVm(vm, f.v1));
   for (const [i, d] of vms.entries()) {
     if (d.action !== 'move') continue;

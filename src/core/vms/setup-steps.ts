@@ -6,7 +6,7 @@ import { isAlive } from '../../host/proc';
 import { ensureParent, undoParent, type ParentOutcome } from '../cgroups/parents';
 import type { Handlers, StepContext, StepHandler } from '../plan/executor';
 import { CgroupSet } from '../cgroups/subhost-cgroups';
-import type { MoveVmParams } from './setup-plan';
+import type { MoveVmParams, SetupStepKinds } from './setup-plan';
 
 export interface SetupContext extends StepContext {
   cgroupMount: string;
@@ -72,4 +72,4 @@ const moveVm: StepHandler<MoveVmParams, MoveVmResult, SetupContext> = {
   },
 };
 
-export const SETUP_HANDLERS: Handlers<SetupContext> = { 'cgroup-parent': parent, 'move-vm': moveVm };
+export const SETUP_HANDLERS: Handlers<SetupStepKinds, SetupContext> = { 'cgroup-parent': parent, 'move-vm': moveVm };
