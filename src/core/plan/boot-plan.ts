@@ -9,7 +9,7 @@ import { predictLimits, type CgroupLayout } from '../cgroup-limits';
 import { DROPPED_CAPABILITIES } from '../capabilities';
 import type { StateRecord } from '../state';
 import { linkAlias } from '../steps/network';
-import { INIT_PATH, type Pid1Params } from '../steps/init';
+import type { Pid1Params } from '../steps/init';
 import type { ShellTerminal } from '../steps/shell';
 import { deviceNode, rootSteps } from './root-steps';
 import type { Plan, Step } from './types';
@@ -96,14 +96,10 @@ function pid1Params(cfg: SubhostConfig, live: string): Pid1Params {
   return { live, netns: cfg.name, cgroup: `${CGROUP_PARENT}/${cfg.name}`, hostname: cfg.hostname, devices: diskNodes(cfg), tun: cfg.tun };
 }
 
-function installInitStep(live: string): Step {
-  return { kind: 'install-init', id: 'install-init', describe: `install subhost-init as ${INIT_PATH} in ${live}`, params: { live } };
-}
-
 function namespacesText(cfg: SubhostConfig, live: string): string {
   return (
-    `new mount, PID, UTS, IPC and cgroup namespaces; netns ${cfg.name}; cgroup ${CGROUP_PARENT}/${cfg.name}; pivot_root into ${live}; host name ${cfg.hostname}; ` +
-    `without capabilities ${DROPPED_CAPABILITIES.map((c) => c.cap).join(' ')}; /sys read-only, /proc/sys read-only but net/, host-only /proc files masked`
+    `new mount, PID, UTS, IPC and cgroup namespaces; netns ${cfg.name}; cgroup ${CGROUP_PARENT}/${cfg.name}; pivot_root into ${live}, the host's root detached before the guest's /bin/sh runs; host name ${cfg.hostname}; ` +
+    `without capabilities ${DROPPED_CAPABILITIES.map((c) => c.cap).join(' ')} (none inheritable or ambient); /sys read-only, /proc/sys read-only but net/, host-only /proc files masked`
   );
 }
 
@@ -111,7 +107,6 @@ function namespacesText(cfg: SubhostConfig, live: string): string {
 function shellSteps(cfg: SubhostConfig, live: string, shell: ShellFacts): Step[] {
   const on = shell.terminal === 'tty' ? 'on this terminal, through a new pseudo-terminal (job control)' : 'reading commands from standard input';
   return [
-    installInitStep(live),
     {
       kind: 'start-shell',
       id: 'start-shell',
@@ -124,8 +119,8 @@ function shellSteps(cfg: SubhostConfig, live: string, shell: ShellFacts): Step[]
 /**
  * What may run at the same time: the root filesystem's chain (each loop device at once, then its
  * partitions, then the mount) beside the network (netns, then veths); the cgroup after the root,
- * IO accounting and devices once the loop devices and partitions are known; subhost-init's
- * install once the root is mounted; PID 1 last, after everything but IO accounting.
+ * IO accounting and devices once the loop devices and partitions are known; PID 1 last, after
+ * everything but IO accounting.
  */
 function withOrder(root: Step[], env: Step[], pid1: Step[]): Step[] {
   const rootIds = root.map((s) => s.id);
@@ -145,7 +140,7 @@ function withOrder(root: Step[], env: Step[], pid1: Step[]): Step[] {
   }
   // PID 1 need not wait for IO accounting (a kernel queue freeze): the plan ends when both are done.
   const before = ordered.filter((s) => s.kind !== 'io-accounting').map((s) => s.id);
-  for (const s of pid1) ordered.push(s.kind === 'install-init' ? { ...s, after: ['root'] } : { ...s, after: before.concat(pid1.filter((p) => p !== s && p.kind === 'install-init').map((p) => p.id)) });
+  for (const s of pid1) ordered.push({ ...s, after: before });
   return ordered;
 }
 
@@ -159,7 +154,7 @@ export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
     describe: `start subhost-init as PID 1 (${namespacesText(cfg, layout.live)})`,
     params: { ...pid1Params(cfg, layout.live), graceSeconds: facts.graceSeconds, bootId: facts.bootId },
   };
-  return { name: cfg.name, command: 'boot', steps: withOrder(root, environmentSteps(cfg, facts, loopStepIds(root)), [installInitStep(layout.live), startInit]) };
+  return { name: cfg.name, command: 'boot', steps: withOrder(root, environmentSteps(cfg, facts, loopStepIds(root)), [startInit]) };
 }
 
 /** `subhost start` of a stopped subhost: the same as boot, but PID 1 is a shell. Pure. */

@@ -1,15 +1,13 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, realpathSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, realpathSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SubhostError } from '../../errors';
 import type { Cgroup } from '../../host/cgroupfs';
 import { BASE_PATH } from '../../host/exec';
 import { netnsPath } from '../../host/netns';
 import { isAlive, nsPids, procRef, signalProc, type ProcRef } from '../../host/proc';
-import { writeFileAtomic } from '../atomic-file';
-import { boundingSetArg } from '../capabilities';
-import { resolveInRoot } from '../guest-path';
+import { setprivArgs } from '../capabilities';
 import { protectionEnv } from '../hardening';
 import { CgroupSet } from '../subhost-cgroups';
 import { CGROUP_MONITOR } from '../paths';
@@ -17,43 +15,20 @@ import type { StepHandler } from '../plan/executor';
 import { shareDir, supervisorShell } from '../share';
 import { resultOf, type SubhostContext } from './context';
 import type { PartitionResult } from './disks';
+import { pivotSyscalls } from './pivot';
 
-export const INIT_PATH = '/sbin/subhost-init';
 export const LOG_MAX_BYTES = 256 * 1024;
 
-export interface InstallInitParams {
-  live: string;
-}
-
-/** Copy subhost-init into the guest, resolving the path inside the guest root (never the host's). */
-export const installInit: StepHandler<InstallInitParams, { path: string }, SubhostContext> = {
-  async apply(p) {
-    const target = resolveInRoot(p.live, INIT_PATH);
-    const content = readFileSync(join(shareDir(), 'subhost-init'), 'utf8');
-    let current: string | undefined;
-    try {
-      current = readFileSync(target, 'utf8');
-    } catch {
-      /* not installed yet */
-    }
-    if (current !== content) {
-      mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
-      writeFileAtomic(target, content, 0o755);
-    }
-    removeStaleTemps(target);
-    return { path: target };
+/**
+ * subhost-init is never written into the guest any more (share/pivot-exec.pl passes its text): a
+ * host-side write through guest paths could follow a planted symlink or hang on a FIFO. Only the
+ * records of subhosts booted before that hold this step; it has nothing to undo.
+ */
+export const installInit: StepHandler<Record<string, unknown>, Record<string, never>, SubhostContext> = {
+  async apply() {
+    return {};
   },
 };
-
-/** A boot killed while writing subhost-init leaves its temp file in the guest: remove it. */
-function removeStaleTemps(target: string): void {
-  const prefix = `${basename(target)}.tmp-`;
-  try {
-    for (const f of readdirSync(dirname(target))) if (f.startsWith(prefix)) rmSync(join(dirname(target), f), { force: true });
-  } catch {
-    /* nothing to tidy */
-  }
-}
 
 /** What PID 1 is started in, for subhost-init (boot) and for the shell (start) alike. */
 export interface Pid1Params {
@@ -87,7 +62,10 @@ export function pid1StageEnv(p: Pid1Params, ctx: SubhostContext, initEnv: string
     SUBHOST_CGROUP_PROCS: CgroupSet.at(ctx.cgroupMount, p.cgroup).procsFiles().join(' '),
     SUBHOST_NETNS: netnsPath(p.netns),
     SUBHOST_LIVE: p.live,
-    SUBHOST_BOUNDING: boundingSetArg(),
+    SUBHOST_SETPRIV: setprivArgs().join(' '),
+    SUBHOST_PIVOT: join(shareDir(), 'pivot-exec.pl'),
+    SUBHOST_INIT: join(shareDir(), 'subhost-init'),
+    SUBHOST_SYSCALLS: pivotSyscalls(),
     SUBHOST_INIT_ENV: env.join(' '),
     SUBHOST_SESSION: session,
   };
