@@ -1,5 +1,4 @@
 import { closeInheritedFds } from '../host/inherited-fds';
-import { commandName } from './argv';
 import { buildProgram, run, warmCommands } from './main';
 
 /** For the build's code cache (scripts/code-cache.cjs): compile the program and every command module, run nothing. */
@@ -9,8 +8,7 @@ export async function warm(): Promise<void> {
 }
 
 if (process.env.SUBHOST_WARM_ONLY !== '1') {
-  // `enter` passes the caller's descriptors to the command inside, as nsenter does; every other
-  // command may start long-lived processes (the supervisor, PID 1) that must not hold them.
-  if (commandName(process.argv.slice(2)) !== 'enter') closeInheritedFds();
+  // Nothing the caller left open may reach a supervisor, a PID 1 or a command inside (`enter`).
+  closeInheritedFds();
   run();
 }
