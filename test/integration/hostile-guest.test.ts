@@ -69,8 +69,10 @@ describe('class 3: nothing is written into the guest by the host', () => {
     // The old install wrote sbin/subhost-init.tmp-<PID of boot>: cover the PIDs about to be used.
     const last = Number(readFileSync('/proc/sys/kernel/ns_last_pid', 'utf8'));
     for (let pid = last + 1; pid < last + 3000; pid++) symlinkSync(victim, join(sbin, `subhost-init.tmp-${pid}`));
-    await boot(sub.name);
+    booted.push(sub.name);
+    const r = cli(['boot', sub.name], { root });
     expect(readFileSync(victim, 'utf8')).toBe('host data\n');
+    expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(sbin, 'subhost-init'))).toBe(false);
   });
 });
