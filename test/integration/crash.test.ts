@@ -81,7 +81,7 @@ describe('crash recovery', () => {
   });
 
   describe.each(['before', 'after'])('boot killed %s a step (after: done, not yet recorded)', (when) => {
-    it.each(Array.from({ length: 12 }, (_, i) => i))('step %i', async (i) => {
+    it.each(Array.from({ length: 11 }, (_, i) => i))('step %i', async (i) => {
       const r = killedAt(['boot', sub.name], `boot:${when}:${stepIds[i]}`);
       expect(r.code, r.stderr).toBeNull();
       await expectFailedThenCleanedByStop('boot');
