@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusyboxRoot } from '../test/fixtures/image/busybox-root';
 import { makeDiskImage } from '../test/fixtures/image/disk-image';
@@ -26,7 +26,9 @@ export class BenchWorld {
 
   async setUp(): Promise<void> {
     await this.tearDown();
-    mkdirSync(this.root, { recursive: true });
+    // Other users must not reach live/: boot refuses a subhost folder they can traverse.
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    chmodSync(this.root, 0o700);
     await run(['ip', '-batch', '-'], { input: `link add ${this.bridge} type bridge\nlink set ${this.bridge} up\n` });
     this.tree = mkdtempSync('/tmp/subhost-bench-root-');
     await buildBusyboxRoot(this.tree);

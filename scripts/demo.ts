@@ -4,7 +4,7 @@
  * that nothing is left. Everything it makes is named shdemo* and removed at the end.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusyboxRoot, DEFAULT_GUEST_FILES } from '../test/fixtures/image/busybox-root';
 import { makeDiskImage } from '../test/fixtures/image/disk-image';
@@ -38,7 +38,9 @@ function subhost(...args: string[]): void {
 }
 
 async function buildImage(): Promise<void> {
-  mkdirSync(join(ROOT, NAME), { recursive: true });
+  // Other users must not reach live/: boot refuses a subhost folder they can traverse.
+  mkdirSync(join(ROOT, NAME), { recursive: true, mode: 0o700 });
+  chmodSync(join(ROOT, NAME), 0o700);
   const tree = mkdtempSync('/tmp/shdemo-root-');
   try {
     await buildBusyboxRoot(tree, {

@@ -18,6 +18,14 @@ export async function mount(source: string, target: string, opts: MountOptions =
   await run(argv);
 }
 
+/** Host-side mounts of a guest's files: its setuid programs and device nodes do nothing for host users. */
+export const GUEST_MOUNT_OPTIONS = ['nosuid', 'nodev'];
+
+/** nosuid,nodev on target and every mount below it (an rbind brings its source's submounts); ro and the rest kept. */
+export async function restrictTree(target: string): Promise<void> {
+  for (const m of mountsUnder(readMountinfo(), target)) await run(['mount', '-o', `remount,bind,${GUEST_MOUNT_OPTIONS.join(',')}`, m.mountPoint]);
+}
+
 export async function makePrivate(target: string, recursive = true): Promise<void> {
   await run(['mount', recursive ? '--make-rprivate' : '--make-private', target]);
 }

@@ -61,7 +61,7 @@ describe('crash recovery', () => {
     const rt = new Runtime(paths, { PATH: process.env.PATH });
     stepIds = (await bootPlan(rt, sub.name, {}, 'plan')).plan.steps.map((s) => s.id);
     await bootAndSettle();
-    // Only steps with an undo have a point before their undo (install-init and devices have none;
+    // Only steps with an undo have a point before their undo (devices has none;
     // the links and the netns are released by what stop finds, at stop:network).
     undoIds = readState(paths, sub.name)!.applied.filter((a) => SUBHOST_HANDLERS[a.kind as keyof typeof SUBHOST_HANDLERS].undo && a.kind !== 'veths' && a.kind !== 'netns').map((a) => a.id).reverse();
     ok(['stop', sub.name], { root });
@@ -75,13 +75,13 @@ describe('crash recovery', () => {
   });
 
   it('plans every kind of step (so that every kind is interrupted below)', () => {
-    expect(stepIds).toEqual([`loop:${sub.disk1}`, `loop:${sub.disk2}`, 'disk:vda1', 'disk:vdb1', 'root', 'cgroup', 'io', 'devices', 'netns', 'veths', 'install-init', 'start-init']);
+    expect(stepIds).toEqual([`loop:${sub.disk1}`, `loop:${sub.disk2}`, 'disk:vda1', 'disk:vdb1', 'root', 'cgroup', 'io', 'devices', 'netns', 'veths', 'start-init']);
     expect(undoIds).toEqual(expect.arrayContaining(['start-init', 'cgroup', 'root', 'disk:vdb1', 'disk:vda1', `loop:${sub.disk2}`, `loop:${sub.disk1}`]));
     expect(undoIds).toHaveLength(7);
   });
 
   describe.each(['before', 'after'])('boot killed %s a step (after: done, not yet recorded)', (when) => {
-    it.each(Array.from({ length: 12 }, (_, i) => i))('step %i', async (i) => {
+    it.each(Array.from({ length: 11 }, (_, i) => i))('step %i', async (i) => {
       const r = killedAt(['boot', sub.name], `boot:${when}:${stepIds[i]}`);
       expect(r.code, r.stderr).toBeNull();
       await expectFailedThenCleanedByStop('boot');

@@ -19,7 +19,7 @@ describe('buildBootPlan', () => {
   const step = (kind: string) => plan.steps.find((s) => s.kind === kind)!;
 
   it('has the steps of SPEC §3 in order', () => {
-    expect(plan.steps.map((s) => s.kind)).toEqual(['loop-attach', 'loop-attach', 'partition', 'partition', 'mount-root', 'cgroup', 'devices', 'netns', 'veths', 'install-init', 'start-init']);
+    expect(plan.steps.map((s) => s.kind)).toEqual(['loop-attach', 'loop-attach', 'partition', 'partition', 'mount-root', 'cgroup', 'devices', 'netns', 'veths', 'start-init']);
   });
 
   it('takes partition offsets from the table and mounts the first disk on live', () => {
@@ -50,10 +50,10 @@ describe('buildBootPlan', () => {
 
   it('prints as numbered lines', () => {
     const text = formatPlan(plan);
-    expect(text.split('\n')[0]).toBe('boot web1: 11 steps');
+    expect(text.split('\n')[0]).toBe('boot web1: 10 steps');
     expect(text).toContain('  6. create cgroup subhost/web1 with memory.max=1073741824 (v2) [after all above]\n');
     expect(text).toContain('  8. create network namespace web1 with lo up (alias subhost:web1) [at once]\n');
-    expect(text).toMatch(/ 11\. start subhost-init as PID 1 .* \[after all above\]$/);
+    expect(text).toMatch(/ 10\. start subhost-init as PID 1 .* \[after all above\]$/);
     expect(text).toContain('veth web10 on bridge br0 <-> eth0 02:00:00:00:00:01');
   });
 
@@ -102,7 +102,6 @@ describe('what the boot plan may run at the same time', () => {
     expect(after('veths')).toEqual(['netns']);
     expect(after('cgroup')).toEqual(expect.arrayContaining(['loop:/d/root.raw', 'loop:/d/data.raw', 'disk:vda1', 'disk:vdb', 'root']));
     expect(after('devices')).toEqual(expect.arrayContaining(['cgroup', 'disk:vda1', 'disk:vdb']));
-    expect(after('install-init')).toEqual(['root']);
     expect(after('start-init')).toEqual(plan.steps.filter((s) => s.id !== 'start-init').map((s) => s.id));
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hardeningLines } from '../../src/cli/format/hardening';
-import { boundingSetArg, capabilitiesInMask, CAPABILITY_NAMES, DROPPED_CAPABILITIES, KEPT_CAPABILITIES } from '../../src/core/guest/capabilities';
+import { boundingSetArg, capabilitiesInMask, CAPABILITY_NAMES, DROPPED_CAPABILITIES, KEPT_CAPABILITIES, setprivArgs } from '../../src/core/guest/capabilities';
 import { validateConfig } from '../../src/core/config/validate';
 import { DEVICE_GAP, deviceControl, deviceRules, parseDevicesList, v1Rule } from '../../src/core/cgroups/devices';
 import { protectionEnv, PROTECTED_PATHS } from '../../src/core/guest/hardening';
@@ -30,24 +30,25 @@ const V1_DEVICES: DevicesResult = {
 const DEVICES_LIST = V1_DEVICES.allowed!.map((a) => a.rule).join('\n') + '\n';
 
 function input(over: Partial<HardeningInput> = {}): HardeningInput {
-  return { capBnd: '000001e0bcfcffff', mounts: GUEST_MOUNTS, devices: V1_DEVICES, devicesList: DEVICES_LIST, kernelHas: (p) => !ABSENT_HERE.has(p), ...over };
+  return { capBnd: '000001e0bcfcfffb', mounts: GUEST_MOUNTS, devices: V1_DEVICES, devicesList: DEVICES_LIST, kernelHas: (p) => !ABSENT_HERE.has(p), ...over };
 }
 
 describe('capabilities', () => {
-  it('drops the nine of the issue from the bounding set, with a reason each, and keeps what a guest needs', () => {
-    expect(boundingSetArg()).toBe('-sys_module,-sys_rawio,-sys_time,-mac_admin,-mac_override,-syslog,-wake_alarm,-block_suspend,-audit_control');
+  it('drops the ten of issues 1 and 13 from the bounding set, with a reason each, and keeps what a guest needs', () => {
+    expect(boundingSetArg()).toBe('-sys_module,-sys_rawio,-sys_time,-mac_admin,-mac_override,-syslog,-wake_alarm,-block_suspend,-audit_control,-dac_read_search');
     for (const c of [...DROPPED_CAPABILITIES, ...KEPT_CAPABILITIES]) {
       expect(CAPABILITY_NAMES).toContain(c.cap);
       expect(c.why.length).toBeGreaterThan(10);
     }
     expect(KEPT_CAPABILITIES.map((c) => c.cap)).toEqual(['sys_admin', 'net_admin', 'sys_boot', 'mknod']);
+    expect(setprivArgs()).toEqual(['--bounding-set', boundingSetArg(), '--inh-caps=-all', '--ambient-caps=-all']);
   });
 
   it('reads a CapBnd mask', () => {
     expect(capabilitiesInMask('000001ffffffffff')).toEqual([...CAPABILITY_NAMES]);
-    const inside = capabilitiesInMask('000001e0bcfcffff');
+    const inside = capabilitiesInMask('000001e0bcfcfffb');
     for (const c of DROPPED_CAPABILITIES) expect(inside).not.toContain(c.cap);
-    expect(inside).toEqual(expect.arrayContaining(['sys_admin', 'net_admin', 'sys_boot', 'mknod', 'chown']));
+    expect(inside).toEqual(expect.arrayContaining(['sys_admin', 'net_admin', 'sys_boot', 'mknod', 'chown', 'dac_override']));
     expect(capabilitiesInMask('0000000000000001')).toEqual(['chown']);
     expect(capabilitiesInMask('0000000000200000')).toEqual(['sys_admin']);
   });
@@ -146,7 +147,7 @@ describe('hardening in force (status)', () => {
     expect(state).toMatchObject({ '/proc/sys': 'read-only', '/proc/sys/net': 'writable', '/proc/keys': 'masked', '/sys/firmware': 'masked', '/proc/acpi': 'masked', '/proc/kcore': 'absent' });
     expect(h.devices).toMatchObject({ control: 'cgroup-v1', restricted: true });
     expect(hardeningLines(h)).toEqual([
-      ['caps', 'dropped sys_module sys_rawio sys_time mac_admin mac_override syslog wake_alarm block_suspend audit_control'],
+      ['caps', 'dropped sys_module sys_rawio sys_time mac_admin mac_override syslog wake_alarm block_suspend audit_control dac_read_search'],
       ['/proc', 'read-only sys bus irq fs; writable sys/net; masked keys timer_list acpi; not in this kernel sysrq-trigger kcore sched_debug scsi'],
       ['/sys', 'read-only; masked firmware'],
       ['devices', 'only null zero full random urandom tty ptmx pts vda1 vdb1 (cgroup v1 devices controller)'],
@@ -155,7 +156,7 @@ describe('hardening in force (status)', () => {
 
   it('names what is not in force: a remounted /proc/sys, a kept capability, a missing mask, all devices allowed', () => {
     const mounts = GUEST_MOUNTS.map((m) => (m.mountPoint === '/proc/sys' ? { ...m, options: ['rw'] } : m)).filter((m) => m.mountPoint !== '/proc/keys');
-    const h = hardeningFrom(input({ mounts, capBnd: '000001e0befcffff', devicesList: 'a *:* rwm\n' }));
+    const h = hardeningFrom(input({ mounts, capBnd: '000001e0befcfffb', devicesList: 'a *:* rwm\n' }));
     expect(h.problems).toEqual([
       'capability sys_time is in the bounding set',
       '/proc/sys is writable, not read-only',
@@ -210,7 +211,7 @@ describe('the boot plan', () => {
 
   it('tells what PID 1 loses', () => {
     const start = plan(false, 'cgroup-v1').steps.find((s) => s.kind === 'start-init')!.describe;
-    expect(start).toContain('without capabilities sys_module sys_rawio sys_time mac_admin mac_override syslog wake_alarm block_suspend audit_control;');
+    expect(start).toContain('without capabilities sys_module sys_rawio sys_time mac_admin mac_override syslog wake_alarm block_suspend audit_control dac_read_search (none inheritable or ambient);');
     expect(start).toContain('/sys read-only, /proc/sys read-only but net/, host-only /proc files masked');
   });
 });

@@ -44,9 +44,9 @@ describe('layoutFor', () => {
 describe('plans by layout', () => {
   it('overlay: mount-overlay first, then what every layout shares; no device nodes', () => {
     const p = buildBootPlan(overlay, facts());
-    expect(kinds(p)).toEqual(['mount-overlay', 'cgroup', 'devices', 'netns', 'veths', 'install-init', 'start-init']);
+    expect(kinds(p)).toEqual(['mount-overlay', 'cgroup', 'devices', 'netns', 'veths', 'start-init']);
     expect(p.steps[0].params).toEqual({ source: 'subhost-web1', base: '/srv/base', upper: '/opt/sub/web1/root', work: '/opt/sub/web1/work', target: '/opt/sub/web1/live' });
-    expect(p.steps[6].params).toMatchObject({ live: '/opt/sub/web1/live', devices: [], cgroup: 'subhost/web1', netns: 'web1' });
+    expect(p.steps[5].params).toMatchObject({ live: '/opt/sub/web1/live', devices: [], cgroup: 'subhost/web1', netns: 'web1' });
   });
 
   it('overlay with NAME.img: the image is mounted on mnt first and holds the upper layer', () => {
@@ -76,15 +76,15 @@ describe('plans by layout', () => {
     const disk = cfg({ DISKS: ['vda:1:/d/a.raw'] });
     const tables = new Map([['/d/a.raw', { scheme: 'mbr' as const, partitions: [{ index: 1, offset: 512, size: 1024 }] }]]);
     const p = buildStartPlan(disk, { paths, tables, ...env, ...shell });
-    expect(kinds(p)).toEqual(['loop-attach', 'partition', 'mount-root', 'cgroup', 'io-accounting', 'devices', 'netns', 'install-init', 'start-shell']);
+    expect(kinds(p)).toEqual(['loop-attach', 'partition', 'mount-root', 'cgroup', 'io-accounting', 'devices', 'netns', 'start-shell']);
     expect(p.steps.at(-1)!.params).toMatchObject({ devices: [{ node: 'vda1', from: 'disk:vda1' }] });
   });
 
   it('resume: only PID 1 starts again, in the recorded live', () => {
     const record = { name: 'web1', config: overlay, layout: layoutFor(overlay, new Paths('/elsewhere', '/run/subhost'), false) } as StateRecord;
     const p = buildResumePlan(record, shell, paths);
-    expect(kinds(p)).toEqual(['install-init', 'start-shell']);
-    expect(p.steps[1].params).toMatchObject({ live: '/elsewhere/web1/live' });
-    expect(formatPlan(p).split('\n')[0]).toBe('start (resume) web1: 2 steps');
+    expect(kinds(p)).toEqual(['start-shell']);
+    expect(p.steps[0].params).toMatchObject({ live: '/elsewhere/web1/live' });
+    expect(formatPlan(p).split('\n')[0]).toBe('start (resume) web1: 1 step');
   });
 });

@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConfigError, CommandError, firstLine } from '../../errors';
-import { run } from '../../host/exec';
+import { ConfigError } from '../../errors';
+import { evaluateConfig } from './evaluate';
 import { parseDeclarations } from './declare-parse';
 import { ARRAY_VARS, CONFIG_VARS, type ConfigVar, type RawConfig } from './types';
 
@@ -11,29 +11,15 @@ export interface LoadedRaw {
   fromEnv: ConfigVar[];
 }
 
-/** bash evaluates the file in a clean environment; we read the variables back with declare -p.
- *  bash sets HOSTNAME itself at start-up, so it is unset first: only the config may set it. */
-const READER = `unset HOSTNAME; set -e; source "$1"; set +e; declare -p ${CONFIG_VARS.join(' ')} 2>/dev/null; exit 0`;
-
-export async function readConfigFile(file: string, name: string): Promise<RawConfig> {
+/** bash evaluates the file in a clean environment (src/core/config/evaluate.ts); we read the variables back with declare -p. */
+export async function readConfigFile(file: string, name: string, opts: { timeoutMs?: number } = {}): Promise<RawConfig> {
   try {
     accessSync(file, constants.R_OK);
     if (!statSync(file).isFile()) throw new Error('not a regular file');
   } catch (err) {
     throw new ConfigError(`config ${file}: cannot read it: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`);
   }
-  let stdout: string;
-  try {
-    ({ stdout } = await run(['bash', '--noprofile', '--norc', '-c', READER, 'subhost-config', file], {
-      cleanEnv: true,
-      env: { SUBHOST_NAME: name, HOME: '/', LC_ALL: undefined },
-      cwd: dirname(file),
-      timeoutMs: 10_000,
-    }));
-  } catch (err) {
-    const why = err instanceof CommandError ? firstLine(err.stderr) || `bash exited with status ${err.code}` : String(err);
-    throw new ConfigError(`config ${file}: fails in bash: ${why.replace(/^subhost-config: /, '').replace(/^\S*config: /, '')}`);
-  }
+  const stdout = await evaluateConfig(file, CONFIG_VARS, { name, cwd: dirname(file), timeoutMs: opts.timeoutMs });
   const vars: RawConfig = {};
   for (const d of parseDeclarations(stdout)) {
     const key = d.name as ConfigVar;

@@ -12,6 +12,7 @@ export const DROPPED_CAPABILITIES: { cap: string; why: string }[] = [
   { cap: 'wake_alarm', why: 'wake alarms program the host RTC' },
   { cap: 'block_suspend', why: 'blocking suspend affects the host power state' },
   { cap: 'audit_control', why: 'audit rules are host-wide' },
+  { cap: 'dac_read_search', why: 'open_by_handle_at opens any file of the host filesystem under a directory or overlay root ("shocker")' },
 ];
 
 /** Kept on purpose, though powerful: a sysvinit guest needs them (README, Security). */
@@ -34,6 +35,15 @@ export const CAPABILITY_NAMES = [
 
 export function boundingSetArg(): string {
   return DROPPED_CAPABILITIES.map((c) => `-${c.cap}`).join(',');
+}
+
+/**
+ * setpriv's arguments for every way into a subhost: the bounding set reduced, and the inheritable
+ * and ambient sets emptied, since a capability the caller holds there comes back on exec (root's
+ * files have full inheritable sets) whatever the bounding set says.
+ */
+export function setprivArgs(): string[] {
+  return ['--bounding-set', boundingSetArg(), '--inh-caps=-all', '--ambient-caps=-all'];
 }
 
 /** The names of the capabilities in a mask as /proc/PID/status prints it (CapBnd: 000001fffeffffff). */

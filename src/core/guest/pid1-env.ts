@@ -1,12 +1,10 @@
 import { join } from 'node:path';
 import { netnsPath } from '../../host/netns';
 import { CgroupSet } from '../cgroups/subhost-cgroups';
-import { boundingSetArg } from './capabilities';
+import { setprivArgs } from './capabilities';
 import { protectionEnv } from './hardening';
+import { pivotSyscalls } from './pivot';
 import { shareDir, supervisorShell } from './share';
-
-/** Where subhost-init is installed in the guest. */
-export const INIT_PATH = '/sbin/subhost-init';
 
 /** What PID 1 is started in, for subhost-init (boot) and for the shell (start) alike. */
 export interface Pid1Params {
@@ -42,7 +40,10 @@ export function pid1StageEnv(p: Pid1Params, cgroupMount: string, numbers: Device
     SUBHOST_CGROUP_PROCS: CgroupSet.at(cgroupMount, p.cgroup).procsFiles().join(' '),
     SUBHOST_NETNS: netnsPath(p.netns),
     SUBHOST_LIVE: p.live,
-    SUBHOST_BOUNDING: boundingSetArg(),
+    SUBHOST_SETPRIV: setprivArgs().join(' '),
+    SUBHOST_PIVOT: join(shareDir(), 'pivot-exec.pl'),
+    SUBHOST_INIT: join(shareDir(), 'subhost-init'),
+    SUBHOST_SYSCALLS: pivotSyscalls(),
     SUBHOST_INIT_ENV: env.join(' '),
     SUBHOST_SESSION: session,
   };

@@ -4,6 +4,7 @@ import { procRef } from '../../host/proc';
 import { readCgroupLayout } from '../cgroups/limits';
 import { loadConfig } from '../config';
 import { checkDisksAndNetwork } from '../config/host-checks';
+import { checkFolderMode } from '../storage/folder-mode';
 import type { SubhostConfig } from '../config/types';
 import { deviceControl } from '../cgroups/devices';
 import { checkLayout, detectLayout, type Layout } from '../storage/layout';
@@ -52,8 +53,9 @@ export async function layoutConfig(rt: Runtime, name: string, configFile?: strin
   return { config, layout: detectLayout(config, rt.paths) };
 }
 
-/** Everything checkable before the host is touched: the layout, images, partitions, bridges, MACs. */
+/** Everything checkable before the host is touched: the folder's mode, the layout, images, partitions, bridges, MACs. */
 export function checkAgainstHost(rt: Runtime, config: SubhostConfig, layout: Layout): Map<string, PartitionTable> {
+  checkFolderMode(rt.paths.subhostDir(config.name));
   checkLayout(config, layout);
   return checkDisksAndNetwork(config, otherActive(rt, config.name));
 }

@@ -1,10 +1,10 @@
 import { closeInheritedFds } from '../../host/inherited-fds';
 
 /**
- * Before a command runs: close what the caller left open. Every command but `enter` may start
- * long-lived processes (the supervisor, PID 1) that must not hold them; `enter` passes the
- * caller's descriptors to the command inside, as nsenter does.
+ * Before any command runs: close what the caller left open. Nothing may reach a supervisor, a
+ * PID 1 or a command inside (`enter`): an inherited directory descriptor leads onto the host's
+ * filesystem, an ssh session's pipe would be held for as long as the guest runs.
  */
-export function dropInheritedDescriptors(command: string | undefined): void {
-  if (command !== 'enter') closeInheritedFds();
+export function dropInheritedDescriptors(_command: string | undefined): void {
+  closeInheritedFds();
 }

@@ -8,8 +8,7 @@ import { CGROUP_PARENT, type Paths } from '../state/paths';
 import { predictLimits, type CgroupLayout } from '../cgroups/limits';
 import { DROPPED_CAPABILITIES } from '../guest/capabilities';
 import type { StateRecord } from '../state/records';
-
-import { INIT_PATH, type Pid1Params, type ShellTerminal } from '../guest/pid1-env';
+import type { Pid1Params, ShellTerminal } from '../guest/pid1-env';
 import { deviceNode, rootSteps } from './root-steps';
 import type { SubhostPlan, SubhostStep } from './subhost-steps';
 
@@ -95,14 +94,10 @@ function pid1Params(cfg: SubhostConfig, live: string): Pid1Params {
   return { live, netns: cfg.name, cgroup: `${CGROUP_PARENT}/${cfg.name}`, hostname: cfg.hostname, devices: diskNodes(cfg), tun: cfg.tun };
 }
 
-function installInitStep(live: string): SubhostStep {
-  return { kind: 'install-init', id: 'install-init', describe: `install subhost-init as ${INIT_PATH} in ${live}`, params: { live } };
-}
-
 function namespacesText(cfg: SubhostConfig, live: string): string {
   return (
-    `new mount, PID, UTS, IPC and cgroup namespaces; netns ${cfg.name}; cgroup ${CGROUP_PARENT}/${cfg.name}; pivot_root into ${live}; host name ${cfg.hostname}; ` +
-    `without capabilities ${DROPPED_CAPABILITIES.map((c) => c.cap).join(' ')}; /sys read-only, /proc/sys read-only but net/, host-only /proc files masked`
+    `new mount, PID, UTS, IPC and cgroup namespaces; netns ${cfg.name}; cgroup ${CGROUP_PARENT}/${cfg.name}; pivot_root into ${live}, the host's root detached before the guest's /bin/sh runs; host name ${cfg.hostname}; ` +
+    `without capabilities ${DROPPED_CAPABILITIES.map((c) => c.cap).join(' ')} (none inheritable or ambient); /sys read-only, /proc/sys read-only but net/, host-only /proc files masked`
   );
 }
 
@@ -110,7 +105,6 @@ function namespacesText(cfg: SubhostConfig, live: string): string {
 function shellSteps(cfg: SubhostConfig, live: string, shell: ShellFacts): SubhostStep[] {
   const on = shell.terminal === 'tty' ? 'on this terminal, through a new pseudo-terminal (job control)' : 'reading commands from standard input';
   return [
-    installInitStep(live),
     {
       kind: 'start-shell',
       id: 'start-shell',
@@ -123,8 +117,8 @@ function shellSteps(cfg: SubhostConfig, live: string, shell: ShellFacts): Subhos
 /**
  * What may run at the same time: the root filesystem's chain (each loop device at once, then its
  * partitions, then the mount) beside the network (netns, then veths); the cgroup after the root,
- * IO accounting and devices once the loop devices and partitions are known; subhost-init's
- * install once the root is mounted; PID 1 last, after everything but IO accounting.
+ * IO accounting and devices once the loop devices and partitions are known; PID 1 last, after
+ * everything but IO accounting.
  */
 function withOrder(root: SubhostStep[], env: SubhostStep[], pid1: SubhostStep[]): SubhostStep[] {
   const rootIds = root.map((s) => s.id);
@@ -144,7 +138,7 @@ function withOrder(root: SubhostStep[], env: SubhostStep[], pid1: SubhostStep[])
   }
   // PID 1 need not wait for IO accounting (a kernel queue freeze): the plan ends when both are done.
   const before = ordered.filter((s) => s.kind !== 'io-accounting').map((s) => s.id);
-  for (const s of pid1) ordered.push(s.kind === 'install-init' ? { ...s, after: ['root'] } : { ...s, after: before.concat(pid1.filter((p) => p !== s && p.kind === 'install-init').map((p) => p.id)) });
+  for (const s of pid1) ordered.push({ ...s, after: before });
   return ordered;
 }
 
@@ -158,7 +152,7 @@ export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): SubhostPlan
     describe: `start subhost-init as PID 1 (${namespacesText(cfg, layout.live)})`,
     params: { ...pid1Params(cfg, layout.live), graceSeconds: facts.graceSeconds, bootId: facts.bootId },
   };
-  return { name: cfg.name, command: 'boot', steps: withOrder(root, environmentSteps(cfg, facts, loopStepIds(root)), [installInitStep(layout.live), startInit]) };
+  return { name: cfg.name, command: 'boot', steps: withOrder(root, environmentSteps(cfg, facts, loopStepIds(root)), [startInit]) };
 }
 
 /** `subhost start` of a stopped subhost: the same as boot, but PID 1 is a shell. Pure. */

@@ -34,7 +34,7 @@ export function predecessors(steps: Step[], index: number): string[] {
 }
 
 export function formatPlan(plan: Plan): string {
-  const lines = [`${plan.command} ${plan.name}: ${plan.steps.length} steps`];
+  const lines = [`${plan.command} ${plan.name}: ${plan.steps.length} step${plan.steps.length === 1 ? '' : "s"}`];
   const number = new Map(plan.steps.map((s, i) => [s.id, i + 1]));
   plan.steps.forEach((s, i) => {
     const after = predecessors(plan.steps, i);

@@ -1,16 +1,14 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, realpathSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SubhostError } from '../../errors';
 import { BASE_PATH } from '../../host/exec';
-import { writeFileAtomic } from '../../host/atomic-file';
 import { isAlive, procRef, signalProc, type ProcRef } from '../../host/proc';
 import { CgroupSet } from '../cgroups/subhost-cgroups';
 import { LOG_MAX_BYTES, rotateLog, tailOf } from '../guest/console-log';
-import { resolveInRoot } from '../guest/guest-path';
 import { findPid1, notReadyReason, READY_TIMEOUT_MS, waitReady } from '../guest/pid1';
-import { INIT_PATH, pid1StageEnv, type Pid1Params } from '../guest/pid1-env';
+import { pid1StageEnv, type Pid1Params } from '../guest/pid1-env';
 import { shareDir, supervisorShell } from '../guest/share';
 import type { StepHandler } from '../plan/executor';
 import { CGROUP_MONITOR } from '../state/paths';
@@ -24,39 +22,19 @@ declare module '../plan/subhost-steps' {
   }
 }
 
-export interface InstallInitParams {
-  live: string;
-}
+/** Nothing: subhost-init is never written into the guest (share/pivot-exec.pl passes its text). */
+export type InstallInitParams = Record<string, unknown>;
 
-/** Copy subhost-init into the guest, resolving the path inside the guest root (never the host's). */
-export const installInit: StepHandler<InstallInitParams, { path: string }, SubhostContext> = {
-  async apply(p) {
-    const target = resolveInRoot(p.live, INIT_PATH);
-    const content = readFileSync(join(shareDir(), 'subhost-init'), 'utf8');
-    let current: string | undefined;
-    try {
-      current = readFileSync(target, 'utf8');
-    } catch {
-      /* not installed yet */
-    }
-    if (current !== content) {
-      mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
-      writeFileAtomic(target, content, 0o755);
-    }
-    removeStaleTemps(target);
-    return { path: target };
+/**
+ * A host-side write through guest paths could follow a planted symlink or hang on a FIFO, so
+ * nothing is installed any more. Only the records of subhosts booted before that hold this step;
+ * it has nothing to undo.
+ */
+export const installInit: StepHandler<InstallInitParams, Record<string, never>, SubhostContext> = {
+  async apply() {
+    return {};
   },
 };
-
-/** A boot killed while writing subhost-init leaves its temp file in the guest: remove it. */
-function removeStaleTemps(target: string): void {
-  const prefix = `${basename(target)}.tmp-`;
-  try {
-    for (const f of readdirSync(dirname(target))) if (f.startsWith(prefix)) rmSync(join(dirname(target), f), { force: true });
-  } catch {
-    /* nothing to tidy */
-  }
-}
 
 export interface StartInitParams extends Pid1Params {
   graceSeconds: number;

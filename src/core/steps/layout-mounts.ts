@@ -2,7 +2,7 @@ import { lstatSync, mkdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { SubhostError } from '../../errors';
 import { attachLoop, listLoops } from '../../host/loop';
-import { makePrivate, mount } from '../../host/mount';
+import { GUEST_MOUNT_OPTIONS, makePrivate, mount, restrictTree } from '../../host/mount';
 import type { StepHandler } from '../plan/executor';
 import type { SubhostContext } from './context';
 import { detachIfOurs } from './disks';
@@ -44,7 +44,7 @@ export const mountImage: StepHandler<MountImageParams, MountImageResult, Subhost
   async apply(p) {
     mkdirSync(p.target, { recursive: true, mode: 0o755 });
     const dev = await attachLoop(p.image);
-    await mount(dev, p.target, { options: ['nodev'] });
+    await mount(dev, p.target, { options: GUEST_MOUNT_OPTIONS });
     // A symlink (root -> /) would be followed on the host: only real folders count.
     const missing = p.folders.filter((f) => !isDirectory(join(p.target, f), false));
     if (missing.length) throw new SubhostError(`${basename(p.image)} has no ${missing.map((f) => `${f}/`).join(' and no ')} folder at its top (it must hold ${p.folders.map((f) => `${f}/`).join(' and ')})`);
@@ -73,7 +73,7 @@ export const mountOverlay: StepHandler<MountOverlayParams, { target: string }, S
   async apply(p) {
     if (!isDirectory(p.base, true)) throw new SubhostError(`BASE ${p.base} is not a directory`);
     for (const d of [p.upper, p.work, p.target]) mkdirSync(d, { recursive: true, mode: 0o755 });
-    await mount(p.source, p.target, { type: 'overlay', options: [`lowerdir=${p.base}`, `upperdir=${p.upper}`, `workdir=${p.work}`] });
+    await mount(p.source, p.target, { type: 'overlay', options: [...GUEST_MOUNT_OPTIONS, `lowerdir=${p.base}`, `upperdir=${p.upper}`, `workdir=${p.work}`] });
     return { target: p.target };
   },
   async undo(p) {
@@ -95,6 +95,7 @@ export const bindRoot: StepHandler<BindRootParams, { target: string }, SubhostCo
     await mount(p.source, p.target, { rbind: true });
     // A bind mount joins its source's peer group: an unmount under live would reach root/ too.
     await makePrivate(p.target);
+    await restrictTree(p.target);
     return { target: p.target };
   },
   async undo(p) {

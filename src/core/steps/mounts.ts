@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { SubhostError } from '../../errors';
 import { isMountPoint, readMountinfo } from '../../host/mountinfo';
-import { mount, umountTree } from '../../host/mount';
+import { GUEST_MOUNT_OPTIONS, mount, umountTree } from '../../host/mount';
 import type { StepHandler } from '../plan/executor';
 import { resultOf, type SubhostContext } from './context';
 import type { PartitionResult } from './disks';
@@ -36,7 +36,7 @@ export const mountRoot: StepHandler<MountRootParams, { target: string }, Subhost
   async apply(p, ctx) {
     const dev = resultOf<PartitionResult>(ctx, p.source).dev;
     mkdirSync(p.target, { recursive: true, mode: 0o755 });
-    await mount(dev, p.target, { options: ['nodev'] });
+    await mount(dev, p.target, { options: GUEST_MOUNT_OPTIONS });
     return { target: p.target };
   },
   async undo(p) {

@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { ConfigError, firstLine } from '../../errors';
+import { childEnv } from '../../host/exec';
+
+export const CONFIG_TIMEOUT_MS = 10_000;
+/** The variables' text (declare -p) and bash's complaints are kept up to these sizes. */
+export const VARIABLES_MAX_BYTES = 1 << 20;
+const STDERR_MAX_BYTES = 64 << 10;
+/** After bash ends, how long its pipes may take to close once its process group is killed. */
+const CLOSE_MS = 2000;
+const SENTINEL = 'subhost-config-end';
+
+/**
+ * bash sources the file with fd 3 closed, then writes the variables and a last line to fd 3: a
+ * config that prints is fine (stdout is discarded), and one that exits or execs early lacks the
+ * last line. bash sets HOSTNAME itself at start-up, so it is unset first: only the config may set it.
+ */
+function reader(vars: readonly string[]): string {
+  return `unset HOSTNAME; set -e; source "$1" 3>&-; set +e; { declare -p ${vars.join(' ')} 2>/dev/null; echo ${SENTINEL}; } >&3; exit 0`;
+}
+
+export interface EvaluateOptions {
+  name: string;
+  cwd: string;
+  timeoutMs?: number;
+}
+
+/** Collect a stream up to max bytes; past it, call over() once and keep draining. */
+function collect(s: Readable, max: number, over?: () => void): () => string {
+  const parts: Buffer[] = [];
+  let size = 0;
+  s.on('data', (b: Buffer) => {
+    if (size >= max) return;
+    size += b.length;
+    if (size > max && over) over();
+    parts.push(b);
+  });
+  s.on('error', () => undefined);
+  return () => Buffer.concat(parts).toString().slice(0, max);
+}
+
+function closed(s: Readable): Promise<void> {
+  return s.destroyed || s.readableEnded ? Promise.resolve() : new Promise((r) => s.once('close', () => r()));
+}
+
+/**
+ * Run a config file in bash, in a process group of its own that is killed as a whole at the
+ * deadline and when bash ends (a `yes`, a `sleep infinity` or a `cmd &` in it never outlives the
+ * read, nor fills our memory). Resolves with the `declare -p` text of vars.
+ */
+export function evaluateConfig(file: string, vars: readonly string[], opts: EvaluateOptions): Promise<string> {
+  const timeoutMs = opts.timeoutMs ?? CONFIG_TIMEOUT_MS;
+  const fail = (why: string) => new ConfigError(`config ${file}: ${why}`);
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn('bash', ['--noprofile', '--norc', '-c', reader(vars), 'subhost-config', file], {
+      env: childEnv({ SUBHOST_NAME: opts.name, HOME: '/', LC_ALL: undefined }, true),
+      cwd: opts.cwd,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let problem: string | undefined;
+    const killGroup = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* the group is gone already */
+      }
+    };
+    const stop = (why: string) => {
+      problem ??= why;
+      killGroup();
+    };
+    const channel = child.stdio[3] as Readable;
+    child.stdout!.resume();
+    child.stdout!.on('error', () => undefined);
+    const stderr = collect(child.stderr!, STDERR_MAX_BYTES);
+    const text = collect(channel, VARIABLES_MAX_BYTES, () => stop(`its variables exceed ${VARIABLES_MAX_BYTES >> 20} MiB`));
+    const timer = setTimeout(() => stop(`did not finish within ${timeoutMs / 1000} s (a config only sets variables)`), timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(fail(`cannot run bash: ${e.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      // Whatever it left running in the background goes with it.
+      killGroup();
+      const pipes = [channel, child.stdout!, child.stderr!];
+      const late = setTimeout(() => pipes.forEach((p) => p.destroy()), CLOSE_MS);
+      void Promise.all(pipes.map(closed)).then(() => {
+        clearTimeout(late);
+        if (problem) return reject(fail(problem));
+        if (code !== 0) {
+          const why = firstLine(stderr()) || (signal ? `bash was killed by ${signal}` : `bash exited with status ${code}`);
+          return reject(fail(`fails in bash: ${why.replace(/^subhost-config: /, '').replace(/^\S*config: /, '')}`));
+        }
+        const out = text();
+        if (!out.endsWith(`\n${SENTINEL}\n`) && out !== `${SENTINEL}\n`) return reject(fail('ended before its last line (an exit or exec in it?): its variables cannot be read'));
+        resolve(out.slice(0, out.length - SENTINEL.length - 1));
+      });
+    });
+  });
+}
