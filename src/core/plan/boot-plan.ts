@@ -1,6 +1,6 @@
 import type { PartitionTable } from '../partition-table';
 import type { SubhostConfig } from '../config/types';
-import { DEVICES_LEAF, STANDARD_DEVICES, TUN_DEVICE, type DeviceControl } from '../devices';
+import { DEVICES_LEAF, STANDARD_DEVICES, TUN_DEVICE, usesV1Devices, type DeviceControl } from '../devices';
 import { layoutFor, type Layout } from '../layout';
 import { hostSideMac } from '../mac';
 import { hostIfname, insideIfname } from '../names';
@@ -72,10 +72,7 @@ function environmentSteps(cfg: SubhostConfig, facts: PlanFacts, loops: string[])
   steps.push({
     kind: 'devices',
     id: 'devices',
-    describe:
-      facts.deviceControl === 'cgroup-v1'
-        ? `restrict devices in the v1 devices cgroup ${cgroup}: deny all, allow ${allowed}; the guest runs in its child ${cgroup}/${DEVICES_LEAF}`
-        : `leave devices unrestricted: this host has no cgroup v1 devices controller (pure cgroup v2) and subhost loads no device eBPF program`,
+    describe: `allow only ${allowed}: a device eBPF program on the cgroup2 ${cgroup}${usesV1Devices(facts.deviceControl) ? ` and deny all but these in the v1 devices cgroup ${cgroup}` : ''}; the guest runs in the child ${cgroup}/${DEVICES_LEAF}`,
     params: { cgroup, disks, tun: cfg.tun, control: facts.deviceControl },
   });
 
