@@ -33,7 +33,9 @@ export function bpfAddon(): BpfAddon {
   if (addon) return addon;
   const file = addonCandidates().find((f) => existsSync(f));
   if (!file) throw new SubhostError(`the bpf addon is not built (looked for ${addonCandidates().join(', ')}): run \`npm ci\` or \`npm run build:native\``);
-  // A computed path: esbuild leaves it to Node's loader at run time.
-  addon = module.require(file) as BpfAddon;
+  // process.dlopen, not require: neither esbuild nor vitest's loader gets to resolve a .node file.
+  const mod = { exports: {} as BpfAddon };
+  process.dlopen(mod, file);
+  addon = mod.exports;
   return addon;
 }

@@ -7,6 +7,8 @@
  * SUBHOST_TEST_KILL_AT_STEP=N: boot or start (or a resume), before step N of its plan.
  * SUBHOST_TEST_PAUSE_AT=<point> sleeps there instead (SUBHOST_TEST_PAUSE_MS, default 1000), to
  * widen a race window: boot:checked, start:checked (images and MACs checked, not yet recorded).
+ * SUBHOST_TEST_DEVICES=bpf: no v1 devices rules even where the host has that controller
+ * (src/core/devices.ts), so that the device eBPF program alone is tested on a hybrid host.
  * Never set outside the tests.
  */
 export function crashPoint(env: NodeJS.ProcessEnv, point: string): void {
