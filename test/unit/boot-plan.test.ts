@@ -28,6 +28,19 @@ describe('buildBootPlan', () => {
     expect(plan.steps[4].params).toEqual({ source: 'disk:vda1', target: '/opt/sub/web1/live' });
   });
 
+  it('forces offset loops without partition scan when asked (SUBHOST_FORCE_OFFSET_LOOPS=1), and only then', () => {
+    expect(plan.steps[0].params).toEqual({ image: '/d/root.raw' });
+    expect(plan.steps[2].params).not.toHaveProperty('offsetLoop');
+    const forced = buildBootPlan(cfg, { paths, tables, bootId: 'b1', graceSeconds: 10, deviceControl: 'bpf', cgroupLayout: pureV2, offsetLoops: true });
+    expect(forced.steps[0]).toMatchObject({ params: { image: '/d/root.raw', partscan: false }, describe: 'attach /d/root.raw to a loop device' });
+    expect(forced.steps[2]).toMatchObject({
+      params: { part: 1, offset: 1048576, size: 1000, offsetLoop: true },
+      describe: 'attach partition 1 of /d/root.raw for /dev/vda1 to a loop at offset 1048576 (1000 bytes), as forced by SUBHOST_FORCE_OFFSET_LOOPS',
+    });
+    // Partition 0 is the whole image's loop either way.
+    expect(forced.steps[3].describe).toBe('use the whole of /d/data.raw as /dev/vdb');
+  });
+
   it('names host links NAME0 with an fe: MAC and the alias that marks them', () => {
     expect(step('veths').params).toEqual({
       netns: 'web1',

@@ -6,6 +6,7 @@ import { loadConfig } from '../config';
 import { checkDisksAndNetwork } from '../config/host-checks';
 import type { SubhostConfig } from '../config/types';
 import { deviceControl } from '../devices';
+import { forceOffsetLoops } from '../steps/disks';
 import { checkLayout, detectLayout, type Layout } from '../layout';
 import type { Lock } from '../lock';
 import { checkName } from '../names';
@@ -65,7 +66,7 @@ export async function checkedConfig(rt: Runtime, name: string, configFile?: stri
 }
 
 function planFor(rt: Runtime, config: SubhostConfig, layout: Layout, tables: Map<string, PartitionTable>, opts: BootOptions, bootId: string): Plan {
-  return buildBootPlan(config, { paths: rt.paths, tables, layout, bootId, graceSeconds: opts.graceSeconds ?? 10, deviceControl: deviceControl(), cgroupLayout: readCgroupLayout(rt.cgroupMount) });
+  return buildBootPlan(config, { paths: rt.paths, tables, layout, bootId, graceSeconds: opts.graceSeconds ?? 10, deviceControl: deviceControl(undefined, rt.env), cgroupLayout: readCgroupLayout(rt.cgroupMount), offsetLoops: forceOffsetLoops(rt.env) });
 }
 
 export async function bootPlan(rt: Runtime, name: string, opts: BootOptions, bootId: string): Promise<{ plan: Plan; config: SubhostConfig; layout: Layout }> {

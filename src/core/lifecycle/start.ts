@@ -16,6 +16,7 @@ import type { StartShellResult, ShellTerminal } from '../steps/shell';
 import { known, type Known } from './active';
 import { applyRecorded } from './apply';
 import { deviceControl } from '../devices';
+import { forceOffsetLoops } from '../steps/disks';
 import { readCgroupLayout } from '../cgroup-limits';
 import { checkAndRecord, checkedConfig, layoutConfig, refuseIfActive } from './boot';
 import { hibernate, type HibernateOutcome } from './hibernate';
@@ -68,7 +69,7 @@ async function planStart(rt: Runtime, name: string, opts: StartOptions, shell: S
 }
 
 function startPlan(rt: Runtime, { config, layout }: { config: SubhostConfig; layout: Layout }, tables: Map<string, PartitionTable>, shell: ShellFacts): Plan {
-  return buildStartPlan(config, { paths: rt.paths, tables, layout, deviceControl: deviceControl(), cgroupLayout: readCgroupLayout(rt.cgroupMount), ...shell });
+  return buildStartPlan(config, { paths: rt.paths, tables, layout, deviceControl: deviceControl(undefined, rt.env), cgroupLayout: readCgroupLayout(rt.cgroupMount), offsetLoops: forceOffsetLoops(rt.env), ...shell });
 }
 
 /**

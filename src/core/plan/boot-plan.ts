@@ -26,6 +26,8 @@ export interface PlanFacts {
   deviceControl: DeviceControl;
   /** Controllers cgroup2 and (hybrid hosts) v1 offer: where each limit is expected to go. */
   cgroupLayout: CgroupLayout;
+  /** Partitions as offset loops even where the kernel parses tables (SUBHOST_FORCE_OFFSET_LOOPS=1). */
+  offsetLoops?: boolean;
 }
 
 export interface BootFacts extends PlanFacts {
@@ -149,7 +151,7 @@ function withOrder(root: Step[], env: Step[], pid1: Step[]): Step[] {
 /** `subhost boot`: the root filesystem by layout, then the environment, then subhost-init as PID 1. Pure. */
 export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
   const layout = facts.layout ?? layoutFor(cfg, facts.paths, false);
-  const root = rootSteps(cfg, layout, facts.tables);
+  const root = rootSteps(cfg, layout, facts.tables, facts.offsetLoops);
   const startInit: Step = {
     kind: 'start-init',
     id: 'start-init',
@@ -162,7 +164,7 @@ export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): Plan {
 /** `subhost start` of a stopped subhost: the same as boot, but PID 1 is a shell. Pure. */
 export function buildStartPlan(cfg: SubhostConfig, facts: PlanFacts & ShellFacts): Plan {
   const layout = facts.layout ?? layoutFor(cfg, facts.paths, false);
-  const root = rootSteps(cfg, layout, facts.tables);
+  const root = rootSteps(cfg, layout, facts.tables, facts.offsetLoops);
   return { name: cfg.name, command: 'start', steps: withOrder(root, environmentSteps(cfg, facts, loopStepIds(root)), shellSteps(cfg, layout.live, facts)) };
 }
 
