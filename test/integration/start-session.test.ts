@@ -187,7 +187,8 @@ describe('subhost start: terminal, job control, and a start that is killed', () 
 
   it('so does a resume killed at any step; a hibernated subhost killed before resuming still stops clean', async () => {
     for (let at = 1; at <= 2; at++) {
-      expect(cli(['start', sub.name], { root, input: 'exit 0\n' }).code).toBe(0);
+      const first = cli(['start', sub.name], { root, input: 'exit 0\n' });
+      expect(first.code, first.stderr).toBe(0);
       expect(status().state).toBe('hibernated');
       const r = cli(['start', sub.name], { root, env: { SUBHOST_TEST_KILL_AT_STEP: String(at) } });
       expect(r.code).toBeNull();
