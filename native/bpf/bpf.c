@@ -76,8 +76,12 @@ static napi_value load_device_program(napi_env env, napi_callback_info info) {
   attr.log_size = log ? LOG_SIZE : 0;
   attr.log_level = log ? 1 : 0;
   memcpy(attr.prog_name, name, sizeof attr.prog_name);  // NUL-terminated by get_string
-  int fd = sys_bpf(BPF_PROG_LOAD, &attr);
-  int err = errno;
+  // The verifier gives up with EAGAIN when a signal is pending (Node gets SIGCHLD as children end): try again, as libbpf does.
+  int fd, err, tries = 0;
+  do {
+    fd = sys_bpf(BPF_PROG_LOAD, &attr);
+    err = errno;
+  } while (fd < 0 && err == EAGAIN && ++tries < 5);
   if (fd < 0) {
     napi_value r = throw_errno(env, "BPF_PROG_LOAD", err, log);
     free(log);
