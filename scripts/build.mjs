@@ -2,11 +2,20 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { bundleOptions } from './build-options.mjs';
+import { copyFileSync, existsSync } from 'node:fs';
 
 // Fault injection exists only in a test build: npm test makes one (SUBHOST_TEST_BUILD=1).
 const common = bundleOptions(process.env.SUBHOST_TEST_BUILD === '1');
 const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts', soak: 'scripts/soak.ts' };
 await Promise.all(Object.entries(entries).map(([name, src]) => build({ ...common, entryPoints: [src], outfile: `dist/${name}.cjs` })));
+
+// The bpf(2) addon (native/bpf) beside the bundle, which loads it from its own folder.
+const addon = 'native/bpf/build/Release/subhost_bpf.node';
+if (!existsSync(addon)) {
+  console.error(`build: ${addon} is missing: run \`npm run build:native\` (npm ci does it)`);
+  process.exit(1);
+}
+copyFileSync(addon, 'dist/subhost_bpf.node');
 
 // V8 code cache for bin/subhost: made by loading the bundle the way bin/subhost does.
 execFileSync(process.execPath, [new URL('./code-cache.cjs', import.meta.url).pathname], { stdio: 'inherit' });

@@ -10,6 +10,7 @@ declare -A PKG=(
   [unshare]=util-linux [nsenter]=util-linux [setpriv]=util-linux [flock]=util-linux [setsid]=util-linux
   [losetup]=mount [ip]=iproute2 [dash]=dash [bash]=bash [tail]=coreutils [script]=bsdutils
   [mke2fs]=e2fsprogs [/bin/busybox]=busybox-static
+  [g++]=g++ [make]=make [python3]=python3 # node-gyp builds native/bpf (bpf(2) for the device program)
 )
 case "${1:-}" in
   '' | demo | soak | bench) ;;
@@ -60,4 +61,10 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "subhost setup: installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+# npm ci builds the addon; a checkout whose native/bpf changed since needs it built again.
+addon=native/bpf/build/Release/subhost_bpf.node
+if [ ! -f "$addon" ] || [ native/bpf/bpf.c -nt "$addon" ] || [ native/bpf/binding.gyp -nt "$addon" ]; then
+  echo "subhost setup: building native/bpf"
+  npm run --silent build:native >/dev/null
 fi

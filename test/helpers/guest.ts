@@ -3,7 +3,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { capabilitiesInMask } from '../../src/core/guest/capabilities';
-import { deviceControl } from '../../src/core/cgroups/devices';
+import { deviceControl, usesV1Devices } from '../../src/core/cgroups/devices';
 import { attachLoop, blockNumbers, detachLoop } from '../../src/host/loop';
 import { readMountinfo } from '../../src/host/mountinfo';
 
@@ -36,8 +36,9 @@ export async function withHostOnlyDisk(root: string, fn: (d: { major: number; mi
   }
 }
 
-/** Whether this host lets subhost restrict devices; where not, the tests check that the gap is stated. */
-export const enforced = deviceControl() === 'cgroup-v1';
+/** Which mechanisms restrict a subhost's devices on this host (the program always; v1 where the host has it): the tests say which they exercised. */
+export const devicesControl = deviceControl();
+export const v1DevicesToo = usesV1Devices(devicesControl);
 
 /** Run a power off from inside only when the shell is in the subhost's own PID namespace. */
 export function guardedInGuestPidns(pid1: number, cmd: string): string {

@@ -41,9 +41,9 @@ describe('boot a partitioned disk image', () => {
     const s = status();
     const lines = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
     const pid1 = lines(s.pid1);
-    expect(pid1).toContain(`0::/subhost/${sub.name}`);
+    // In cgroup2 and the devices hierarchy one level down, below its device program and rules (see DEVICES_LEAF).
+    expect(pid1).toContain(`0::/subhost/${sub.name}/guest`);
     for (const h of findV1Hierarchies()) {
-      // In the devices hierarchy one level down, below its device rules (see DEVICES_LEAF).
       const leaf = h.controllers.includes('devices') ? '/guest' : '';
       expect(pid1.find((l) => l.split(':')[1].split(',').includes(h.controllers[0]))).toMatch(new RegExp(`:/subhost/${sub.name}${leaf}$`));
     }

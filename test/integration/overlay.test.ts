@@ -92,7 +92,7 @@ describe('overlay subhosts over a shared BASE', () => {
       expect(st).toMatchObject({ state: 'running', mode: 'start', kind: 'overlay', base });
       expect(st.supervisor).toBeUndefined();
       expect(readCmdline(st.pid1)).toEqual(['/bin/sh']);
-      expect(readFileSync(`/proc/${st.pid1}/cgroup`, 'utf8')).toContain(`0::/subhost/${b.name}\n`);
+      expect(readFileSync(`/proc/${st.pid1}/cgroup`, 'utf8')).toContain(`0::/subhost/${b.name}/guest\n`);
 
       // enter works while it runs, and sees the same PID 1 and files.
       expect(sh(b.name, 'cat /proc/1/cmdline | tr "\\0" " "').stdout).toBe('/bin/sh ');

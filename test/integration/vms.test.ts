@@ -120,7 +120,7 @@ describe('cgroups setup moves real VM processes into vm/NAME, and usage lists th
     for (const v of report.vms.filter((x) => x.action === 'moved')) expect(v.exe).toMatch(/^(kvm|qemu-kvm|qemu-system-.+)$/);
     // The subhost's own processes stay in its cgroup.
     const sPid1 = statusOf(root, sub.name).pid1;
-    expect(readCgroup(sPid1)).toContain(`0::/subhost/${sub.name}\n`);
+    expect(readCgroup(sPid1)).toContain(`0::/subhost/${sub.name}/guest\n`);
   });
 
   it('is idempotent: a second run finds them in place and moves nothing', () => {

@@ -15,7 +15,7 @@ const tables = new Map([
 
 describe('buildBootPlan', () => {
   const cfg = validateConfig('web1', { DISKS: ['vda:1:/d/root.raw', 'vdb:0:/d/data.raw'], BRIDGES: ['br0:02:00:00:00:00:01'], HOSTNAME: 'web', MEMORY: '1G' }, '/opt/sub/web1');
-  const plan = buildBootPlan(cfg, { paths, tables, bootId: 'b1', graceSeconds: 10, deviceControl: 'cgroup-v1', cgroupLayout: pureV2 });
+  const plan = buildBootPlan(cfg, { paths, tables, bootId: 'b1', graceSeconds: 10, deviceControl: 'cgroup-v1+bpf', cgroupLayout: pureV2 });
   const step = (kind: string) => plan.steps.find((s) => s.kind === kind)!;
 
   it('has the steps of SPEC §3 in order', () => {
@@ -26,6 +26,19 @@ describe('buildBootPlan', () => {
     expect(plan.steps[2].params).toMatchObject({ image: '/d/root.raw', part: 1, node: 'vda1', offset: 1048576, size: 1000, loop: 'loop:/d/root.raw' });
     expect(plan.steps[3].params).toMatchObject({ part: 0, node: 'vdb' });
     expect(plan.steps[4].params).toEqual({ source: 'disk:vda1', target: '/opt/sub/web1/live' });
+  });
+
+  it('forces offset loops without partition scan when asked (SUBHOST_FORCE_OFFSET_LOOPS=1), and only then', () => {
+    expect(plan.steps[0].params).toEqual({ image: '/d/root.raw' });
+    expect(plan.steps[2].params).not.toHaveProperty('offsetLoop');
+    const forced = buildBootPlan(cfg, { paths, tables, bootId: 'b1', graceSeconds: 10, deviceControl: 'bpf', cgroupLayout: pureV2, offsetLoops: true });
+    expect(forced.steps[0]).toMatchObject({ params: { image: '/d/root.raw', partscan: false }, describe: 'attach /d/root.raw to a loop device' });
+    expect(forced.steps[2]).toMatchObject({
+      params: { part: 1, offset: 1048576, size: 1000, offsetLoop: true },
+      describe: 'attach partition 1 of /d/root.raw for /dev/vda1 to a loop at offset 1048576 (1000 bytes), as forced by SUBHOST_FORCE_OFFSET_LOOPS',
+    });
+    // Partition 0 is the whole image's loop either way.
+    expect(forced.steps[3].describe).toBe('use the whole of /d/data.raw as /dev/vdb');
   });
 
   it('names host links NAME0 with an fe: MAC and the alias that marks them', () => {
@@ -59,14 +72,14 @@ describe('buildBootPlan', () => {
 
   it('attaches an image used twice only once, and has no veth step without BRIDGES', () => {
     const two = validateConfig('a', { DISKS: ['vda:1:/d/root.raw', 'vdb:1:/d/root.raw'] }, '/opt/sub/a');
-    const p = buildBootPlan(two, { paths, tables, bootId: 'x', graceSeconds: 1, deviceControl: 'cgroup-v1', cgroupLayout: pureV2 });
+    const p = buildBootPlan(two, { paths, tables, bootId: 'x', graceSeconds: 1, deviceControl: 'cgroup-v1+bpf', cgroupLayout: pureV2 });
     expect(p.steps.filter((s) => s.kind === 'loop-attach')).toHaveLength(1);
     expect(p.steps.some((s) => s.kind === 'veths')).toBe(false);
   });
 
   it('counts IO on the loop devices in v1 blkio on a hybrid host, beside PID 1, and not on pure v2', () => {
     expect(plan.steps.some((s) => s.kind === 'io-accounting')).toBe(false);
-    const h = buildBootPlan(cfg, { paths, tables, bootId: 'b1', graceSeconds: 10, deviceControl: 'cgroup-v1', cgroupLayout: hybrid });
+    const h = buildBootPlan(cfg, { paths, tables, bootId: 'b1', graceSeconds: 10, deviceControl: 'cgroup-v1+bpf', cgroupLayout: hybrid });
     const io = h.steps.find((s) => s.kind === 'io-accounting')!;
     expect(io.params).toEqual({ path: 'subhost/web1', loops: ['loop:/d/root.raw', 'loop:/d/data.raw', 'disk:vda1', 'disk:vdb'] });
     expect(io.after).toEqual(['cgroup', 'loop:/d/root.raw', 'loop:/d/data.raw', 'disk:vda1', 'disk:vdb']);
@@ -75,7 +88,7 @@ describe('buildBootPlan', () => {
 
   it('plans each limit in cgroup v2 on a pure v2 host, in its v1 equivalent on a hybrid one, and warns where neither is', () => {
     const all = validateConfig('web1', { DISKS: ['vda:1:/d/root.raw'], CPUS: '1.5', MEMORY: '1G', PIDS: '512', IO_WEIGHT: '200' }, '/opt/sub/web1');
-    const describe = (cgroupLayout: { v2: string[]; v1: string[] }) => buildBootPlan(all, { paths, tables, bootId: 'b', graceSeconds: 1, deviceControl: 'cgroup-v1', cgroupLayout }).steps.find((s) => s.kind === 'cgroup')!.describe;
+    const describe = (cgroupLayout: { v2: string[]; v1: string[] }) => buildBootPlan(all, { paths, tables, bootId: 'b', graceSeconds: 1, deviceControl: 'cgroup-v1+bpf', cgroupLayout }).steps.find((s) => s.kind === 'cgroup')!.describe;
     expect(describe(pureV2)).toBe('create cgroup subhost/web1 with cpu.max=150000 100000 (v2), memory.max=1073741824 (v2), pids.max=512 (v2), io.weight=default 200 (v2)');
     expect(describe(hybrid)).toBe(
       'create cgroup subhost/web1 with cpu.cfs_period_us=100000 cpu.cfs_quota_us=150000 (v1), memory.limit_in_bytes=1073741824 (v1), pids.max=512 (v1), blkio.bfq.weight=200 (v1)',
@@ -90,7 +103,7 @@ describe('buildBootPlan', () => {
 
 describe('what the boot plan may run at the same time', () => {
   const cfg = validateConfig('web1', { DISKS: ['vda:1:/d/root.raw', 'vdb:0:/d/data.raw'], BRIDGES: ['br0'] }, '/opt/sub/web1');
-  const plan = buildBootPlan(cfg, { paths, tables, bootId: 'b', graceSeconds: 1, deviceControl: 'cgroup-v1', cgroupLayout: pureV2 });
+  const plan = buildBootPlan(cfg, { paths, tables, bootId: 'b', graceSeconds: 1, deviceControl: 'cgroup-v1+bpf', cgroupLayout: pureV2 });
   const after = (id: string) => plan.steps.find((s) => s.id === id)!.after;
 
   it('runs each disk chain and the network at once, and every step only after what it uses', () => {

@@ -5,13 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { hardeningLines } from '../../src/cli/format/hardening';
 import { boundingSetArg, capabilitiesInMask, CAPABILITY_NAMES, DROPPED_CAPABILITIES, KEPT_CAPABILITIES, setprivArgs } from '../../src/core/guest/capabilities';
 import { validateConfig } from '../../src/core/config/validate';
-import { DEVICE_GAP, deviceControl, deviceRules, parseDevicesList, v1Rule } from '../../src/core/cgroups/devices';
+import { deviceControl, deviceRules, parseDevicesList, v1Rule } from '../../src/core/cgroups/devices';
 import { protectionEnv, PROTECTED_PATHS } from '../../src/core/guest/hardening';
 import { hardeningFrom, type HardeningInput } from '../../src/core/inspect/hardening-info';
 import { Paths } from '../../src/core/state/paths';
 import { buildBootPlan } from '../../src/core/plan/boot-plan';
-import type { SubhostContext } from '../../src/core/steps/context';
-import { devicesRestrict, type DevicesResult } from '../../src/core/steps/devices';
+import type { DevicesResult } from '../../src/core/steps/devices';
 import { parseMountinfo } from '../../src/host/mountinfo';
 import { CgroupSet } from '../../src/core/cgroups/subhost-cgroups';
 
@@ -22,15 +21,19 @@ const DISKS = [
   { node: 'vda1', major: 7, minor: 6 },
   { node: 'vdb1', major: 7, minor: 7 },
 ];
+const PROGRAM = { id: 97, tag: '7e35b8acbe968f2f', attachedTo: '/sys/fs/cgroup/unified/subhost/web1', guestCgroup: '/sys/fs/cgroup/unified/subhost/web1/guest' };
 const V1_DEVICES: DevicesResult = {
-  control: 'cgroup-v1',
+  control: 'cgroup-v1+bpf',
   cgroup: '/sys/fs/cgroup/devices/subhost/web1/guest',
   allowed: deviceRules(DISKS, false).map((r) => ({ what: r.what, rule: v1Rule(r) })),
+  program: PROGRAM,
 };
+/** BPF_PROG_QUERY of subhost/NAME (attached) and of its leaf (effective): the program is in force. */
+const IN_FORCE = { attached: [97], effective: [97] };
 const DEVICES_LIST = V1_DEVICES.allowed!.map((a) => a.rule).join('\n') + '\n';
 
 function input(over: Partial<HardeningInput> = {}): HardeningInput {
-  return { capBnd: '000001e0bcfcfffb', mounts: GUEST_MOUNTS, devices: V1_DEVICES, devicesList: DEVICES_LIST, kernelHas: (p) => !ABSENT_HERE.has(p), ...over };
+  return { capBnd: '000001e0bcfcfffb', mounts: GUEST_MOUNTS, devices: V1_DEVICES, devicesList: DEVICES_LIST, programs: IN_FORCE, kernelHas: (p) => !ABSENT_HERE.has(p), ...over };
 }
 
 describe('capabilities', () => {
@@ -71,23 +74,18 @@ describe('device rules', () => {
     expect(parseDevicesList('')).toEqual({ all: false, rules: [] });
   });
 
-  it('are enforced by the v1 devices controller where the host has one, else a stated gap', () => {
-    expect(deviceControl([{ mountPoint: '/sys/fs/cgroup/devices', controllers: ['devices'] }])).toBe('cgroup-v1');
-    expect(deviceControl([{ mountPoint: '/sys/fs/cgroup/cpu', controllers: ['cpu', 'cpuacct'] }])).toBe('none');
-    expect(deviceControl([])).toBe('none');
-    expect(DEVICE_GAP).toBe('block devices: not restricted (pure cgroup v2 host: needs a device eBPF program, which subhost does not load)');
-  });
-
-  it('on a pure v2 host, the devices step touches nothing and warns', async () => {
-    const ctx: SubhostContext = { results: new Map(), paths: new Paths('/nonexistent', '/nonexistent'), name: 'web1', cgroupMount: '/nonexistent', warnings: [] };
-    const r = await devicesRestrict.apply({ cgroup: 'subhost/web1', disks: [{ node: 'vda1', from: 'disk:vda1' }], tun: false, control: 'none' }, ctx, undefined as never);
-    expect(r).toEqual({ control: 'none' });
-    expect(ctx.warnings).toEqual([DEVICE_GAP]);
+  it('are enforced by the device program everywhere, and by the v1 devices controller too where the host has one', () => {
+    const devices = [{ mountPoint: '/sys/fs/cgroup/devices', controllers: ['devices' as const] }];
+    expect(deviceControl(devices, {})).toBe('cgroup-v1+bpf');
+    expect(deviceControl([{ mountPoint: '/sys/fs/cgroup/cpu', controllers: ['cpu', 'cpuacct'] }], {})).toBe('bpf');
+    expect(deviceControl([], {})).toBe('bpf');
+    // The tests' switch: the program alone, as on a pure v2 host.
+    expect(deviceControl(devices, { SUBHOST_TEST_DEVICES: 'bpf' })).toBe('bpf');
   });
 });
 
 describe("where a subhost's processes go", () => {
-  it('is the devices leaf in the devices hierarchy once the devices step made it, the cgroup itself elsewhere', () => {
+  it('is the leaf in cgroup2 and the devices hierarchy once the devices step made it, the cgroup itself elsewhere', () => {
     const dir = mkdtempSync(join(tmpdir(), 'subhost-unit-'));
     try {
       const cg = (p: string) => {
@@ -99,8 +97,8 @@ describe("where a subhost's processes go", () => {
       const set = CgroupSet.at(join(dir, 'unified'), 'subhost/web1', v1);
       expect(set.procsFiles()).toEqual(['unified', 'devices', 'pids'].map((h) => join(dir, h, 'subhost/web1/cgroup.procs')));
       cg('devices/subhost/web1/guest');
-      expect(set.procsFiles()[1]).toBe(join(dir, 'devices/subhost/web1/guest/cgroup.procs'));
-      expect(set.procsFiles()[2]).toBe(join(dir, 'pids/subhost/web1/cgroup.procs'));
+      cg('unified/subhost/web1/guest');
+      expect(set.procsFiles()).toEqual(['unified/subhost/web1/guest', 'devices/subhost/web1/guest', 'pids/subhost/web1'].map((c) => join(dir, c, 'cgroup.procs')));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -145,12 +143,12 @@ describe('hardening in force (status)', () => {
     expect(h.sys).toBe('read-only');
     const state = Object.fromEntries(h.paths.map((p) => [p.path, p.state]));
     expect(state).toMatchObject({ '/proc/sys': 'read-only', '/proc/sys/net': 'writable', '/proc/keys': 'masked', '/sys/firmware': 'masked', '/proc/acpi': 'masked', '/proc/kcore': 'absent' });
-    expect(h.devices).toMatchObject({ control: 'cgroup-v1', restricted: true });
+    expect(h.devices).toMatchObject({ control: 'cgroup-v1+bpf', restricted: true, program: { ...PROGRAM, inForce: true } });
     expect(hardeningLines(h)).toEqual([
       ['caps', 'dropped sys_module sys_rawio sys_time mac_admin mac_override syslog wake_alarm block_suspend audit_control dac_read_search'],
       ['/proc', 'read-only sys bus irq fs; writable sys/net; masked keys timer_list acpi; not in this kernel sysrq-trigger kcore sched_debug scsi'],
       ['/sys', 'read-only; masked firmware'],
-      ['devices', 'only null zero full random urandom tty ptmx pts vda1 vdb1 (cgroup v1 devices controller)'],
+      ['devices', 'only null zero full random urandom tty ptmx pts vda1 vdb1 (device eBPF program 97 on /sys/fs/cgroup/unified/subhost/web1, and the cgroup v1 devices controller)'],
     ]);
   });
 
@@ -168,11 +166,25 @@ describe('hardening in force (status)', () => {
     expect(lines.filter(([k]) => k === 'NOT in force')).toHaveLength(4);
   });
 
-  it('shows the device gap of a pure cgroup v2 host', () => {
-    const h = hardeningFrom(input({ devices: { control: 'none' }, devicesList: undefined }));
-    expect(h.devices).toEqual({ control: 'none', restricted: false, allowed: [], gap: DEVICE_GAP });
+  it('on a pure cgroup v2 host: the program alone', () => {
+    const h = hardeningFrom(input({ devices: { ...V1_DEVICES, control: 'bpf', cgroup: undefined }, devicesList: undefined }));
     expect(h.problems).toEqual([]);
-    expect(hardeningLines(h)).toContainEqual(['devices', 'NOT restricted (pure cgroup v2 host: needs a device eBPF program, which subhost does not load)']);
+    expect(h.devices).toMatchObject({ control: 'bpf', restricted: true });
+    expect(hardeningLines(h)).toContainEqual(['devices', 'only null zero full random urandom tty ptmx pts vda1 vdb1 (device eBPF program 97 on /sys/fs/cgroup/unified/subhost/web1)']);
+  });
+
+  it('names a program detached, not run for the guest, or never set up', () => {
+    const pureV2 = { ...V1_DEVICES, control: 'bpf' as const, cgroup: undefined };
+    const detached = hardeningFrom(input({ devices: pureV2, programs: { attached: [], effective: [] } }));
+    expect(detached.problems).toEqual(['device eBPF program 97 is no longer attached to /sys/fs/cgroup/unified/subhost/web1']);
+    expect(detached.devices).toMatchObject({ restricted: false, program: { inForce: false } });
+    expect(hardeningLines(detached)).toContainEqual(['devices', 'NOT restricted: device eBPF program 97 is no longer attached to /sys/fs/cgroup/unified/subhost/web1']);
+    const notRun = hardeningFrom(input({ devices: pureV2, programs: { attached: [97], effective: [5] } }));
+    expect(notRun.problems).toEqual(['device eBPF program 97 does not run for /sys/fs/cgroup/unified/subhost/web1/guest']);
+    expect(hardeningFrom(input({ devices: pureV2, programs: undefined })).problems).toEqual(['the device eBPF programs of /sys/fs/cgroup/unified/subhost/web1 could not be read']);
+    const old = hardeningFrom(input({ devices: { control: 'none' }, devicesList: undefined }));
+    expect(old.devices).toEqual({ control: 'none', restricted: false, allowed: [] });
+    expect(old.problems).toEqual(['no device eBPF program was set up (booted by an older subhost): devices are not restricted']);
   });
 
   it('notices an extra device rule and an open /sys/firmware', () => {
@@ -185,32 +197,34 @@ describe('hardening in force (status)', () => {
 describe('the boot plan', () => {
   const paths = new Paths('/opt/sub', '/run/subhost');
   const tables = new Map([['/d/root.raw', { scheme: 'mbr' as const, partitions: [{ index: 1, offset: 1048576, size: 1000 }] }]]);
-  const plan = (tun: boolean, deviceControl: 'cgroup-v1' | 'none') =>
+  const plan = (tun: boolean, deviceControl: 'cgroup-v1+bpf' | 'bpf') =>
     buildBootPlan(validateConfig('web1', { DISKS: ['vda:1:/d/root.raw'], TUN: tun ? 'yes' : 'no' }, '/opt/sub/web1'), { paths, tables, bootId: 'b', graceSeconds: 1, deviceControl, cgroupLayout: { v2: [], v1: ['devices'] } });
 
   it('restricts devices after the cgroup and the partitions are made, before PID 1 starts', () => {
     // The executor runs a step once everything in its `after` is done: that, not the list's order, is the sequence.
-    const steps = plan(false, 'cgroup-v1').steps;
+    const steps = plan(false, 'cgroup-v1+bpf').steps;
     const after = (kind: string) => steps.find((s) => s.kind === kind)!.after;
     const partitions = steps.filter((s) => s.kind === 'partition').map((s) => s.id);
     expect(partitions).toEqual(['disk:vda1']);
     expect(after('devices')).toEqual(expect.arrayContaining(['cgroup', ...partitions]));
     expect(after('start-init')).toContain('devices');
     expect(after('cgroup')).not.toContain('devices');
-    const step = plan(false, 'cgroup-v1').steps.find((s) => s.kind === 'devices')!;
-    expect(step.params).toEqual({ cgroup: 'subhost/web1', disks: [{ node: 'vda1', from: 'disk:vda1' }], tun: false, control: 'cgroup-v1' });
-    expect(step.describe).toBe('restrict devices in the v1 devices cgroup subhost/web1: deny all, allow null zero full random urandom tty ptmx pts vda1; the guest runs in its child subhost/web1/guest');
+    const step = plan(false, 'cgroup-v1+bpf').steps.find((s) => s.kind === 'devices')!;
+    expect(step.params).toEqual({ cgroup: 'subhost/web1', disks: [{ node: 'vda1', from: 'disk:vda1' }], tun: false, control: 'cgroup-v1+bpf' });
+    expect(step.describe).toBe(
+      'allow only null zero full random urandom tty ptmx pts vda1: a device eBPF program on the cgroup2 subhost/web1 and deny all but these in the v1 devices cgroup subhost/web1; the guest runs in the child subhost/web1/guest',
+    );
   });
 
-  it('allows tun only with TUN=yes, and says when devices stay open', () => {
-    expect(plan(true, 'cgroup-v1').steps.find((s) => s.kind === 'devices')!.describe).toContain('pts net/tun vda1');
-    const open = plan(false, 'none').steps.find((s) => s.kind === 'devices')!;
-    expect(open.params).toMatchObject({ control: 'none' });
-    expect(open.describe).toMatch(/^leave devices unrestricted: this host has no cgroup v1 devices controller/);
+  it('allows tun only with TUN=yes; on a pure v2 host the program alone', () => {
+    expect(plan(true, 'cgroup-v1+bpf').steps.find((s) => s.kind === 'devices')!.describe).toContain('pts net/tun vda1');
+    const v2 = plan(false, 'bpf').steps.find((s) => s.kind === 'devices')!;
+    expect(v2.params).toMatchObject({ control: 'bpf' });
+    expect(v2.describe).toBe('allow only null zero full random urandom tty ptmx pts vda1: a device eBPF program on the cgroup2 subhost/web1; the guest runs in the child subhost/web1/guest');
   });
 
   it('tells what PID 1 loses', () => {
-    const start = plan(false, 'cgroup-v1').steps.find((s) => s.kind === 'start-init')!.describe;
+    const start = plan(false, 'cgroup-v1+bpf').steps.find((s) => s.kind === 'start-init')!.describe;
     expect(start).toContain('without capabilities sys_module sys_rawio sys_time mac_admin mac_override syslog wake_alarm block_suspend audit_control dac_read_search (none inheritable or ambient);');
     expect(start).toContain('/sys read-only, /proc/sys read-only but net/, host-only /proc files masked');
   });
@@ -222,7 +236,7 @@ describe('the README', () => {
     for (const c of [...DROPPED_CAPABILITIES, ...KEPT_CAPABILITIES]) expect(readme).toContain(`| \`${c.cap}\` | ${c.why} |`);
     for (const p of PROTECTED_PATHS) expect(readme).toContain(`| \`${p.path}\` | ${p.how} | ${p.why} |`);
   });
-  it('states the device gap of pure cgroup v2 hosts', () => {
-    expect(readme.replace(/\s+/g, ' ')).toContain(DEVICE_GAP);
+  it('no longer states a device gap of pure cgroup v2 hosts', () => {
+    expect(readme).not.toMatch(/devices are not restricted|block devices: not restricted/i);
   });
 });

@@ -10,7 +10,7 @@ const paths = new Paths('/opt/sub', '/run/subhost');
 const cfg = (raw: Record<string, string | string[]>) => validateConfig('web1', raw, '/opt/sub/web1');
 const overlay = cfg({ BASE: '/srv/base', BRIDGES: ['br0:02:00:00:00:00:01'] });
 const directory = cfg({});
-const env = { deviceControl: 'cgroup-v1' as const, cgroupLayout: { v2: [], v1: ['cpu', 'cpuacct', 'memory', 'pids', 'blkio', 'devices'] } };
+const env = { deviceControl: 'cgroup-v1+bpf' as const, cgroupLayout: { v2: [], v1: ['cpu', 'cpuacct', 'memory', 'pids', 'blkio', 'devices'] } };
 const facts = (c = overlay, image = false) => ({ paths, tables: new Map(), layout: layoutFor(c, paths, image), bootId: 'b1', graceSeconds: 10, ...env });
 const kinds = (p: { steps: { kind: string }[] }) => p.steps.map((s) => s.kind);
 const shell = { terminal: 'tty' as const, term: 'xterm' };

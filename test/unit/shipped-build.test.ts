@@ -13,7 +13,7 @@ async function bundle(testBuild: boolean): Promise<string> {
 
 describe('the shipped bundle', () => {
   it('has no fault-injection hook; a test build has them', async () => {
-    const hooks = /SUBHOST_TEST_(KILL_AT|KILL_AT_STEP|PAUSE_AT)\b/;
+    const hooks = /SUBHOST_TEST_(KILL_AT|KILL_AT_STEP|PAUSE_AT|DEVICES)\b/;
     expect(await bundle(false)).not.toMatch(hooks);
     expect(await bundle(true)).toMatch(hooks);
   });

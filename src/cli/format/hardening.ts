@@ -1,4 +1,4 @@
-import { DEVICE_GAP_REASON } from '../../core/cgroups/devices';
+import { usesV1Devices } from '../../core/cgroups/devices';
 import type { HardeningInfo, PathState } from '../../core/inspect/hardening-info';
 
 const STATE_WORDS: [PathState['state'], string][] = [
@@ -19,10 +19,12 @@ function pathsLine(h: HardeningInfo, root: '/proc' | '/sys'): string {
   return [...(root === '/sys' ? [h.sys] : []), ...groups].join('; ');
 }
 
-function devicesLine(d: HardeningInfo['devices']): string {
-  if (d.control === 'none') return `NOT restricted (${DEVICE_GAP_REASON})`;
-  if (!d.restricted) return `NOT restricted: ${d.cgroup} allows every device`;
-  return `only ${d.allowed.map((a) => a.what).join(' ')} (cgroup v1 devices controller)`;
+function devicesLine(h: HardeningInfo): string {
+  const d = h.devices;
+  const why = h.problems.find((p) => /device/.test(p));
+  if (!d.restricted) return `NOT restricted${why ? `: ${why}` : ''}`;
+  const how = [`device eBPF program ${d.program!.id} on ${d.program!.attachedTo}`, ...(usesV1Devices(d.control) ? ['the cgroup v1 devices controller'] : [])];
+  return `only ${d.allowed.map((a) => a.what).join(' ')} (${how.join(', and ')})`;
 }
 
 /** `status` lines (key, value) for the hardening in force. */
@@ -31,7 +33,7 @@ export function hardeningLines(h: HardeningInfo): [string, string][] {
     ['caps', `dropped ${h.capabilitiesDropped.join(' ') || 'none'}`],
     ['/proc', pathsLine(h, '/proc')],
     ['/sys', pathsLine(h, '/sys')],
-    ['devices', devicesLine(h.devices)],
+    ['devices', devicesLine(h)],
     ...h.problems.map((p): [string, string] => ['NOT in force', p]),
   ];
 }

@@ -1,4 +1,5 @@
 import { findV1Hierarchies, type V1Hierarchy } from '../../host/cgroup-v1';
+import { bpfDevicesOnly } from '../lifecycle/test-hooks';
 
 /**
  * Which device nodes a subhost may create and open: the standard character devices, its own
@@ -28,24 +29,32 @@ export const STANDARD_DEVICES: DeviceRule[] = [
 
 export const TUN_DEVICE: DeviceRule = { type: 'c', major: 10, minor: 200, what: 'net/tun' };
 
-/** How the host lets subhost enforce the rules. */
-export type DeviceControl = 'cgroup-v1' | 'none';
-
-/** Why devices are open where there is no v1 devices controller; said by boot, status and the README. */
-export const DEVICE_GAP_REASON = 'pure cgroup v2 host: needs a device eBPF program, which subhost does not load';
-/** The warning of boot (and in status): never a silent gap. */
-export const DEVICE_GAP = `block devices: not restricted (${DEVICE_GAP_REASON})`;
+/**
+ * How the rules are enforced: a cgroup device eBPF program on the cgroup2 cgroup always (the
+ * kernel runs it for the task's cgroup2 cgroup on hybrid hosts too), and the v1 devices
+ * controller as well where the host has one. `none` only describes a record of a subhost that
+ * an older subhost booted, without the program.
+ */
+export type DeviceControl = 'bpf' | 'cgroup-v1+bpf' | 'none';
 
 /**
- * Processes of a subhost go one level below the cgroup that holds its rules in the devices
- * hierarchy: v1 checks a new devices.allow against the parent, so the guest (root, with its
- * cgroup namespace rooted here) can narrow its own rules but never lift them.
+ * Processes of a subhost go one level below the cgroup that holds its rules, in the cgroup2 and
+ * the v1 devices hierarchy: the guest (root, with its cgroup namespace rooted in the leaf) cannot
+ * reach the program attached above it to detach it, and v1 checks a new devices.allow against
+ * the parent, so it can narrow its own rules but never lift them.
  */
 export const DEVICES_LEAF = 'guest';
 
-export function deviceControl(v1: V1Hierarchy[] = findV1Hierarchies()): DeviceControl {
-  return v1.some((h) => h.controllers.includes('devices')) ? 'cgroup-v1' : 'none';
+/**
+ * The v1 controller where the host has one, beside the program. SUBHOST_TEST_DEVICES=bpf (tests
+ * only, src/core/lifecycle/test-hooks.ts) leaves v1 out, so that the program alone is tested on a hybrid host.
+ */
+export function deviceControl(v1: V1Hierarchy[] = findV1Hierarchies(), env: NodeJS.ProcessEnv = process.env): DeviceControl {
+  const hasV1 = v1.some((h) => h.controllers.includes('devices')) && !bpfDevicesOnly(env);
+  return hasV1 ? 'cgroup-v1+bpf' : 'bpf';
 }
+
+export const usesV1Devices = (c: DeviceControl): boolean => c === 'cgroup-v1+bpf';
 
 export function deviceRules(disks: { node: string; major: number; minor: number }[], tun: boolean): DeviceRule[] {
   return [...STANDARD_DEVICES, ...(tun ? [TUN_DEVICE] : []), ...disks.map((d): DeviceRule => ({ type: 'b', major: d.major, minor: d.minor, what: d.node }))];

@@ -35,12 +35,12 @@ export class CgroupSet {
   }
 
   /**
-   * Where processes go in each hierarchy: the cgroup itself, except in the devices hierarchy
-   * when the devices step made its leaf (see DEVICES_LEAF).
+   * Where processes go in each hierarchy: the cgroup itself, except in cgroup2 and the v1 devices
+   * hierarchy once the devices step made the leaf there (see DEVICES_LEAF).
    */
   targets(): Cgroup[] {
     const devices = this.v1For('devices');
-    return this.all().map((c) => (c === devices && c.child(DEVICES_LEAF).exists() ? c.child(DEVICES_LEAF) : c));
+    return this.all().map((c) => ((c === this.v2 || c === devices) && c.child(DEVICES_LEAF).exists() ? c.child(DEVICES_LEAF) : c));
   }
 
   /** cgroup.procs of every hierarchy: writing a PID to each moves the process in. */

@@ -20,7 +20,7 @@ export const KEPT_CAPABILITIES: { cap: string; why: string }[] = [
   { cap: 'sys_admin', why: 'the guest mounts its own disks (fstab), /proc, /sys and its /dev' },
   { cap: 'net_admin', why: 'interfaces, addresses and routes of its own network namespace' },
   { cap: 'sys_boot', why: 'reboot(2) inside a PID namespace only ends that namespace' },
-  { cap: 'mknod', why: 'subhost-init makes /dev; the devices cgroup decides which nodes can be made and opened' },
+  { cap: 'mknod', why: 'subhost-init makes /dev; the device program (and the v1 devices cgroup) decides which nodes can be made and opened' },
 ];
 
 /** Linux capability numbers (linux/capability.h), index = bit in CapBnd. */

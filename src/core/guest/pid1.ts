@@ -4,9 +4,9 @@ import { nsPids, procRef, type ProcRef } from '../../host/proc';
 
 export const READY_TIMEOUT_MS = 30_000;
 
-/** The host PID of the process that is PID 1 in its own namespace, among the cgroup's processes. */
+/** The host PID of the process that is PID 1 in its own namespace, among the processes of the cgroup and its leaf. */
 export function findPid1(cg: Cgroup): ProcRef | undefined {
-  for (const pid of cg.procs()) {
+  for (const pid of cg.allProcs()) {
     const ns = nsPids(pid);
     if (ns.length >= 2 && ns[ns.length - 1] === 1) return procRef(pid);
   }

@@ -3,10 +3,11 @@ import { readFileOr } from '../../host/read-file';
 import { join } from 'node:path';
 import { readMountinfo, type MountEntry } from '../../host/mountinfo';
 import { capabilitiesInMask, DROPPED_CAPABILITIES } from '../guest/capabilities';
-import { DEVICE_GAP, parseDevicesList, type DeviceControl } from '../cgroups/devices';
+import { parseDevicesList, type DeviceControl, usesV1Devices } from '../cgroups/devices';
 import { PROTECTED_PATHS, type PathProtection, type ProtectedPath } from '../guest/hardening';
 import type { StateRecord } from '../state/records';
-import type { DevicesResult } from '../steps/devices';
+import type { DevicesResult, DeviceProgramRecord } from '../steps/devices';
+import { devicePrograms } from '../cgroups/device-bpf';
 
 export interface PathState {
   path: string;
@@ -25,11 +26,13 @@ export interface HardeningInfo {
   paths: PathState[];
   devices: {
     control: DeviceControl;
-    /** devices.list of the guest's devices cgroup is not "a *:* rwm". */
+    /** Every mechanism subhost set up is in force: the program attached and run for the guest, v1's list not "a *:* rwm". */
     restricted: boolean;
     allowed: { what: string; rule: string }[];
+    /** The v1 devices cgroup the guest is in (hybrid hosts). */
     cgroup?: string;
-    gap?: string;
+    /** The device eBPF program: its id, where it is attached, the guest's cgroup, and whether the kernel runs it for it. */
+    program?: DeviceProgramRecord & { inForce: boolean };
   };
   /** Everything above that is not as subhost set it up; empty when all is in force. */
   problems: string[];
@@ -43,6 +46,8 @@ export interface HardeningInput {
   devices?: DevicesResult;
   /** devices.list of the devices cgroup the guest is in. */
   devicesList?: string;
+  /** Device programs attached to the program's cgroup, and those in force for the guest's (undefined: unreadable). */
+  programs?: { attached: number[]; effective: number[] };
   /** Whether this kernel has the path at all (the host's own /proc and /sys tell). */
   kernelHas: (path: string) => boolean;
 }
@@ -64,6 +69,30 @@ function pathState(p: ProtectedPath, mounts: MountEntry[], kernelHas: (path: str
   return m?.options.includes('ro') ? 'read-only' : 'writable';
 }
 
+/** The device policy in force: the recorded program still attached and run for the guest, and v1's list where used. */
+function devicesFrom(input: HardeningInput, problems: string[]): HardeningInfo['devices'] {
+  const d = input.devices;
+  if (!d?.program) {
+    problems.push('no device eBPF program was set up (booted by an older subhost): devices are not restricted');
+    return { control: 'none', restricted: false, allowed: [] };
+  }
+  const before = problems.length;
+  const p = d.program;
+  const seen = input.programs;
+  const inForce = seen !== undefined && seen.attached.includes(p.id) && seen.effective.includes(p.id);
+  if (!seen) problems.push(`the device eBPF programs of ${p.attachedTo} could not be read`);
+  else if (!seen.attached.includes(p.id)) problems.push(`device eBPF program ${p.id} is no longer attached to ${p.attachedTo}`);
+  else if (!seen.effective.includes(p.id)) problems.push(`device eBPF program ${p.id} does not run for ${p.guestCgroup}`);
+  if (usesV1Devices(d.control)) {
+    const list = input.devicesList === undefined ? undefined : parseDevicesList(input.devicesList);
+    if (!list) problems.push(`devices.list of ${d.cgroup} could not be read`);
+    else if (list.all) problems.push(`${d.cgroup} allows every device`);
+    else for (const extra of list.rules.filter((r) => !(d.allowed ?? []).some((a) => a.rule === r))) problems.push(`${d.cgroup} also allows ${extra}`);
+  }
+  const restricted = problems.length === before;
+  return { control: d.control, restricted, allowed: d.allowed ?? [], ...(d.cgroup ? { cgroup: d.cgroup } : {}), program: { ...p, inForce } };
+}
+
 /** Pure: what is in force, from what was read of PID 1, its record and its cgroup. */
 export function hardeningFrom(input: HardeningInput): HardeningInfo {
   const problems: string[] = [];
@@ -80,18 +109,7 @@ export function hardeningFrom(input: HardeningInput): HardeningInfo {
   const paths = PROTECTED_PATHS.map((p) => ({ path: p.path, want: p.how, state: pathState(p, input.mounts, input.kernelHas) }));
   for (const p of paths) if (p.state !== p.want && p.state !== 'absent') problems.push(`${p.path} is ${p.state}, not ${p.want}`);
 
-  const d = input.devices;
-  let devices: HardeningInfo['devices'];
-  if (d?.control === 'cgroup-v1') {
-    const list = input.devicesList === undefined ? undefined : parseDevicesList(input.devicesList);
-    const restricted = list !== undefined && !list.all;
-    devices = { control: 'cgroup-v1', restricted, allowed: d.allowed ?? [], cgroup: d.cgroup };
-    if (!list) problems.push(`devices.list of ${d.cgroup} could not be read`);
-    else if (list.all) problems.push(`${d.cgroup} allows every device`);
-    else for (const extra of list.rules.filter((r) => !(d.allowed ?? []).some((a) => a.rule === r))) problems.push(`${d.cgroup} also allows ${extra}`);
-  } else {
-    devices = { control: 'none', restricted: false, allowed: [], gap: DEVICE_GAP };
-  }
+  const devices = devicesFrom(input, problems);
   return { capabilitiesDropped, capabilitiesNotDropped, sys, paths, devices, problems };
 }
 
@@ -108,5 +126,13 @@ export function inspectHardening(rec: StateRecord, pid1: number): HardeningInfo 
   }
   const devices = rec.applied.find((a) => a.kind === 'devices')?.result as DevicesResult | null | undefined;
   const devicesList = devices?.cgroup ? readFileOr(join(devices.cgroup, 'devices.list')) : undefined;
-  return hardeningFrom({ capBnd, mounts, devices: devices ?? undefined, devicesList, kernelHas: existsSync });
+  return hardeningFrom({ capBnd, mounts, devices: devices ?? undefined, devicesList, programs: devices?.program && programsOf(devices.program), kernelHas: existsSync });
+}
+
+function programsOf(p: DeviceProgramRecord): HardeningInput['programs'] {
+  try {
+    return { attached: devicePrograms(p.attachedTo, false), effective: devicePrograms(p.guestCgroup, true) };
+  } catch {
+    return undefined;
+  }
 }

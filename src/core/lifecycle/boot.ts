@@ -11,6 +11,7 @@ import { checkLayout, detectLayout, type Layout } from '../storage/layout';
 import type { Lock } from '../../host/flock';
 import { checkName } from '../config/names';
 import type { PartitionTable } from '../storage/partition-table';
+import { forceOffsetLoops } from '../steps/disks';
 import { buildBootPlan } from '../plan/boot-plan';
 import type { SubhostPlan } from '../plan/subhost-steps';
 import type { Runtime } from '../state/runtime';
@@ -67,7 +68,7 @@ export async function checkedConfig(rt: Runtime, name: string, configFile?: stri
 }
 
 function planFor(rt: Runtime, config: SubhostConfig, layout: Layout, tables: Map<string, PartitionTable>, opts: BootOptions, bootId: string): SubhostPlan {
-  return buildBootPlan(config, { paths: rt.paths, tables, layout, bootId, graceSeconds: opts.graceSeconds ?? 10, deviceControl: deviceControl(), cgroupLayout: readCgroupLayout(rt.cgroupMount) });
+  return buildBootPlan(config, { paths: rt.paths, tables, layout, bootId, graceSeconds: opts.graceSeconds ?? 10, deviceControl: deviceControl(undefined, rt.env), cgroupLayout: readCgroupLayout(rt.cgroupMount), offsetLoops: forceOffsetLoops(rt.env) });
 }
 
 export async function bootPlan(rt: Runtime, name: string, opts: BootOptions, bootId: string): Promise<{ plan: SubhostPlan; config: SubhostConfig; layout: Layout }> {

@@ -18,6 +18,7 @@ import { known, type Known } from '../state/active';
 import { applyRecorded } from './apply';
 import { deviceControl } from '../cgroups/devices';
 import { readCgroupLayout } from '../cgroups/limits';
+import { forceOffsetLoops } from '../steps/disks';
 import { checkAndRecord, checkedConfig, layoutConfig, refuseIfActive } from './boot';
 import { hibernate, type HibernateOutcome } from './hibernate';
 import { lockSubhost } from '../state/lock';
@@ -69,7 +70,7 @@ async function planStart(rt: Runtime, name: string, opts: StartOptions, shell: S
 }
 
 function startPlan(rt: Runtime, { config, layout }: { config: SubhostConfig; layout: Layout }, tables: Map<string, PartitionTable>, shell: ShellFacts): SubhostPlan {
-  return buildStartPlan(config, { paths: rt.paths, tables, layout, deviceControl: deviceControl(), cgroupLayout: readCgroupLayout(rt.cgroupMount), ...shell });
+  return buildStartPlan(config, { paths: rt.paths, tables, layout, deviceControl: deviceControl(undefined, rt.env), cgroupLayout: readCgroupLayout(rt.cgroupMount), offsetLoops: forceOffsetLoops(rt.env), ...shell });
 }
 
 /**

@@ -7,6 +7,8 @@
  * SUBHOST_TEST_KILL_AT_STEP=N: boot or start (or a resume), before step N of its plan.
  * SUBHOST_TEST_PAUSE_AT=<point> sleeps there instead (SUBHOST_TEST_PAUSE_MS, default 1000), to
  * widen a race window: boot:checked, start:checked (images and MACs checked, not yet recorded).
+ * SUBHOST_TEST_DEVICES=bpf: no v1 devices rules even where the host has that controller
+ * (src/core/cgroups/devices.ts), so that the device eBPF program alone is tested on a hybrid host.
  * Compiled in only by a test build (`SUBHOST_TEST_BUILD=1 npm run build`, as `npm test` does;
  * vitest defines it too): in the shipped bundle these functions are empty.
  */
@@ -22,4 +24,9 @@ export function killAtStep(env: NodeJS.ProcessEnv, index: number): void {
 
 export async function pausePoint(env: NodeJS.ProcessEnv, point: string): Promise<void> {
   if (SUBHOST_TEST_HOOKS && env.SUBHOST_TEST_PAUSE_AT === point) await new Promise((r) => setTimeout(r, Number(env.SUBHOST_TEST_PAUSE_MS ?? 1000)));
+}
+
+/** SUBHOST_TEST_DEVICES=bpf: the device eBPF program alone, without the v1 rules of a hybrid host. */
+export function bpfDevicesOnly(env: NodeJS.ProcessEnv): boolean {
+  return SUBHOST_TEST_HOOKS && env.SUBHOST_TEST_DEVICES === 'bpf';
 }

@@ -1,6 +1,6 @@
 import type { PartitionTable } from '../storage/partition-table';
 import type { SubhostConfig } from '../config/types';
-import { DEVICES_LEAF, STANDARD_DEVICES, TUN_DEVICE, type DeviceControl } from '../cgroups/devices';
+import { DEVICES_LEAF, STANDARD_DEVICES, TUN_DEVICE, type DeviceControl, usesV1Devices } from '../cgroups/devices';
 import { layoutFor, type Layout } from '../storage/layout';
 import { hostSideMac } from '../config/mac';
 import { hostIfname, insideIfname, linkAlias } from '../config/names';
@@ -24,6 +24,8 @@ export interface PlanFacts {
   deviceControl: DeviceControl;
   /** Controllers cgroup2 and (hybrid hosts) v1 offer: where each limit is expected to go. */
   cgroupLayout: CgroupLayout;
+  /** Partitions as offset loops even where the kernel parses tables (SUBHOST_FORCE_OFFSET_LOOPS=1). */
+  offsetLoops?: boolean;
 }
 
 export interface BootFacts extends PlanFacts {
@@ -70,10 +72,7 @@ function environmentSteps(cfg: SubhostConfig, facts: PlanFacts, loops: string[])
   steps.push({
     kind: 'devices',
     id: 'devices',
-    describe:
-      facts.deviceControl === 'cgroup-v1'
-        ? `restrict devices in the v1 devices cgroup ${cgroup}: deny all, allow ${allowed}; the guest runs in its child ${cgroup}/${DEVICES_LEAF}`
-        : `leave devices unrestricted: this host has no cgroup v1 devices controller (pure cgroup v2) and subhost loads no device eBPF program`,
+    describe: `allow only ${allowed}: a device eBPF program on the cgroup2 ${cgroup}${usesV1Devices(facts.deviceControl) ? ` and deny all but these in the v1 devices cgroup ${cgroup}` : ''}; the guest runs in the child ${cgroup}/${DEVICES_LEAF}`,
     params: { cgroup, disks, tun: cfg.tun, control: facts.deviceControl },
   });
 
@@ -145,7 +144,7 @@ function withOrder(root: SubhostStep[], env: SubhostStep[], pid1: SubhostStep[])
 /** `subhost boot`: the root filesystem by layout, then the environment, then subhost-init as PID 1. Pure. */
 export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): SubhostPlan {
   const layout = facts.layout ?? layoutFor(cfg, facts.paths, false);
-  const root = rootSteps(cfg, layout, facts.tables);
+  const root = rootSteps(cfg, layout, facts.tables, facts.offsetLoops);
   const startInit: SubhostStep = {
     kind: 'start-init',
     id: 'start-init',
@@ -158,7 +157,7 @@ export function buildBootPlan(cfg: SubhostConfig, facts: BootFacts): SubhostPlan
 /** `subhost start` of a stopped subhost: the same as boot, but PID 1 is a shell. Pure. */
 export function buildStartPlan(cfg: SubhostConfig, facts: PlanFacts & ShellFacts): SubhostPlan {
   const layout = facts.layout ?? layoutFor(cfg, facts.paths, false);
-  const root = rootSteps(cfg, layout, facts.tables);
+  const root = rootSteps(cfg, layout, facts.tables, facts.offsetLoops);
   return { name: cfg.name, command: 'start', steps: withOrder(root, environmentSteps(cfg, facts, loopStepIds(root)), shellSteps(cfg, layout.live, facts)) };
 }
 

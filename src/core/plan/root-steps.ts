@@ -7,12 +7,17 @@ export function deviceNode(dev: string, part: number): string {
   return part === 0 ? dev : `${dev}${part}`;
 }
 
-/** Disk images: loop devices with partition scan, each DISKS partition found, the first mounted on live. */
-function diskSteps(cfg: SubhostConfig, live: string, tables: Map<string, PartitionTable>): SubhostStep[] {
+/**
+ * Disk images: loop devices with partition scan, each DISKS partition found, the first mounted on
+ * live. offsetLoops: every partition a loop at its offset, and no partition scan, even where the
+ * kernel parses partition tables (SUBHOST_FORCE_OFFSET_LOOPS=1).
+ */
+function diskSteps(cfg: SubhostConfig, live: string, tables: Map<string, PartitionTable>, offsetLoops: boolean): SubhostStep[] {
   const steps: SubhostStep[] = [];
   const images = [...new Set(cfg.disks.map((d) => d.image))];
   for (const image of images) {
-    steps.push({ kind: 'loop-attach', id: `loop:${image}`, describe: `attach ${image} to a loop device with partition scan`, params: { image } });
+    const describe = `attach ${image} to a loop device${offsetLoops ? '' : ' with partition scan'}`;
+    steps.push({ kind: 'loop-attach', id: `loop:${image}`, describe, params: offsetLoops ? { image, partscan: false } : { image } });
   }
   for (const d of cfg.disks) {
     const node = deviceNode(d.dev, d.part);
@@ -20,8 +25,11 @@ function diskSteps(cfg: SubhostConfig, live: string, tables: Map<string, Partiti
     const describe =
       d.part === 0
         ? `use the whole of ${d.image} as /dev/${node}`
-        : `find partition ${d.part} of ${d.image} for /dev/${node}: the kernel's, or a loop at offset ${part?.offset} (${part?.size} bytes)`;
-    steps.push({ kind: 'partition', id: `disk:${node}`, describe, params: { image: d.image, part: d.part, node, offset: part?.offset ?? 0, size: part?.size ?? 0, loop: `loop:${d.image}` } });
+        : offsetLoops
+          ? `attach partition ${d.part} of ${d.image} for /dev/${node} to a loop at offset ${part?.offset} (${part?.size} bytes), as forced by SUBHOST_FORCE_OFFSET_LOOPS`
+          : `find partition ${d.part} of ${d.image} for /dev/${node}: the kernel's, or a loop at offset ${part?.offset} (${part?.size} bytes)`;
+    const params = { image: d.image, part: d.part, node, offset: part?.offset ?? 0, size: part?.size ?? 0, loop: `loop:${d.image}`, ...(offsetLoops ? { offsetLoop: true } : {}) };
+    steps.push({ kind: 'partition', id: `disk:${node}`, describe, params });
   }
   const rootNode = deviceNode(cfg.disks[0].dev, cfg.disks[0].part);
   steps.push({ kind: 'mount-root', id: 'root', describe: `mount /dev/${rootNode} (${cfg.disks[0].image}) on ${live}`, params: { source: `disk:${rootNode}`, target: live } });
@@ -32,8 +40,8 @@ function diskSteps(cfg: SubhostConfig, live: string, tables: Map<string, Partiti
  * The steps that put the root filesystem on live, chosen by layout (pure). Everything after
  * them (cgroup, network, PID 1) is the same for every layout.
  */
-export function rootSteps(cfg: SubhostConfig, layout: Layout, tables: Map<string, PartitionTable>): SubhostStep[] {
-  if (layout.kind === 'disk') return diskSteps(cfg, layout.live, tables);
+export function rootSteps(cfg: SubhostConfig, layout: Layout, tables: Map<string, PartitionTable>, offsetLoops = false): SubhostStep[] {
+  if (layout.kind === 'disk') return diskSteps(cfg, layout.live, tables, offsetLoops);
   const steps: SubhostStep[] = [];
   if (layout.imageFile) {
     if (!layout.mnt) throw new Error('internal: a layout with NAME.img but no mount point for it');

@@ -12,6 +12,8 @@ declare module '../plan/subhost-steps' {
 
 export interface LoopParams {
   image: string;
+  /** false: no partition scan (offset loops forced); absent: scan. */
+  partscan?: boolean;
 }
 export interface LoopResult {
   dev: string;
@@ -26,6 +28,8 @@ export interface PartitionParams {
   offset: number;
   size: number;
   loop: string;
+  /** A loop at the offset even where the kernel parsed the table (SUBHOST_FORCE_OFFSET_LOOPS=1). */
+  offsetLoop?: boolean;
 }
 export interface PartitionResult {
   dev: string;
@@ -33,6 +37,15 @@ export interface PartitionResult {
   minor: number;
   /** True when this step attached its own offset loop (kernel without partition parsers). */
   ownLoop: boolean;
+}
+
+/**
+ * SUBHOST_FORCE_OFFSET_LOOPS=1: partitions as loops at their offsets, read from subhost's own
+ * reading of the table, also on kernels with partition parsers (so both paths can be tested on
+ * any kernel; and no kernel parser reads a guest's partition table).
+ */
+export function forceOffsetLoops(env: NodeJS.ProcessEnv): boolean {
+  return env.SUBHOST_FORCE_OFFSET_LOOPS === '1';
 }
 
 /** Detach only if the loop still holds our image at our offset: loop numbers are reused. */
@@ -43,7 +56,7 @@ export async function detachIfOurs(dev: string, image: string, offset: number): 
 
 export const loopAttach: StepHandler<LoopParams, LoopResult, SubhostContext> = {
   async apply(p) {
-    return { dev: await attachLoop(p.image, { partscan: true }) };
+    return { dev: await attachLoop(p.image, { partscan: p.partscan !== false }) };
   },
   async undo(p, r) {
     if (r) await detachIfOurs(r.dev, p.image, 0);
@@ -53,7 +66,7 @@ export const loopAttach: StepHandler<LoopParams, LoopResult, SubhostContext> = {
 export const partitionDevice: StepHandler<PartitionParams, PartitionResult, SubhostContext> = {
   async apply(p, ctx) {
     const whole = resultOf<LoopResult>(ctx, p.loop).dev;
-    let dev = p.part === 0 ? whole : kernelPartition(whole, p.part);
+    let dev = p.part === 0 ? whole : p.offsetLoop ? undefined : kernelPartition(whole, p.part);
     let ownLoop = false;
     if (!dev) {
       dev = await attachLoop(p.image, { offset: p.offset, sizeLimit: p.size });

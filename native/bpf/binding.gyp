@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "subhost_bpf",
+      "sources": ["bpf.c"],
+      "cflags": ["-Wall", "-Wextra", "-Werror", "-std=gnu11"]
+    }
+  ]
+}

@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SubhostError } from '../errors';
+
+/** What native/bpf/bpf.c exports: bpf(2) for cgroup device programs, nothing more. */
+export interface BpfAddon {
+  loadDeviceProgram(insns: Buffer, name: string, license: string): number;
+  attachDeviceProgram(cgroupPath: string, progFd: number, flags: number): void;
+  queryDevicePrograms(cgroupPath: string, effective: boolean): { flags: number; ids: number[] };
+  programInfo(fdOrId: number | { id: number }): ProgramInfo | null;
+  flags: { ALLOW_OVERRIDE: number; ALLOW_MULTI: number };
+}
+
+export interface ProgramInfo {
+  id: number;
+  /** BPF_PROG_TYPE_*: 15 is CGROUP_DEVICE. */
+  type: number;
+  name: string;
+  /** The kernel's hash of the instructions, as bpftool shows it. */
+  tag: string;
+}
+
+export const ADDON_FILE = 'subhost_bpf.node';
+
+/** dist/ holds a copy beside the bundle (scripts/build.mjs); from src/host/ it is node-gyp's output. */
+export function addonCandidates(dir = __dirname): string[] {
+  return [join(dir, ADDON_FILE), join(dir, '..', '..', 'native', 'bpf', 'build', 'Release', ADDON_FILE)];
+}
+
+let addon: BpfAddon | undefined;
+
+export function bpfAddon(): BpfAddon {
+  if (addon) return addon;
+  const file = addonCandidates().find((f) => existsSync(f));
+  if (!file) throw new SubhostError(`the bpf addon is not built (looked for ${addonCandidates().join(', ')}): run \`npm ci\` or \`npm run build:native\``);
+  // process.dlopen, not require: neither esbuild nor vitest's loader gets to resolve a .node file.
+  const mod = { exports: {} as BpfAddon };
+  process.dlopen(mod, file);
+  addon = mod.exports;
+  return addon;
+}

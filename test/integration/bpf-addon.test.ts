@@ -1,0 +1,50 @@
+import { mkdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attachDevicePolicy, devicePrograms, PROGRAM_NAME, programLoaded } from '../../src/core/cgroups/device-bpf';
+import { deviceProgram } from '../../src/core/cgroups/device-program';
+import { encode, exit, jneImm, movImm } from '../../src/host/bpf-insn';
+import { bpfAddon } from '../../src/host/bpf-addon';
+import { findCgroup2Mount } from '../../src/host/cgroupfs';
+import { testName, waitFor } from '../helpers/env';
+
+// The addon (native/bpf) against the kernel: each of its calls, and the errors it turns into
+// exceptions. The programs' effect on a guest is in devices-bpf.test.ts and hardening.test.ts.
+describe('the bpf(2) addon', () => {
+  // Under subhost/ with a test name: the leak check finds it if the test dies before its cleanup.
+  const cg = join(findCgroup2Mount(), 'subhost', testName('a'));
+  beforeAll(() => mkdirSync(join(cg, 'leaf'), { recursive: true }));
+  afterAll(() => {
+    for (const d of [join(cg, 'leaf'), cg]) rmdirSync(d, { recursive: false });
+  });
+
+  it('loads a program, attaches it with ALLOW_MULTI, and the kernel reports it attached there and in force below', () => {
+    const { id, tag } = attachDevicePolicy(cg, [{ type: 'c', major: 1, minor: 3 }]);
+    expect(bpfAddon().programInfo({ id })).toEqual({ id, type: 15, name: PROGRAM_NAME, tag });
+    expect(devicePrograms(cg, false)).toEqual([id]);
+    expect(bpfAddon().queryDevicePrograms(cg, false).flags).toBe(bpfAddon().flags.ALLOW_MULTI);
+    expect(devicePrograms(join(cg, 'leaf'), false)).toEqual([]);
+    expect(devicePrograms(join(cg, 'leaf'), true)).toEqual([id]);
+    // A second one beside it (ALLOW_MULTI): both run.
+    const second = attachDevicePolicy(cg, []);
+    expect(devicePrograms(join(cg, 'leaf'), true).sort()).toEqual([id, second.id].sort());
+  });
+
+  it("frees the cgroup's programs when the cgroup goes", async () => {
+    const dir = join(cg, 'gone');
+    mkdirSync(dir);
+    const { id } = attachDevicePolicy(dir, []);
+    rmdirSync(dir);
+    await waitFor(`program ${id} to be freed`, () => !programLoaded(id), 10_000);
+  });
+
+  it("says why: the verifier's log, a missing cgroup, a bad argument, an unknown id", () => {
+    // A jump past the end: the verifier refuses it, and its log is in the message.
+    expect(() => bpfAddon().loadDeviceProgram(encode([jneImm(2, 1, 5), movImm(0, 1), exit()]), 'bad', 'MIT')).toThrow(/^BPF_PROG_LOAD: Invalid argument\n.*jump/s);
+    expect(() => attachDevicePolicy(join(cg, 'missing'), [])).toThrow(/^attaching the device eBPF program to .*\/missing: open: No such file or directory$/);
+    expect(() => devicePrograms(join(cg, 'missing'), true)).toThrow(/No such file or directory$/);
+    expect(() => bpfAddon().loadDeviceProgram(Buffer.alloc(5), 'x', 'MIT')).toThrow(TypeError);
+    expect(bpfAddon().programInfo({ id: 0x7ffffff0 })).toBeNull();
+    expect(encode(deviceProgram([])).length).toBe(6 * 8);
+  });
+});
