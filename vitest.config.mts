@@ -1,17 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
 const timeouts = { testTimeout: 120_000, hookTimeout: 120_000 };
+// Test-only fault injection is compiled in (src/core/lifecycle/test-hooks.ts); each project needs it.
+const define = { SUBHOST_TEST_HOOKS: 'true' };
 
 export default defineConfig({
-  // Test-only fault injection is compiled in (src/core/lifecycle/test-hooks.ts).
-  define: { SUBHOST_TEST_HOOKS: 'true' },
   test: {
     pool: 'forks',
     reporters: ['default'],
     projects: [
       // Pure logic: files run in parallel, and no leak check (they make no kernel object).
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], ...timeouts } },
+      { define, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], ...timeouts } },
       {
+        define,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
