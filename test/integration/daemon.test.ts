@@ -29,10 +29,10 @@ describe('subhost daemon', () => {
   const qemus: ChildProcess[] = [];
   let d: TestDaemon;
 
-  const qemu = async (name: string) => {
-    const child = spawn('qemu-system-x86_64', ['-name', name, ...QEMU], { stdio: 'ignore' });
+  const qemu = async (name: string, nameArg = name) => {
+    const child = spawn('qemu-system-x86_64', ['-name', nameArg, ...QEMU], { stdio: 'ignore' });
     qemus.push(child);
-    await waitFor(`qemu ${name} to run`, () => child.pid && isVmProcess(undefined, readStat(child.pid)?.comm ?? ''));
+    await waitFor(`qemu ${name} to run`, () => child.pid && isVmProcess(undefined, readStat(child.pid)?.comm ?? '') || readStat(child.pid!)?.comm === 'dmnproc');
     return child;
   };
   const killQemu = async (q: ChildProcess) => {
@@ -117,6 +117,15 @@ describe('subhost daemon', () => {
     await killQemu(otherQ);
     await waitFor(`vm/${name} removed`, () => !existsSync(join(mount, 'vm', name)), 5000);
     expect(d.stderr()).toContain(`vm: removed empty cgroup vm/${name}`);
+  });
+
+  it('finds a VM by its executable when -name ...,process= renamed it at once (libvirt, Ganeti)', async () => {
+    const name = `${PREFIX}dp${process.pid % 1000}`;
+    const q = await qemu(name, `guest=${name},process=dmnproc`);
+    await waitFor(`qemu ${name} in vm/${name}`, () => cgroupOf(q.pid!) === `/vm/${name}`, 2000, 20);
+    expect(readStat(q.pid!)?.comm).toBe('dmnproc');
+    await killQemu(q);
+    await waitFor(`vm/${name} removed`, () => !existsSync(join(mount, 'vm', name)), 5000);
   });
 
   it('releases a booted subhost whose supervisor and PID 1 were SIGKILLed, within 5 s, leaving nothing', async () => {
