@@ -19,10 +19,12 @@ export interface GntInstance {
   hypervisor: string;
   diskTemplate: string;
   diskCount: number;
+  /** Ganeti wants its disks active (activate-disks, or up under Ganeti). */
+  disksActive: boolean;
   nics: { mac: string; link: string; mode: string }[];
 }
 
-export const FIELDS = ['name', 'pnode', 'status', 'admin_state', 'oper_state', 'hypervisor', 'disk_template', 'disk.count', 'nic.macs', 'nic.links', 'nic.modes'];
+export const FIELDS = ['name', 'pnode', 'status', 'admin_state', 'oper_state', 'hypervisor', 'disk_template', 'disk.count', 'disks_active', 'nic.macs', 'nic.links', 'nic.modes'];
 
 const list = (field: string) => (field === '' || field === '-' ? [] : field.split(','));
 
@@ -30,7 +32,7 @@ const list = (field: string) => (field === '' || field === '-' ? [] : field.spli
 export function parseInstanceLine(line: string): GntInstance {
   const f = line.trim().split('|');
   if (f.length !== FIELDS.length) throw new SubhostError(`gnt-instance list: unexpected line ${JSON.stringify(line)}`);
-  const [name, pnode, status, admin, oper, hypervisor, diskTemplate, diskCount, macs, links, modes] = f;
+  const [name, pnode, status, admin, oper, hypervisor, diskTemplate, diskCount, active, macs, links, modes] = f;
   const m = list(macs);
   const l = list(links);
   const md = list(modes);
@@ -43,6 +45,7 @@ export function parseInstanceLine(line: string): GntInstance {
     hypervisor,
     diskTemplate,
     diskCount: Number(diskCount),
+    disksActive: active === 'Y',
     nics: m.map((mac, i) => ({ mac: mac.toLowerCase(), link: l[i] ?? '', mode: md[i] ?? 'bridged' })),
   };
 }
@@ -86,12 +89,6 @@ export async function activateDisks(name: string): Promise<string[]> {
 
 export async function deactivateDisks(name: string): Promise<void> {
   await gnt(['gnt-instance', 'deactivate-disks', name]);
-}
-
-/** Whether Ganeti wants the instance's disks active (after activate-disks, until deactivate-disks). */
-export async function disksActive(name: string): Promise<boolean> {
-  const { stdout } = await gnt(['gnt-instance', 'list', '--no-headers', '-o', 'disks_active', name], 60_000);
-  return stdout.trim() === 'Y';
 }
 
 /** The master's name from this node's ssconf; refused where this host is no node. */

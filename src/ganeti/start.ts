@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { ConfigError, SubhostError } from '../errors';
 import { writeFileAtomic } from '../core/atomic-file';
 import { isBridge, linkExists } from '../host/ip';
@@ -6,7 +6,7 @@ import { known } from '../core/lifecycle/active';
 import { boot } from '../core/lifecycle/boot';
 import type { Runtime } from '../core/runtime';
 import type { StateRecord } from '../core/state';
-import { activateDisks, deactivateDisks, disksActive, gntReason, readInstance, type GntInstance } from './gnt';
+import { activateDisks, deactivateDisks, gntReason, readInstance, type GntInstance } from './gnt';
 import { configText, mapInstance, type GntMapping } from './mapping';
 import { readMark, writeMark } from './mark';
 import { isThisNode, thisHost } from './node';
@@ -35,7 +35,7 @@ export async function gntStart(rt: Runtime, instance: string, opts: { dryRun?: b
   const planned = mapInstance(inst);
   refuseBeforeActivating(rt, inst, planned);
   if (opts.dryRun) return { dryRun: true, mapping: planned };
-  const wereActive = await disksActive(inst.name);
+  const wereActive = inst.disksActive;
   // From here on a failure deactivates what we activated: nothing is left for Ganeti to find.
   const undo = async (err: unknown): Promise<never> => {
     if (!wereActive) await deactivateDisks(inst.name).catch(() => undefined);
@@ -48,7 +48,9 @@ export async function gntStart(rt: Runtime, instance: string, opts: { dryRun?: b
     return undo(new SubhostError(`instance ${inst.name}: cannot activate its disks: ${gntReason(err)}`, { cause: err }));
   }
   try {
-    const m = mapInstance(inst, paths);
+    // Ganeti names a device by a link (/dev/disk/…, /dev/xenvg/…); a loop's backing file is the
+    // device itself, and release finds our loops by it.
+    const m = mapInstance(inst, paths.map((p) => realpathSync(p)));
     mkdirSync(rt.paths.subhostDir(m.subhost), { recursive: true });
     writeMark(rt.paths, m);
     writeFileAtomic(rt.paths.config(m.subhost), configText(m));

@@ -20,19 +20,25 @@ GNS=(nsenter --net=/run/netns/$NS --uts=$UTS)
 
 in_node() { "${GNS[@]}" "$@"; }
 daemons_up() { [ -e /var/run/ganeti/ganeti-luxid.pid ] && /usr/lib/ganeti/daemon-util check ganeti-luxid >/dev/null 2>&1; }
-# PIDs of the Ganeti daemons, from their pid files, only if the command line is a Ganeti daemon's.
+# PIDs of this run's Ganeti daemons: a /usr/sbin/ganeti-* command line and our mark in the environment.
 daemon_pids() {
-  local f pid
-  for f in /var/run/ganeti/*.pid; do
-    [ -e "$f" ] || continue
-    pid=$(cat "$f" 2>/dev/null) || continue
-    [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q '/usr/sbin/ganeti-' && echo "$pid"
+  local e pid
+  for e in /proc/[0-9]*/environ; do
+    pid=${e#/proc/}
+    pid=${pid%/environ}
+    grep -qszxF "SUBHOST_TEST_GANETI=$P" "$e" || continue
+    if grep -qsz '/usr/sbin/ganeti-' "/proc/$pid/cmdline"; then echo "$pid"; fi
   done
   return 0
 }
+ours() { grep -qsxF "$RUN/file-storage" /etc/ganeti/file-storage-paths; }
 
 up() {
   local rootdir=$1
+  if daemons_up && ! ours; then
+    echo "ganeti-cluster: a Ganeti cluster of another test run is up (one per machine): $(cat /etc/ganeti/file-storage-paths 2>/dev/null)" >&2
+    exit 1
+  fi
   mkdir -p "$RUN" /srv/ganeti "$RUN/file-storage" "$RUN/ssh"
   # The node's own host name, never the machine's.
   [ -e "$UTS" ] || touch "$UTS"
@@ -130,7 +136,7 @@ down() {
     pid=$(cat "$RUN/ssh/sshd.pid")
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "sshd -f $RUN/ssh/sshd_config" && kill "$pid" 2>/dev/null || true
   fi
-  if daemons_up; then
+  if daemons_up && ours; then
     for i in $(gnt-instance list --no-headers -o name 2>/dev/null); do
       gnt-instance shutdown --timeout=0 "$i" >/dev/null 2>&1 || true
       gnt-instance remove -f "$i" >/dev/null 2>&1 || true
@@ -148,7 +154,8 @@ down() {
     done
     [ -z "$pids" ] || kill -9 $pids 2>/dev/null || true
   fi
-  for l in $(losetup -nO NAME,BACK-FILE | awk -v r="$RUN/" 'index($2, r) == 1 {print $1}'); do losetup -d "$l" || true; done
+  # Only the loops the tests made for blockdev instances: a subhost's loop left on a disk is the leak check's to find.
+  for l in $(losetup -nO NAME,BACK-FILE | awk -v r="$RUN/blockdev/" 'index($2, r) == 1 {print $1}'); do losetup -d "$l" || true; done
   rm -rf /dev/disk/"$OS"
   if ip netns list | grep -qw "^$NS"; then ip netns del "$NS"; fi
   if ip link show "$BR" >/dev/null 2>&1; then ip link del "$BR"; fi
