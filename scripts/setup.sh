@@ -13,7 +13,11 @@ declare -A PKG=(
 )
 case "${1:-}" in
   '' | demo | soak | bench) ;;
-  test) PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus ;;
+  test)
+    PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus
+    # The Ganeti tests: a single-node cluster, its node's sshd, the OS definition's sfdisk.
+    PKG[gnt-cluster]=ganeti PKG[/usr/sbin/sshd]=openssh-server PKG[ssh]=openssh-client PKG[sfdisk]=fdisk
+    ;;
   *)
     echo "subhost setup: $1: unknown; use demo, soak, bench or test" >&2
     exit 2
@@ -38,6 +42,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "subhost setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
+  # No service may start on install (ganeti, openssh-server): a policy-rc.d that refuses, if the host has none.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+  fi
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
