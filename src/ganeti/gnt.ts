@@ -64,6 +64,7 @@ export function parseActivatedDisks(stdout: string): string[] {
 /** Ganeti's own message, from the last meaningful line of its stderr ("Instance name X not found"). */
 export function gntReason(err: unknown): string {
   if (!(err instanceof CommandError)) return err instanceof Error ? err.message : String(err);
+  if (err.code === null && err.stderr === 'command not found') return `${err.argv[0]} is not installed: this host is no Ganeti node`;
   const lines = err.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^error type:/.test(l));
   return lines[lines.length - 1]?.replace(/^Failure: /, '') || firstLine(err.message);
 }

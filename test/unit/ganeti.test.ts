@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseActivatedDisks, parseInstanceLine } from '../../src/ganeti/gnt';
+import { CommandError } from '../../src/errors';
+import { gntReason, parseActivatedDisks, parseInstanceLine } from '../../src/ganeti/gnt';
 import { configText, mapInstance, mappingLines, subhostNameOf } from '../../src/ganeti/mapping';
 import { isThisNode, parseDefaults } from '../../src/ganeti/node';
 
@@ -24,6 +25,13 @@ describe('Ganeti output', () => {
     });
     expect(parseInstanceLine('a|n|running|up|Y|fake|file|1|Y|||').nics).toEqual([]);
     expect(() => parseInstanceLine('a|b')).toThrow(/unexpected line/);
+  });
+
+  it("takes Ganeti's own reason from its stderr, and says when the tools are missing", () => {
+    const failure = 'Failure: prerequisites not met for this operation:\nerror type: unknown_entity, error details:\nInstance name web9 not found\n';
+    expect(gntReason(new CommandError(['gnt-instance', 'list', 'web9'], 1, null, failure))).toBe('Instance name web9 not found');
+    expect(gntReason(new CommandError(['gnt-instance', 'activate-disks', 'w'], 1, null, 'Failure: command execution error:\nCannot activate block device: file missing\n'))).toBe('Cannot activate block device: file missing');
+    expect(gntReason(new CommandError(['gnt-cluster', 'getmaster'], null, null, 'command not found'))).toBe('gnt-cluster is not installed: this host is no Ganeti node');
   });
 
   it('reads the disk paths of activate-disks, a path with ":" included', () => {
