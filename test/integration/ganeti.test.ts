@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readSync, realpathSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { listLoops } from '../../src/host/loop';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,12 @@ describe('Ganeti: an instance with a partitioned busybox disk (file template) an
     await removeInstance(inst);
     removeTestRoot(root);
   }, 300_000);
+
+  it('refuses an instance Ganeti does not know, in one line', () => {
+    const r = onNode(['gnt-start', `${PREFIX}nosuch`], { root });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`subhost: gnt-start ${PREFIX}nosuch: Instance name ${PREFIX}nosuch not found\n`);
+  });
 
   it('refuses on a host that is not its primary node, activating nothing', async () => {
     await expectRefusal(() => cli(['gnt-start', inst], { root }), inst, /this host \(\S+\) is not its primary node node1\.gnt\.test/);
@@ -172,6 +178,22 @@ describe('Ganeti: an instance with the blockdev template (an adopted loop device
       await expectRefusal(() => onNode(['gnt-start', inst], { root }), inst, new RegExp(`nic/0: bridge ${bridge} does not exist on this host`));
     } finally {
       await createBridge(bridge);
+    }
+  });
+
+  it('deactivates the disks again when the boot fails after activating them (no partition table)', async () => {
+    // Through the adopted device itself, so that its cache and what boot reads agree.
+    const mbr = Buffer.alloc(512);
+    const fd = openSync(realpathSync(join('/dev/disk', OS, inst)), 'r+');
+    try {
+      readSync(fd, mbr, 0, 512, 0);
+      writeSync(fd, Buffer.alloc(512), 0, 512, 0);
+      fsyncSync(fd);
+      await expectRefusal(() => onNode(['gnt-start', inst], { root }), inst, /partition 1 does not exist in \/dev\/loop\d+ \(it has no partition table\)/);
+    } finally {
+      writeSync(fd, mbr, 0, 512, 0);
+      fsyncSync(fd);
+      closeSync(fd);
     }
   });
 
