@@ -14,7 +14,11 @@ declare -A PKG=(
 )
 case "${1:-}" in
   '' | demo | soak | bench) ;;
-  test) PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus PKG[systemd-analyze]=systemd ;;
+  test)
+    PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus PKG[systemd-analyze]=systemd
+    # The Ganeti tests: a single-node cluster, its node's sshd, the OS definition's sfdisk.
+    PKG[gnt-cluster]=ganeti PKG[/usr/sbin/sshd]=openssh-server PKG[ssh]=openssh-client PKG[sfdisk]=fdisk
+    ;;
   *)
     echo "subhost setup: $1: unknown; use demo, soak, bench or test" >&2
     exit 2

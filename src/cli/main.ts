@@ -101,6 +101,27 @@ export function buildProgram(): Command {
     .action(action(() => import('./commands/stop')));
 
   program
+    .command('gnt-start')
+    .description("boot Ganeti INSTANCE as a subhost on its primary node: its disks activated, disk N as vd<a+N>, NIC N as eth<N> on its bridge")
+    .argument('<instance>', 'Ganeti instance name')
+    .option('--dry-run', 'print the mapping and change nothing')
+    .action(action(() => import('./commands/gnt-start')));
+
+  program
+    .command('gnt-stop')
+    .description("power Ganeti INSTANCE's subhost off as poweroff does, then deactivate its disks (idempotent)")
+    .argument('<instance>', 'Ganeti instance name')
+    .option('--timeout <seconds>', 'wait this long for the guest before killing it', seconds, 60)
+    .action(action(() => import('./commands/gnt-stop')));
+
+  program
+    .command('go')
+    .description('enter NAME on the Ganeti node that runs it (asking the master), over ssh unless it is this node; exits with its status')
+    .argument('<name>', 'Ganeti instance name')
+    .argument('[cmd...]', 'command and arguments (after --)')
+    .action(action(() => import('./commands/go')));
+
+  program
     .command('list')
     .description('every subhost with its state, PID 1, uptime, disks and interfaces')
     .option('--json', 'JSON output (fields in the README)')

@@ -1,5 +1,7 @@
 import { acquireLock } from '../../src/host/flock';
+import { existsSync } from 'node:fs';
 import { PREFIX } from './env';
+import { ganetiDown, GNT_RUN } from './ganeti-leaks';
 import { cleanTestLeftovers, describeLeftovers, findTestLeftovers, removeTestLogsAndLocks } from './leaks';
 
 /** Two runs with one prefix would clean up each other's objects: the second refuses instead. */
@@ -30,6 +32,8 @@ export async function setup(): Promise<() => Promise<void>> {
   }
   return async () => {
     try {
+      // The Ganeti tests share one cluster across files: it goes now, and the check below judges that it went.
+      if (existsSync(GNT_RUN)) await ganetiDown(PREFIX);
       const left = findTestLeftovers();
       removeTestLogsAndLocks();
       if (!left.length) {

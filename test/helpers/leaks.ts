@@ -9,11 +9,12 @@ import { readMountinfo } from '../../src/host/mountinfo';
 import { listNetns } from '../../src/host/netns';
 import { listPids, readCmdline, readEnviron } from '../../src/host/proc';
 import { PREFIX, ROOT_PREFIX } from './env';
+import { ganetiDown, ganetiLeftovers } from './ganeti-leaks';
 
 const RUN_DIR = '/run/subhost';
 
 export interface Leftover {
-  kind: 'mount' | 'loop' | 'link' | 'netns' | 'cgroup' | 'process' | 'state';
+  kind: 'mount' | 'loop' | 'link' | 'netns' | 'cgroup' | 'process' | 'state' | 'ganeti';
   id: string;
   /**
    * Whose it is: the subhost's name (a process's SUBHOST_NAME, the cgroup's folder, the netns or
@@ -46,7 +47,13 @@ const describeProcess = (pid: number) => `${pid} ${readCmdline(pid).join(' ')}`;
 export function findTestLeftovers(runDir = RUN_DIR, prefix = PREFIX, rootPrefix = ROOT_PREFIX): Leftover[] {
   const out: Leftover[] = [];
   for (const m of readMountinfo()) if (m.mountPoint.startsWith(rootPrefix)) out.push({ kind: 'mount', id: m.mountPoint, subhost: underTestRoot(m.mountPoint, rootPrefix) });
-  for (const l of listLoops()) if (l.backingFile.startsWith(rootPrefix)) out.push({ kind: 'loop', id: `${l.dev} (${l.backingFile})`, subhost: underTestRoot(l.backingFile, rootPrefix) });
+  const loops = listLoops();
+  for (const l of loops) if (l.backingFile.startsWith(rootPrefix)) out.push({ kind: 'loop', id: `${l.dev} (${l.backingFile})`, subhost: underTestRoot(l.backingFile, rootPrefix) });
+  // A loop on a test loop device (a subhost on a Ganeti blockdev disk): its backing file is /dev/loopN.
+  for (const l of loops) {
+    const under = loops.find((b) => b.dev === l.backingFile && b.backingFile.startsWith(rootPrefix));
+    if (under) out.push({ kind: 'loop', id: `${l.dev} (${l.backingFile} of ${under.backingFile})`, subhost: underTestRoot(under.backingFile, rootPrefix) });
+  }
   for (const l of readdirSync('/sys/class/net')) if (l.startsWith(prefix)) out.push({ kind: 'link', id: l, subhost: linkOwner(l) });
   for (const n of listNetns()) if (n.startsWith(prefix)) out.push({ kind: 'netns', id: n, subhost: n });
   for (const c of testCgroups(prefix)) {
@@ -61,8 +68,11 @@ export function findTestLeftovers(runDir = RUN_DIR, prefix = PREFIX, rootPrefix 
     const testVm = readCmdline(pid).some((a, i, argv) => argv[i - 1] === '-name' && a.replace(/^guest=/, '').startsWith(prefix));
     if (env.SUBHOST_NAME?.startsWith(prefix) || env.SUBHOST_ROOT?.startsWith(rootPrefix) || env.SUBHOST_DAEMON_VM_PREFIX === prefix || testVm) {
       out.push({ kind: 'process', id: describeProcess(pid), subhost: env.SUBHOST_NAME ?? '' });
+    } else if (env.SUBHOST_TEST_GANETI === prefix) {
+      out.push({ kind: 'process', id: describeProcess(pid), subhost: 'ganeti' });
     }
   }
+  out.push(...ganetiLeftovers(prefix));
   try {
     for (const d of readdirSync(runDir)) if (d.startsWith(prefix)) out.push({ kind: 'state', id: join(runDir, d), subhost: d });
   } catch {
@@ -83,6 +93,7 @@ export function leftoversOf(...names: string[]): Leftover[] {
 
 /** Remove what findTestLeftovers found, so one failed run does not poison the next. */
 export async function cleanTestLeftovers(): Promise<void> {
+  if (findTestLeftovers().some((l) => l.subhost === 'ganeti')) await ganetiDown();
   const left = findTestLeftovers();
   for (const p of left.filter((l) => l.kind === 'process')) {
     try {
@@ -97,7 +108,11 @@ export async function cleanTestLeftovers(): Promise<void> {
   }
   const mounts = readMountinfo().filter((m) => m.mountPoint.startsWith(ROOT_PREFIX)).sort((a, b) => b.mountPoint.length - a.mountPoint.length);
   for (const m of mounts) await run(['umount', '-l', m.mountPoint], { allowFailure: true });
-  for (const l of listLoops()) if (l.backingFile.startsWith(ROOT_PREFIX)) await run(['losetup', '-d', l.dev], { allowFailure: true });
+  const loops = listLoops();
+  const ours = loops.filter((l) => l.backingFile.startsWith(ROOT_PREFIX));
+  // Loops stacked on ours first: a loop device in use by another is not freed by its detach.
+  for (const l of loops) if (ours.some((b) => b.dev === l.backingFile)) await run(['losetup', '-d', l.dev], { allowFailure: true });
+  for (const l of ours) await run(['losetup', '-d', l.dev], { allowFailure: true });
   for (const l of readdirSync('/sys/class/net')) if (l.startsWith(PREFIX)) await run(['ip', 'link', 'del', l], { allowFailure: true });
   for (const n of listNetns()) if (n.startsWith(PREFIX)) await run(['ip', 'netns', 'del', n], { allowFailure: true });
   for (const c of testCgroups()) c.remove();

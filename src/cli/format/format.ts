@@ -1,5 +1,6 @@
 import type { SubhostInfo } from '../../core/inspect/info';
 import { hardeningLines } from './hardening';
+import { mappingLines } from '../../ganeti/mapping';
 
 /** 1536 -> 1.5K: binary units, as free(1) prints them. */
 export function humanBytes(n: number | null): string {
@@ -36,7 +37,9 @@ export function table(rows: string[][]): string[] {
 }
 
 export function listTable(infos: SubhostInfo[]): string[] {
-  const rows = [['NAME', 'STATE', 'KIND', 'WRITABLE', 'PID1', 'UPTIME', 'DISKS', 'INTERFACES']];
+  // The GANETI column (instance@primary node) only where some subhost is a Ganeti instance.
+  const gnt = infos.some((i) => i.ganeti);
+  const rows = [['NAME', 'STATE', 'KIND', 'WRITABLE', 'PID1', 'UPTIME', 'DISKS', 'INTERFACES', ...(gnt ? ['GANETI'] : [])]];
   for (const i of infos) {
     rows.push([
       i.name,
@@ -47,6 +50,7 @@ export function listTable(infos: SubhostInfo[]): string[] {
       i.uptimeSeconds !== undefined ? formatDuration(i.uptimeSeconds) : '-',
       i.disks.map((d) => `${d.node}${d.device ? `=${d.device}` : ''}`).join(',') || '-',
       i.interfaces.map((n) => `${n.host}>${n.inside}@${n.bridge}${n.addresses.length ? `(${n.addresses.join(',')})` : ''}`).join(' ') || '-',
+      ...(gnt ? [i.ganeti ? `${i.ganeti.instance}@${i.ganeti.pnode}` : '-'] : []),
     ]);
   }
   return table(rows);
@@ -63,6 +67,7 @@ export function statusLines(i: SubhostInfo): string[] {
   kv('writable', i.writable && i.imageFile ? `${i.writable} (in ${i.imageFile})` : i.writable);
   kv('mode', i.mode);
   kv('hostname', i.hostname);
+  if (i.ganeti) mappingLines(i.ganeti).forEach((l, n) => lines.push(n === 0 ? `  ${'ganeti'.padEnd(11)} ${l}` : `  ${''.padEnd(11)} ${l.trim()}`));
   kv('pid 1', i.pid1);
   kv('supervisor', i.supervisor);
   kv('started', i.startedAt);

@@ -6,6 +6,8 @@ import { loadConfig } from '../config';
 import type { SubhostConfig } from '../config/types';
 import { detectLayout, imagesOf, type Layout } from '../storage/layout';
 import { hostIfname, insideIfname, NAME_RE } from '../config/names';
+import type { GntMapping } from '../../ganeti/mapping';
+import { readMark } from '../../ganeti/mark';
 import { deviceNode } from '../plan/boot-plan';
 import type { Runtime } from '../state/runtime';
 import { deriveState, namesWithState, readState, type StateRecord, type SubhostStateName } from '../state/records';
@@ -52,6 +54,8 @@ export interface SubhostInfo {
   /** Hibernated: what is kept for the resume, as found on the host. */
   kept?: { kind: string; id: string; detail?: string }[];
   hostname?: string;
+  /** A Ganeti instance started by `subhost gnt-start`: the instance, its primary node and the mapping. */
+  ganeti?: GntMapping;
   pid1?: number;
   supervisor?: number;
   startedAt?: string;
@@ -129,6 +133,8 @@ export async function describe(rt: Runtime, name: string, opts: { usage?: boolea
   const info: SubhostInfo = { name, state: d.state, kind: 'unknown', disks: [], interfaces: [], warnings: [] };
   if (d.busy) info.busy = d.busy;
   if (d.reason) info.reason = d.reason;
+  const ganeti = readMark(rt.paths, name);
+  if (ganeti) info.ganeti = ganeti;
   if (rec) {
     const layout = rec.layout ?? detectLayout(rec.config, rt.paths);
     fromRecord(rec, layout, info);
