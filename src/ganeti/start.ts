@@ -51,7 +51,8 @@ export async function gntStart(rt: Runtime, instance: string, opts: { dryRun?: b
     // Ganeti names a device by a link (/dev/disk/…, /dev/xenvg/…); a loop's backing file is the
     // device itself, and release finds our loops by it.
     const m = mapInstance(inst, paths.map((p) => realpathSync(p)));
-    mkdirSync(rt.paths.subhostDir(m.subhost), { recursive: true });
+    // 0700: boot refuses a subhost folder that other users can traverse (core/storage/folder-mode.ts).
+    mkdirSync(rt.paths.subhostDir(m.subhost), { recursive: true, mode: 0o700 });
     writeMark(rt.paths, m);
     writeFileAtomic(rt.paths.config(m.subhost), configText(m));
     const out = await boot(rt, m.subhost);
