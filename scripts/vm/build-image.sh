@@ -5,7 +5,7 @@
 # Prints the cache folder holding disk.raw, vmlinuz and initrd.img. Usage: scripts/vm/build-image.sh
 set -euo pipefail
 cd "$(dirname "$0")"
-CACHE=/var/cache/subhost-test/vm
+CACHE=${SUBHOST_VM_CACHE:-/var/cache/subhost-test/vm}
 # Packages the tests run inside (scripts/setup.sh's test set, as in a fresh host), and the stock kernel.
 PACKAGES=linux-image-amd64,systemd,kmod,busybox-static,e2fsprogs,iproute2,util-linux,mount,dash,bash,bsdutils,procps,qemu-system-x86,prometheus
 # The image is rebuilt whenever this script, the guest's files or the sysvinit tools change.

@@ -22,9 +22,12 @@ cd /var/lib/lane/src
 ( while sleep 60; do echo "vm lane: at $(cut -d' ' -f1 /proc/uptime) s, load $(cut -d' ' -f1-3 /proc/loadavg):"; ps -eo pid,etime,time,args --sort=start_time | tail -8 | cut -c1-160; done ) &
 watch=$!
 mapfile -t files <"$out/files"
+. "$out/env"
+timeout_ms=$((120000 * SUBHOST_TEST_TIME_SCALE))
 say "running ${#files[@]} files: ${files[*]}"
 start=$(cut -d' ' -f1 /proc/uptime)
-SUBHOST_TEST_LANE=vm SUBHOST_TEST_PREFIX=${SUBHOST_TEST_PREFIX:-vml} NO_COLOR=1 node node_modules/vitest/vitest.mjs run --project integration --reporter=verbose "${files[@]}" 2>&1 | tee "$out/vitest.log"
+SUBHOST_TEST_LANE=vm SUBHOST_TEST_TIME_SCALE=$SUBHOST_TEST_TIME_SCALE SUBHOST_TEST_PREFIX=${SUBHOST_TEST_PREFIX:-vml} NO_COLOR=1 \
+  node node_modules/vitest/vitest.mjs run --project integration --reporter=verbose --testTimeout="$timeout_ms" --hookTimeout="$timeout_ms" "${files[@]}" 2>&1 | tee "$out/vitest.log"
 status=${PIPESTATUS[0]}
 say "tests took $(awk -v s="$start" '{ printf "%d", $1 - s }' /proc/uptime) s, exit status $status"
 kill "$watch"
