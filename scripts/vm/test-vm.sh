@@ -26,7 +26,7 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 else
   accel=(-accel tcg,thread=multi -cpu max)
   scale=4
-  why="no usable /dev/kvm, TCG: only the files that need the production kernel (the rest run under KVM)"
+  why="no usable /dev/kvm, so TCG, where only the hardening file fits the lane's 15 minutes (every file runs under KVM)"
   files=("${TCG_FILES[@]}")
 fi
 if [ -n "${SUBHOST_VM_FILES:-}" ]; then
