@@ -16,7 +16,7 @@ if [ -f "$out/disk.raw" ]; then
   exit 0
 fi
 
-# The mirror the host's apt uses (deb822 or one-line sources), else Debian's own.
+# The mirror the host's apt uses for bookworm, else Debian's own.
 mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(TARGET_OF)' 2>/dev/null |
   awk '$2 == "bookworm" && $3 == "deb" && $1 ~ /\/debian\/$/ { print $1; exit }')
 mirror=${mirror:-http://deb.debian.org/debian}

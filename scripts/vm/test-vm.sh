@@ -11,7 +11,7 @@ now() { date +%s; }
 t0=$(now)
 
 # Emulated, a subhost command takes ~10 s (Node under TCG): within the lane's 15 minutes only the
-# hardening file fits (measured: ~13 min on a loaded 2-core host), the rest runs under KVM.
+# hardening file fits (measured 9-14 min on a loaded 2-core host), the rest runs under KVM.
 TCG_FILES=(hardening.test.ts)
 
 image=$(bash scripts/vm/build-image.sh)
