@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what subhost needs on a Debian 12 host, once: packages, npm dependencies.
-# Usage: scripts/setup.sh [demo|soak|bench|test]   (test adds what only the tests need)
+# Usage: scripts/setup.sh [demo|soak|bench|test|vm]   (test adds what only the tests need; vm what
+# the production-kernel lane builds its guest with, scripts/vm/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +20,9 @@ case "${1:-}" in
     # The Ganeti tests: a single-node cluster, its node's sshd, the OS definition's sfdisk.
     PKG[gnt-cluster]=ganeti PKG[/usr/sbin/sshd]=openssh-server PKG[ssh]=openssh-client PKG[sfdisk]=fdisk
     ;;
+  vm) PKG[debootstrap]=debootstrap PKG[sfdisk]=fdisk PKG[qemu-system-x86_64]=qemu-system-x86 ;;
   *)
-    echo "subhost setup: $1: unknown; use demo, soak, bench or test" >&2
+    echo "subhost setup: $1: unknown; use demo, soak, bench, test or vm" >&2
     exit 2
     ;;
 esac
@@ -58,7 +60,7 @@ fi
 # The guest power-off tests run sysvinit's own halt, shutdown and telinit inside a busybox guest:
 # unpack the Debian package (not installed: this host keeps its own init) where the fixture looks.
 SYSVINIT_DIR=/var/cache/subhost-test/sysvinit-core
-if [ "${1:-}" = test ] && [ ! -x "$SYSVINIT_DIR/sbin/shutdown" ]; then
+if { [ "${1:-}" = test ] || [ "${1:-}" = vm ]; } && [ ! -x "$SYSVINIT_DIR/sbin/shutdown" ]; then
   echo "subhost setup: unpacking sysvinit-core into $SYSVINIT_DIR for the tests"
   tmp=$(mktemp -d)
   chmod 755 "$tmp" # apt downloads as its own user

@@ -42,7 +42,11 @@ export function testMac(n: number): string {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits stretch by this factor where the machine is emulated (the production-kernel lane under TCG sets it). */
+const TIME_SCALE = Number(process.env.SUBHOST_TEST_TIME_SCALE) || 1;
+
 export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  timeoutMs *= TIME_SCALE;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

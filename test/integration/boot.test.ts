@@ -9,6 +9,7 @@ import { blockNumbers, listLoops } from '../../src/host/loop';
 import { readMountinfo } from '../../src/host/mountinfo';
 import { parseStat, readCmdline } from '../../src/host/proc';
 import { cli, ok } from '../helpers/cli';
+import { requireInLane } from '../helpers/lane';
 import { makeTestRoot, removeTestRoot, testMac, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
 import { inNetns } from '../helpers/net';
@@ -60,6 +61,7 @@ describe('boot a partitioned disk image', () => {
     for (const node of ['vda1', 'vdb1']) {
       const d = s.disks.find((x: { node: string }) => x.node === node);
       expect(d.device).toMatch(/^\/dev\/loop\d+(p1)?$/);
+      requireInLane('partition parsers (losetup --partscan making loopNp1)', d.device.endsWith('p1'));
       expect(blockNumbers(d.device)).toEqual({ major: d.major, minor: d.minor });
       expect(sh(`test -b /dev/${node}`).code).toBe(0);
       const inside = sh(`stat -c '%t %T' /dev/${node}`).stdout.trim().split(' ');

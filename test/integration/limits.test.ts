@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CgroupSet } from '../../src/core/cgroups/subhost-cgroups';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
@@ -8,6 +8,7 @@ import { findV1Hierarchies } from '../../src/host/cgroup-v1';
 import { parseFlatKeyed } from '../../src/host/cgroup-text';
 import { readStat } from '../../src/host/proc';
 import { BIN, cli, ok } from '../helpers/cli';
+import { requireInLane } from '../helpers/lane';
 import { enterSh, statusOf } from '../helpers/subhost';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
@@ -75,7 +76,7 @@ describe('limits, written for real where the host has each controller', () => {
     if (io === 'nowhere') {
       expect(byVar.IO_WEIGHT).toBeUndefined();
       expect(s.warnings).toEqual([expect.stringMatching(/^IO_WEIGHT not applied: /)]);
-    } else expect(files('IO_WEIGHT')).toEqual(io === 'v2' ? { [join(set.v2.path, 'io.weight')]: 'default 300' } : { [join(set.v1For('blkio')!.path, 'blkio.bfq.weight')]: '300' });
+    } else expect(files('IO_WEIGHT')).toEqual(io === 'v2' ? { [join(set.v2.path, 'io.weight')]: 'default 300', ...(set.v2.has('io.bfq.weight') ? { [join(set.v2.path, 'io.bfq.weight')]: 'default 300' } : {}) } : { [join(set.v1For('blkio')!.path, 'blkio.bfq.weight')]: '300' });
     // status reads the kernel's files: the values are there.
     for (const l of s.limits) for (const f of l.files) expect(readFileSync(f.path, 'utf8').trim()).toBe(f.value);
     expect(s.limits.map((l: { source: string }) => l.source)).toEqual([cpu.version, mem.version, pids.version, ...(io === 'nowhere' ? [] : [io])]);
@@ -84,6 +85,25 @@ describe('limits, written for real where the host has each controller', () => {
     if (io === 'v1') {
       expect(text).toMatch(/IO_WEIGHT: blkio.bfq.weight=300 \(cgroup v1 blkio\); acts on devices whose scheduler is bfq/);
       console.log('limits: IO_WEIGHT is checked in its file only: blkio.bfq.weight acts on devices whose scheduler is bfq, and the loop devices here have none');
+    }
+  });
+
+  it('IO_WEIGHT reaches BFQ: with its loop devices on bfq, the weight BFQ reads for the subhost is IO_WEIGHT', () => {
+    requireInLane('cgroup v2 cpu, memory, pids and io (pure v2)', ['cpu', 'memory', 'pids', 'io'].every(v2Offers));
+    const loops = [...new Set(status().disks.map((d: { device: string }) => basename(d.device).replace(/p\d+$/, '')))] as string[];
+    const schedulers = loops.map((l) => `/sys/block/${l}/queue/scheduler`);
+    const hasBfq = schedulers.every((f) => existsSync(f) && readFileSync(f, 'utf8').includes('bfq'));
+    requireInLane('BFQ', hasBfq);
+    if (!hasBfq) return console.log('limits: BFQ cannot be exercised here: this kernel offers no bfq scheduler for loop devices');
+    const before = schedulers.map((f) => /\[(\S+)\]/.exec(readFileSync(f, 'utf8'))![1]);
+    try {
+      for (const f of schedulers) writeFileSync(f, 'bfq');
+      for (const f of schedulers) expect(readFileSync(f, 'utf8')).toContain('[bfq]');
+      const io = where('blkio', 'io.weight');
+      expect(io.cg.get(io.version === 'v2' ? 'io.bfq.weight' : 'blkio.bfq.weight')?.trim()).toMatch(io.version === 'v2' ? /^default 300$/m : /^300$/);
+      console.log(`limits: IO_WEIGHT checked in BFQ's own file (cgroup ${io.version}) with ${loops.join(', ')} on bfq`);
+    } finally {
+      schedulers.forEach((f, i) => writeFileSync(f, before[i]));
     }
   });
 

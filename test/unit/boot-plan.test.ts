@@ -89,7 +89,7 @@ describe('buildBootPlan', () => {
   it('plans each limit in cgroup v2 on a pure v2 host, in its v1 equivalent on a hybrid one, and warns where neither is', () => {
     const all = validateConfig('web1', { DISKS: ['vda:1:/d/root.raw'], CPUS: '1.5', MEMORY: '1G', PIDS: '512', IO_WEIGHT: '200' }, '/opt/sub/web1');
     const describe = (cgroupLayout: { v2: string[]; v1: string[] }) => buildBootPlan(all, { paths, tables, bootId: 'b', graceSeconds: 1, deviceControl: 'cgroup-v1+bpf', cgroupLayout }).steps.find((s) => s.kind === 'cgroup')!.describe;
-    expect(describe(pureV2)).toBe('create cgroup subhost/web1 with cpu.max=150000 100000 (v2), memory.max=1073741824 (v2), pids.max=512 (v2), io.weight=default 200 (v2)');
+    expect(describe(pureV2)).toBe('create cgroup subhost/web1 with cpu.max=150000 100000 (v2), memory.max=1073741824 (v2), pids.max=512 (v2), io.weight=default 200 io.bfq.weight=default 200 if present (v2)');
     expect(describe(hybrid)).toBe(
       'create cgroup subhost/web1 with cpu.cfs_period_us=100000 cpu.cfs_quota_us=150000 (v1), memory.limit_in_bytes=1073741824 (v1), pids.max=512 (v1), blkio.bfq.weight=200 (v1)',
     );

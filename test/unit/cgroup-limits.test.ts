@@ -18,7 +18,7 @@ describe('limitTargets', () => {
       ['v2:cpu:cpu.max=150000 100000', 'v1:cpu:cpu.cfs_period_us=100000,cpu.cfs_quota_us=150000'],
       ['v2:memory:memory.max=2147483648', 'v1:memory:memory.limit_in_bytes=2147483648'],
       ['v2:pids:pids.max=512', 'v1:pids:pids.max=512'],
-      ['v2:io:io.weight=default 100', 'v1:blkio:blkio.bfq.weight=100'],
+      ['v2:io:io.weight=default 100,io.bfq.weight=default 100', 'v1:blkio:blkio.bfq.weight=100'],
     ]);
     expect(limitTargets({})).toEqual([]);
   });
@@ -69,6 +69,18 @@ describe('applyLimits writes the files of the hierarchy that has them', () => {
     expect(['cpu.max', 'memory.max', 'pids.max', 'io.weight'].map((f) => readFileSync(join(v2.path, f), 'utf8'))).toEqual(['150000 100000', '2147483648', '512', 'default 100']);
     expect(applied[0].files).toEqual([{ path: join(v2.path, 'cpu.max'), value: '150000 100000' }]);
     expect(limitsInForce(applied)[1].files[0].value).toBe('2147483648');
+    // BFQ not loaded: no io.bfq.weight, and IO_WEIGHT is still applied (io.weight).
+    expect(applied[3].files.map((f) => f.path)).toEqual([join(v2.path, 'io.weight')]);
+  });
+
+  it('on a pure v2 host with BFQ loaded: IO_WEIGHT also in io.bfq.weight, clamped to its 1-1000', () => {
+    const v2 = fakeCgroup('pure-bfq', ['cgroup.procs', 'io.weight', 'io.bfq.weight']);
+    const { applied } = applyLimits(new CgroupSet(v2, []), { ioWeight: 5000 });
+    expect(applied[0].files).toEqual([
+      { path: join(v2.path, 'io.weight'), value: 'default 5000' },
+      { path: join(v2.path, 'io.bfq.weight'), value: 'default 1000' },
+    ]);
+    expect(readFileSync(join(v2.path, 'io.bfq.weight'), 'utf8')).toBe('default 1000');
   });
 
   it('on a hybrid host: the v1 files, and a warning for what no hierarchy has', () => {

@@ -14,7 +14,8 @@ export interface LimitTarget {
   source: CgroupVersion;
   /** As the hierarchy names it: cpu, memory, pids, io (v2); cpu, memory, pids, blkio (v1). */
   controller: string;
-  writes: { file: string; value: string }[];
+  /** `optional`: written only where the cgroup has the file (a controller's policy that may be absent). */
+  writes: { file: string; value: string; optional?: boolean }[];
   /** Shown beside the limit wherever it is reported. */
   note?: string;
 }
@@ -62,7 +63,8 @@ export function limitTargets(limits: Limits): LimitTarget[][] {
     const bfq = Math.min(w, BFQ_WEIGHT_MAX);
     const clamped = w > BFQ_WEIGHT_MAX ? `IO_WEIGHT ${w} is above blkio.bfq.weight's 1-${BFQ_WEIGHT_MAX}: ${bfq} written; ` : '';
     out.push([
-      { variable: 'IO_WEIGHT', source: 'v2', controller: 'io', writes: [{ file: 'io.weight', value: `default ${w}` }] },
+      // io.weight is read by blk-iocost only; BFQ, the scheduler whose weights a stock kernel applies, reads its own file.
+      { variable: 'IO_WEIGHT', source: 'v2', controller: 'io', writes: [{ file: 'io.weight', value: `default ${w}` }, { file: 'io.bfq.weight', value: `default ${bfq}`, optional: true }] },
       { variable: 'IO_WEIGHT', source: 'v1', controller: 'blkio', writes: [{ file: 'blkio.bfq.weight', value: String(bfq) }], note: `${clamped}acts on devices whose scheduler is bfq` },
     ]);
   }
@@ -82,7 +84,7 @@ export function chooseLimits(limits: Limits, offered: (t: LimitTarget) => boolea
 }
 
 function notOffered(candidates: LimitTarget[]): string {
-  const where = candidates.map((c) => `cgroup ${c.source} ${c.writes.map((w) => w.file).join(' and ')} (${c.controller} controller)`);
+  const where = candidates.map((c) => `cgroup ${c.source} ${c.writes.filter((w) => !w.optional).map((w) => w.file).join(' and ')} (${c.controller} controller)`);
   return `${candidates[0].variable} not applied: this host offers neither ${where.join(' nor ')}`;
 }
 
@@ -114,12 +116,13 @@ function cgroupOf(set: CgroupSet, t: LimitTarget): Cgroup | undefined {
 export function applyLimits(set: CgroupSet, limits: Limits): { applied: AppliedLimit[]; warnings: string[] } {
   const { targets, warnings } = chooseLimits(limits, (t) => {
     const cg = cgroupOf(set, t);
-    return cg !== undefined && t.writes.every((w) => cg.has(w.file));
+    return cg !== undefined && t.writes.every((w) => w.optional || cg.has(w.file));
   });
   const applied = targets.map((t) => {
     const cg = cgroupOf(set, t)!;
-    for (const w of t.writes) cg.set(w.file, w.value);
-    return { variable: t.variable, source: t.source, controller: t.controller, files: t.writes.map((w) => ({ path: join(cg.path, w.file), value: w.value })), ...(t.note ? { note: t.note } : {}) };
+    const writes = t.writes.filter((w) => !w.optional || cg.has(w.file));
+    for (const w of writes) cg.set(w.file, w.value);
+    return { variable: t.variable, source: t.source, controller: t.controller, files: writes.map((w) => ({ path: join(cg.path, w.file), value: w.value })), ...(t.note ? { note: t.note } : {}) };
   });
   return { applied, warnings };
 }

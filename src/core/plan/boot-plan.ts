@@ -55,7 +55,7 @@ function environmentSteps(cfg: SubhostConfig, facts: PlanFacts, loops: string[])
   const cgroup = `${CGROUP_PARENT}/${name}`;
   const steps: SubhostStep[] = [];
   const expected = predictLimits(cfg.limits, facts.cgroupLayout);
-  const limits = expected.targets.map((t) => `${t.writes.map((w) => `${w.file}=${w.value}`).join(' ')} (${t.source})`);
+  const limits = expected.targets.map((t) => `${t.writes.map((w) => `${w.file}=${w.value}${w.optional ? ' if present' : ''}`).join(' ')} (${t.source})`);
   steps.push({
     kind: 'cgroup',
     id: 'cgroup',

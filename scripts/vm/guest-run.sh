@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs inside the lane's guest (Debian 12, stock kernel, systemd), as root, from the read-only
+# checkout on /mnt/src: the integration test files listed in /mnt/out/files, against the host's
+# dist/. Everything the tests write goes to the guest's own disk (an overlay over the checkout).
+# The verdict goes to /mnt/out/status (vitest's exit status, leak check included); the unit then
+# powers the guest off.
+set -uo pipefail
+export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+out=/mnt/out
+say() { echo "vm lane: $*"; }
+say "guest up after $(cut -d' ' -f1 /proc/uptime) s: kernel $(uname -r), $(nproc) CPUs, /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup)"
+
+# What the tests take from the kernel: loop devices with partition scan, veths and bridges, overlayfs, BFQ.
+modprobe -a loop veth bridge overlay bfq
+ln -sf /mnt/node/node /usr/local/bin/node
+
+mkdir -p /var/lib/lane/upper /var/lib/lane/work /var/lib/lane/src
+mount -t overlay overlay -o lowerdir=/mnt/src,upperdir=/var/lib/lane/upper,workdir=/var/lib/lane/work /var/lib/lane/src
+cd /var/lib/lane/src
+
+# Under TCG a stuck test and a slow one look alike: the processes, every minute, on the console.
+( while sleep 60; do echo "vm lane: at $(cut -d' ' -f1 /proc/uptime) s, load $(cut -d' ' -f1-3 /proc/loadavg):"; ps -eo pid,etime,time,args --sort=start_time | tail -8 | cut -c1-160; done ) &
+watch=$!
+mapfile -t files <"$out/files"
+. "$out/env"
+timeout_ms=$((120000 * SUBHOST_TEST_TIME_SCALE))
+say "running ${#files[@]} files: ${files[*]}"
+start=$(cut -d' ' -f1 /proc/uptime)
+SUBHOST_TEST_LANE=vm SUBHOST_TEST_TIME_SCALE=$SUBHOST_TEST_TIME_SCALE SUBHOST_TEST_PREFIX=${SUBHOST_TEST_PREFIX:-vml} NO_COLOR=1 \
+  node node_modules/vitest/vitest.mjs run --project integration --reporter=verbose --testTimeout="$timeout_ms" --hookTimeout="$timeout_ms" "${files[@]}" 2>&1 | tee "$out/vitest.log"
+status=${PIPESTATUS[0]}
+say "tests took $(awk -v s="$start" '{ printf "%d", $1 - s }' /proc/uptime) s, exit status $status"
+kill "$watch"
+echo "$status" >"$out/status.tmp" && mv "$out/status.tmp" "$out/status"
+sync
