@@ -29,19 +29,29 @@ function debootstrapArgs(plan: DebianPlan): string[] {
   return ['--variant=minbase', `--include=${plan.packages.join(',')}`, '--exclude=systemd-sysv'];
 }
 
-/** debootstrap's --debian-installer messages on fd 3 ("P: now end NAME", "PF: step") as progress events. */
+/**
+ * debootstrap's --debian-installer messages on fd 3 as progress events: "P: now end NAME" opens a
+ * step whose text follows as "PF: …"; "P: now end" alone (wget's percentage) moves it on.
+ * DOWNDEBS counts bytes; the install steps count packages; the others are percentages.
+ */
 export function progressParser(report: (e: ProgressEvent) => void, phaseOf: (name: string) => ProgressEvent['phase']): (line: string) => void {
   let name = '';
   let now = 0;
   let end = 0;
   let step = '';
+  const emit = () => {
+    const phase = phaseOf(name);
+    if (name === 'DOWNDEBS') report({ phase, step, done: now, total: end, bytes: now });
+    else if (phase === 'install') report({ phase, step, done: now, total: end });
+    else report({ phase, step });
+  };
   return (line) => {
     const p = /^P: (\d+) (\d+)(?: (\S+))?$/.exec(line);
     if (p) {
       now = Number(p[1]);
       end = Number(p[2]);
       if (p[3]) name = p[3];
-      if (step) emit();
+      else if (step) emit();
       return;
     }
     if (line.startsWith('PF: ')) {
@@ -49,10 +59,6 @@ export function progressParser(report: (e: ProgressEvent) => void, phaseOf: (nam
       emit();
     }
   };
-  function emit() {
-    const phase = phaseOf(name);
-    report(phase === 'download' && name === 'DOWNDEBS' ? { phase, step, done: now, total: end, bytes: now } : { phase, step, done: now, total: end });
-  }
 }
 
 const INSTALL_STEPS = /^(EXTRACTPKGS|INSTCORE|UNPACKREQ|CONFREQ|UNPACKBASE|CONFBASE)$/;

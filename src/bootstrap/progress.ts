@@ -29,7 +29,7 @@ class PlainProgress implements Progress {
   private last = '';
   constructor(private readonly name: string) {}
   report(e: ProgressEvent): void {
-    const line = `${this.name}: ${e.step}${e.total ? ` (${e.total}${e.phase === 'download' ? ' bytes' : ' packages'})` : ''}`;
+    const line = `${this.name}: ${e.step}${e.total ? (e.bytes !== undefined ? ` (${(e.total / 1048576).toFixed(1)} MiB)` : ` (${e.total} packages)`) : ''}`;
     if (line === this.last) return;
     this.last = line;
     process.stderr.write(line + '\n');
