@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { lockSubhost } from '../core/lifecycle/lock';
 import type { Runtime } from '../core/runtime';
 import { deriveState, readState } from '../core/state';
+import { crashPoint } from '../core/test-hooks';
 import { ConfigError, SubhostError } from '../errors';
 import { buildBusyboxRoot, writeGuestNetwork } from './busybox-root';
 import { configText } from './config-text';
@@ -65,6 +66,7 @@ function moveIntoPlace(rt: Runtime, staging: StagingDir, replace: boolean): void
   const dir = rt.paths.subhostDir(staging.name);
   const old = `${staging.path}.replaced`;
   if (replace) renameSync(dir, old);
+  crashPoint(rt.env, 'bootstrap:moved-aside');
   renameSync(staging.path, dir);
   if (replace) rmSync(old, { recursive: true, force: true });
 }
@@ -86,11 +88,12 @@ export async function bootstrap(rt: Runtime, req: BootstrapRequest, progress: Pr
   for (const s of signals) process.once(s, onSignal);
   let replaced: boolean;
   try {
-    progress.report({ phase: 'prepare', step: 'checking' });
     removeStaleStaging(rt.paths.root);
     replaced = refuseExisting(rt, req);
+    progress.report({ phase: 'prepare', step: req.source ? `making ${req.name} from ${req.source.kind}` : `making ${req.name} over ${req.layout.kind === 'base' ? req.layout.base : ''}` });
     staging = makeStaging(rt.paths.root, req.name);
     await buildRoot(rt, req, staging, progress);
+    crashPoint(rt.env, 'bootstrap:built');
     if (req.layout.kind === 'disk') {
       progress.report({ phase: 'image', step: `making disk1.raw (${Math.round(req.layout.bytes / 1048576)} MiB, ext4 on partition 1)` });
       await makeDiskImage(join(staging.path, 'disk1.raw'), req.layout.bytes, join(staging.path, 'root'));

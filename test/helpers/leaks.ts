@@ -57,7 +57,8 @@ export function findTestLeftovers(runDir = RUN_DIR, prefix = PREFIX, rootPrefix 
   for (const pid of listPids()) {
     if (pid === process.pid) continue;
     const env = readEnviron(pid);
-    if (env.SUBHOST_NAME?.startsWith(prefix) || env.SUBHOST_ROOT?.startsWith(rootPrefix)) {
+    // Or a program working on files of a test root (a test's dnsmasq, bootstrap's mke2fs or debootstrap).
+    if (env.SUBHOST_NAME?.startsWith(prefix) || env.SUBHOST_ROOT?.startsWith(rootPrefix) || readCmdline(pid).some((a) => a.includes(rootPrefix))) {
       out.push({ kind: 'process', id: describeProcess(pid), subhost: env.SUBHOST_NAME ?? '' });
     }
   }

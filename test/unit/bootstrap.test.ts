@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { configText } from '../../src/bootstrap/config-text';
 import { progressParser } from '../../src/bootstrap/debian';
 import { interfacesFile } from '../../src/bootstrap/guest-files';
