@@ -109,7 +109,7 @@ export async function debootstrapInto(root: string, plan: DebianPlan, progress: 
 }
 
 /** Scripts a VM needs and a subhost must not run: the host owns the clock, the kernel, udev and the consoles. */
-const DISABLED_SCRIPTS = ['hwclock.sh', 'kmod', 'udev', 'procps', 'brightness', 'keyboard-setup.sh', 'console-setup.sh'];
+const DISABLED_SCRIPTS = ['hwclock.sh', 'kmod', 'udev', 'procps', 'brightness', 'bootlogs', 'keyboard-setup.sh', 'console-setup.sh'];
 
 const SETUP = `set -e
 for s in ${DISABLED_SCRIPTS.join(' ')}; do

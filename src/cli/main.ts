@@ -127,7 +127,8 @@ export function buildProgram(): Command {
 
   program
     .command('autostart')
-    .description('boot every stopped subhost whose config has AUTOSTART=yes (for host start-up)')
+    .description('boot every stopped subhost whose config has AUTOSTART=yes (for host start-up); one that fails does not stop the others')
+    .option('--parallel <n>', 'boot this many at a time', count, 4)
     .action(action(() => import('./commands/autostart')));
 
   program

@@ -18,12 +18,21 @@ export function stagingDirs(root: string): string[] {
   return readdirSync(root).filter((d) => d.startsWith('.bootstrap-'));
 }
 
-/** Start `subhost bootstrap …` and SIGKILL it once when() is true; resolves once no process of root is left. */
-export async function bootstrapKilledWhen(root: string, args: string[], what: string, when: () => boolean, timeoutMs = 300_000): Promise<void> {
-  const child = spawn(process.execPath, [BIN, 'bootstrap', ...args, '--progress', 'none'], { env: { ...process.env, SUBHOST_ROOT: root }, stdio: 'ignore' });
+/**
+ * Start `subhost bootstrap …` (through `via`, e.g. ip netns exec NS) and SIGKILL it once when()
+ * is true; resolves once no process of root is left. A bootstrap that ends first fails the test.
+ */
+export async function bootstrapKilledWhen(root: string, args: string[], what: string, when: () => boolean, timeoutMs = 300_000, via: string[] = []): Promise<void> {
+  const argv = [...via, process.execPath, BIN, 'bootstrap', ...args, '--progress', 'plain'];
+  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, SUBHOST_ROOT: root }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise((r) => child.on('exit', r));
   try {
-    await waitFor(what, when, timeoutMs, 20);
+    await waitFor(what, () => {
+      if (child.exitCode !== null) throw new Error(`bootstrap ended (${child.exitCode}) before ${what}: ${stderr}`);
+      return when();
+    }, timeoutMs, 20);
   } finally {
     child.kill('SIGKILL');
   }
