@@ -9,11 +9,15 @@ cd "$(dirname "$0")/.."
 declare -A PKG=(
   [unshare]=util-linux [nsenter]=util-linux [setpriv]=util-linux [flock]=util-linux [setsid]=util-linux
   [losetup]=mount [ip]=iproute2 [dash]=dash [bash]=bash [tail]=coreutils [script]=bsdutils
-  [mke2fs]=e2fsprogs [/bin/busybox]=busybox-static
+  [mke2fs]=e2fsprogs [/bin/busybox]=busybox-static [sfdisk]=fdisk
 )
 case "${1:-}" in
   '' | demo | soak | bench) ;;
-  test) PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus ;;
+  test)
+    PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus
+    # bootstrap --from debian, and the DHCP servers the dhcp tests feed (run by the tests, never as services).
+    PKG[debootstrap]=debootstrap PKG[dnsmasq]=dnsmasq-base PKG[dhcpd]=isc-dhcp-server PKG[systemd-analyze]=systemd
+    ;;
   *)
     echo "subhost setup: $1: unknown; use demo, soak, bench or test" >&2
     exit 2
@@ -37,8 +41,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "subhost setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # isc-dhcp-server (and anything else) must not start a service here: a policy-rc.d that says no.
+  policy=/usr/sbin/policy-rc.d
+  ours=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# subhost setup: no service starts while packages are installed\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    ours=1
+  fi
   apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || { [ -z "$ours" ] || rm -f "$policy"; exit 1; }
+  [ -z "$ours" ] || rm -f "$policy"
+  # Nor at the next host start: the tests run dhcpd -t, never the service.
+  if printf '%s\n' "${missing[@]}" | grep -qx isc-dhcp-server; then
+    systemctl disable --quiet isc-dhcp-server.service isc-dhcp-server6.service 2>/dev/null || update-rc.d isc-dhcp-server disable >/dev/null 2>&1 || true
+  fi
 fi
 
 # The guest power-off tests run sysvinit's own halt, shutdown and telinit inside a busybox guest:
