@@ -38,7 +38,7 @@ export async function bootstrapKilledWhen(root: string, args: string[], what: st
   }
   await exited;
   // setpriv --pdeathsig: the children die with it, at once.
-  await waitFor('the processes of the killed bootstrap to end', () => processesOf(root).length === 0, 10_000);
+  await waitFor('the processes of the killed bootstrap to end', () => processesOf(root).length === 0, 3000);
 }
 
 export const hasProcess = (root: string, comm: string) => () => processesOf(root).some((p) => p.comm === comm);

@@ -106,10 +106,10 @@ describe('subhost bootstrap --from busybox', () => {
     await bootstrapKilledWhen(root, [n, '--from', 'busybox', '--disk', '4G'], 'mke2fs to run', hasProcess(root, 'mke2fs'));
     expect(exists(root, n)).toBe(false);
     expect(stagingDirs(root)).toHaveLength(1);
-    const check = cli(['check-mounts', '--json'], { root });
+    const check = cli(['check-mounts', '--json', n], { root });
     expect(check.code).toBe(1);
     expect(JSON.parse(check.stdout).leftovers).toEqual([expect.objectContaining({ kind: 'bootstrap', subhost: n, id: join(root, stagingDirs(root)[0]) })]);
-    const fixed = JSON.parse(cli(['check-mounts', '--fix', '--json'], { root }).stdout);
+    const fixed = JSON.parse(cli(['check-mounts', '--fix', '--json', n], { root }).stdout);
     expect(fixed.fixed.map((f: any) => f.kind)).toEqual(['bootstrap']);
     expect(stagingDirs(root)).toEqual([]);
     expect(leftoversOf(n)).toEqual([]);
