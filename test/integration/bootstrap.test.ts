@@ -2,7 +2,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapKilledWhen, bootstrapOk, exists, hasProcess, processesOf, stagingDirs, waitRunlevel2 } from '../helpers/bootstrap';
-import { cli, ok } from '../helpers/cli';
+import { run } from '../../src/host/exec';
+import { BIN, cli, ok } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { leftoversOf } from '../helpers/leaks';
 import { createBridge, createPeer, deleteBridge, deletePeer } from '../helpers/net';
@@ -72,6 +73,15 @@ describe('subhost bootstrap --from busybox', () => {
     await waitRunlevel2(root, n);
     expect(enterSh(root, n, 'ip -o -4 addr show dev eth0').stdout).toContain('inet 10.61.0.6/24');
     ok(['poweroff', n], { root });
+  });
+
+  it('shows a bar on a terminal (script(1) gives it one), plain lines on stderr otherwise', async () => {
+    const t = name('t');
+    const r = await run(['script', '-qec', `${process.execPath} ${BIN} bootstrap ${t} --from busybox --dir`, '/dev/null'], { env: { SUBHOST_ROOT: root } });
+    expect(r.stdout).toMatch(/ 0% \| building the busybox root/);
+    expect(r.stdout).toMatch(/ 100% \| done/);
+    const p = name('l');
+    expect(bootstrapOk(root, [p, '--from', 'busybox', '--dir']).stderr).toBe(`${p}: making ${p} from busybox\n${p}: building the busybox root\n${p}: done\n`);
   });
 
   it('refuses an existing NAME in one line, and --force replaces a stopped one', () => {
