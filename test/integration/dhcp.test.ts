@@ -150,4 +150,16 @@ describe('subhost dhcp with a real dnsmasq', () => {
     ok(['poweroff', n], { root });
     expect(leftoversOf(n)).toEqual([]);
   });
+
+  it('boot refuses an address that an active subhost has, in one line', () => {
+    const [x, y] = [testName('u'), testName('u')];
+    for (const s of [x, y]) bootstrapOk(root, [s, '--from', 'busybox', '--dir', '--bridge', bridge, '--address', '10.71.0.20/24']);
+    try {
+      ok(['boot', x], { root });
+      expectRefused(root, ['boot', y], 1, new RegExp(`^subhost: ADDRESSES\\[0\\] \\("10.71.0.20/24"\\): address 10.71.0.20 is already used by subhost ${x}$`, 'm'));
+    } finally {
+      cli(['stop', x], { root });
+    }
+    expect(leftoversOf(x, y)).toEqual([]);
+  });
 });
