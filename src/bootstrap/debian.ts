@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { isAlive } from '../host/proc';
 import { writeGuestNetwork } from './busybox-root';
-import { guard, isolated, runGuarded, runWithFd3 } from './guarded';
+import { isolated, runGuarded, runWithFd3 } from './guarded';
 import type { BootstrapRequest } from './options';
 import type { Progress, ProgressEvent } from './progress';
 import { parseStagingName } from './staging';
@@ -132,4 +132,3 @@ export async function configureDebian(root: string, req: BootstrapRequest): Prom
   mkdirSync(join(root, 'var/cache/apt/archives/partial'), { recursive: true });
 }
 
-export { guard };

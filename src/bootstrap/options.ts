@@ -76,7 +76,7 @@ export function parseMirror(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
-function parseStatic(text: string, i: number): StaticAddress | undefined {
+function parseStatic(text: string): StaticAddress | undefined {
   if (text === 'dhcp' || text === '-') return undefined;
   const [cidr, gateway, ...rest] = text.split(',');
   const problem = rest.length ? 'expected CIDR[,GATEWAY]' : addressProblem(cidr);
@@ -84,7 +84,6 @@ function parseStatic(text: string, i: number): StaticAddress | undefined {
   const a = parseAddress(cidr);
   if (gateway !== undefined && addressProblem(`${gateway}/32`)) throw new UsageError(`--address ${text}: gateway ${gateway} is not an IPv4 host address`);
   if (gateway === a.ip) throw new UsageError(`--address ${text}: the gateway is the address itself`);
-  void i;
   return { ...a, gateway };
 }
 
@@ -117,7 +116,7 @@ export function parseRequest(name: string, f: BootstrapFlags): BootstrapRequest 
   } catch (err) {
     throw new UsageError(`--bridge: ${(err as Error).message.replace(/^BRIDGES/, 'element ')}`);
   }
-  const addresses = (f.address ?? []).map(parseStatic);
+  const addresses = (f.address ?? []).map((a) => parseStatic(a));
   if (addresses.length > bridges.length) throw new UsageError(`--address: ${addresses.length} given for ${bridges.length} --bridge: one per bridge, in order`);
   const hostname = f.hostname ?? name;
   if (!isValidHostname(hostname)) throw new UsageError(`--hostname ${hostname}: not a valid host name`);
