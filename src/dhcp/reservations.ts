@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { loadConfig } from '../core/config';
 import type { SubhostConfig } from '../core/config/types';
 import { subhostNames } from '../core/lifecycle/info';
@@ -48,7 +49,8 @@ export function checkDuplicates(all: Reservation[]): void {
 
 /** Every subhost's reservations, checked for duplicates among all; only those of names if given. */
 export async function collectReservations(rt: Runtime, names: string[] = []): Promise<{ reservations: Reservation[]; subhosts: string[] }> {
-  const all = subhostNames(rt);
+  // Subhosts with a config in this root; a runtime dir alone (another root's, or one being made) has no reservation.
+  const all = subhostNames(rt).filter((n) => existsSync(rt.paths.config(n)));
   for (const n of names) if (!all.includes(n)) throw new ConfigError(`no subhost ${n} in ${rt.paths.root}`);
   const configs = await Promise.all(
     all.map((n) =>

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Runtime } from '../../core/runtime';
 import { FORMATS, formatReservations, type Format } from '../../dhcp/formats';
@@ -17,7 +18,7 @@ export default async function dhcpCommand(rt: Runtime, [names]: [string[]], cmd:
   // Everything is read and checked before anything is written.
   const { reservations, subhosts } = await collectReservations(rt, names);
   if (opts.hostsDir !== undefined) {
-    const r = writeHostsDir(opts.hostsDir, reservations, subhosts, subhostNames(rt));
+    const r = writeHostsDir(opts.hostsDir, reservations, subhosts, subhostNames(rt).filter((n) => existsSync(rt.paths.config(n))));
     out(`${opts.hostsDir}: ${r.written.length} written, ${r.removed.length} removed, ${subhosts.length - r.written.length} unchanged`);
     return 0;
   }
