@@ -151,11 +151,13 @@ describe('subhost dhcp with a real dnsmasq', () => {
     expect(leftoversOf(n)).toEqual([]);
   });
 
-  it('boot refuses an address that an active subhost has, in one line', () => {
+  it('boot refuses an address that an active subhost has, in one line', async () => {
     const [x, y] = [testName('u'), testName('u')];
     for (const s of [x, y]) bootstrapOk(root, [s, '--from', 'busybox', '--dir', '--bridge', bridge, '--address', '10.71.0.20/24']);
     try {
       ok(['boot', x], { root });
+      // Settled, so that its rc 2 starts no process while the refusal is checked to change nothing.
+      await waitRunlevel2(root, x);
       expectRefused(root, ['boot', y], 1, new RegExp(`^subhost: ADDRESSES\\[0\\] \\("10.71.0.20/24"\\): address 10.71.0.20 is already used by subhost ${x}$`, 'm'));
     } finally {
       cli(['stop', x], { root });
