@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 declare -A PKG=(
   [unshare]=util-linux [nsenter]=util-linux [setpriv]=util-linux [flock]=util-linux [setsid]=util-linux
   [losetup]=mount [ip]=iproute2 [dash]=dash [bash]=bash [tail]=coreutils [script]=bsdutils
-  [mke2fs]=e2fsprogs [/bin/busybox]=busybox-static
+  [mke2fs]=e2fsprogs [/bin/busybox]=busybox-static [sfdisk]=fdisk
   [g++]=g++ [make]=make [python3]=python3 # node-gyp builds native/bpf (bpf(2) for the device program)
 )
 case "${1:-}" in
@@ -19,6 +19,8 @@ case "${1:-}" in
     PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus PKG[systemd-analyze]=systemd
     # The Ganeti tests: a single-node cluster, its node's sshd, the OS definition's sfdisk.
     PKG[gnt-cluster]=ganeti PKG[/usr/sbin/sshd]=openssh-server PKG[ssh]=openssh-client PKG[sfdisk]=fdisk
+    # bootstrap --from debian, and the DHCP servers the dhcp tests feed (run by the tests, never as services).
+    PKG[debootstrap]=debootstrap PKG[dnsmasq]=dnsmasq-base PKG[dhcpd]=isc-dhcp-server
     ;;
   vm) PKG[debootstrap]=debootstrap PKG[sfdisk]=fdisk PKG[qemu-system-x86_64]=qemu-system-x86 ;;
   *)
@@ -45,7 +47,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "subhost setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
-  # Packages like prometheus and systemd ship services: none may start on this host (exit 101: not now).
+  # Packages like prometheus, systemd, ganeti and isc-dhcp-server ship services: none may start on
+  # this host (exit 101: not now).
   policy=/usr/sbin/policy-rc.d
   own_policy=
   if [ ! -e "$policy" ]; then
@@ -55,6 +58,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
   if [ -n "$own_policy" ]; then rm -f "$policy"; fi
   if [ "$rc" != 0 ]; then exit "$rc"; fi
+  # Nor at the next host start: the tests run dhcpd -t, never the service.
+  if printf '%s\n' "${missing[@]}" | grep -qx isc-dhcp-server; then
+    systemctl disable --quiet isc-dhcp-server.service isc-dhcp-server6.service 2>/dev/null || update-rc.d isc-dhcp-server disable >/dev/null 2>&1 || true
+  fi
 fi
 
 # The guest power-off tests run sysvinit's own halt, shutdown and telinit inside a busybox guest:

@@ -22,6 +22,11 @@ export function count(value: string): number {
   return Number(value);
 }
 
+/** Repeatable option: every value, in order. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 /** Parse a percentage (1-100) for --threshold. */
 export function percent(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 100) throw new InvalidArgumentError('expected a percentage from 1 to 100');
@@ -143,7 +148,8 @@ export function buildProgram(): Command {
 
   program
     .command('autostart')
-    .description('boot every stopped subhost whose config has AUTOSTART=yes (for host start-up)')
+    .description('boot every stopped subhost whose config has AUTOSTART=yes (for host start-up); one that fails does not stop the others')
+    .option('--parallel <n>', 'boot this many at a time', count, 4)
     .action(action(() => import('./commands/autostart')));
 
   program
@@ -180,6 +186,33 @@ export function buildProgram(): Command {
     .option('--threshold <percent>', 'warn at this much space or inodes used', percent, 90)
     .option('--json', 'JSON output (fields in the README)')
     .action(action(() => import('./commands/check-mounts')));
+
+  program
+    .command('bootstrap')
+    .description('make a new subhost NAME: its folder, an editable config and a root filesystem (busybox, or Debian by debootstrap)')
+    .argument('<name>', 'subhost name (1-13 of a-z 0-9 -)')
+    .option('--from <source>', 'busybox, or debian[:SUITE] (default suite bookworm)')
+    .option('--disk [size]', 'a sparse raw image NAME/disk1.raw with an MBR and one ext4 partition (the default, 2G)')
+    .option('--dir', 'a directory subhost: the root filesystem is NAME/root/')
+    .option('--base <dir>', 'an overlay subhost over the read-only DIR (folder and config only)')
+    .option('--bridge <br[:mac]>', 'an interface on bridge BR (repeat for eth1…)', collect, [])
+    .option('--hostname <name>', 'host name inside (default NAME)')
+    .option('--address <cidr[,gateway]>', 'a static address for the interface of the same position (default DHCP)', collect, [])
+    .option('--packages <p,…>', 'more Debian packages to install')
+    .option('--mirror <url>', "Debian mirror (default: the one the host's apt uses)")
+    .option('--force', 'replace an existing (stopped) NAME')
+    .option('--check', 'boot it once without its network and power it off before reporting success')
+    .option('--progress <mode>', 'auto (a bar on a terminal, plain lines otherwise), plain, json (one object a line on stdout) or none', 'auto')
+    .action(action(() => import('./commands/bootstrap')));
+
+  program
+    .command('dhcp')
+    .description("DHCP reservations (MAC, address, host name) for every subhost interface, from BRIDGES and ADDRESSES")
+    .argument('[name...]', 'only these subhosts (duplicates are still checked against all)')
+    .option('--format <format>', 'dnsmasq (dhcp-host= lines), dnsmasq-hosts (--dhcp-hostsfile lines), isc (dhcpd host blocks) or json', 'dnsmasq')
+    .option('--out <file>', 'replace FILE atomically instead of printing')
+    .option('--hosts-dir <dir>', "one file per subhost for dnsmasq's --dhcp-hostsdir; removes those of subhosts that are gone")
+    .action(action(() => import('./commands/dhcp')));
 
   program
     .command('_reap', { hidden: true })

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { collectUsage } from '../core/usage/collect';
 import type { UsageRecord } from '../core/usage/record';
 import type { Runtime } from '../core/state/runtime';
-import { crashPoint } from '../core/test-hooks';
+import { crashPoint } from '../core/lifecycle/test-hooks';
 import type { HistoryStore } from '../history/store';
 import type { DaemonCounters } from './metrics';
 

@@ -65,8 +65,9 @@ export function findTestLeftovers(runDir = RUN_DIR, prefix = PREFIX, rootPrefix 
     if (pid === process.pid) continue;
     const env = readEnviron(pid);
     // A test daemon carries the prefix in SUBHOST_DAEMON_VM_PREFIX; a test VM in its -name.
+    // Or a program working on files of a test root (a test's dnsmasq, bootstrap's mke2fs or debootstrap).
     const testVm = readCmdline(pid).some((a, i, argv) => argv[i - 1] === '-name' && a.replace(/^guest=/, '').startsWith(prefix));
-    if (env.SUBHOST_NAME?.startsWith(prefix) || env.SUBHOST_ROOT?.startsWith(rootPrefix) || env.SUBHOST_DAEMON_VM_PREFIX === prefix || testVm) {
+    if (env.SUBHOST_NAME?.startsWith(prefix) || env.SUBHOST_ROOT?.startsWith(rootPrefix) || env.SUBHOST_DAEMON_VM_PREFIX === prefix || testVm || readCmdline(pid).some((a) => a.includes(rootPrefix))) {
       out.push({ kind: 'process', id: describeProcess(pid), subhost: env.SUBHOST_NAME ?? '' });
     } else if (env.SUBHOST_TEST_GANETI === prefix) {
       out.push({ kind: 'process', id: describeProcess(pid), subhost: 'ganeti' });

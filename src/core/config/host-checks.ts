@@ -73,5 +73,9 @@ export function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubhost[])
     const user = others.find((o) => o.config.bridges.some((x) => x.mac === b.mac));
     if (user) fail(what, element, `MAC ${b.mac} is already used by subhost ${user.name}`);
   });
+  cfg.addresses?.forEach((a, i) => {
+    const user = a && others.find((o) => o.config.addresses?.some((x) => x?.ip === a.ip));
+    if (user) fail(`ADDRESSES[${i}]`, a!.cidr, `address ${a!.ip} is already used by subhost ${user.name}`);
+  });
   return tables;
 }

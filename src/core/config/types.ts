@@ -1,3 +1,5 @@
+import type { InterfaceAddress } from './addresses';
+
 export interface DiskSpec {
   /** Device node name inside the subhost: vda → /dev/vda1. */
   dev: string;
@@ -26,6 +28,8 @@ export interface SubhostConfig {
   name: string;
   disks: DiskSpec[];
   bridges: BridgeSpec[];
+  /** ADDRESSES: one per interface, undefined for none (absent in records written before ADDRESSES). */
+  addresses?: (InterfaceAddress | undefined)[];
   base?: string;
   hostname: string;
   limits: Limits;
@@ -36,8 +40,8 @@ export interface SubhostConfig {
   fromEnv: string[];
 }
 
-export const CONFIG_VARS = ['DISKS', 'BRIDGES', 'BASE', 'HOSTNAME', 'CPUS', 'MEMORY', 'PIDS', 'IO_WEIGHT', 'AUTOSTART', 'TUN'] as const;
+export const CONFIG_VARS = ['DISKS', 'BRIDGES', 'BASE', 'HOSTNAME', 'CPUS', 'MEMORY', 'PIDS', 'IO_WEIGHT', 'AUTOSTART', 'TUN', 'ADDRESSES'] as const;
 export type ConfigVar = (typeof CONFIG_VARS)[number];
-export const ARRAY_VARS: ReadonlySet<ConfigVar> = new Set(['DISKS', 'BRIDGES']);
+export const ARRAY_VARS: ReadonlySet<ConfigVar> = new Set(['DISKS', 'BRIDGES', 'ADDRESSES']);
 
 export type RawConfig = Partial<Record<ConfigVar, string | string[]>>;

@@ -3,6 +3,7 @@ import { ConfigError } from '../../errors';
 import { deriveMac, macProblem, parseMac } from './mac';
 import { isValidHostname } from './names';
 import { isValidIfname } from '../../host/ip';
+import { parseAddresses } from './addresses';
 import type { BridgeSpec, ConfigVar, DiskSpec, Limits, RawConfig, SubhostConfig } from './types';
 
 const DEV_RE = /^[a-z][a-z0-9]{0,15}$/;
@@ -114,6 +115,7 @@ function yesNo(raw: RawConfig, key: ConfigVar): boolean {
 export function validateConfig(name: string, raw: RawConfig, subhostDir: string, origin: { file?: string; fromEnv: string[] } = { fromEnv: [] }): SubhostConfig {
   const disks = parseDisks(list(raw, 'DISKS'), subhostDir);
   const bridges = parseBridges(list(raw, 'BRIDGES'), name);
+  const addresses = parseAddresses(list(raw, 'ADDRESSES'), bridges.length, fail);
   const baseText = scalar(raw, 'BASE');
   if (baseText !== undefined && !isAbsolute(baseText)) fail('BASE', baseText, 'must be an absolute path');
   if (baseText !== undefined && disks.length > 0) fail('BASE', baseText, 'cannot be combined with DISKS (BASE is for overlay subhosts)');
@@ -123,6 +125,7 @@ export function validateConfig(name: string, raw: RawConfig, subhostDir: string,
     name,
     disks,
     bridges,
+    addresses,
     base: baseText === undefined ? undefined : resolve(baseText),
     hostname,
     limits: parseLimits(raw),

@@ -1,3 +1,4 @@
+import { removeStaging, staleStaging } from '../../bootstrap/staging';
 import { asSubhostError, SubhostError } from '../../errors';
 import { readMountinfo } from '../../host/mountinfo';
 import { NAME_RE } from '../config/names';
@@ -40,12 +41,13 @@ const brief = (r: HostResource): Leftover => ({ kind: r.kind, subhost: r.subhost
 export async function checkMounts(rt: Runtime, opts: CheckOptions = {}): Promise<CheckReport> {
   const threshold = opts.thresholdPercent ?? DEFAULT_THRESHOLD_PERCENT;
   const wanted = (n: string) => !opts.names || opts.names.includes(n);
-  let leftovers = await findLeftovers(rt, { names: opts.names });
+  let leftovers = [...(await findLeftovers(rt, { names: opts.names })), ...staleBootstraps(rt, opts.names)];
   const errors: string[] = [];
   let fixed: Leftover[] | undefined;
   if (opts.fix && leftovers.length) {
-    errors.push(...(await fixLeftovers(rt, leftovers)).map((e) => e.message));
-    const still = await findLeftovers(rt, { names: opts.names });
+    for (const r of leftovers) if (r.kind === 'bootstrap') removeStaging(r.id);
+    errors.push(...(await fixLeftovers(rt, leftovers.filter((r) => r.kind !== 'bootstrap'))).map((e) => e.message));
+    const still = [...(await findLeftovers(rt, { names: opts.names })), ...staleBootstraps(rt, opts.names)];
     const key = (r: HostResource) => `${r.kind} ${r.id}`;
     const stillKeys = new Set(still.map(key));
     fixed = leftovers.filter((r) => !stillKeys.has(key(r))).map(brief);
@@ -61,6 +63,13 @@ export async function checkMounts(rt: Runtime, opts: CheckOptions = {}): Promise
     });
   const full = subhosts.some((s) => s.filesystems.some((f) => f.overThreshold));
   return { ok: !leftovers.length && !errors.length && !full, thresholdPercent: threshold, subhosts, leftovers: leftovers.map(brief), ...(fixed ? { fixed } : {}), errors };
+}
+
+/** The staging folders of bootstraps that were killed (src/bootstrap/staging.ts). */
+function staleBootstraps(rt: Runtime, names?: string[]): HostResource[] {
+  return staleStaging(rt.paths.root)
+    .filter((s) => !names || names.includes(s.name))
+    .map((s) => ({ kind: 'bootstrap', subhost: s.name, id: s.path, detail: `staging folder of a bootstrap that ended (pid ${s.owner.pid})` }));
 }
 
 /**

@@ -13,7 +13,7 @@ import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
 import { linkAlias } from '../config/names';
 import { killProcs, listMonitorProcs } from '../lifecycle/supervisors';
 
-export type ResourceKind = 'supervisor' | 'process' | 'mount' | 'loop' | 'veth' | 'netns' | 'cgroup' | 'state';
+export type ResourceKind = 'supervisor' | 'process' | 'mount' | 'loop' | 'veth' | 'netns' | 'cgroup' | 'state' | 'bootstrap';
 
 /** Something on the host that belongs to a subhost, found by looking (not from its records). */
 export interface HostResource {

@@ -11,22 +11,34 @@ export interface AutostartResult {
   message?: string;
 }
 
-/** `subhost autostart`: boot every stopped subhost whose config says AUTOSTART=yes (host start-up). */
-export async function autostart(rt: Runtime): Promise<AutostartResult[]> {
+/**
+ * `subhost autostart`: boot every stopped subhost whose config says AUTOSTART=yes (host start-up),
+ * `parallel` at a time; one that fails is reported and does not stop the others.
+ */
+export async function autostart(rt: Runtime, parallel = 1, onResult: (r: AutostartResult) => void = () => undefined): Promise<AutostartResult[]> {
   const results: AutostartResult[] = [];
-  for (const name of subhostNames(rt)) {
+  const names = subhostNames(rt);
+  let next = 0;
+  const one = async (name: string): Promise<AutostartResult | undefined> => {
     try {
       const cfg = await loadConfig(rt.paths, name, { env: {} });
-      if (!cfg.autostart) continue;
-      if (deriveState(readState(rt.paths, name)).state !== 'stopped') {
-        results.push({ name, outcome: 'running' });
-        continue;
-      }
+      if (!cfg.autostart) return undefined;
+      if (deriveState(readState(rt.paths, name)).state !== 'stopped') return { name, outcome: 'running' };
       await boot(rt, name);
-      results.push({ name, outcome: 'booted' });
+      return { name, outcome: 'booted' };
     } catch (err) {
-      results.push({ name, outcome: 'failed', message: asSubhostError(err).message });
+      return { name, outcome: 'failed', message: asSubhostError(err).message };
     }
-  }
-  return results;
+  };
+  const worker = async () => {
+    while (next < names.length) {
+      const r = await one(names[next++]);
+      if (r) {
+        results.push(r);
+        onResult(r);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, names.length)) }, worker));
+  return results.sort((a, b) => a.name.localeCompare(b.name));
 }

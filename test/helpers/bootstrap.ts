@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { listPids, readCmdline, readEnviron, readStat } from '../../src/host/proc';
+import { BIN, cli, type CliResult } from './cli';
+import { sleep, waitFor } from './env';
+
+/** Processes working for root: started with SUBHOST_ROOT=root, or with a path under it in their arguments. */
+export function processesOf(root: string): { pid: number; comm: string }[] {
+  return listPids()
+    .filter((pid) => pid !== process.pid && (readEnviron(pid).SUBHOST_ROOT === root || readCmdline(pid).some((a) => a.startsWith(`${root}/`))))
+    .map((pid) => ({ pid, comm: readStat(pid)?.comm ?? '?' }))
+    .filter((p) => p.comm !== '?');
+}
+
+/** Everything under root but the subhosts' folders: staging folders of bootstraps. */
+export function stagingDirs(root: string): string[] {
+  return readdirSync(root).filter((d) => d.startsWith('.bootstrap-'));
+}
+
+/**
+ * Start `subhost bootstrap …` (through `via`, e.g. ip netns exec NS) and SIGKILL it once when()
+ * is true; resolves once no process of root is left. A bootstrap that ends first fails the test.
+ */
+export async function bootstrapKilledWhen(root: string, args: string[], what: string, when: () => boolean, timeoutMs = 300_000, via: string[] = []): Promise<void> {
+  const argv = [...via, process.execPath, BIN, 'bootstrap', ...args, '--progress', 'plain'];
+  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, SUBHOST_ROOT: root }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise((r) => child.on('exit', r));
+  try {
+    await waitFor(what, () => {
+      if (child.exitCode !== null) throw new Error(`bootstrap ended (${child.exitCode}) before ${what}: ${stderr}`);
+      return when();
+    }, timeoutMs, 20);
+  } finally {
+    child.kill('SIGKILL');
+  }
+  await exited;
+  // setpriv --pdeathsig: the children die with it, at once.
+  await waitFor('the processes of the killed bootstrap to end', () => processesOf(root).length === 0, 3000);
+}
+
+export const hasProcess = (root: string, comm: string) => () => processesOf(root).some((p) => p.comm === comm);
+
+/** Bootstrap, insisting on success. */
+export function bootstrapOk(root: string, args: string[], timeoutMs = 120_000): CliResult {
+  const r = cli(['bootstrap', ...args], { root, timeoutMs });
+  if (r.code !== 0) throw new Error(`subhost bootstrap ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+  return r;
+}
+
+/** The guest's busybox rc records the runlevel it reached. */
+export async function waitRunlevel2(root: string, name: string): Promise<void> {
+  await waitFor(`${name} to reach rc 2`, () => cli(['enter', name, '--', 'cat', '/run/runlevel'], { root }).stdout.trim() === '2', 30_000);
+}
+
+export const exists = (root: string, name: string) => existsSync(join(root, name));
+export { sleep };
