@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { canonicalPath } from '../identity/file-identity';
 
 export const DEFAULT_ROOT = '/opt/sub';
 export const DEFAULT_RUN = '/run/subhost';
@@ -16,8 +17,9 @@ export class Paths {
     readonly run: string,
   ) {}
 
+  /** SUBHOST_ROOT with its symlinks resolved: mountinfo and loop devices name the real path, and so must we. */
   static fromEnv(env: NodeJS.ProcessEnv, rootFlag?: string): Paths {
-    return new Paths(rootFlag ?? env.SUBHOST_ROOT ?? DEFAULT_ROOT, env.SUBHOST_RUN ?? DEFAULT_RUN);
+    return new Paths(canonicalPath(rootFlag ?? env.SUBHOST_ROOT ?? DEFAULT_ROOT), env.SUBHOST_RUN ?? DEFAULT_RUN);
   }
 
   subhostDir(name: string): string {

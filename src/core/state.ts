@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from './atomic-file';
 import type { SubhostConfig } from './config/types';
 import type { Layout } from './layout';
@@ -43,18 +43,44 @@ export interface StateRecord {
   warnings: string[];
 }
 
-export function readState(paths: Paths, name: string): StateRecord | undefined {
+/** A record as read: absent (no runtime folder), or corrupt (unreadable, truncated, incomplete, or its folder without it). */
+export interface RecordRead {
+  record?: StateRecord;
+  corrupt?: string;
+}
+
+function isRecord(r: unknown, name: string): r is StateRecord {
+  const x = r as StateRecord | null;
+  return !!x && typeof x === 'object' && x.version === 1 && x.name === name && typeof x.root === 'string' && typeof x.bootId === 'string' && !!x.config && Array.isArray(x.applied) && Array.isArray(x.config.disks) && Array.isArray(x.config.bridges);
+}
+
+/** NAME's record; a record that exists but cannot be used is `corrupt`, never taken for "no record". */
+export function readRecord(paths: Paths, name: string): RecordRead {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(paths.stateFile(name), 'utf8')) as StateRecord;
-  } catch {
-    return undefined;
+    text = readFileSync(paths.stateFile(name), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return { corrupt: `state.json cannot be read (${(err as NodeJS.ErrnoException).code})` };
+    return existsSync(paths.runDir(name)) ? { corrupt: 'state.json is missing from its runtime folder' } : {};
   }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { corrupt: `state.json is not valid JSON (${text.length} bytes: truncated?)` };
+  }
+  return isRecord(parsed, name) ? { record: parsed } : { corrupt: 'state.json is incomplete' };
+}
+
+/** The record, when there is a usable one (see readRecord for why there is not). */
+export function readState(paths: Paths, name: string): StateRecord | undefined {
+  return readRecord(paths, name).record;
 }
 
 export function writeState(paths: Paths, state: StateRecord): void {
   mkdirSync(paths.runDir(state.name), { recursive: true, mode: 0o755 });
-  // /run is tmpfs and cleared at host boot: rename makes it crash-safe for us, fsync would buy nothing.
-  writeFileAtomic(paths.stateFile(state.name), JSON.stringify(state, null, 1) + '\n', 0o644, false);
+  // Complete or absent: every byte written, fsync'd, then renamed over the old record.
+  writeFileAtomic(paths.stateFile(state.name), JSON.stringify(state, null, 1) + '\n', 0o644, true);
 }
 
 export function removeRuntimeDir(paths: Paths, name: string): void {
@@ -99,4 +125,16 @@ export function deriveState(rec: StateRecord | undefined, alive: (ref?: ProcRef)
     default:
       return { state: 'failed', reason: `left in phase ${rec.phase}; \`subhost stop ${rec.name}\` cleans up` };
   }
+}
+
+/**
+ * The state from what was read and, without a record, from what the kernel shows of NAME
+ * (`evidence`: its cgroup, supervisor, marked links or mounts): a corrupt or lost record means
+ * `failed`, never `stopped`, so nothing treats a live guest's images and MACs as free.
+ */
+export function deriveRead(name: string, read: RecordRead, evidence: () => string | undefined, alive: (ref?: ProcRef) => boolean = isAlive): DerivedState {
+  if (read.corrupt) return { state: 'failed', reason: `its record is unusable: ${read.corrupt}; \`subhost stop ${name}\` releases what it holds` };
+  if (read.record) return deriveState(read.record, alive);
+  const seen = evidence();
+  return seen ? { state: 'failed', reason: `it has no record, but ${seen} is there; \`subhost stop ${name}\` releases it` } : { state: 'stopped' };
 }

@@ -1,6 +1,11 @@
+import { existsSync } from 'node:fs';
+import { mountsUnder, readMountinfo } from '../../host/mountinfo';
 import type { OtherSubhost } from '../config/host-checks';
 import type { Runtime } from '../runtime';
-import { deriveState, namesWithState, readState, type DerivedState, type StateRecord } from '../state';
+import { deriveRead, namesWithState, readRecord, type DerivedState, type StateRecord } from '../state';
+import { subhostCgroupSet } from '../subhost-cgroups';
+import { subhostLinks, subhostMountDirs } from './resources';
+import { listMonitorProcs } from './supervisors';
 
 export interface Known {
   name: string;
@@ -8,16 +13,27 @@ export interface Known {
   derived: DerivedState;
 }
 
+/** What the kernel shows of NAME without a record: its cgroup, its supervisor, its marked links, mounts on its folder. */
+export function kernelEvidence(rt: Runtime, name: string): string | undefined {
+  if (subhostCgroupSet(rt.cgroupMount, name).existing().length) return 'its cgroup';
+  if (listMonitorProcs(rt.cgroupMount).some((p) => p.name === name)) return 'its supervisor';
+  if (subhostLinks(name).length) return 'its network links';
+  const mounts = readMountinfo();
+  if (subhostMountDirs(rt.paths.root, name).some((d) => existsSync(d) && mountsUnder(mounts, d).length)) return 'a mount on its folder';
+  return undefined;
+}
+
+/** NAME's record and state: a corrupt record, or none with NAME still in the kernel, is `failed`. */
 export function known(rt: Runtime, name: string): Known {
-  const record = readState(rt.paths, name);
-  return { name, record, derived: deriveState(record) };
+  const read = readRecord(rt.paths, name);
+  return { name, record: read.record, derived: deriveRead(name, read, () => kernelEvidence(rt, name)) };
 }
 
 /** Subhosts other than `except` that hold resources (running, hibernated, failed or busy). */
 export function otherActive(rt: Runtime, except: string): OtherSubhost[] {
   return namesWithState(rt.paths)
     .filter((n) => n !== except)
-    .map((n) => readState(rt.paths, n))
+    .map((n) => readRecord(rt.paths, n).record)
     .filter((r): r is StateRecord => r !== undefined)
     .map((r) => ({ name: r.name, config: r.config }));
 }

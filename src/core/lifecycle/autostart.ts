@@ -1,7 +1,7 @@
 import { asSubhostError } from '../../errors';
 import { loadConfig } from '../config';
 import type { Runtime } from '../runtime';
-import { deriveState, readState } from '../state';
+import { known } from './active';
 import { boot } from './boot';
 import { subhostNames } from './info';
 
@@ -18,7 +18,7 @@ export async function autostart(rt: Runtime): Promise<AutostartResult[]> {
     try {
       const cfg = await loadConfig(rt.paths, name, { env: {} });
       if (!cfg.autostart) continue;
-      if (deriveState(readState(rt.paths, name)).state !== 'stopped') {
+      if (known(rt, name).derived.state !== 'stopped') {
         results.push({ name, outcome: 'running' });
         continue;
       }

@@ -6,7 +6,8 @@ import { loadConfig } from '../config';
 import { checkDisksAndNetwork } from '../config/host-checks';
 import type { SubhostConfig } from '../config/types';
 import { deviceControl } from '../devices';
-import { checkLayout, detectLayout, type Layout } from '../layout';
+import { checkLayout, checkLayoutImage, detectLayout, type Layout } from '../layout';
+import { listLoopIdentities } from '../../identity/loops';
 import type { Lock } from '../lock';
 import { checkName } from '../names';
 import type { PartitionTable } from '../partition-table';
@@ -53,15 +54,17 @@ export async function layoutConfig(rt: Runtime, name: string, configFile?: strin
 }
 
 /** Everything checkable before the host is touched: the layout, images, partitions, bridges, MACs. */
-export function checkAgainstHost(rt: Runtime, config: SubhostConfig, layout: Layout): Map<string, PartitionTable> {
+export async function checkAgainstHost(rt: Runtime, config: SubhostConfig, layout: Layout): Promise<Map<string, PartitionTable>> {
   checkLayout(config, layout);
-  return checkDisksAndNetwork(config, otherActive(rt, config.name));
+  const loops = await listLoopIdentities();
+  checkLayoutImage(layout, loops);
+  return checkDisksAndNetwork(config, otherActive(rt, config.name), loops);
 }
 
 /** The config, its layout and the host checks in one (start, and the dry run of boot). */
 export async function checkedConfig(rt: Runtime, name: string, configFile?: string): Promise<{ config: SubhostConfig; layout: Layout; tables: Map<string, PartitionTable> }> {
   const { config, layout } = await layoutConfig(rt, name, configFile);
-  return { config, layout, tables: checkAgainstHost(rt, config, layout) };
+  return { config, layout, tables: await checkAgainstHost(rt, config, layout) };
 }
 
 function planFor(rt: Runtime, config: SubhostConfig, layout: Layout, tables: Map<string, PartitionTable>, opts: BootOptions, bootId: string): Plan {
@@ -88,7 +91,7 @@ export async function checkAndRecord(
 ): Promise<{ plan: Plan; record: StateRecord }> {
   const hostLock = await lockHost(rt, `${mode} ${name}`);
   try {
-    const planned = plan(checkAgainstHost(rt, config, layout));
+    const planned = plan(await checkAgainstHost(rt, config, layout));
     await pausePoint(rt.env, `${mode}:checked`);
     const record: StateRecord = {
       version: 1,

@@ -3,6 +3,10 @@ import { readMountinfo } from '../../host/mountinfo';
 import { NAME_RE } from '../names';
 import type { Runtime } from '../runtime';
 import { deriveState, readState, type SubhostStateName } from '../state';
+import { known } from './active';
+import { findDoubleMounts, type DoubleMount } from '../../identity/double-mounts';
+import { listLoopIdentities } from '../../identity/loops';
+import { subhostCgroupSet } from '../subhost-cgroups';
 import { subhostNames } from './info';
 import { activeRecords, findLeftovers } from './leftovers';
 import { lockSubhost } from './lock';
@@ -29,6 +33,8 @@ export interface CheckReport {
   leftovers: Leftover[];
   /** With --fix: what it released. */
   fixed?: Leftover[];
+  /** Filesystems of one image mounted through two loop devices at once (never fixed: both may be live). */
+  doubleMounts: DoubleMount[];
   errors: string[];
 }
 
@@ -57,10 +63,11 @@ export async function checkMounts(rt: Runtime, opts: CheckOptions = {}): Promise
     .filter(wanted)
     .map((name) => {
       const rec = active.get(name);
-      return { name, state: deriveState(readState(rt.paths, name)).state, filesystems: rec ? subhostFilesystems(rec, threshold, mounts) : [] };
+      return { name, state: known(rt, name).derived.state, filesystems: rec ? subhostFilesystems(rec, threshold, mounts) : [] };
     });
   const full = subhosts.some((s) => s.filesystems.some((f) => f.overThreshold));
-  return { ok: !leftovers.length && !errors.length && !full, thresholdPercent: threshold, subhosts, leftovers: leftovers.map(brief), ...(fixed ? { fixed } : {}), errors };
+  const doubleMounts = findDoubleMounts(await listLoopIdentities(), mounts);
+  return { ok: !leftovers.length && !errors.length && !full && !doubleMounts.length, thresholdPercent: threshold, subhosts, leftovers: leftovers.map(brief), ...(fixed ? { fixed } : {}), doubleMounts, errors };
 }
 
 /**
@@ -85,6 +92,12 @@ export async function fixLeftovers(rt: Runtime, leftovers: HostResource[]): Prom
           const stale = items.filter((r) => r.kind === 'supervisor' && r.proc && r.proc.pid !== rec.supervisor?.pid && r.proc.pid !== rec.op?.pid);
           const alive = await killProcs(stale.map((r) => r.proc!));
           if (alive.length) errors.push(new SubhostError(`${name}: supervisor ${alive.map((a) => a.pid).join(', ')} did not die after SIGKILL`));
+          continue;
+        }
+        const k = known(rt, name);
+        if (!k.record && k.derived.state === 'failed' && subhostCgroupSet(rt.cgroupMount, name).existing().some((c) => c.allProcs().length)) {
+          // The record is lost, not the guest: only an operator's `stop` may kill it.
+          errors.push(new SubhostError(`${name}: ${k.derived.reason}; its processes still run, so --fix leaves it alone`));
           continue;
         }
         const images = items.flatMap((r) => (r.backingFile ? [r.backingFile] : []));

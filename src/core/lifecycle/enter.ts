@@ -5,7 +5,7 @@ import { boundingSetArg } from '../capabilities';
 import { checkName } from '../names';
 import { subhostCgroupSet } from '../subhost-cgroups';
 import type { Runtime } from '../runtime';
-import { deriveState, readState } from '../state';
+import { known } from './active';
 
 const GUEST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_SHELL = ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l'];
@@ -46,8 +46,7 @@ export function enterArgv(procsFiles: string[], pid1: number, cmd: string[], ter
 /** `subhost enter NAME [-- CMD...]`: runs on the caller's terminal; resolves with CMD's exit status. */
 export async function enter(rt: Runtime, name: string, cmd: string[]): Promise<number> {
   checkName(name);
-  const rec = readState(rt.paths, name);
-  const d = deriveState(rec);
+  const { record: rec, derived: d } = known(rt, name);
   if (!rec || d.state !== 'running' || !rec.pid1) throw new SubhostError(`subhost ${name} is not running (it is ${d.state})`);
   const argv = enterArgv(subhostCgroupSet(rt.cgroupMount, name).procsFiles(), rec.pid1.pid, cmd, rt.env.TERM);
   // The terminal's signals are for the command inside, not for us.

@@ -8,7 +8,8 @@ import { detectLayout, imagesOf, type Layout } from '../layout';
 import { hostIfname, insideIfname, NAME_RE } from '../names';
 import { deviceNode } from '../plan/boot-plan';
 import type { Runtime } from '../runtime';
-import { deriveState, namesWithState, readState, type StateRecord, type SubhostStateName } from '../state';
+import { namesWithState, readState, type StateRecord, type SubhostStateName } from '../state';
+import { known } from './active';
 import type { PartitionResult } from '../steps/disks';
 import { inspectHardening, type HardeningInfo } from './hardening-info';
 import type { CgroupResult } from '../steps/cgroup';
@@ -124,8 +125,7 @@ async function keptOf(rt: Runtime, rec: StateRecord, layout: Layout): Promise<Su
 
 /** What is known of NAME without touching anything: its record, or else its config; usage: add its usage snapshot (status). */
 export async function describe(rt: Runtime, name: string, opts: { usage?: boolean } = {}): Promise<SubhostInfo> {
-  const rec = readState(rt.paths, name);
-  const d = deriveState(rec);
+  const { record: rec, derived: d } = known(rt, name);
   const info: SubhostInfo = { name, state: d.state, kind: 'unknown', disks: [], interfaces: [], warnings: [] };
   if (d.busy) info.busy = d.busy;
   if (d.reason) info.reason = d.reason;

@@ -2,7 +2,9 @@ import { SubhostError } from '../../errors';
 import { catchesSignal, isAlive, procRef, signalProc } from '../../host/proc';
 import { checkName } from '../names';
 import type { Runtime } from '../runtime';
-import { deriveState, readState, writeState } from '../state';
+import { writeState } from '../state';
+import { known } from './active';
+import { refuseOtherRoot } from './stop';
 import { lockSubhost } from './lock';
 import { crashPoint } from '../test-hooks';
 import { release, type StopOutcome } from './stop';
@@ -25,10 +27,10 @@ export async function poweroff(rt: Runtime, name: string, timeoutSeconds: number
   checkName(name);
   const lock = await lockSubhost(rt, name, 'poweroff');
   try {
-    const record = readState(rt.paths, name);
-    const derived = deriveState(record);
-    if (!record || derived.state === 'stopped') return { released: false, killed: false, alreadyStopped: true };
+    const { record, derived } = known(rt, name);
     if (derived.state === 'failed') throw new SubhostError(`subhost ${name} is failed: ${derived.reason}`);
+    if (!record || derived.state === 'stopped') return { released: false, killed: false, alreadyStopped: true };
+    refuseOtherRoot(rt, record);
     let killed = false;
     let ignored = false;
     if (record.pid1 && isAlive(record.pid1)) {

@@ -4,6 +4,7 @@ import { SubhostError } from '../../errors';
 import { attachLoop, listLoops } from '../../host/loop';
 import { makePrivate, mount } from '../../host/mount';
 import type { StepHandler } from '../plan/executor';
+import { identityOf } from '../../identity/file-identity';
 import type { SubhostContext } from './context';
 import { detachIfOurs } from './disks';
 import { refuseMountPoint, undoMount } from './mounts';
@@ -46,7 +47,8 @@ export const mountImage: StepHandler<MountImageParams, MountImageResult, Subhost
   // host checks that NAME.img was attached nowhere, so its mount and loops now are this step's.
   async undo(p) {
     await undoMount(p.target);
-    for (const l of listLoops()) if (l.backingFile === p.image) await detachIfOurs(l.dev, p.image, 0);
+    const id = identityOf(p.image);
+    for (const l of listLoops()) if (identityOf(l.backingFile) === id) await detachIfOurs(l.dev, p.image, 0);
   },
 };
 
