@@ -1,5 +1,5 @@
 import { lstatSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError, errnoCode } from '../errors';
 import type { LoopIdentity } from '../identity/loops';
 import { imageProblem } from './config/host-checks';
@@ -91,7 +91,8 @@ export function checkLayout(cfg: SubhostConfig, layout: Layout): void {
   if (layout.imageFile) return;
   if (layout.kind === 'directory') {
     const st = statOrUndefined(layout.writable);
-    const where = cfg.file ? ` in ${cfg.file}` : '';
+    // Name the file looked for: without it, "not set" reads as if a config had been read.
+    const where = cfg.file ? ` in ${cfg.file}` : ` (there is no config file ${join(dirname(layout.live), 'config')}${cfg.fromEnv.length ? `; from the environment: ${cfg.fromEnv.join(', ')}` : ''})`;
     if (!st) throw new ConfigError(`subhost ${cfg.name}: DISKS and BASE are not set${where} and ${layout.writable} does not exist: nothing to use as the root filesystem`);
     if (!st.isDirectory()) throw new ConfigError(`subhost ${cfg.name}: ${layout.writable} is not a directory`);
   }
