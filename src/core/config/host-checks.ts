@@ -4,7 +4,7 @@ import { isBridge, linkExists } from '../../host/ip';
 import { identityOf, type Identity } from '../../identity/file-identity';
 import { inUseBy } from '../../identity/in-use';
 import type { LoopIdentity } from '../../identity/loops';
-import { readPartitionTable, type PartitionTable } from '../partition-table';
+import { mountableType, partitionProblem, readPartitionTable, type PartitionTable } from '../partition-table';
 import type { SubhostConfig } from './types';
 
 /** Another active subhost, as far as conflicts go. */
@@ -46,11 +46,11 @@ export function imageProblem(image: string, blockDeviceOk: boolean, loops: LoopI
  * Everything that can be checked before the host is touched, read-only: images, partitions,
  * bridges, MACs and images against other subhosts. Returns the partition tables for the plan.
  */
-export function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubhost[], loops: LoopIdentity[]): Map<string, PartitionTable> {
-  const tables = new Map<string, PartitionTable>();
+export async function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubhost[], loops: LoopIdentity[]): Promise<Map<string, PartitionTable>> {
+  const tables = new Map<string, PartitionTable & { size: number }>();
   const seen = new Map<Identity, { i: number; dev: string; part: number }>();
   const othersImages = others.flatMap((o) => o.config.disks.map((x) => ({ name: o.name, id: identityOf(x.image) })));
-  cfg.disks.forEach((d, i) => {
+  for (const [i, d] of cfg.disks.entries()) {
     const what = `DISKS[${i}]`;
     const element = `${d.dev}:${d.part}:${d.image}`;
     const problem = imageProblem(d.image, true, loops);
@@ -67,17 +67,25 @@ export function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubhost[],
     let table = tables.get(d.image);
     if (!table) {
       try {
-        table = readPartitionTable(d.image);
+        table = await readPartitionTable(d.image);
       } catch (err) {
         fail(what, element, `cannot read ${d.image}: ${(err as Error).message}`);
       }
       tables.set(d.image, table);
     }
-    if (d.part > 0 && !table.partitions.some((p) => p.index === d.part)) {
+    const part = table.partitions.find((p) => p.index === d.part);
+    if (d.part > 0 && !part) {
       const have = table.partitions.map((p) => p.index);
       fail(what, element, `partition ${d.part} does not exist in ${d.image} (${table.scheme === 'none' ? 'it has no partition table' : have.length ? `it has partition${have.length > 1 ? 's' : ''} ${have.join(', ')}` : 'its partition table is empty'})`);
     }
-  });
+    // The table is the image's own, so untrusted: a partition must lie inside the image.
+    const outside = part && partitionProblem(part, table.size);
+    if (outside) fail(what, element, `partition ${d.part} of ${d.image} ${outside}`);
+    if (i === 0) {
+      const { problem } = await mountableType(d.image, part?.offset ?? 0, part?.size ?? 0);
+      if (problem) fail(what, element, `${d.part ? `partition ${d.part} of ` : ''}${d.image} ${problem}`);
+    }
+  }
   cfg.bridges.forEach((b, i) => {
     const what = `BRIDGES[${i}]`;
     const element = b.derivedMac ? b.bridge : `${b.bridge}:${b.mac}`;

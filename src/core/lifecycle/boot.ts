@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SubhostError } from '../../errors';
+import { ConfigError, SubhostError } from '../../errors';
 import { procRef } from '../../host/proc';
 import { readCgroupLayout } from '../cgroup-limits';
 import { loadConfig } from '../config';
@@ -10,7 +10,7 @@ import { checkLayout, checkLayoutImage, detectLayout, type Layout } from '../lay
 import { listLoopIdentities } from '../../identity/loops';
 import type { Lock } from '../lock';
 import { checkName } from '../names';
-import type { PartitionTable } from '../partition-table';
+import { mountableType, type PartitionTable } from '../partition-table';
 import { buildBootPlan } from '../plan/boot-plan';
 import type { Plan } from '../plan/types';
 import type { Runtime } from '../runtime';
@@ -58,6 +58,10 @@ export async function checkAgainstHost(rt: Runtime, config: SubhostConfig, layou
   checkLayout(config, layout);
   const loops = await listLoopIdentities();
   checkLayoutImage(layout, loops);
+  if (layout.imageFile) {
+    const { problem } = await mountableType(layout.imageFile);
+    if (problem) throw new ConfigError(`${layout.imageFile}: ${problem}`);
+  }
   return checkDisksAndNetwork(config, otherActive(rt, config.name), loops);
 }
 

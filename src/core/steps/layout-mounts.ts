@@ -7,7 +7,7 @@ import type { StepHandler } from '../plan/executor';
 import { identityOf } from '../../identity/file-identity';
 import type { SubhostContext } from './context';
 import { detachIfOurs } from './disks';
-import { refuseMountPoint, undoMount } from './mounts';
+import { refuseMountPoint, typeToMount, undoMount } from './mounts';
 
 
 function isDirectory(path: string, follow: boolean): boolean {
@@ -37,7 +37,7 @@ export const mountImage: StepHandler<MountImageParams, MountImageResult, Subhost
   async apply(p) {
     mkdirSync(p.target, { recursive: true, mode: 0o755 });
     const dev = await attachLoop(p.image);
-    await mount(dev, p.target, { options: ['nodev'] });
+    await mount(dev, p.target, { type: await typeToMount(dev), options: ['nodev'] });
     // A symlink (root -> /) would be followed on the host: only real folders count.
     const missing = p.folders.filter((f) => !isDirectory(join(p.target, f), false));
     if (missing.length) throw new SubhostError(`${basename(p.image)} has no ${missing.map((f) => `${f}/`).join(' and no ')} folder at its top (it must hold ${p.folders.map((f) => `${f}/`).join(' and ')})`);
