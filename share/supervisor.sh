@@ -31,7 +31,7 @@ exec 3>&-
 
 # The console is copied in blocks (never a byte per read(2), never a line held in memory) by
 # split(1), which starts a new log file every SUBHOST_LOG_MAX bytes, moving the last one to
-# .log.1. The copier runs in the subhost's cgroups: a guest's console flood is the guest's cost.
+# .log.1 (the first part goes on the log that boot began, after the previous boot's in .log.1). The copier runs in the subhost's cgroups: a guest's console flood is the guest's cost.
 # Killed there (the guest is being stopped, or OOM-killed), it starts again outside and copies
 # until PID 1's output ends.
 : >>"$SUBHOST_LOG"
@@ -41,7 +41,8 @@ while :; do
 	# shellcheck disable=SC2016 # expanded by the copier's and split's own shells
 	"$SUBHOST_STAGE_SHELL" -c 'for p in $1; do echo $$ >"$p" 2>/dev/null; done; shift; exec "$@"' copier "$copy_in" \
 		split --suffix-length=12 --bytes="$SUBHOST_LOG_MAX" \
-		--filter='mv -f "$SUBHOST_LOG" "$SUBHOST_LOG.1"; exec cat >"$SUBHOST_LOG"' - "$SUBHOST_LOG.part-" <&5 && break
+		--filter='case $FILE in *.part-aaaaaaaaaaaa) ;; *) mv -f "$SUBHOST_LOG" "$SUBHOST_LOG.1" ;; esac; exec cat >>"$SUBHOST_LOG"' \
+		- "$SUBHOST_LOG.part-" <&5 && break
 	[ -n "$copy_in" ] || break
 	copy_in=
 done

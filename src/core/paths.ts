@@ -65,6 +65,11 @@ export class Paths {
     return join(this.run, '.logs', `${name}.log`);
   }
 
+  /** Why a guest's reboot loop was stopped: kept beside the log until NAME boots again. */
+  rebootLoopNote(name: string): string {
+    return join(this.run, '.logs', `${name}.reboot-loop`);
+  }
+
   consoleFifo(name: string): string {
     return join(this.run, name, 'console.fifo');
   }

@@ -41,6 +41,11 @@ export interface StateRecord {
   /** `subhost start`: the CLI that waits for the shell on its terminal, and hibernates the subhost when it ends. */
   attached?: ProcRef;
   warnings: string[];
+  /** Seconds subhost-init waits between SIGTERM and SIGKILL: a guest's reboot boots with the same. */
+  graceSeconds?: number;
+  /** Guest reboots in a row that came soon after their boot (a reboot loop), and when the next boot is due. */
+  rebootStreak?: number;
+  rebootAt?: string;
 }
 
 /** A record as read: absent (no runtime folder), or corrupt (unreadable, truncated, incomplete, or its folder without it). */
@@ -116,7 +121,10 @@ export function deriveState(rec: StateRecord | undefined, alive: (ref?: ProcRef)
   switch (rec.phase) {
     case 'running':
       if (alive(rec.pid1)) return { state: 'running' };
-      if (rec.mode === 'boot' && alive(rec.supervisor)) return { state: 'running', busy: 'release', reason: 'PID 1 ended; the supervisor is releasing it' };
+      if (rec.mode === 'boot' && alive(rec.supervisor)) {
+        if (rec.rebootAt) return { state: 'running', busy: 'release', reason: `reboot loop: ${rec.rebootStreak} quick reboots in a row; booting again at ${rec.rebootAt}` };
+        return { state: 'running', busy: 'release', reason: 'PID 1 ended; the supervisor is releasing it' };
+      }
       if (rec.mode === 'start' && alive(rec.attached)) return { state: 'running', busy: 'hibernate', reason: `the shell ended; \`subhost start\` (pid ${rec.attached!.pid}) is hibernating it` };
       if (rec.mode === 'start') return { state: 'failed', reason: `the shell (PID 1) ended with no \`subhost start\` left to hibernate the subhost; \`subhost stop ${rec.name}\` cleans up` };
       return { state: 'failed', reason: `PID 1 ended and nothing released the subhost; \`subhost stop ${rec.name}\` cleans up` };

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mountsUnder, readMountinfo } from '../../host/mountinfo';
+import { readCmdline } from '../../host/proc';
 import type { OtherSubhost } from '../config/host-checks';
 import type { Runtime } from '../runtime';
 import { deriveRead, namesWithState, readRecord, type DerivedState, type StateRecord } from '../state';
@@ -16,7 +17,8 @@ export interface Known {
 /** What the kernel shows of NAME without a record: its cgroup, its supervisor, its marked links, mounts on its folder. */
 export function kernelEvidence(rt: Runtime, name: string): string | undefined {
   if (subhostCgroupSet(rt.cgroupMount, name).existing().length) return 'its cgroup';
-  if (listMonitorProcs(rt.cgroupMount).some((p) => p.name === name)) return 'its supervisor';
+  // Not a `_reap` (the supervisor exec'd): it releases NAME, or boots it again after a guest's reboot.
+  if (listMonitorProcs(rt.cgroupMount).some((p) => p.name === name && p.pid !== process.pid && !readCmdline(p.pid).includes('_reap'))) return 'its supervisor';
   if (subhostLinks(name).length) return 'its network links';
   const mounts = readMountinfo();
   if (subhostMountDirs(rt.paths.root, name).some((d) => existsSync(d) && mountsUnder(mounts, d).length)) return 'a mount on its folder';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { ConfigError, SubhostError } from '../../errors';
 import { procRef } from '../../host/proc';
 import { readCgroupLayout } from '../cgroup-limits';
@@ -29,6 +30,10 @@ export interface BootOptions {
   graceSeconds?: number;
   /** Held already (a reboot from `_reap`). */
   lock?: Lock;
+  /** A guest's reboot: the config and layout its first boot recorded (its --config file and environment included), not a new reading. */
+  recorded?: { config: SubhostConfig; layout: Layout };
+  /** Quick reboots in a row so far (see reap). */
+  rebootStreak?: number;
 }
 
 export type BootOutcome = { dryRun: true; plan: Plan; config: SubhostConfig } | { dryRun: false; record: StateRecord };
@@ -127,13 +132,16 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
     return { dryRun: true, plan, config };
   }
   // Read the config (bash) while waiting for the lock: both are processes of their own.
-  const configured = layoutConfig(rt, name, opts.configFile);
+  const configured = opts.recorded ? Promise.resolve(opts.recorded) : layoutConfig(rt, name, opts.configFile);
   configured.catch(() => undefined);
   const lock = opts.lock ?? (await lockSubhost(rt, name, 'boot'));
   try {
     refuseIfActive(rt, name);
     const { config, layout } = await configured;
     const { plan, record } = await checkAndRecord(rt, name, 'boot', bootId, { config, layout }, (tables) => planFor(rt, config, layout, tables, opts, bootId));
+    if (opts.graceSeconds !== undefined) record.graceSeconds = opts.graceSeconds;
+    if (opts.rebootStreak) record.rebootStreak = opts.rebootStreak;
+    rmSync(rt.paths.rebootLoopNote(name), { force: true });
     const ctx: SubhostContext = { results: new Map(), paths: rt.paths, name, cgroupMount: rt.cgroupMount, warnings: [] };
     await applyRecorded(rt, record, plan, ctx);
     const started = ctx.results.get('start-init') as StartInitResult;

@@ -10,6 +10,7 @@ import { deviceNode } from '../plan/boot-plan';
 import type { Runtime } from '../runtime';
 import { namesWithState, readState, type StateRecord, type SubhostStateName } from '../state';
 import { known } from './active';
+import { readFileOr } from '../../host/read-file';
 import type { PartitionResult } from '../steps/disks';
 import { inspectHardening, type HardeningInfo } from './hardening-info';
 import type { CgroupResult } from '../steps/cgroup';
@@ -129,6 +130,8 @@ export async function describe(rt: Runtime, name: string, opts: { usage?: boolea
   const info: SubhostInfo = { name, state: d.state, kind: 'unknown', disks: [], interfaces: [], warnings: [] };
   if (d.busy) info.busy = d.busy;
   if (d.reason) info.reason = d.reason;
+  const note = d.state === 'stopped' ? readFileOr(rt.paths.rebootLoopNote(name))?.trim() : undefined;
+  if (note) info.reason = note;
   if (rec) {
     const layout = rec.layout ?? detectLayout(rec.config, rt.paths);
     fromRecord(rec, layout, info);
