@@ -7,11 +7,10 @@ import { identityOf, type Identity } from './file-identity';
 import { deviceAndPartitions } from './in-use';
 import type { LoopIdentity } from './loops';
 
-/** What the other subhosts with runtime state hold: their loop devices and their images' identities. */
+/** What the other subhosts with runtime state hold: their images' identities (a loop number alone proves nothing: numbers are reused). */
 export interface Claims {
-  devs: Map<string, string>;
   identities: Map<Identity, string>;
-  /** Another subhost's record cannot be read: what it holds is unknown, so no shared image is released. */
+  /** Other subhosts whose record cannot be read (what they hold is unknown; their images are still attached, which boot's checks see). */
   unreadable: string[];
 }
 
@@ -24,14 +23,13 @@ export function recordedLoops(rec: StateRecord): string[] {
 }
 
 export function claimsOfOthers(paths: Paths, except: string): Claims {
-  const claims: Claims = { devs: new Map(), identities: new Map(), unreadable: [] };
+  const claims: Claims = { identities: new Map(), unreadable: [] };
   for (const name of namesWithState(paths)) {
     if (name === except) continue;
     const read = readRecord(paths, name);
     if (read.corrupt) claims.unreadable.push(name);
     const rec = read.record;
     if (!rec) continue;
-    for (const dev of recordedLoops(rec)) claims.devs.set(dev, name);
     for (const image of imagesOf(rec.config, rec.layout ?? detectLayout(rec.config, paths))) {
       const id = identityOf(image);
       if (id) claims.identities.set(id, name);
@@ -51,9 +49,8 @@ export function mountedOutside(dev: string, dirs: string[], mounts: MountEntry[]
 
 /** Whose a loop of one of NAME's images is, when NAME's own record does not list it: another subhost's, or in use elsewhere. */
 export function loopHeldElsewhere(l: LoopIdentity, claims: Claims, dirs: string[], mounts: MountEntry[]): string | undefined {
-  const by = claims.devs.get(l.dev) ?? claims.identities.get(l.identity);
+  const by = claims.identities.get(l.identity);
   if (by) return `subhost ${by}`;
-  if (claims.unreadable.length) return `possibly subhost ${claims.unreadable.join(', ')} (record unreadable)`;
   const at = mountedOutside(l.dev, dirs, mounts);
   return at ? `a mount on ${at}` : undefined;
 }

@@ -1,3 +1,4 @@
+import { readlinkSync } from 'node:fs';
 import { asSubhostError, SubhostError } from '../../errors';
 import { readMountinfo } from '../../host/mountinfo';
 import { NAME_RE } from '../names';
@@ -70,6 +71,27 @@ export async function checkMounts(rt: Runtime, opts: CheckOptions = {}): Promise
   return { ok: !leftovers.length && !errors.length && !full && !doubleMounts.length, thresholdPercent: threshold, subhosts, leftovers: leftovers.map(brief), ...(fixed ? { fixed } : {}), doubleMounts, errors };
 }
 
+/** A guest runs in NAME's cgroups: a process there is in a PID namespace of its own (a guest's PID 1 and its children). */
+function runsAGuest(rt: Runtime, name: string): boolean {
+  const ours = readlinkOr('/proc/self/ns/pid');
+  return subhostCgroupSet(rt.cgroupMount, name)
+    .existing()
+    .some((c) =>
+      c.allProcs().some((pid) => {
+        const ns = readlinkOr(`/proc/${pid}/ns/pid`);
+        return ns !== undefined && ns !== ours;
+      }),
+    );
+}
+
+function readlinkOr(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Release leftovers, one subhost at a time under its lock (a command working on it waits, or we
  * skip it). A subhost that became active meanwhile keeps everything but a stale supervisor.
@@ -95,9 +117,9 @@ export async function fixLeftovers(rt: Runtime, leftovers: HostResource[]): Prom
           continue;
         }
         const k = known(rt, name);
-        if (!k.record && k.derived.state === 'failed' && subhostCgroupSet(rt.cgroupMount, name).existing().some((c) => c.allProcs().length)) {
+        if (!k.record && k.derived.state === 'failed' && runsAGuest(rt, name)) {
           // The record is lost, not the guest: only an operator's `stop` may kill it.
-          errors.push(new SubhostError(`${name}: ${k.derived.reason}; its processes still run, so --fix leaves it alone`));
+          errors.push(new SubhostError(`${name}: ${k.derived.reason}; a guest still runs in it, so --fix leaves it alone`));
           continue;
         }
         const images = items.flatMap((r) => (r.backingFile ? [r.backingFile] : []));

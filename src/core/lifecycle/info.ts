@@ -10,6 +10,7 @@ import { deviceNode } from '../plan/boot-plan';
 import type { Runtime } from '../runtime';
 import { namesWithState, readState, type StateRecord, type SubhostStateName } from '../state';
 import { known } from './active';
+import { recordedLoops } from '../../identity/claims';
 import { readFileOr } from '../../host/read-file';
 import type { PartitionResult } from '../steps/disks';
 import { inspectHardening, type HardeningInfo } from './hardening-info';
@@ -120,7 +121,7 @@ function fromRecord(rec: StateRecord, layout: Layout, info: SubhostInfo): void {
 /** What hibernation kept, found by looking (read-only), not taken from the record. */
 async function keptOf(rt: Runtime, rec: StateRecord, layout: Layout): Promise<SubhostInfo['kept']> {
   const ourNetns = rec.applied.some((a) => a.kind === 'netns');
-  const found = await findResources(rt, rec.name, { roots: [rec.root], images: imagesOf(rec.config, layout), ourNetns });
+  const found = await findResources(rt, rec.name, { roots: [rec.root], images: imagesOf(rec.config, layout), ourNetns, recordedLoops: recordedLoops(rec) });
   return found.map((r) => ({ kind: r.kind, id: r.id, ...(r.detail ? { detail: r.detail } : {}) }));
 }
 
