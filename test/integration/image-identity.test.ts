@@ -25,7 +25,7 @@ describe('images known by identity', () => {
     linkSync(y.sub().disk1, viaHardlink);
     for (const image of [viaSymlink, viaHardlink]) {
       const z = withConfig(y.root, `DISKS=( vda:1:${image} )\n`);
-      for (const args of [['boot', z], ['boot', z, '--dry-run']]) expectRefused(y.root, args, 1, new RegExp(`DISKS\\[0\\].*image ${image} is already attached to /dev/loop\\d+`));
+      for (const args of [['boot', z], ['boot', z, '--dry-run']]) expectRefused(y.root, args, 1, new RegExp(`DISKS\\[0\\].*image ${image} is in use by subhost ${y.sub().name}`));
     }
   });
 

@@ -53,11 +53,11 @@ export async function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubh
   for (const [i, d] of cfg.disks.entries()) {
     const what = `DISKS[${i}]`;
     const element = `${d.dev}:${d.part}:${d.image}`;
-    const problem = imageProblem(d.image, true, loops);
-    if (problem) fail(what, element, `image ${d.image} ${problem}`);
-    const id = identityOf(d.image)!;
-    const user = othersImages.find((o) => o.id === id);
+    const id = identityOf(d.image);
+    const user = id && othersImages.find((o) => o.id === id);
     if (user) fail(what, element, `image ${d.image} is in use by subhost ${user.name}`);
+    const problem = imageProblem(d.image, true, loops);
+    if (problem || !id) fail(what, element, `image ${d.image} ${problem ?? 'does not exist'}`);
     // One image is one disk: its partitions may be listed one by one, but never under two names, twice, or whole beside a part.
     const prev = seen.get(id);
     if (prev && (prev.dev !== d.dev || prev.part === 0 || d.part === 0 || prev.part === d.part)) {
