@@ -5,7 +5,8 @@
 # rebooted, or it was killed) hands over to `subhost _reap`, which releases everything or boots
 # again. No resident daemon is needed for a guest's own power off to release its resources.
 #
-# Set by `subhost boot` (all required):
+# Set by `subhost boot` (all required; SUBHOST_CGROUP_PROCS, the subhost's cgroup.procs files,
+# is also where the console copier runs):
 #   SUBHOST_NAME SUBHOST_BOOT_ID  which subhost and which boot of it
 #   SUBHOST_STAGE_SHELL SUBHOST_STAGE  pid1-stage.sh and its shell; it reads the rest of its
 #                                  variables (SUBHOST_LIVE, SUBHOST_NETNS, ...) from our environment
@@ -28,19 +29,24 @@ done
 child=$!
 exec 3>&-
 
-exec 4>>"$SUBHOST_LOG"
-size=0
-while IFS= read -r line || [ -n "$line" ]; do
-	printf '%s\n' "$line" >&4
-	size=$((size + ${#line} + 1))
-	if [ "$size" -ge "$SUBHOST_LOG_MAX" ]; then
-		exec 4>&-
-		mv -f "$SUBHOST_LOG" "$SUBHOST_LOG.1"
-		exec 4>"$SUBHOST_LOG"
-		size=0
-	fi
-done <"$SUBHOST_FIFO"
-exec 4>&-
+# The console is copied in blocks (never a byte per read(2), never a line held in memory) by
+# split(1), which starts a new log file every SUBHOST_LOG_MAX bytes, moving the last one to
+# .log.1 (the first part goes on the log that boot began, after the previous boot's in .log.1). The copier runs in the subhost's cgroups: a guest's console flood is the guest's cost.
+# Killed there (the guest is being stopped, or OOM-killed), it starts again outside and copies
+# until PID 1's output ends.
+: >>"$SUBHOST_LOG"
+exec 5<"$SUBHOST_FIFO"
+copy_in=$SUBHOST_CGROUP_PROCS
+while :; do
+	# shellcheck disable=SC2016 # expanded by the copier's and split's own shells
+	"$SUBHOST_STAGE_SHELL" -c 'for p in $1; do echo $$ >"$p" 2>/dev/null; done; shift; exec "$@"' copier "$copy_in" \
+		split --suffix-length=12 --bytes="$SUBHOST_LOG_MAX" \
+		--filter='case $FILE in *.part-aaaaaaaaaaaa) ;; *) mv -f "$SUBHOST_LOG" "$SUBHOST_LOG.1" ;; esac; exec cat >>"$SUBHOST_LOG"' \
+		- "$SUBHOST_LOG.part-" <&5 && break
+	[ -n "$copy_in" ] || break
+	copy_in=
+done
+exec 5<&-
 
 wait "$child"
 status=$?

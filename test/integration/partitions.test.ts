@@ -48,7 +48,7 @@ describe('partitions of disk images', () => {
           expect(whole, `${image}'s whole loop`).toBeDefined();
           if (kernels) expect(d.device).toBe(`${whole.dev}p1`);
           else {
-            const part = readPartitionTable(image).partitions.find((p) => p.index === 1)!;
+            const part = (await readPartitionTable(image)).partitions.find((p) => p.index === 1)!;
             expect(loopInfo(d.device)).toMatchObject({ backingFile: image, offset: part.offset, sizeLimit: part.size });
           }
           // Forced: no partition scan, so the kernel made no loopXp1 beside the offset loop.

@@ -27,7 +27,7 @@ describe('spaceOf (statfs as df counts it)', () => {
 
 describe('check-mounts output', () => {
   const fs = (over: boolean): FsUsage => ({ mountPoint: '/', hostPath: '/proc/9/root', source: '/dev/loop3', fsType: 'ext4', sizeBytes: 48 << 20, usedBytes: 3 << 20, freeBytes: 41 << 20, usedPercent: 7, inodes: 100, inodesUsed: 10, inodesUsedPercent: 10, overThreshold: over });
-  const report = (r: Partial<CheckReport>): CheckReport => ({ ok: true, thresholdPercent: 90, subhosts: [], leftovers: [], errors: [], ...r });
+  const report = (r: Partial<CheckReport>): CheckReport => ({ ok: true, thresholdPercent: 90, subhosts: [], leftovers: [], doubleMounts: [], errors: [], ...r });
 
   it('prints sizes like df -h', () => {
     expect(humanBytes(0)).toBe('0B');
@@ -66,5 +66,14 @@ describe('check-mounts output', () => {
 describe('the network namespace step', () => {
   it('makes and marks the namespace in one ip process (lo up, alias subhost:NAME)', () => {
     expect(netnsBatch({ netns: 'web1', alias: 'subhost:web1' })).toEqual(['netns add web1', 'netns exec web1 ip link set lo up alias subhost:web1']);
+  });
+});
+
+describe('check-mounts: one image mounted twice (issue 12, class 2)', () => {
+  it('prints the double mount and fails the check', async () => {
+    const { reportLines } = await import('../../src/cli/commands/check-mounts');
+    const lines = reportLines({ ok: false, thresholdPercent: 90, subhosts: [], leftovers: [], errors: [], doubleMounts: [{ image: '/srv/a.raw', mounts: [{ dev: '/dev/loop3p1', mountPoint: '/opt/sub/a/live' }, { dev: '/dev/loop4p1', mountPoint: '/opt/sub/b/live' }] }] });
+    expect(lines).toContain('mounted twice: /srv/a.raw through /dev/loop3p1 on /opt/sub/a/live and /dev/loop4p1 on /opt/sub/b/live');
+    expect(lines.at(-1)).toMatch(/1 image mounted twice/);
   });
 });

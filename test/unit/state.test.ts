@@ -63,3 +63,14 @@ describe('deriveState of a `subhost start` session', () => {
     expect(deriveState(resuming, aliveSet())).toMatchObject({ state: 'failed' });
   });
 });
+
+describe('reboot back-off (issue 12, class 4)', () => {
+  it('counts quick reboots in a row, doubles the wait, and gives up after MAX_QUICK_REBOOTS', async () => {
+    const { rebootBackoff, MAX_QUICK_REBOOTS } = await import('../../src/core/lifecycle/reap');
+    expect(rebootBackoff({}, 60)).toEqual({ streak: 0, delaySeconds: 0, giveUp: false });
+    expect(rebootBackoff({}, 2)).toEqual({ streak: 1, delaySeconds: 1, giveUp: false });
+    expect(rebootBackoff({ rebootStreak: 2 }, 2)).toEqual({ streak: 3, delaySeconds: 4, giveUp: false });
+    expect(rebootBackoff({ rebootStreak: MAX_QUICK_REBOOTS }, 2).giveUp).toBe(true);
+    expect(rebootBackoff({ rebootStreak: MAX_QUICK_REBOOTS }, 600)).toMatchObject({ streak: 0, giveUp: false });
+  });
+});

@@ -61,3 +61,22 @@ describe('validateConfig', () => {
     expect(parseSize('x')).toBeUndefined();
   });
 });
+
+describe('values the kernel would refuse or change (issue 12, class 7)', () => {
+  it('refuses limits outside the kernel range, at their edges', () => {
+    expect(v({ PIDS: '4194304' }).limits.pids).toBe(4194304);
+    expect(() => v({ PIDS: '4194305' })).toThrow(/PIDS \("4194305"\): must be at most 4194304/);
+    expect(v({ CPUS: '0.01' }).limits.cpus).toBe(0.01);
+    expect(() => v({ CPUS: '0.009' })).toThrow(/CPUS \("0.009"\): must be at least 0.01/);
+    expect(v({ MEMORY: '8T' }).limits.memory).toBe(8 * 1024 ** 4);
+    expect(() => v({ MEMORY: '9999999T' })).toThrow(/MEMORY .*: must be at most 8P/);
+  });
+  it('takes at most 10 bridges, so host links NAME0-NAME9 never collide with another NAME', () => {
+    expect(v({ BRIDGES: Array(10).fill('br0') }).bridges).toHaveLength(10);
+    expect(() => v({ BRIDGES: Array(11).fill('br0') })).toThrow(/BRIDGES\[10\] \("br0"\): at most 10 interfaces: host links are web10 to web19/);
+  });
+  it('takes NAME as the host name when HOSTNAME is unset, whatever NAME is', () => {
+    expect(validateConfig('sx--', {}, '/opt/sub/sx--').hostname).toBe('sx--');
+    expect(() => validateConfig('sx--', { HOSTNAME: 'bad-' }, '/opt/sub/sx--')).toThrow(/HOSTNAME \("bad-"\)/);
+  });
+});

@@ -30,10 +30,12 @@ export function reportLines(r: CheckReport): string[] {
   if (r.leftovers.length) {
     lines.push(...table([['LEFTOVER', 'SUBHOST', 'WHAT', 'DETAIL'], ...r.leftovers.map((l) => [l.kind, l.subhost, l.id, l.detail ?? ''])]));
   }
+  for (const d of r.doubleMounts) lines.push(`mounted twice: ${d.image} through ${d.mounts.map((m) => `${m.dev} on ${m.mountPoint}`).join(' and ')}`);
   const full = r.subhosts.flatMap((s) => s.filesystems.filter((f) => f.overThreshold));
   const summary = [
     r.leftovers.length ? `${r.leftovers.length} left over${r.fixed ? ' after --fix' : ' (--fix releases them)'}` : 'nothing left over',
     full.length ? `${full.length} filesystem${full.length > 1 ? 's' : ''} at or over ${r.thresholdPercent}%` : `no filesystem at or over ${r.thresholdPercent}%`,
+    ...(r.doubleMounts.length ? [`${r.doubleMounts.length} image${r.doubleMounts.length > 1 ? 's' : ''} mounted twice`] : []),
     ...(r.fixed ? [`${r.fixed.length} released`] : []),
   ];
   lines.push(`check-mounts: ${summary.join(', ')}`);

@@ -1,8 +1,10 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { ConfigError } from '../../errors';
 import { isBridge, linkExists } from '../../host/ip';
-import { listLoops, type LoopDevice } from '../../host/loop';
-import { readPartitionTable, type PartitionTable } from '../storage/partition-table';
+import { readPartitionTable, type PartitionTable, mountableType, partitionProblem } from '../storage/partition-table';
+import { identityOf, type Identity } from '../../host/file-identity';
+import { inUseBy } from '../storage/in-use';
+import type { LoopIdentity } from '../../host/loop-identity';
 import type { SubhostConfig } from './types';
 
 /** Another active subhost, as far as conflicts go. */
@@ -16,14 +18,13 @@ function fail(what: string, element: string, why: string): never {
 }
 
 /**
- * Everything that can be checked before the host is touched, read-only: images, partitions,
- * bridges, MACs and images against other subhosts. Returns the partition tables for the plan.
- */
-/**
  * Why an image cannot be used, or undefined: it must exist, be a regular file (or, for DISKS, a
- * block device), be readable and writable, and be attached to no loop device yet. Read-only.
+ * block device), be readable and writable — by its permission bits too, which root's access(2)
+ * ignores: an image made read-only is never mounted read-write — and nothing on the host may use
+ * it: no loop device has it and, for a block device, the host neither mounts nor holds it
+ * (compared by identity, however the path is spelled). Read-only.
  */
-export function imageProblem(image: string, blockDeviceOk: boolean, attached: () => LoopDevice[]): string | undefined {
+export function imageProblem(image: string, blockDeviceOk: boolean, loops: LoopIdentity[]): string | undefined {
   let st;
   try {
     st = statSync(image);
@@ -33,38 +34,58 @@ export function imageProblem(image: string, blockDeviceOk: boolean, attached: ()
   if (!st.isFile() && !(blockDeviceOk && st.isBlockDevice())) return blockDeviceOk ? 'is not a regular file or block device' : 'is not a regular file';
   try {
     accessSync(image, constants.R_OK | constants.W_OK);
-  } catch {
-    return 'is not readable and writable';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EROFS' ? 'is on a read-only filesystem' : 'is not readable and writable';
   }
-  const loop = attached().find((l) => l.backingFile === image);
-  return loop ? `is already attached to ${loop.dev} (in use, or left over: \`subhost check-mounts\`)` : undefined;
+  if (st.isFile() && (st.mode & 0o222) === 0) return 'has no write permission (it would be mounted read-write: `chmod u+w` it to let the subhost write it)';
+  const id = identityOf(image);
+  return id ? inUseBy(id, loops) : 'does not exist';
 }
 
-export function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubhost[]): Map<string, PartitionTable> {
-  const tables = new Map<string, PartitionTable>();
-  let loops: LoopDevice[] | undefined;
-  const attached = () => (loops ??= listLoops());
-  cfg.disks.forEach((d, i) => {
+/**
+ * Everything that can be checked before the host is touched, read-only: images, partitions,
+ * bridges, MACs and images against other subhosts. Returns the partition tables for the plan.
+ */
+export async function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubhost[], loops: LoopIdentity[]): Promise<Map<string, PartitionTable>> {
+  const tables = new Map<string, PartitionTable & { size: number }>();
+  const seen = new Map<Identity, { i: number; dev: string; part: number }>();
+  const othersImages = others.flatMap((o) => o.config.disks.map((x) => ({ name: o.name, id: identityOf(x.image) })));
+  for (const [i, d] of cfg.disks.entries()) {
     const what = `DISKS[${i}]`;
     const element = `${d.dev}:${d.part}:${d.image}`;
-    const user = others.find((o) => o.config.disks.some((x) => x.image === d.image));
+    const id = identityOf(d.image);
+    const user = id && othersImages.find((o) => o.id === id);
     if (user) fail(what, element, `image ${d.image} is in use by subhost ${user.name}`);
-    const problem = imageProblem(d.image, true, attached);
-    if (problem) fail(what, element, `image ${d.image} ${problem}`);
+    const problem = imageProblem(d.image, true, loops);
+    if (problem || !id) fail(what, element, `image ${d.image} ${problem ?? 'does not exist'}`);
+    // One image is one disk: its partitions may be listed one by one, but never under two names, twice, or whole beside a part.
+    const prev = seen.get(id);
+    if (prev && (prev.dev !== d.dev || prev.part === 0 || d.part === 0 || prev.part === d.part)) {
+      fail(what, element, `image ${d.image} is the same image as DISKS[${prev.i}]'s (mounting one filesystem twice corrupts it)`);
+    }
+    seen.set(id, { i, dev: d.dev, part: d.part });
     let table = tables.get(d.image);
     if (!table) {
       try {
-        table = readPartitionTable(d.image);
+        table = await readPartitionTable(d.image);
       } catch (err) {
         fail(what, element, `cannot read ${d.image}: ${(err as Error).message}`);
       }
       tables.set(d.image, table);
     }
-    if (d.part > 0 && !table.partitions.some((p) => p.index === d.part)) {
+    const part = table.partitions.find((p) => p.index === d.part);
+    if (d.part > 0 && !part) {
       const have = table.partitions.map((p) => p.index);
       fail(what, element, `partition ${d.part} does not exist in ${d.image} (${table.scheme === 'none' ? 'it has no partition table' : have.length ? `it has partition${have.length > 1 ? 's' : ''} ${have.join(', ')}` : 'its partition table is empty'})`);
     }
-  });
+    // The table is the image's own, so untrusted: a partition must lie inside the image.
+    const outside = part && partitionProblem(part, table.size);
+    if (outside) fail(what, element, `partition ${d.part} of ${d.image} ${outside}`);
+    if (i === 0) {
+      const { problem } = await mountableType(d.image, part?.offset ?? 0, part?.size ?? 0);
+      if (problem) fail(what, element, `${d.part ? `partition ${d.part} of ` : ''}${d.image} ${problem}`);
+    }
+  }
   cfg.bridges.forEach((b, i) => {
     const what = `BRIDGES[${i}]`;
     const element = b.derivedMac ? b.bridge : `${b.bridge}:${b.mac}`;

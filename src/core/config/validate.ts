@@ -4,6 +4,7 @@ import { deriveMac, macProblem, parseMac } from './mac';
 import { isValidHostname } from './names';
 import { isValidIfname } from '../../host/ip';
 import { parseAddresses } from './addresses';
+import { CPU_PERIOD_US } from '../cgroups/limits';
 import type { BridgeSpec, ConfigVar, DiskSpec, Limits, RawConfig, SubhostConfig } from './types';
 
 const DEV_RE = /^[a-z][a-z0-9]{0,15}$/;
@@ -44,7 +45,16 @@ export function parseDisks(elements: string[], baseDir: string): DiskSpec[] {
   });
 }
 
+/**
+ * Host links are NAME0 … NAME9: one digit, so that two subhosts' link names can never be the same
+ * (with NAME1 + "1" and NAME + "11" allowed, `web1`'s 2nd and `web`'s 12th would both be web11).
+ */
+export const MAX_BRIDGES = 10;
+
 export function parseBridges(elements: string[], name: string): BridgeSpec[] {
+  if (elements.length > MAX_BRIDGES) {
+    fail(`BRIDGES[${MAX_BRIDGES}]`, elements[MAX_BRIDGES], `at most ${MAX_BRIDGES} interfaces: host links are ${name}0 to ${name}9, one digit, so that no two subhosts' link names can collide`);
+  }
   const macs = new Map<string, number>();
   return elements.map((element, i) => {
     const what = `BRIDGES[${i}]`;
@@ -68,6 +78,13 @@ export function parseBridges(elements: string[], name: string): BridgeSpec[] {
   });
 }
 
+/** pids.max takes at most PID_MAX_LIMIT (4 Mi on 64-bit kernels). */
+export const PIDS_MAX = 4 * 1024 * 1024;
+/** The largest byte count a JavaScript number holds exactly (8 PiB, beyond any host's memory). */
+export const MEMORY_MAX = Number.MAX_SAFE_INTEGER;
+/** cpu.max and cpu.cfs_quota_us refuse a quota under 1000 µs. */
+export const CPU_QUOTA_MIN_US = 1000;
+
 const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
 export function parseSize(text: string): number | undefined {
@@ -82,17 +99,21 @@ export function parseLimits(raw: RawConfig): Limits {
   const cpus = scalar(raw, 'CPUS');
   if (cpus !== undefined) {
     if (!/^\d+(\.\d+)?$/.test(cpus) || Number(cpus) <= 0 || Number(cpus) > 4096) fail('CPUS', cpus, 'must be a positive number of CPUs, e.g. 1.5');
+    // The kernel's smallest quota is 1 ms per period: below it, the limit would silently be raised.
+    if (Math.round(Number(cpus) * CPU_PERIOD_US) < CPU_QUOTA_MIN_US) fail('CPUS', cpus, `must be at least ${CPU_QUOTA_MIN_US / CPU_PERIOD_US} (the kernel's smallest CPU quota, ${CPU_QUOTA_MIN_US / 1000} ms per ${CPU_PERIOD_US / 1000} ms)`);
     limits.cpus = Number(cpus);
   }
   const memory = scalar(raw, 'MEMORY');
   if (memory !== undefined) {
     const bytes = parseSize(memory);
     if (bytes === undefined || bytes < 1024 * 1024) fail('MEMORY', memory, 'must be a size of at least 1M, e.g. 512M or 2G');
+    if (bytes > MEMORY_MAX) fail('MEMORY', memory, 'must be at most 8P (a larger number cannot be written exactly; omit MEMORY for no limit)');
     limits.memory = bytes;
   }
   const pids = scalar(raw, 'PIDS');
   if (pids !== undefined) {
     if (!/^\d+$/.test(pids) || Number(pids) < 1) fail('PIDS', pids, 'must be a whole number of at least 1');
+    if (Number(pids) > PIDS_MAX) fail('PIDS', pids, `must be at most ${PIDS_MAX} (the kernel's PID_MAX_LIMIT; omit PIDS for no limit)`);
     limits.pids = Number(pids);
   }
   const io = scalar(raw, 'IO_WEIGHT');
@@ -119,8 +140,10 @@ export function validateConfig(name: string, raw: RawConfig, subhostDir: string,
   const baseText = scalar(raw, 'BASE');
   if (baseText !== undefined && !isAbsolute(baseText)) fail('BASE', baseText, 'must be an absolute path');
   if (baseText !== undefined && disks.length > 0) fail('BASE', baseText, 'cannot be combined with DISKS (BASE is for overlay subhosts)');
-  const hostname = scalar(raw, 'HOSTNAME') ?? name;
-  if (!isValidHostname(hostname)) fail('HOSTNAME', hostname, 'is not a valid host name (a-z, 0-9 and -, dot-separated labels)');
+  const set = scalar(raw, 'HOSTNAME');
+  // Unset, it is NAME as it is (any NAME is a host name the kernel takes): never refused as a HOSTNAME nobody wrote.
+  if (set !== undefined && !isValidHostname(set)) fail('HOSTNAME', set, 'is not a valid host name (a-z, 0-9 and -, dot-separated labels)');
+  const hostname = set ?? name;
   return {
     name,
     disks,

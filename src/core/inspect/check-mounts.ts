@@ -4,6 +4,11 @@ import { readMountinfo } from '../../host/mountinfo';
 import { NAME_RE } from '../config/names';
 import type { Runtime } from '../state/runtime';
 import { deriveState, readState, type SubhostStateName } from '../state/records';
+import { readlinkSync } from 'node:fs';
+import { known } from '../state/active';
+import { findDoubleMounts, type DoubleMount } from '../storage/double-mounts';
+import { listLoopIdentities } from '../../host/loop-identity';
+import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
 import { subhostNames } from './info';
 import { activeRecords, findLeftovers } from './leftovers';
 import { lockSubhost } from '../state/lock';
@@ -30,6 +35,8 @@ export interface CheckReport {
   leftovers: Leftover[];
   /** With --fix: what it released. */
   fixed?: Leftover[];
+  /** Filesystems of one image mounted through two loop devices at once (never fixed: both may be live). */
+  doubleMounts: DoubleMount[];
   errors: string[];
 }
 
@@ -59,10 +66,32 @@ export async function checkMounts(rt: Runtime, opts: CheckOptions = {}): Promise
     .filter(wanted)
     .map((name) => {
       const rec = active.get(name);
-      return { name, state: deriveState(readState(rt.paths, name)).state, filesystems: rec ? subhostFilesystems(rec, threshold, mounts) : [] };
+      return { name, state: known(rt, name).derived.state, filesystems: rec ? subhostFilesystems(rec, threshold, mounts) : [] };
     });
   const full = subhosts.some((s) => s.filesystems.some((f) => f.overThreshold));
-  return { ok: !leftovers.length && !errors.length && !full, thresholdPercent: threshold, subhosts, leftovers: leftovers.map(brief), ...(fixed ? { fixed } : {}), errors };
+  const doubleMounts = findDoubleMounts(await listLoopIdentities(), mounts);
+  return { ok: !leftovers.length && !errors.length && !full && !doubleMounts.length, thresholdPercent: threshold, subhosts, leftovers: leftovers.map(brief), ...(fixed ? { fixed } : {}), doubleMounts, errors };
+}
+
+/** A guest runs in NAME's cgroups: a process there is in a PID namespace of its own (a guest's PID 1 and its children). */
+function runsAGuest(rt: Runtime, name: string): boolean {
+  const ours = readlinkOr('/proc/self/ns/pid');
+  return subhostCgroupSet(rt.cgroupMount, name)
+    .existing()
+    .some((c) =>
+      c.allProcs().some((pid) => {
+        const ns = readlinkOr(`/proc/${pid}/ns/pid`);
+        return ns !== undefined && ns !== ours;
+      }),
+    );
+}
+
+function readlinkOr(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The staging folders of bootstraps that were killed (src/bootstrap/staging.ts). */
@@ -94,6 +123,12 @@ export async function fixLeftovers(rt: Runtime, leftovers: HostResource[]): Prom
           const stale = items.filter((r) => r.kind === 'supervisor' && r.proc && r.proc.pid !== rec.supervisor?.pid && r.proc.pid !== rec.op?.pid);
           const alive = await killProcs(stale.map((r) => r.proc!));
           if (alive.length) errors.push(new SubhostError(`${name}: supervisor ${alive.map((a) => a.pid).join(', ')} did not die after SIGKILL`));
+          continue;
+        }
+        const k = known(rt, name);
+        if (!k.record && k.derived.state === 'failed' && runsAGuest(rt, name)) {
+          // The record is lost, not the guest: only an operator's `stop` may kill it.
+          errors.push(new SubhostError(`${name}: ${k.derived.reason}; a guest still runs in it, so --fix leaves it alone`));
           continue;
         }
         const images = items.flatMap((r) => (r.backingFile ? [r.backingFile] : []));

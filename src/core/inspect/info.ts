@@ -10,7 +10,10 @@ import type { GntMapping } from '../../ganeti/mapping';
 import { readMark } from '../../ganeti/mark';
 import { deviceNode } from '../plan/boot-plan';
 import type { Runtime } from '../state/runtime';
-import { deriveState, namesWithState, readState, type StateRecord, type SubhostStateName } from '../state/records';
+import { namesWithState, readState, type StateRecord, type SubhostStateName } from '../state/records';
+import { known } from '../state/active';
+import { recordedLoops } from '../storage/claims';
+import { readFileOr } from '../../host/read-file';
 import type { PartitionResult } from '../steps/disks';
 import { inspectHardening, type HardeningInfo } from './hardening-info';
 import type { CgroupResult } from '../steps/cgroup';
@@ -122,19 +125,20 @@ function fromRecord(rec: StateRecord, layout: Layout, info: SubhostInfo): void {
 /** What hibernation kept, found by looking (read-only), not taken from the record. */
 async function keptOf(rt: Runtime, rec: StateRecord, layout: Layout): Promise<SubhostInfo['kept']> {
   const ourNetns = rec.applied.some((a) => a.kind === 'netns');
-  const found = await findResources(rt, rec.name, { roots: [rec.root], images: imagesOf(rec.config, layout), ourNetns });
+  const found = await findResources(rt, rec.name, { roots: [rec.root], images: imagesOf(rec.config, layout), ourNetns, recordedLoops: recordedLoops(rec) });
   return found.map((r) => ({ kind: r.kind, id: r.id, ...(r.detail ? { detail: r.detail } : {}) }));
 }
 
 /** What is known of NAME without touching anything: its record, or else its config; usage: add its usage snapshot (status). */
 export async function describe(rt: Runtime, name: string, opts: { usage?: boolean } = {}): Promise<SubhostInfo> {
-  const rec = readState(rt.paths, name);
-  const d = deriveState(rec);
+  const { record: rec, derived: d } = known(rt, name);
   const info: SubhostInfo = { name, state: d.state, kind: 'unknown', disks: [], interfaces: [], warnings: [] };
   if (d.busy) info.busy = d.busy;
   if (d.reason) info.reason = d.reason;
   const ganeti = readMark(rt.paths, name);
   if (ganeti) info.ganeti = ganeti;
+  const note = d.state === 'stopped' ? readFileOr(rt.paths.rebootLoopNote(name))?.trim() : undefined;
+  if (note) info.reason = note;
   if (rec) {
     const layout = rec.layout ?? detectLayout(rec.config, rt.paths);
     fromRecord(rec, layout, info);

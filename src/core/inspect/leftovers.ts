@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { Cgroup } from '../../host/cgroupfs';
 import { findV1Hierarchies } from '../../host/cgroup-v1';
-import { listLoops } from '../../host/loop';
+import { canonicalPath, identityOf } from '../../host/file-identity';
+import { listLoopIdentities } from '../../host/loop-identity';
 import { readMountinfo } from '../../host/mountinfo';
 import { listNetns } from '../../host/netns';
 import { readCmdline } from '../../host/proc';
@@ -27,14 +28,17 @@ export function activeRecords(rt: Runtime): Map<string, StateRecord> {
   return active;
 }
 
-/** Image -> the subhost that has it, for every subhost we know of: records first, else configs. */
+/** Image identity -> the subhost that has it, for every subhost we know of: records first, else configs. */
 async function imageOwners(rt: Runtime): Promise<Map<string, string>> {
   const imageOwner = new Map<string, string>();
   for (const name of subhostNames(rt)) {
     let cfg = readState(rt.paths, name)?.config;
     if (!cfg) cfg = await loadConfig(rt.paths, name, { env: {} }).catch(() => undefined);
     if (!cfg) continue;
-    for (const d of cfg.disks) if (!imageOwner.has(d.image)) imageOwner.set(d.image, name);
+    for (const d of cfg.disks) {
+      const id = identityOf(d.image);
+      if (id && !imageOwner.has(id)) imageOwner.set(id, name);
+    }
   }
   return imageOwner;
 }
@@ -75,8 +79,8 @@ async function scan(rt: Runtime, imageOwner: Map<string, string>): Promise<(Host
     const name = nameUnder(rt.paths.root, m.mountPoint, ['live', 'mnt']);
     if (name) found.push({ kind: 'mount', subhost: name, id: m.mountPoint, detail: `${m.fsType} ${m.source}` });
   }
-  for (const l of listLoops()) {
-    const name = nameUnder(rt.paths.root, l.backingFile) ?? imageOwner.get(l.backingFile);
+  for (const l of await listLoopIdentities()) {
+    const name = nameUnder(rt.paths.root, l.backingFile) ?? imageOwner.get(l.identity);
     if (name) found.push(loopResource(name, l));
   }
   for (const ifname of readdirSync('/sys/class/net')) {
@@ -102,7 +106,7 @@ export async function findLeftovers(rt: Runtime, opts: { names?: string[] } = {}
   const after = activeRecords(rt);
   const recordOf = (n: string) => after.get(n) ?? before.get(n);
   const active = [...before.values(), ...after.values()];
-  const usesImage = (rec: StateRecord, file: string) => rec.config.disks.some((d) => d.image === file) || file.startsWith(`${join(rec.root, rec.name)}/`);
+  const usesImage = (rec: StateRecord, r: HostResource) => rec.config.disks.some((d) => identityOf(d.image) === r.identity) || r.backingFile!.startsWith(`${canonicalPath(join(rec.root, rec.name))}/`);
   const left: HostResource[] = [];
   for (const { bootId, ...r } of found) {
     const rec = recordOf(r.subhost);
@@ -115,7 +119,7 @@ export async function findLeftovers(rt: Runtime, opts: { names?: string[] } = {}
         isLeft = !rec || rec.root !== rt.paths.root;
         break;
       case 'loop':
-        isLeft = !active.some((a) => usesImage(a, r.backingFile!));
+        isLeft = !active.some((a) => usesImage(a, r));
         break;
       case 'state':
         isLeft = !after.has(r.subhost);

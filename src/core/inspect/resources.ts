@@ -2,7 +2,10 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { asSubhostError, SubhostError } from '../../errors';
 import { ipBatchForce, readIfalias } from '../../host/ip';
-import { detachLoops, listLoops, type LoopDevice } from '../../host/loop';
+import { detachLoops, type LoopDevice } from '../../host/loop';
+import { canonicalPath, identityOf } from '../../host/file-identity';
+import { claimsOfOthers, loopHeldElsewhere, type Claims } from '../storage/claims';
+import { listLoopIdentities } from '../../host/loop-identity';
 import { mountsUnder, readMountinfo } from '../../host/mountinfo';
 import { umount } from '../../host/mount';
 import { netnsExists, netnsLoAlias } from '../../host/netns';
@@ -24,8 +27,9 @@ export interface HostResource {
   detail?: string;
   /** For a supervisor: the process with its start time, so a reused PID is never killed. */
   proc?: ProcRef;
-  /** For a loop device: its backing file. */
+  /** For a loop device: its backing file, and that file's identity. */
   backingFile?: string;
+  identity?: string;
 }
 
 /** Where to look for NAME's resources: what its record or config says, and its folder. */
@@ -37,6 +41,8 @@ export interface Scope {
   spare?: number[];
   /** The record says subhost made netns NAME: it is ours without asking for the mark on its lo. */
   ourNetns?: boolean;
+  /** Loop devices NAME's record says it attached: its own, when their backing file is one of its images. */
+  recordedLoops?: string[];
 }
 
 /**
@@ -78,14 +84,21 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
   const pids = new Set(set.existing().flatMap((c) => c.allProcs()));
   for (const pid of pids) found.push({ kind: 'process', subhost: name, id: String(pid), detail: `in the cgroups of ${name}` });
   const mounts = readMountinfo();
-  const roots = [...new Set(scope.roots)];
+  const roots = [...new Set(scope.roots.map(canonicalPath))];
   for (const dir of roots.flatMap((r) => subhostMountDirs(r, name))) {
     for (const m of mountsUnder(mounts, dir)) found.push({ kind: 'mount', subhost: name, id: m.mountPoint, detail: `${m.fsType} ${m.source}` });
   }
-  const images = new Set(scope.images);
-  const folders = roots.map((r) => `${join(r, name)}/`);
-  for (const l of listLoops()) {
-    if (images.has(l.backingFile) || folders.some((f) => l.backingFile.startsWith(f))) found.push(loopResource(name, l));
+  // Loops by their backing file's identity (a symlinked or hard-linked image is the same image);
+  // one not in NAME's record is NAME's only when no other subhost claims it and nothing else mounts it.
+  const images = new Set(scope.images.map(identityOf).filter((i) => i !== undefined));
+  const folders = roots.map((r) => `${canonicalPath(join(r, name))}/`);
+  const recorded = new Set(scope.recordedLoops ?? []);
+  let claims: Claims | undefined;
+  const dirs = roots.flatMap((r) => subhostMountDirs(canonicalPath(r), name));
+  for (const l of await listLoopIdentities()) {
+    if (!images.has(l.identity) && !folders.some((f) => l.backingFile.startsWith(f))) continue;
+    if (!recorded.has(l.dev) && loopHeldElsewhere(l, (claims ??= claimsOfOthers(rt.paths, name)), dirs, mounts)) continue;
+    found.push(loopResource(name, l));
   }
   for (const link of subhostLinks(name)) found.push({ kind: 'veth', subhost: name, id: link });
   if (netnsExists(name) && (scope.ourNetns || (await isOurNetns(name)))) found.push({ kind: 'netns', subhost: name, id: name });
@@ -93,8 +106,8 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
   return found;
 }
 
-export function loopResource(name: string, l: LoopDevice): HostResource {
-  return { kind: 'loop', subhost: name, id: l.dev, detail: `${l.backingFile}${l.offset ? ` at offset ${l.offset}` : ''}`, backingFile: l.backingFile };
+export function loopResource(name: string, l: Pick<LoopDevice, 'dev' | 'backingFile' | 'offset'> & { identity?: string }): HostResource {
+  return { kind: 'loop', subhost: name, id: l.dev, detail: `${l.backingFile}${l.offset ? ` at offset ${l.offset}` : ''}`, backingFile: l.backingFile, identity: l.identity };
 }
 
 /** Release found resources in the safe order: processes, mounts, loops, links, netns, cgroups, state. */

@@ -1,7 +1,7 @@
 import { asSubhostError } from '../../errors';
 import { loadConfig } from '../config';
 import type { Runtime } from '../state/runtime';
-import { deriveState, readState } from '../state/records';
+import { known } from '../state/active';
 import { boot } from './boot';
 import { subhostNames } from '../inspect/info';
 
@@ -23,7 +23,7 @@ export async function autostart(rt: Runtime, parallel = 1, onResult: (r: Autosta
     try {
       const cfg = await loadConfig(rt.paths, name, { env: {} });
       if (!cfg.autostart) return undefined;
-      if (deriveState(readState(rt.paths, name)).state !== 'stopped') return { name, outcome: 'running' };
+      if (known(rt, name).derived.state !== 'stopped') return { name, outcome: 'running' };
       await boot(rt, name);
       return { name, outcome: 'booted' };
     } catch (err) {

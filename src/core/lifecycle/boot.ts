@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { SubhostError } from '../../errors';
+import { rmSync } from 'node:fs';
+import { ConfigError, SubhostError } from '../../errors';
 import { procRef } from '../../host/proc';
 import { readCgroupLayout } from '../cgroups/limits';
 import { loadConfig } from '../config';
@@ -7,11 +8,12 @@ import { checkDisksAndNetwork } from '../config/host-checks';
 import { checkFolderMode } from '../storage/folder-mode';
 import type { SubhostConfig } from '../config/types';
 import { deviceControl } from '../cgroups/devices';
-import { checkLayout, detectLayout, type Layout } from '../storage/layout';
+import { checkLayout, detectLayout, type Layout, checkLayoutImage } from '../storage/layout';
 import type { Lock } from '../../host/flock';
 import { checkName } from '../config/names';
-import type { PartitionTable } from '../storage/partition-table';
+import { type PartitionTable, mountableType } from '../storage/partition-table';
 import { forceOffsetLoops } from '../steps/disks';
+import { listLoopIdentities } from '../../host/loop-identity';
 import { buildBootPlan } from '../plan/boot-plan';
 import type { SubhostPlan } from '../plan/subhost-steps';
 import type { Runtime } from '../state/runtime';
@@ -30,6 +32,10 @@ export interface BootOptions {
   graceSeconds?: number;
   /** Held already (a reboot from `_reap`). */
   lock?: Lock;
+  /** A guest's reboot: the config and layout its first boot recorded (its --config file and environment included), not a new reading. */
+  recorded?: { config: SubhostConfig; layout: Layout };
+  /** Quick reboots in a row so far (see reap). */
+  rebootStreak?: number;
 }
 
 export type BootOutcome = { dryRun: true; plan: SubhostPlan; config: SubhostConfig } | { dryRun: false; record: StateRecord };
@@ -55,16 +61,22 @@ export async function layoutConfig(rt: Runtime, name: string, configFile?: strin
 }
 
 /** Everything checkable before the host is touched: the folder's mode, the layout, images, partitions, bridges, MACs. */
-export function checkAgainstHost(rt: Runtime, config: SubhostConfig, layout: Layout): Map<string, PartitionTable> {
+export async function checkAgainstHost(rt: Runtime, config: SubhostConfig, layout: Layout): Promise<Map<string, PartitionTable>> {
   checkFolderMode(rt.paths.subhostDir(config.name));
   checkLayout(config, layout);
-  return checkDisksAndNetwork(config, otherActive(rt, config.name));
+  const loops = await listLoopIdentities();
+  checkLayoutImage(layout, loops);
+  if (layout.imageFile) {
+    const { problem } = await mountableType(layout.imageFile);
+    if (problem) throw new ConfigError(`${layout.imageFile}: ${problem}`);
+  }
+  return checkDisksAndNetwork(config, otherActive(rt, config.name), loops);
 }
 
 /** The config, its layout and the host checks in one (start, and the dry run of boot). */
 export async function checkedConfig(rt: Runtime, name: string, configFile?: string): Promise<{ config: SubhostConfig; layout: Layout; tables: Map<string, PartitionTable> }> {
   const { config, layout } = await layoutConfig(rt, name, configFile);
-  return { config, layout, tables: checkAgainstHost(rt, config, layout) };
+  return { config, layout, tables: await checkAgainstHost(rt, config, layout) };
 }
 
 function planFor(rt: Runtime, config: SubhostConfig, layout: Layout, tables: Map<string, PartitionTable>, opts: BootOptions, bootId: string): SubhostPlan {
@@ -91,7 +103,7 @@ export async function checkAndRecord(
 ): Promise<{ plan: SubhostPlan; record: StateRecord }> {
   const hostLock = await lockHost(rt, `${mode} ${name}`);
   try {
-    const planned = plan(checkAgainstHost(rt, config, layout));
+    const planned = plan(await checkAgainstHost(rt, config, layout));
     await pausePoint(rt.env, `${mode}:checked`);
     const record: StateRecord = {
       version: 1,
@@ -123,13 +135,16 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
     return { dryRun: true, plan, config };
   }
   // Read the config (bash) while waiting for the lock: both are processes of their own.
-  const configured = layoutConfig(rt, name, opts.configFile);
+  const configured = opts.recorded ? Promise.resolve(opts.recorded) : layoutConfig(rt, name, opts.configFile);
   configured.catch(() => undefined);
   const lock = opts.lock ?? (await lockSubhost(rt, name, 'boot'));
   try {
     refuseIfActive(rt, name);
     const { config, layout } = await configured;
     const { plan, record } = await checkAndRecord(rt, name, 'boot', bootId, { config, layout }, (tables) => planFor(rt, config, layout, tables, opts, bootId));
+    if (opts.graceSeconds !== undefined) record.graceSeconds = opts.graceSeconds;
+    if (opts.rebootStreak) record.rebootStreak = opts.rebootStreak;
+    rmSync(rt.paths.rebootLoopNote(name), { force: true });
     const ctx: SubhostContext = { results: new Map(), paths: rt.paths, name, cgroupMount: rt.cgroupMount, warnings: [] };
     await applyRecorded(rt, record, plan, ctx);
     const started = ctx.results.get('start-init') as StartInitResult;

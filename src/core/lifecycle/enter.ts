@@ -6,7 +6,7 @@ import { setprivArgs } from '../guest/capabilities';
 import { checkName } from '../config/names';
 import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
 import type { Runtime } from '../state/runtime';
-import { deriveState, readState } from '../state/records';
+import { known } from '../state/active';
 
 const GUEST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_SHELL = ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l'];
@@ -93,8 +93,7 @@ function ended(child: ChildProcess, onTerminal: boolean): Promise<number> {
 /** `subhost enter NAME [-- CMD...]`: resolves with CMD's exit status. */
 export async function enter(rt: Runtime, name: string, cmd: string[]): Promise<number> {
   checkName(name);
-  const rec = readState(rt.paths, name);
-  const d = deriveState(rec);
+  const { record: rec, derived: d } = known(rt, name);
   if (!rec || d.state !== 'running' || !rec.pid1) throw new SubhostError(`subhost ${name} is not running (it is ${d.state})`);
   const argv = enterArgv(subhostCgroupSet(rt.cgroupMount, name).procsFiles(), rec.pid1.pid, cmd, rt.env.TERM);
   const onTerminal = isatty(0);

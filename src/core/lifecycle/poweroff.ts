@@ -2,9 +2,11 @@ import { SubhostError } from '../../errors';
 import { catchesSignal, isAlive, procRef, signalProc } from '../../host/proc';
 import { checkName } from '../config/names';
 import type { Runtime } from '../state/runtime';
-import { deriveState, readState, writeState } from '../state/records';
+import { writeState } from '../state/records';
 import { lockSubhost } from '../state/lock';
 import { crashPoint } from './test-hooks';
+import { known } from '../state/active';
+import { refuseOtherRoot } from './stop';
 import { release, type StopOutcome } from './stop';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,10 +27,10 @@ export async function poweroff(rt: Runtime, name: string, timeoutSeconds: number
   checkName(name);
   const lock = await lockSubhost(rt, name, 'poweroff');
   try {
-    const record = readState(rt.paths, name);
-    const derived = deriveState(record);
-    if (!record || derived.state === 'stopped') return { released: false, killed: false, alreadyStopped: true };
+    const { record, derived } = known(rt, name);
     if (derived.state === 'failed') throw new SubhostError(`subhost ${name} is failed: ${derived.reason}`);
+    if (!record || derived.state === 'stopped') return { released: false, killed: false, alreadyStopped: true };
+    refuseOtherRoot(rt, record);
     let killed = false;
     let ignored = false;
     if (record.pid1 && isAlive(record.pid1)) {

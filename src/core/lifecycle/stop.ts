@@ -4,7 +4,9 @@ import type { Lock } from '../../host/flock';
 import { checkName } from '../config/names';
 import { undoApplied } from '../plan/executor';
 import type { Runtime } from '../state/runtime';
-import { readState, removeRuntimeDir, writeState } from '../state/records';
+import { readState, removeRuntimeDir, writeState, type StateRecord } from '../state/records';
+import { canonicalPath } from '../../host/file-identity';
+import { recordedLoops } from '../storage/claims';
 import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
 import { loadConfig } from '../config';
@@ -12,6 +14,13 @@ import { detectLayout, imagesOf } from '../storage/layout';
 import { lockSubhost } from '../state/lock';
 import { findResources, releaseResources, type Scope } from '../inspect/resources';
 import { crashPoint } from './test-hooks';
+
+/** Runtime state is host-wide, NAME is not: a subhost booted from another SUBHOST_ROOT is not this root's to stop. */
+export function refuseOtherRoot(rt: Runtime, record: StateRecord): void {
+  if (canonicalPath(record.root) !== canonicalPath(rt.paths.root)) {
+    throw new SubhostError(`subhost ${record.name} was booted from ${record.root}, not from ${rt.paths.root}: use --root ${record.root}`);
+  }
+}
 
 export interface StopOutcome {
   /** False when there was nothing to release ("already stopped"). */
@@ -38,10 +47,13 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
   const lock = opts.lock ?? (await lockSubhost(rt, name, 'stop'));
   try {
     const record = readState(rt.paths, name);
+    // `_reap` and check-mounts --fix name their roots; an operator's stop must be run from NAME's own.
+    if (record && !opts.self && !opts.roots) refuseOtherRoot(rt, record);
     const scope: Scope = {
       roots: [record?.root ?? rt.paths.root, ...(opts.roots ?? [])],
       images: [...(opts.images ?? [])],
       spare: opts.self ? [opts.self.pid] : [],
+      recordedLoops: record ? recordedLoops(record) : [],
     };
     if (record) {
       scope.images.push(...imagesOf(record.config, record.layout ?? detectLayout(record.config, rt.paths)));

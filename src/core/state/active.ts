@@ -1,6 +1,12 @@
+import { existsSync } from 'node:fs';
+import { mountsUnder, readMountinfo } from '../../host/mountinfo';
+import { readCmdline } from '../../host/proc';
 import type { OtherSubhost } from '../config/host-checks';
 import type { Runtime } from './runtime';
-import { deriveState, namesWithState, readState, type DerivedState, type StateRecord } from './records';
+import { namesWithState, type DerivedState, type StateRecord, deriveRead, readRecord } from './records';
+import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
+import { subhostLinks, subhostMountDirs } from '../inspect/resources';
+import { listMonitorProcs } from '../lifecycle/supervisors';
 
 export interface Known {
   name: string;
@@ -8,16 +14,28 @@ export interface Known {
   derived: DerivedState;
 }
 
+/** What the kernel shows of NAME without a record: its cgroup, its supervisor, its marked links, mounts on its folder. */
+export function kernelEvidence(rt: Runtime, name: string): string | undefined {
+  if (subhostCgroupSet(rt.cgroupMount, name).existing().length) return 'its cgroup';
+  // Not a `_reap` (the supervisor exec'd): it releases NAME, or boots it again after a guest's reboot.
+  if (listMonitorProcs(rt.cgroupMount).some((p) => p.name === name && p.pid !== process.pid && !readCmdline(p.pid).includes('_reap'))) return 'its supervisor';
+  if (subhostLinks(name).length) return 'its network links';
+  const mounts = readMountinfo();
+  if (subhostMountDirs(rt.paths.root, name).some((d) => existsSync(d) && mountsUnder(mounts, d).length)) return 'a mount on its folder';
+  return undefined;
+}
+
+/** NAME's record and state: a corrupt record, or none with NAME still in the kernel, is `failed`. */
 export function known(rt: Runtime, name: string): Known {
-  const record = readState(rt.paths, name);
-  return { name, record, derived: deriveState(record) };
+  const read = readRecord(rt.paths, name);
+  return { name, record: read.record, derived: deriveRead(name, read, () => kernelEvidence(rt, name)) };
 }
 
 /** Subhosts other than `except` that hold resources (running, hibernated, failed or busy). */
 export function otherActive(rt: Runtime, except: string): OtherSubhost[] {
   return namesWithState(rt.paths)
     .filter((n) => n !== except)
-    .map((n) => readState(rt.paths, n))
+    .map((n) => readRecord(rt.paths, n).record)
     .filter((r): r is StateRecord => r !== undefined)
     .map((r) => ({ name: r.name, config: r.config }));
 }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { canonicalPath } from '../../host/file-identity';
 
 export const DEFAULT_ROOT = '/opt/sub';
 export const DEFAULT_RUN = '/run/subhost';
@@ -16,8 +17,9 @@ export class Paths {
     readonly run: string,
   ) {}
 
+  /** SUBHOST_ROOT with its symlinks resolved: mountinfo and loop devices name the real path, and so must we. */
   static fromEnv(env: NodeJS.ProcessEnv, rootFlag?: string): Paths {
-    return new Paths(rootFlag ?? env.SUBHOST_ROOT ?? DEFAULT_ROOT, env.SUBHOST_RUN ?? DEFAULT_RUN);
+    return new Paths(canonicalPath(rootFlag ?? env.SUBHOST_ROOT ?? DEFAULT_ROOT), env.SUBHOST_RUN ?? DEFAULT_RUN);
   }
 
   subhostDir(name: string): string {
@@ -61,6 +63,11 @@ export class Paths {
   /** Console logs outlive the runtime dir (stop removes it), so the last boot can still be read. */
   consoleLog(name: string): string {
     return join(this.run, '.logs', `${name}.log`);
+  }
+
+  /** Why a guest's reboot loop was stopped: kept beside the log until NAME boots again. */
+  rebootLoopNote(name: string): string {
+    return join(this.run, '.logs', `${name}.reboot-loop`);
   }
 
   consoleFifo(name: string): string {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { writeFileAtomic } from '../../host/atomic-file';
 import type { SubhostConfig } from '../config/types';
 import type { Layout } from '../storage/layout';
@@ -41,20 +41,51 @@ export interface StateRecord {
   /** `subhost start`: the CLI that waits for the shell on its terminal, and hibernates the subhost when it ends. */
   attached?: ProcRef;
   warnings: string[];
+  /** Seconds subhost-init waits between SIGTERM and SIGKILL: a guest's reboot boots with the same. */
+  graceSeconds?: number;
+  /** Guest reboots in a row that came soon after their boot (a reboot loop), and when the next boot is due. */
+  rebootStreak?: number;
+  rebootAt?: string;
 }
 
-export function readState(paths: Paths, name: string): StateRecord | undefined {
+/** A record as read: absent (no runtime folder), or corrupt (unreadable, truncated, incomplete, or its folder without it). */
+export interface RecordRead {
+  record?: StateRecord;
+  corrupt?: string;
+}
+
+function isRecord(r: unknown, name: string): r is StateRecord {
+  const x = r as StateRecord | null;
+  return !!x && typeof x === 'object' && x.version === 1 && x.name === name && typeof x.root === 'string' && typeof x.bootId === 'string' && !!x.config && Array.isArray(x.applied) && Array.isArray(x.config.disks) && Array.isArray(x.config.bridges);
+}
+
+/** NAME's record; a record that exists but cannot be used is `corrupt`, never taken for "no record". */
+export function readRecord(paths: Paths, name: string): RecordRead {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(paths.stateFile(name), 'utf8')) as StateRecord;
-  } catch {
-    return undefined;
+    text = readFileSync(paths.stateFile(name), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return { corrupt: `state.json cannot be read (${(err as NodeJS.ErrnoException).code})` };
+    return existsSync(paths.runDir(name)) ? { corrupt: 'state.json is missing from its runtime folder' } : {};
   }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { corrupt: `state.json is not valid JSON (${text.length} bytes: truncated?)` };
+  }
+  return isRecord(parsed, name) ? { record: parsed } : { corrupt: 'state.json is incomplete' };
+}
+
+/** The record, when there is a usable one (see readRecord for why there is not). */
+export function readState(paths: Paths, name: string): StateRecord | undefined {
+  return readRecord(paths, name).record;
 }
 
 export function writeState(paths: Paths, state: StateRecord): void {
   mkdirSync(paths.runDir(state.name), { recursive: true, mode: 0o755 });
-  // /run is tmpfs and cleared at host boot: rename makes it crash-safe for us, fsync would buy nothing.
-  writeFileAtomic(paths.stateFile(state.name), JSON.stringify(state, null, 1) + '\n', 0o644, false);
+  // Complete or absent: every byte written, fsync'd, then renamed over the old record.
+  writeFileAtomic(paths.stateFile(state.name), JSON.stringify(state, null, 1) + '\n', 0o644, true);
 }
 
 export function removeRuntimeDir(paths: Paths, name: string): void {
@@ -90,7 +121,10 @@ export function deriveState(rec: StateRecord | undefined, alive: (ref?: ProcRef)
   switch (rec.phase) {
     case 'running':
       if (alive(rec.pid1)) return { state: 'running' };
-      if (rec.mode === 'boot' && alive(rec.supervisor)) return { state: 'running', busy: 'release', reason: 'PID 1 ended; the supervisor is releasing it' };
+      if (rec.mode === 'boot' && alive(rec.supervisor)) {
+        if (rec.rebootAt) return { state: 'running', busy: 'release', reason: `reboot loop: ${rec.rebootStreak} quick reboots in a row; booting again at ${rec.rebootAt}` };
+        return { state: 'running', busy: 'release', reason: 'PID 1 ended; the supervisor is releasing it' };
+      }
       if (rec.mode === 'start' && alive(rec.attached)) return { state: 'running', busy: 'hibernate', reason: `the shell ended; \`subhost start\` (pid ${rec.attached!.pid}) is hibernating it` };
       if (rec.mode === 'start') return { state: 'failed', reason: `the shell (PID 1) ended with no \`subhost start\` left to hibernate the subhost; \`subhost stop ${rec.name}\` cleans up` };
       return { state: 'failed', reason: `PID 1 ended and nothing released the subhost; \`subhost stop ${rec.name}\` cleans up` };
@@ -99,4 +133,16 @@ export function deriveState(rec: StateRecord | undefined, alive: (ref?: ProcRef)
     default:
       return { state: 'failed', reason: `left in phase ${rec.phase}; \`subhost stop ${rec.name}\` cleans up` };
   }
+}
+
+/**
+ * The state from what was read and, without a record, from what the kernel shows of NAME
+ * (`evidence`: its cgroup, supervisor, marked links or mounts): a corrupt or lost record means
+ * `failed`, never `stopped`, so nothing treats a live guest's images and MACs as free.
+ */
+export function deriveRead(name: string, read: RecordRead, evidence: () => string | undefined, alive: (ref?: ProcRef) => boolean = isAlive): DerivedState {
+  if (read.corrupt) return { state: 'failed', reason: `its record is unusable: ${read.corrupt}; \`subhost stop ${name}\` releases what it holds` };
+  if (read.record) return deriveState(read.record, alive);
+  const seen = evidence();
+  return seen ? { state: 'failed', reason: `it has no record, but ${seen} is there; \`subhost stop ${name}\` releases it` } : { state: 'stopped' };
 }

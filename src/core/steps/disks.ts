@@ -1,6 +1,7 @@
 import { SubhostError } from '../../errors';
 import { attachLoop, blockNumbers, detachLoop, kernelPartition, loopInfo } from '../../host/loop';
 import type { StepHandler } from '../plan/executor';
+import { identityOf } from '../../host/file-identity';
 import { resultOf, type SubhostContext } from './context';
 
 declare module '../plan/subhost-steps' {
@@ -48,10 +49,10 @@ export function forceOffsetLoops(env: NodeJS.ProcessEnv): boolean {
   return env.SUBHOST_FORCE_OFFSET_LOOPS === '1';
 }
 
-/** Detach only if the loop still holds our image at our offset: loop numbers are reused. */
+/** Detach only if the loop still holds our image (by identity: the kernel names a symlinked image by its target) at our offset: loop numbers are reused. */
 export async function detachIfOurs(dev: string, image: string, offset: number): Promise<void> {
   const l = loopInfo(dev);
-  if (l && l.backingFile === image && l.offset === offset) await detachLoop(dev);
+  if (l && l.offset === offset && identityOf(l.backingFile) !== undefined && identityOf(l.backingFile) === identityOf(image)) await detachLoop(dev);
 }
 
 export const loopAttach: StepHandler<LoopParams, LoopResult, SubhostContext> = {

@@ -4,9 +4,10 @@ import { SubhostError } from '../../errors';
 import { attachLoop, listLoops } from '../../host/loop';
 import { GUEST_MOUNT_OPTIONS, makePrivate, mount, restrictTree } from '../../host/mount';
 import type { StepHandler } from '../plan/executor';
+import { identityOf } from '../../host/file-identity';
 import type { SubhostContext } from './context';
 import { detachIfOurs } from './disks';
-import { refuseMountPoint, undoMount } from './mounts';
+import { refuseMountPoint, typeToMount, undoMount } from './mounts';
 
 declare module '../plan/subhost-steps' {
   interface SubhostStepKinds {
@@ -44,7 +45,7 @@ export const mountImage: StepHandler<MountImageParams, MountImageResult, Subhost
   async apply(p) {
     mkdirSync(p.target, { recursive: true, mode: 0o755 });
     const dev = await attachLoop(p.image);
-    await mount(dev, p.target, { options: GUEST_MOUNT_OPTIONS });
+    await mount(dev, p.target, { type: await typeToMount(dev), options: GUEST_MOUNT_OPTIONS });
     // A symlink (root -> /) would be followed on the host: only real folders count.
     const missing = p.folders.filter((f) => !isDirectory(join(p.target, f), false));
     if (missing.length) throw new SubhostError(`${basename(p.image)} has no ${missing.map((f) => `${f}/`).join(' and no ')} folder at its top (it must hold ${p.folders.map((f) => `${f}/`).join(' and ')})`);
@@ -54,7 +55,8 @@ export const mountImage: StepHandler<MountImageParams, MountImageResult, Subhost
   // host checks that NAME.img was attached nowhere, so its mount and loops now are this step's.
   async undo(p) {
     await undoMount(p.target);
-    for (const l of listLoops()) if (l.backingFile === p.image) await detachIfOurs(l.dev, p.image, 0);
+    const id = identityOf(p.image);
+    for (const l of listLoops()) if (identityOf(l.backingFile) === id) await detachIfOurs(l.dev, p.image, 0);
   },
 };
 

@@ -3,6 +3,7 @@ import { SubhostError } from '../../errors';
 import { isMountPoint, readMountinfo } from '../../host/mountinfo';
 import { GUEST_MOUNT_OPTIONS, mount, umountTree } from '../../host/mount';
 import type { StepHandler } from '../plan/executor';
+import { mountableType } from '../storage/partition-table';
 import { resultOf, type SubhostContext } from './context';
 import type { PartitionResult } from './disks';
 
@@ -31,12 +32,19 @@ export function refuseMountPoint(target: string, ctx: SubhostContext): void {
   if (isMountPoint(readMountinfo(), target)) throw new SubhostError(`${target} is already a mount point (left over? \`subhost stop ${ctx.name}\` releases it)`);
 }
 
+/** Probed on the device itself, the bytes that are mounted: mount never guesses a type from untrusted data. */
+export async function typeToMount(dev: string): Promise<string> {
+  const { type, problem } = await mountableType(dev);
+  if (!type) throw new SubhostError(`${dev} ${problem}`);
+  return type;
+}
+
 export const mountRoot: StepHandler<MountRootParams, { target: string }, SubhostContext> = {
   check: (p, ctx) => refuseMountPoint(p.target, ctx),
   async apply(p, ctx) {
     const dev = resultOf<PartitionResult>(ctx, p.source).dev;
     mkdirSync(p.target, { recursive: true, mode: 0o755 });
-    await mount(dev, p.target, { options: GUEST_MOUNT_OPTIONS });
+    await mount(dev, p.target, { type: await typeToMount(dev), options: GUEST_MOUNT_OPTIONS });
     return { target: p.target };
   },
   async undo(p) {

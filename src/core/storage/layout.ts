@@ -1,10 +1,10 @@
 import { lstatSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
 import { ConfigError, errnoCode } from '../../errors';
-import { listLoops } from '../../host/loop';
 import { imageProblem } from '../config/host-checks';
 import type { SubhostConfig } from '../config/types';
 import type { Paths } from '../state/paths';
+import type { LoopIdentity } from '../../host/loop-identity';
 
 export type LayoutKind = 'disk' | 'overlay' | 'directory';
 
@@ -88,15 +88,19 @@ export function checkLayout(cfg: SubhostConfig, layout: Layout): void {
       if (/[,:]/.test(p)) throw new ConfigError(`overlay layer ${JSON.stringify(p)}: a path with ',' or ':' cannot be an overlay layer`);
     }
   }
-  if (layout.imageFile) {
-    const problem = imageProblem(layout.imageFile, false, listLoops);
-    if (problem) throw new ConfigError(`${layout.imageFile}: ${problem}${problem === 'is not a regular file' ? ' (an image holding root/ and work/ is expected there)' : ''}`);
-    return;
-  }
+  if (layout.imageFile) return;
   if (layout.kind === 'directory') {
     const st = statOrUndefined(layout.writable);
-    const where = cfg.file ? ` in ${cfg.file}` : '';
+    // Name the file looked for: without it, "not set" reads as if a config had been read.
+    const where = cfg.file ? ` in ${cfg.file}` : ` (there is no config file ${join(dirname(layout.live), 'config')}${cfg.fromEnv.length ? `; from the environment: ${cfg.fromEnv.join(', ')}` : ''})`;
     if (!st) throw new ConfigError(`subhost ${cfg.name}: DISKS and BASE are not set${where} and ${layout.writable} does not exist: nothing to use as the root filesystem`);
     if (!st.isDirectory()) throw new ConfigError(`subhost ${cfg.name}: ${layout.writable} is not a directory`);
   }
+}
+
+/** NAME.img must be a writable regular file that nothing on the host uses (loops known by identity). */
+export function checkLayoutImage(layout: Layout, loops: LoopIdentity[]): void {
+  if (!layout.imageFile) return;
+  const problem = imageProblem(layout.imageFile, false, loops);
+  if (problem) throw new ConfigError(`${layout.imageFile}: ${problem}${problem === 'is not a regular file' ? ' (an image holding root/ and work/ is expected there)' : ''}`);
 }

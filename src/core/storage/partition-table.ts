@@ -1,7 +1,10 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { run } from '../../host/exec';
+import { readFileOr } from '../../host/read-file';
+import { splitDev } from '../../host/file-identity';
 
 export interface Partition {
-  /** 1-based number, as the kernel names it (loop0p1, vda5). */
+  /** 1-based number, as the kernel names it (loop0p1, vda5): libblkid numbers as the kernel does. */
   index: number;
   /** Byte offset and size within the image. */
   offset: number;
@@ -9,104 +12,70 @@ export interface Partition {
 }
 
 export interface PartitionTable {
-  scheme: 'mbr' | 'gpt' | 'none';
+  /** libblkid's name of the scheme (dos, gpt, mac, bsd, ...), or none. */
+  scheme: string;
   partitions: Partition[];
 }
 
-/** Reads `length` bytes at `offset`; returns fewer at the end of the image. */
-export type ReadAt = (offset: number, length: number) => Buffer;
-
-const EXTENDED = new Set([0x05, 0x0f, 0x85]);
-
-function mbrEntries(sector: Buffer): { type: number; start: number; sectors: number }[] {
-  const out = [];
-  for (let i = 0; i < 4; i++) {
-    const e = 446 + i * 16;
-    out.push({ type: sector[e + 4], start: sector.readUInt32LE(e + 8), sectors: sector.readUInt32LE(e + 12) });
+/**
+ * `partx --raw --output NR,START,SECTORS,SCHEME` (512-byte sectors) read back (pure). A line that
+ * is not three numbers and a word is refused: this text comes from an untrusted image's table.
+ */
+export function parsePartx(stdout: string): PartitionTable {
+  const partitions: Partition[] = [];
+  let scheme = 'none';
+  for (const line of stdout.split('\n')) {
+    if (!line.trim()) continue;
+    const m = /^(\d+) (\d+) (\d+) (\S+)$/.exec(line.trim());
+    if (!m) throw new Error(`unexpected partx output: ${JSON.stringify(line)}`);
+    scheme = m[4];
+    partitions.push({ index: Number(m[1]), offset: Number(m[2]) * 512, size: Number(m[3]) * 512 });
   }
-  return out;
+  return { scheme, partitions };
 }
 
-function hasMbrSignature(sector: Buffer): boolean {
-  return sector.length >= 512 && sector[510] === 0x55 && sector[511] === 0xaa;
+/** Bytes in an image file or block device (st_size is 0 for a block device: its sysfs size is in sectors). */
+export function imageSize(path: string): number {
+  const st = statSync(path, { bigint: true });
+  if (!st.isBlockDevice()) return Number(st.size);
+  const sectors = readFileOr(`/sys/dev/block/${splitDev(st.rdev).join(':')}/size`);
+  return sectors ? Number(sectors.trim()) * 512 : 0;
 }
 
-function readGpt(read: ReadAt, sectorSize: number): Partition[] | undefined {
-  const hdr = read(sectorSize, 92);
-  if (hdr.length < 92 || hdr.toString('latin1', 0, 8) !== 'EFI PART') return undefined;
-  const entriesLba = Number(hdr.readBigUInt64LE(72));
-  const count = Math.min(hdr.readUInt32LE(80), 1024);
-  const entrySize = hdr.readUInt32LE(84);
-  if (entrySize < 128) return undefined;
-  const table = read(entriesLba * sectorSize, count * entrySize);
-  const parts: Partition[] = [];
-  for (let i = 0; i < count && (i + 1) * entrySize <= table.length; i++) {
-    const e = table.subarray(i * entrySize, (i + 1) * entrySize);
-    if (e.subarray(0, 16).every((b) => b === 0)) continue;
-    const first = Number(e.readBigUInt64LE(32));
-    const last = Number(e.readBigUInt64LE(40));
-    if (last < first) continue;
-    parts.push({ index: i + 1, offset: first * sectorSize, size: (last - first + 1) * sectorSize });
-  }
-  return parts;
+/**
+ * Read the table of an image file or block device with util-linux (libblkid knows every scheme
+ * the kernel does, and numbers logical partitions as it does), never with a parser of our own.
+ */
+export async function readPartitionTable(path: string): Promise<PartitionTable & { size: number }> {
+  const size = imageSize(path);
+  const r = await run(['partx', '--raw', '--noheadings', '--output', 'NR,START,SECTORS,SCHEME', path], { allowFailure: true });
+  // partx fails when there is no table at all (a whole-disk filesystem).
+  if (r.code !== 0) return { scheme: 'none', partitions: [], size };
+  return { ...parsePartx(r.stdout), size };
 }
 
-/** Logical partitions (5, 6, ...) follow a chain of extended boot records. */
-function readLogical(read: ReadAt, extStart: number): Partition[] {
-  const parts: Partition[] = [];
-  let ebr = extStart;
-  for (let n = 0; n < 128; n++) {
-    const sector = read(ebr * 512, 512);
-    if (!hasMbrSignature(sector)) break;
-    const [logical, next] = mbrEntries(sector);
-    if (logical.type !== 0 && logical.sectors > 0) {
-      parts.push({ index: 5 + n, offset: (ebr + logical.start) * 512, size: logical.sectors * 512 });
-    }
-    if (next.type === 0 || next.start === 0) break;
-    ebr = extStart + next.start;
-  }
-  return parts;
+/** Why partition p cannot be used from an image of `size` bytes, or undefined: it must lie inside the image. */
+export function partitionProblem(p: Partition, size: number): string | undefined {
+  if (p.size <= 0) return 'is empty';
+  if (p.offset <= 0 || p.offset + p.size > size) return `lies outside the image (bytes ${p.offset} to ${p.offset + p.size}; the image has ${size})`;
+  return undefined;
 }
 
-/** Parse an MBR or GPT partition table, the way the kernel's parsers number partitions. */
-export function parsePartitionTable(read: ReadAt): PartitionTable {
-  const mbr = read(0, 512);
-  if (!hasMbrSignature(mbr)) {
-    for (const ss of [512, 4096]) {
-      const gpt = readGpt(read, ss);
-      if (gpt) return { scheme: 'gpt', partitions: gpt };
-    }
-    return { scheme: 'none', partitions: [] };
-  }
-  const entries = mbrEntries(mbr);
-  if (entries.some((e) => e.type === 0xee)) {
-    for (const ss of [512, 4096]) {
-      const gpt = readGpt(read, ss);
-      if (gpt) return { scheme: 'gpt', partitions: gpt };
-    }
-  }
-  const parts: Partition[] = [];
-  entries.forEach((e, i) => {
-    if (e.type === 0 || e.sectors === 0) return;
-    if (EXTENDED.has(e.type)) parts.push(...readLogical(read, e.start));
-    else parts.push({ index: i + 1, offset: e.start * 512, size: e.sectors * 512 });
-  });
-  parts.sort((a, b) => a.index - b.index);
-  return { scheme: 'mbr', partitions: parts };
+/** Filesystems subhost mounts on the host for a guest: never a type the kernel would guess from untrusted bytes. */
+export const MOUNTABLE_TYPES = ['ext4', 'ext3', 'ext2', 'xfs', 'btrfs'] as const;
+
+/** The filesystem type of bytes [offset, offset+size) of an image, as libblkid probes it (`blkid -p`); undefined when none is found. */
+export async function probeFsType(path: string, offset: number, size: number): Promise<string | undefined> {
+  const argv = ['blkid', '-p', '-o', 'export', ...(offset ? ['--offset', String(offset)] : []), ...(size ? ['--size', String(size)] : []), path];
+  const r = await run(argv, { allowFailure: true });
+  if (r.code !== 0) return undefined;
+  return /^TYPE=(\S+)$/m.exec(r.stdout)?.[1];
 }
 
-/** Read the table of an image file or block device. */
-export function readPartitionTable(path: string): PartitionTable & { size: number } {
-  const fd = openSync(path, 'r');
-  try {
-    const read: ReadAt = (offset, length) => {
-      const buf = Buffer.alloc(length);
-      const n = readSync(fd, buf, 0, length, offset);
-      return buf.subarray(0, n);
-    };
-    const st = fstatSync(fd);
-    return { ...parsePartitionTable(read), size: st.size };
-  } finally {
-    closeSync(fd);
-  }
+/** The type to mount `what` with: probed, and one of MOUNTABLE_TYPES, or why not. */
+export async function mountableType(path: string, offset = 0, size = 0): Promise<{ type?: string; problem?: string }> {
+  const type = await probeFsType(path, offset, size);
+  if (!type) return { problem: `holds no filesystem that subhost mounts (expected ${MOUNTABLE_TYPES.join(', ')})` };
+  if (!(MOUNTABLE_TYPES as readonly string[]).includes(type)) return { problem: `holds a ${type} filesystem, which subhost does not mount for a guest (expected ${MOUNTABLE_TYPES.join(', ')})` };
+  return { type };
 }

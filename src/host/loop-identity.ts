@@ -1,0 +1,49 @@
+import { statSync } from 'node:fs';
+import { run } from './exec';
+import { blockIdentity, fileIdentity, identityOf, splitDev, type Identity } from './file-identity';
+
+/** An attached loop device and the identity of what is behind it (not its path string). */
+export interface LoopIdentity {
+  dev: string;
+  backingFile: string;
+  identity: Identity;
+  offset: number;
+  sizeLimit: number;
+}
+
+interface LosetupJson {
+  loopdevices?: { name: string; 'back-file': string | null; 'back-ino': number | string | null; 'back-maj:min': string | null; offset: number | string; sizelimit: number | string }[];
+}
+
+/**
+ * The identity of the file behind a loop: the kernel keeps its st_dev and st_ino (LOOP_GET_STATUS64,
+ * which `losetup --json` shows), so a renamed or deleted image is still recognised. A block device
+ * behind it is known by its st_rdev, read from its node.
+ */
+export function loopBackingIdentity(backingFile: string, backMajMin: string | null, backIno: string | number | null): Identity {
+  const path = backingFile.replace(/ \(deleted\)$/, '');
+  try {
+    const st = statSync(path, { bigint: true });
+    if (st.isBlockDevice()) return blockIdentity(...splitDev(st.rdev));
+  } catch {
+    /* gone: the kernel's numbers below */
+  }
+  if (backMajMin && backIno !== null) return fileIdentity(backMajMin, backIno);
+  return identityOf(path) ?? `path:${path}`;
+}
+
+/** Every attached loop device with its backing identity, from one `losetup --list --json`. */
+export async function listLoopIdentities(): Promise<LoopIdentity[]> {
+  const { stdout } = await run(['losetup', '--list', '--json', '--output', 'NAME,BACK-FILE,BACK-INO,BACK-MAJ:MIN,OFFSET,SIZELIMIT']);
+  if (!stdout.trim()) return [];
+  const parsed = JSON.parse(stdout) as LosetupJson;
+  return (parsed.loopdevices ?? [])
+    .filter((l) => l['back-file'])
+    .map((l) => ({
+      dev: l.name,
+      backingFile: l['back-file']!.replace(/ \(deleted\)$/, ''),
+      identity: loopBackingIdentity(l['back-file']!, l['back-maj:min']?.trim() ?? null, l['back-ino']),
+      offset: Number(l.offset) || 0,
+      sizeLimit: Number(l.sizelimit) || 0,
+    }));
+}
