@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 const timeouts = { testTimeout: 120_000, hookTimeout: 120_000 };
-// Test-only fault injection is compiled in (src/core/lifecycle/test-hooks.ts); each project needs it.
-const define = { SUBHOST_TEST_HOOKS: 'true' };
+// Test-only fault injection is on in what the tests load from src/ (src/core/lifecycle/test-hooks.ts).
+const setupFiles = ['test/helpers/test-build.ts'];
 
 export default defineConfig({
   test: {
@@ -10,11 +10,11 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       // Pure logic: files run in parallel, and no leak check (they make no kernel object).
-      { define, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], ...timeouts } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles, ...timeouts } },
       {
-        define,
         test: {
           name: 'integration',
+          setupFiles,
           include: ['test/integration/**/*.test.ts'],
           // The last word on leaks: runs after every file, even when tests failed; holds the prefix's lock.
           globalSetup: ['test/helpers/global-setup.ts'],

@@ -16,20 +16,22 @@
  * vitest defines it too): in the shipped bundle these functions are empty.
  */
 declare const SUBHOST_TEST_HOOKS: boolean;
+// On in a test build (esbuild's define) and in what the tests load from src/ (test/helpers/test-build.ts);
+// spelled out in each test below so that a shipped build folds it to false and drops the hook.
 
 export function crashPoint(env: NodeJS.ProcessEnv, point: string): void {
-  if (SUBHOST_TEST_HOOKS && env.SUBHOST_TEST_KILL_AT === point) process.kill(process.pid, 'SIGKILL');
+  if (typeof SUBHOST_TEST_HOOKS !== 'undefined' && SUBHOST_TEST_HOOKS && env.SUBHOST_TEST_KILL_AT === point) process.kill(process.pid, 'SIGKILL');
 }
 
 export function killAtStep(env: NodeJS.ProcessEnv, index: number): void {
-  if (SUBHOST_TEST_HOOKS && Number(env.SUBHOST_TEST_KILL_AT_STEP) === index + 1) process.kill(process.pid, 'SIGKILL');
+  if (typeof SUBHOST_TEST_HOOKS !== 'undefined' && SUBHOST_TEST_HOOKS && Number(env.SUBHOST_TEST_KILL_AT_STEP) === index + 1) process.kill(process.pid, 'SIGKILL');
 }
 
 export async function pausePoint(env: NodeJS.ProcessEnv, point: string): Promise<void> {
-  if (SUBHOST_TEST_HOOKS && env.SUBHOST_TEST_PAUSE_AT === point) await new Promise((r) => setTimeout(r, Number(env.SUBHOST_TEST_PAUSE_MS ?? 1000)));
+  if (typeof SUBHOST_TEST_HOOKS !== 'undefined' && SUBHOST_TEST_HOOKS && env.SUBHOST_TEST_PAUSE_AT === point) await new Promise((r) => setTimeout(r, Number(env.SUBHOST_TEST_PAUSE_MS ?? 1000)));
 }
 
 /** SUBHOST_TEST_DEVICES=bpf: the device eBPF program alone, without the v1 rules of a hybrid host. */
 export function bpfDevicesOnly(env: NodeJS.ProcessEnv): boolean {
-  return SUBHOST_TEST_HOOKS && env.SUBHOST_TEST_DEVICES === 'bpf';
+  return typeof SUBHOST_TEST_HOOKS !== 'undefined' && SUBHOST_TEST_HOOKS && env.SUBHOST_TEST_DEVICES === 'bpf';
 }
