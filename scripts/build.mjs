@@ -12,6 +12,8 @@ const common = {
   sourcemap: 'linked',
   logLevel: 'warning',
   define: { SUBHOST_VERSION: JSON.stringify(pkg.version) },
+  // A native module: loaded from node_modules at run time, never bundled.
+  external: ['better-sqlite3'],
 };
 const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts', soak: 'scripts/soak.ts' };
 await Promise.all(Object.entries(entries).map(([name, src]) => build({ ...common, entryPoints: [src], outfile: `dist/${name}.cjs` })));
