@@ -1,9 +1,11 @@
 import type { Period } from './calendar';
-import type { Gap, HostPeriod, HostTicks, Kind, ReportRow, Series, Usage } from './types';
-import { addCounterDeltas, addMemorySample, emptyUsage, isRestart } from './usage-sum';
+import type { Bucket, Gap, HostPeriod, HostTicks, Kind, ReportRow, Series, Usage } from './types';
+import { addCounterDeltas, addMemorySample, addUsage, emptyUsage, isRestart } from './usage-sum';
 
 export interface RollupInput {
   series: Series[];
+  /** Hours summed beforehand, for times before the raw samples (they cover what their running time says). */
+  buckets?: Bucket[];
   ticks: HostTicks[];
   /** Contiguous, in order; together they span [since, until). */
   periods: Period[];
@@ -68,7 +70,8 @@ export function rollUp(input: RollupInput): RollupOutput {
   // What each host's daemon covered: tick to tick, when they are close enough.
   const hosts: HostPeriod[] = [];
   const tickIndex = new Map<string, number[]>();
-  for (const h of input.ticks) {
+  const hourCover = new Map<string, number>();
+  for (const h of hostsOf(input)) {
     tickIndex.set(h.host, h.ticks);
     const covered = periods.map(() => 0);
     for (let i = 1; i < h.ticks.length; i++) {
@@ -77,6 +80,13 @@ export function rollUp(input: RollupInput): RollupOutput {
       if (b - a <= gapMs) splitTime(periods, a, b, (p, s) => (covered[p] += s));
       else if (b > input.since && a < input.until) gapOf(h.host, a, b);
     }
+    for (const b of input.buckets ?? []) {
+      // A host's hour is covered as long as its longest-running series ran in it.
+      const i = b.host === h.host && inRange(b.start) ? periodIndex(periods, b.start) : -1;
+      if (i >= 0) hourCover.set(`${i} ${b.start}`, Math.max(hourCover.get(`${i} ${b.start}`) ?? 0, b.usage.runningSeconds));
+    }
+    for (const [k, sec] of hourCover) covered[Number(k.split(' ')[0])] += sec;
+    hourCover.clear();
     periods.forEach((p, i) => {
       const span = Math.max(0, p.end - p.start) / 1000;
       if (span > 0) hosts.push({ period: input.periods[i], host: h.host, coveredSeconds: covered[i], notCoveredSeconds: Math.max(0, span - covered[i]) });
@@ -84,6 +94,14 @@ export function rollUp(input: RollupInput): RollupOutput {
   }
 
   const rows: ReportRow[] = [];
+  const fromBuckets = new Map<string, { b: Bucket; usage: (Usage | undefined)[] }>();
+  for (const b of input.buckets ?? []) {
+    const i = inRange(b.start) ? periodIndex(periods, b.start) : -1;
+    if (i < 0) continue;
+    const key = `${b.host}\0${b.kind}\0${b.name}`;
+    const e = fromBuckets.get(key) ?? fromBuckets.set(key, { b, usage: [] }).get(key)!;
+    addUsage((e.usage[i] ??= emptyUsage()), b.usage);
+  }
   for (const s of input.series) {
     const usage: (Usage | undefined)[] = [];
     const at = (i: number) => (usage[i] ??= emptyUsage());
@@ -115,13 +133,29 @@ export function rollUp(input: RollupInput): RollupOutput {
         gapOf(s.host, prev.t, cur.t).usage.push({ kind: s.kind, name: s.name, usage: u });
       }
     }
+    const pre = fromBuckets.get(`${s.host}\0${s.kind}\0${s.name}`);
+    if (pre) {
+      pre.usage.forEach((u, i) => u && addUsage(at(i), u));
+      fromBuckets.delete(`${s.host}\0${s.kind}\0${s.name}`);
+    }
     usage.forEach((u, i) => {
       if (u) rows.push({ period: input.periods[i], host: s.host, kind: s.kind, name: s.name, usage: u });
     });
   }
+  for (const { b, usage } of fromBuckets.values())
+    usage.forEach((u, i) => {
+      if (u) rows.push({ period: input.periods[i], host: b.host, kind: b.kind, name: b.name, usage: u });
+    });
   rows.sort((a, b) => a.period.start - b.period.start || cmp(a.host, b.host) || cmp(a.kind, b.kind) || cmp(a.name, b.name));
   hosts.sort((a, b) => a.period.start - b.period.start || cmp(a.host, b.host));
   return { rows, hosts, gaps: [...gaps.values()].sort((a, b) => a.start - b.start || cmp(a.host, b.host)) };
+}
+
+/** Every host with ticks, and those known only from roll-ups. */
+function hostsOf(input: RollupInput): HostTicks[] {
+  const known = new Set(input.ticks.map((h) => h.host));
+  const extra = [...new Set((input.buckets ?? []).map((b) => b.host))].filter((h) => !known.has(h));
+  return [...input.ticks, ...extra.map((host) => ({ host, ticks: [] }))];
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

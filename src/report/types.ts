@@ -22,6 +22,16 @@ export interface Series {
   samples: Sample[];
 }
 
+/** Usage already summed over an hour (the history's roll-ups, where raw samples have expired). */
+export interface Bucket {
+  host: string;
+  kind: Kind;
+  name: string;
+  /** Epoch ms of the hour's start; the hour goes whole to the period that holds its start. */
+  start: number;
+  usage: Usage;
+}
+
 /** When a host's daemon took samples (epoch ms, ascending): what the history covers. */
 export interface HostTicks {
   host: string;
