@@ -156,6 +156,15 @@ export function buildProgram(): Command {
     .action(action(() => import('./commands/cgroups-setup')));
 
   program
+    .command('daemon')
+    .description('the resident host daemon: usage history, VM placement, release of abandoned subhosts, HTTP metrics and API (one per host)')
+    .option('--listen <addr:port>', 'HTTP address (read-only endpoints)', '127.0.0.1:9847')
+    .option('--interval <seconds>', 'seconds between usage samples', seconds, 10)
+    .option('--db <path>', 'history database (SQLite)', '/var/lib/subhost/history.sqlite')
+    .option('--hostname <name>', 'host name in the history and metrics (default: this host\'s)')
+    .action(action(() => import('./commands/daemon')));
+
+  program
     .command('check-mounts')
     .description('space of every subhost filesystem, and anything left behind by subhosts that are not active; exit 1 if anything is wrong')
     .argument('[name...]', 'only these subhosts')

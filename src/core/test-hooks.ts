@@ -3,7 +3,8 @@
  * real crash could hit: SUBHOST_TEST_KILL_AT=<point> makes the command SIGKILL itself there.
  * Points: boot:before:<step id>, boot:after:<step id> (applied, not yet recorded), the same for
  * start, stop:marked, stop:killed, stop:network (before the links and the netns go),
- * stop:undo:<step id>, stop:undone, stop:swept, poweroff:signalled, poweroff:waited.
+ * stop:undo:<step id>, stop:undone, stop:swept, poweroff:signalled, poweroff:waited,
+ * daemon:insert:<N> (the daemon's Nth sample written, not committed).
  * SUBHOST_TEST_KILL_AT_STEP=N: boot or start (or a resume), before step N of its plan.
  * SUBHOST_TEST_PAUSE_AT=<point> sleeps there instead (SUBHOST_TEST_PAUSE_MS, default 1000), to
  * widen a race window: boot:checked, start:checked (images and MACs checked, not yet recorded).

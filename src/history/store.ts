@@ -162,8 +162,11 @@ export class HistoryStore {
     return id;
   }
 
-  /** Store one sampling round (one transaction); returns how many samples were new. */
-  insert(records: UsageRecord[], tMs?: number): number {
+  /**
+   * Store one sampling round (one transaction); returns how many samples were new. `beforeCommit`
+   * runs inside the transaction once every row is written (the crash tests kill the daemon there).
+   */
+  insert(records: UsageRecord[], tMs?: number, beforeCommit?: () => void): number {
     const insSample = this.db.prepare('INSERT OR IGNORE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     const hourly = this.db.prepare(ROLLUP_UPSERT('hourly'));
     const daily = this.db.prepare(ROLLUP_UPSERT('daily'));
@@ -183,6 +186,7 @@ export class HistoryStore {
         next.set(sid, s);
         n++;
       }
+      beforeCommit?.();
       return n;
     })();
     // Only once committed: a failed round leaves the bases where the database has them.

@@ -60,10 +60,10 @@ export interface VmProcess {
 }
 
 
-/** Every running VM process, from /proc (kernel threads, which have no cmdline, are never VMs). */
-export function findVmProcesses(): VmProcess[] {
+/** Every running VM process among pids (default: all of /proc; kernel threads, which have no cmdline, are never VMs). */
+export function findVmProcesses(pids: number[] = listPids()): VmProcess[] {
   const out: VmProcess[] = [];
-  for (const pid of listPids()) {
+  for (const pid of pids) {
     const st = readStat(pid);
     if (!st) continue;
     let exe: string | undefined;

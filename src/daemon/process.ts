@@ -1,0 +1,112 @@
+import type { Server } from 'node:http';
+import { hostname as osHostname } from 'node:os';
+import type { Runtime } from '../core/runtime';
+import { SubhostError } from '../errors';
+import { HistoryStore } from '../history/store';
+import { boundPort, startHttp, stopHttp } from './http';
+import { lockDaemon, removeDaemonState, writeDaemonState } from './lock';
+import { newCounters } from './metrics';
+import { ReleaseWatcher } from './release-watch';
+import { buildRoutes, type DaemonContext } from './routes';
+import { Sampler } from './sampler';
+import { VmWatcher } from './vm-watch';
+
+export interface DaemonOptions {
+  host: string;
+  port: number;
+  intervalSeconds: number;
+  db: string;
+  hostname?: string;
+  /** Tests only (SUBHOST_DAEMON_VM_PREFIX): place and remove only VMs whose -name starts with this. */
+  vmPrefix?: string;
+}
+
+/** The listener's tick: new PIDs and doubtful subhosts looked at this often (VMs placed within 2 s). */
+const TICK_MS = 1000;
+/** Every this many ticks: all PIDs, every subhost record, every vm/ cgroup. */
+const FULL_EVERY = 10;
+const PRUNE_MS = 3600_000;
+
+/** Log lines on stderr; under systemd the journal adds the time itself. */
+export function daemonLog(env: NodeJS.ProcessEnv): (line: string) => void {
+  const journal = !!env.JOURNAL_STREAM;
+  return (line) => process.stderr.write(journal ? `${line}\n` : `${new Date().toISOString()} ${line}\n`);
+}
+
+/**
+ * `subhost daemon`: one per host (a lock under SUBHOST_RUN). Samples usage into the history,
+ * places VMs, releases abandoned subhosts, serves HTTP; returns 0 after SIGTERM or SIGINT, once
+ * the write in flight is done and the database closed.
+ */
+export async function runDaemon(rt: Runtime, o: DaemonOptions, log = daemonLog(rt.env)): Promise<number> {
+  const lock = await lockDaemon(rt.paths);
+  const host = o.hostname ?? osHostname();
+  let store: HistoryStore | undefined;
+  let server: Server | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  let sampleTimer: NodeJS.Timeout | undefined;
+  let vms: VmWatcher | undefined;
+  let releases: ReleaseWatcher | undefined;
+  try {
+    store = HistoryStore.open(o.db, { maxGapSeconds: Math.max(5 * o.intervalSeconds, 60) });
+    const counters = newCounters();
+    const sampler = new Sampler(rt, store, host, counters, log);
+    vms = new VmWatcher({ cgroupMount: rt.cgroupMount, namePrefix: o.vmPrefix, log, counters });
+    releases = new ReleaseWatcher(rt, { log, counters });
+    const ctx: DaemonContext = { rt, host, store, counters, intervalSeconds: o.intervalSeconds, latest: () => sampler.latest };
+    try {
+      server = await startHttp(buildRoutes(ctx), { host: o.host, port: o.port, log });
+    } catch (err) {
+      throw new SubhostError(`daemon: cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`);
+    }
+    const listen = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${boundPort(server)}`;
+    writeDaemonState(rt.paths, { listen, db: o.db, startedAt: new Date().toISOString() });
+    log(`daemon: pid ${process.pid} on http://${listen}, history in ${o.db} every ${o.intervalSeconds} s${o.vmPrefix ? `, VMs named ${o.vmPrefix}* only` : ''}`);
+
+    const pruned = store.prune();
+    if (pruned.samples + pruned.hourly + pruned.daily) log(`history: pruned ${pruned.samples} samples, ${pruned.hourly} hourly and ${pruned.daily} daily rows`);
+    await vms.scan(true);
+    vms.sweep();
+    releases.tick(true);
+    sampler.sample();
+
+    let ticks = 0;
+    const tick = () => {
+      ticks += 1;
+      const full = ticks % FULL_EVERY === 0;
+      void vms!.scan(full);
+      releases!.tick(full);
+      if (full) vms!.sweep();
+    };
+    timers.push(setInterval(tick, TICK_MS));
+    // Samples on multiples of the interval, so two daemons' histories line up.
+    const every = o.intervalSeconds * 1000;
+    const schedule = () => {
+      sampleTimer = setTimeout(() => (sampler.sample(), schedule()), every - (Date.now() % every));
+    };
+    schedule();
+    timers.push(
+      setInterval(() => {
+        const n = store!.prune();
+        if (n.samples + n.hourly + n.daily) log(`history: pruned ${n.samples} samples, ${n.hourly} hourly and ${n.daily} daily rows`);
+      }, PRUNE_MS),
+    );
+
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    log(`daemon: ${signal}: stopping`);
+    return 0;
+  } finally {
+    // The sample is synchronous: a signal is handled between samples, never inside one's write.
+    for (const t of [...timers, sampleTimer]) clearTimeout(t);
+    vms?.close();
+    if (server) await stopHttp(server);
+    await releases?.drain();
+    releases?.close();
+    store?.close();
+    removeDaemonState(rt.paths);
+    lock.release();
+  }
+}

@@ -1,0 +1,38 @@
+import { performance } from 'node:perf_hooks';
+import { collectUsage } from '../core/usage/collect';
+import type { UsageRecord } from '../core/usage/record';
+import type { Runtime } from '../core/runtime';
+import { crashPoint } from '../core/test-hooks';
+import type { HistoryStore } from '../history/store';
+import type { DaemonCounters } from './metrics';
+
+/** Every interval: the records of `usage --json`, with the daemon's host name, into the history. */
+export class Sampler {
+  /** The last sample's records: what /metrics and /api/v1/subhosts show. */
+  latest: UsageRecord[] = [];
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly store: HistoryStore,
+    private readonly host: string,
+    private readonly counters: DaemonCounters,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  sample(): void {
+    const t0 = performance.now();
+    try {
+      const records = collectUsage(this.rt);
+      for (const r of records) r.host = this.host;
+      const n = this.counters.samples + 1;
+      this.store.insert(records, undefined, () => crashPoint(this.rt.env, `daemon:insert:${n}`));
+      this.latest = records;
+      this.counters.samples = n;
+      this.counters.lastSampleTime = records.length ? Date.parse(records[0].time) / 1000 : Date.now() / 1000;
+    } catch (err) {
+      this.counters.sampleErrors += 1;
+      this.log(`sample: failed: ${(err as Error).message}`);
+    }
+    this.counters.lastSampleSeconds = (performance.now() - t0) / 1000;
+  }
+}
