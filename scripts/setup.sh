@@ -13,7 +13,7 @@ declare -A PKG=(
 )
 case "${1:-}" in
   '' | demo | soak | bench) ;;
-  test) PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus PKG[prometheus]=prometheus PKG[chromium]=chromium ;;
+  test) PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus PKG[prometheus]=prometheus PKG[systemd-analyze]=systemd PKG[chromium]=chromium ;;
   *)
     echo "subhost setup: $1: unknown; use demo, soak, bench or test" >&2
     exit 2
@@ -37,14 +37,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "subhost setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  # Packages such as prometheus would start a system service on install: a policy-rc.d that says no.
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-  fi
   apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  # Packages like prometheus and systemd ship services: none may start on this host (exit 101: not now).
+  policy=/usr/sbin/policy-rc.d
+  own_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+  fi
+  rc=0
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  if [ -n "$own_policy" ]; then rm -f "$policy"; fi
+  if [ "$rc" != 0 ]; then exit "$rc"; fi
 fi
 
 # The guest power-off tests run sysvinit's own halt, shutdown and telinit inside a busybox guest:

@@ -57,7 +57,9 @@ export function findTestLeftovers(runDir = RUN_DIR, prefix = PREFIX, rootPrefix 
   for (const pid of listPids()) {
     if (pid === process.pid) continue;
     const env = readEnviron(pid);
-    if (env.SUBHOST_NAME?.startsWith(prefix) || env.SUBHOST_ROOT?.startsWith(rootPrefix)) {
+    // A test daemon carries the prefix in SUBHOST_DAEMON_VM_PREFIX; a test VM in its -name.
+    const testVm = readCmdline(pid).some((a, i, argv) => argv[i - 1] === '-name' && a.replace(/^guest=/, '').startsWith(prefix));
+    if (env.SUBHOST_NAME?.startsWith(prefix) || env.SUBHOST_ROOT?.startsWith(rootPrefix) || env.SUBHOST_DAEMON_VM_PREFIX === prefix || testVm) {
       out.push({ kind: 'process', id: describeProcess(pid), subhost: env.SUBHOST_NAME ?? '' });
     }
   }

@@ -1,0 +1,163 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METRICS } from '../../src/core/usage/metrics';
+import { findCgroup2Mount } from '../../src/host/cgroupfs';
+import { isAlive, procRef, readStat } from '../../src/host/proc';
+import { isVmProcess } from '../../src/core/vms/vm-process';
+import { cli, ok } from '../helpers/cli';
+import { daemonEnv, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { makeTestRoot, PREFIX, removeTestRoot, sleep, testName, waitFor } from '../helpers/env';
+import { createDiskSubhost } from '../helpers/fixtures';
+
+const QEMU = ['-S', '-display', 'none', '-nodefaults', '-m', '16', '-accel', 'tcg'];
+const mount = findCgroup2Mount();
+const cgroupOf = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'))?.slice(3);
+  } catch {
+    return undefined;
+  }
+};
+
+describe('subhost daemon', () => {
+  const root = makeTestRoot();
+  const run = join(root, 'run');
+  const db = join(root, 'history.sqlite');
+  const env = daemonEnv({ root, run });
+  const qemus: ChildProcess[] = [];
+  let d: TestDaemon;
+
+  const qemu = async (name: string) => {
+    const child = spawn('qemu-system-x86_64', ['-name', name, ...QEMU], { stdio: 'ignore' });
+    qemus.push(child);
+    await waitFor(`qemu ${name} to run`, () => child.pid && isVmProcess(undefined, readStat(child.pid)?.comm ?? ''));
+    return child;
+  };
+  const killQemu = async (q: ChildProcess) => {
+    if (q.exitCode === null && q.signalCode === null) q.kill('SIGKILL');
+    await waitFor('qemu to end', () => q.exitCode !== null || q.signalCode !== null);
+  };
+
+  beforeAll(async () => {
+    mkdirSync(run, { recursive: true });
+    d = await startDaemon({ root, run, db });
+  });
+
+  afterAll(async () => {
+    for (const q of qemus) await killQemu(q);
+    if (d) await d.stop();
+    for (const n of readdirSync(run).filter((n) => n.startsWith(PREFIX))) cli(['stop', n], { root, env });
+    removeTestRoot(root);
+  });
+
+  it('is one per host: a second one exits 1 naming the first one\'s PID', () => {
+    const r = cli(['daemon', '--listen', '127.0.0.1:0', '--db', join(root, 'other.sqlite')], { env });
+    expect(r.stderr).toBe(`subhost: daemon: another daemon is running on this host (pid ${d.pid})\n`);
+    expect(r.code).toBe(1);
+    expect(existsSync(join(root, 'other.sqlite'))).toBe(false);
+  });
+
+  it('refuses bad options in one line, exit 2', () => {
+    for (const [args, msg] of [
+      [['--listen', 'localhost'], /^subhost: daemon: --listen "localhost": use ADDR:PORT/],
+      [['--listen', '127.0.0.1:70000'], /^subhost: daemon: --listen "127.0.0.1:70000"/],
+      [['--interval', '0'], /^subhost: daemon: --interval must be more than 0 seconds\n$/],
+      [['--interval', 'often'], /^subhost: option '--interval <seconds>' argument 'often' is invalid/],
+    ] as [string[], RegExp][]) {
+      const r = cli(['daemon', ...args], { env: { ...env, SUBHOST_RUN: join(root, 'run-bad') } });
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr.split('\n').length).toBe(2);
+      expect(r.code).toBe(2);
+    }
+  });
+
+  it('serves /metrics that promtool accepts: the usage table and the daemon\'s own, with the host label', async () => {
+    await waitFor('a sample', async () => /subhost_daemon_samples_total\{host="[^"]+"\} [1-9]/.test((await d.get('/metrics')).body));
+    const m = await d.get('/metrics');
+    expect(m.status).toBe(200);
+    expect(m.type).toMatch(/^text\/plain; version=0\.0\.4/);
+    for (const def of METRICS) expect(m.body).toContain(`# TYPE ${def.name} ${def.type}\n`);
+    expect(m.body).toMatch(/^subhost_info\{host="[^"]+",version="[^"]+"\} 1$/m);
+    expect(m.body).not.toMatch(/job=|instance=/);
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: m.body, encoding: 'utf8' });
+    expect(check.stdout + check.stderr).toBe('');
+    expect(check.status).toBe(0);
+  });
+
+  it('answers bad requests with 400 and a JSON error, and changes nothing', async () => {
+    for (const q of ['since=yesterday', 'since=2026-02-31', 'step=0', 'step=fast', 'kind=pod', 'since=1h&until=2h', 'colour=red', 'since=4w&step=1']) {
+      const r = await d.get(`/api/v1/history?${q}`);
+      expect(r.status, q).toBe(400);
+      expect(r.type).toMatch(/^application\/json/);
+      expect(Object.keys(JSON.parse(r.body))).toEqual(['error']);
+    }
+    expect((await d.get('/nothing')).status).toBe(404);
+    const post = await fetch(`http://${d.listen}/api/v1/history`, { method: 'POST', body: 'x' });
+    expect(post.status).toBe(405);
+  });
+
+  it('moves a qemu started after it into vm/NAME within 2 s, moves no other VM, and removes the cgroup when it ends', async () => {
+    const name = `${PREFIX}dq${process.pid % 1000}`;
+    // Not this test's prefix: another test run's VM, which this daemon must leave where it is.
+    const other = `x${PREFIX}dq${process.pid % 1000}`;
+    const otherQ = await qemu(other);
+    const otherFrom = cgroupOf(otherQ.pid!);
+    const q = await qemu(name);
+    await waitFor(`qemu ${name} in vm/${name}`, () => cgroupOf(q.pid!) === `/vm/${name}`, 2000, 20);
+    expect(d.stderr()).toContain(`vm: moved qemu-system-x86_64 PID ${q.pid} (-name ${name})`);
+    await sleep(1500);
+    expect(cgroupOf(otherQ.pid!)).toBe(otherFrom);
+    const moved = [...d.stderr().matchAll(/vm: moved \S+ PID (\d+)/g)].map((m) => Number(m[1]));
+    expect(moved).toEqual([q.pid]);
+    const api = JSON.parse((await d.get('/api/v1/subhosts')).body);
+    expect(api.host).toBeTruthy();
+    await killQemu(q);
+    await killQemu(otherQ);
+    await waitFor(`vm/${name} removed`, () => !existsSync(join(mount, 'vm', name)), 5000);
+    expect(d.stderr()).toContain(`vm: removed empty cgroup vm/${name}`);
+  });
+
+  it('releases a booted subhost whose supervisor and PID 1 were SIGKILLed, within 5 s, leaving nothing', async () => {
+    const sub = await createDiskSubhost(root, testName('dr'), { dataDisk: false });
+    ok(['boot', sub.name], { root, env });
+    const st = JSON.parse(ok(['status', sub.name, '--json'], { root, env }).stdout);
+    const sup = procRef(st.supervisor)!;
+    const pid1 = procRef(st.pid1)!;
+    process.kill(sup.pid, 'SIGKILL');
+    await waitFor('the supervisor to die', () => !isAlive(sup));
+    process.kill(pid1.pid, 'SIGKILL');
+    await waitFor('PID 1 to die', () => !isAlive(pid1));
+    await waitFor(`${sub.name} released`, () => !existsSync(join(run, sub.name)), 5000, 50);
+    expect(d.stderr()).toMatch(new RegExp(`release: ${sub.name}: abandoned \\(PID 1 ended and nothing released the subhost\\); releasing it as stop would\\n.*release: ${sub.name}: released\\n`));
+    expect(JSON.parse(ok(['status', sub.name, '--json'], { root, env }).stdout).state).toBe('stopped');
+    const cm = cli(['check-mounts', sub.name], { root, env });
+    expect(cm.code, cm.stdout + cm.stderr).toBe(0);
+    expect(existsSync(join(mount, 'subhost', sub.name))).toBe(false);
+  });
+
+  it('leaves a hibernated subhost alone', async () => {
+    const sub = await createDiskSubhost(root, testName('dh'), { dataDisk: false });
+    const r = cli(['start', sub.name], { root, env, input: 'true\n' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(ok(['status', sub.name, '--json'], { root, env }).stdout).state).toBe('hibernated');
+    // Two full looks of the daemon (every 10 ticks) and the one its changed record gets at once.
+    await sleep(11_000);
+    expect(JSON.parse(ok(['status', sub.name, '--json'], { root, env }).stdout).state).toBe('hibernated');
+    expect(d.stderr()).not.toContain(`release: ${sub.name}`);
+    ok(['stop', sub.name], { root, env });
+  });
+
+  it('ships a systemd unit that systemd-analyze verify accepts', () => {
+    const dir = join(root, 'units');
+    mkdirSync(dir);
+    const bin = join(__dirname, '../../bin/subhost');
+    for (const u of ['subhost.service', 'subhost-autostart.service']) {
+      writeFileSync(join(dir, u), readFileSync(join(__dirname, '../../share/systemd', u), 'utf8').replaceAll('/usr/local/bin/subhost', bin));
+    }
+    const r = spawnSync('systemd-analyze', ['verify', join(dir, 'subhost.service'), join(dir, 'subhost-autostart.service')], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
