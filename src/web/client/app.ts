@@ -9,7 +9,11 @@ import { bytes, cores, duration, rate, type Point, type Row, type Series, type S
 
 const REFRESH_MS = 2000;
 const CHART_REFRESH_MS = 10_000;
-const RANGES: Record<string, { since: string; step: number }> = { '1h': { since: '1h', step: 10 }, '24h': { since: '24h', step: 300 }, '7d': { since: '7d', step: 3600 } };
+const RANGES: Record<string, { since: string; seconds: number; step: number }> = {
+  '1h': { since: '1h', seconds: 3600, step: 10 },
+  '24h': { since: '24h', seconds: 86400, step: 300 },
+  '7d': { since: '7d', seconds: 7 * 86400, step: 3600 },
+};
 
 let range = localStorage.getItem('subhost.range') ?? '1h';
 let previous: Snapshot | undefined;
@@ -71,12 +75,13 @@ function renderList(s: Snapshot): void {
   previous = s;
 }
 
-const CHARTS: { title: string; unit: (v: number) => string; series: { label: string; color: string; value: (p: Point, step: number) => number | null }[] }[] = [
-  { title: 'CPU', unit: cores, series: [{ label: 'cores', color: '#2a7ab0', value: (p, step) => (p.cpuUserSeconds + p.cpuSystemSeconds) / step }] },
-  { title: 'Memory', unit: bytes, series: [{ label: 'average', color: '#3a9a5b', value: (p) => p.memoryAvgBytes }, { label: 'peak', color: '#a0c8a8', value: (p) => p.memoryPeakBytes }] },
+const CHARTS: { title: string; unit: (v: number) => string; floor: number; series: { label: string; color: string; value: (p: Point, step: number) => number | null }[] }[] = [
+  { title: 'CPU', unit: cores, floor: 0.01, series: [{ label: 'cores', color: '#2a7ab0', value: (p, step) => (p.cpuUserSeconds + p.cpuSystemSeconds) / step }] },
+  { title: 'Memory', unit: bytes, floor: 1024 * 1024, series: [{ label: 'average', color: '#3a9a5b', value: (p) => p.memoryAvgBytes }, { label: 'peak', color: '#a0c8a8', value: (p) => p.memoryPeakBytes }] },
   {
     title: 'IO',
     unit: rate,
+    floor: 1024,
     series: [
       { label: 'read/s', color: '#8a5cc2', value: (p, step) => p.ioReadBytes / step },
       { label: 'write/s', color: '#d08a2c', value: (p, step) => p.ioWriteBytes / step },
@@ -119,6 +124,11 @@ function drawSeries(container: HTMLElement, s: Series, step: number): void {
         series: [{}, ...c.series.map((x) => ({ label: x.label, stroke: x.color, width: 1.5, value: (_u: uPlot, v: number | null) => (v === null ? '-' : c.unit(v)) }))],
         axes: [{}, { size: 70, values: (_u: uPlot, vals: number[]) => vals.map((v) => c.unit(v)) }],
         legend: { live: true },
+        // The whole range on the x axis (a new subhost's few points sit at its end), y from 0.
+        scales: {
+          x: { time: true, range: () => [Date.now() / 1000 - RANGES[range].seconds, Date.now() / 1000] },
+          y: { range: (_u: uPlot, _min: number, max: number) => [0, Math.max(max * 1.1, c.floor)] },
+        },
       };
       return new uPlot(opts, datasets[i], box);
     });
