@@ -13,9 +13,9 @@ const common = {
   logLevel: 'warning',
   define: { SUBHOST_VERSION: JSON.stringify(pkg.version) },
   // A native module: loaded from node_modules at run time, never bundled.
-  external: ['better-sqlite3'],
+  external: ['better-sqlite3', 'playwright-core'],
 };
-const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts', soak: 'scripts/soak.ts' };
+const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts', soak: 'scripts/soak.ts', screenshot: 'scripts/screenshot.ts' };
 await Promise.all(Object.entries(entries).map(([name, src]) => build({ ...common, entryPoints: [src], outfile: `dist/${name}.cjs` })));
 
 // The dashboard's script, with uPlot, for the browser; the daemon serves dist/web/ (nothing from a CDN).

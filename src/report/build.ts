@@ -5,13 +5,17 @@ import type { Bucket, HostTicks, Report, Series } from './types';
 /** What a history source gives for a range: the samples, when each host sampled, and how often. */
 export interface History {
   series: Series[];
-  /** Hours summed beforehand (local roll-ups older than the raw samples). */
+  /** Hours summed beforehand (the local roll-ups), for the time before rawSince. */
   buckets?: Bucket[];
+  /** Where the raw samples take over from the buckets (default: the report's since). */
+  rawSince?: number;
   /** When absent, a host's ticks are the times of its samples. */
   ticks?: HostTicks[];
 }
 
 export interface HistoryQuery {
+  /** The report's start. */
+  since: number;
   /** Samples from a little before `since`, so that the first interval in range has its start. */
   from: number;
   until: number;
@@ -52,8 +56,8 @@ export function ticksFromSeries(series: Series[]): HostTicks[] {
 export async function buildReport(source: HistorySource, o: ReportOptions): Promise<Report> {
   const gapMs = gapLimitMs(await source.intervalMs());
   // The interval that ends at the first sample in range started before it: load that much more.
-  const h = await source.load({ from: o.since - gapMs, until: o.until, names: o.names });
+  const h = await source.load({ since: o.since, from: o.since - gapMs, until: o.until, names: o.names });
   const periods = periodsBetween(o.since, o.until, o.by, o.timeZone);
-  const out = rollUp({ series: h.series, buckets: h.buckets, ticks: h.ticks ?? ticksFromSeries(h.series), periods, since: o.since, until: o.until, gapMs });
+  const out = rollUp({ series: h.series, buckets: h.buckets, rawSince: h.rawSince, ticks: h.ticks ?? ticksFromSeries(h.series), periods, since: o.since, until: o.until, gapMs });
   return { by: o.by, timeZone: o.timeZone, since: o.since, until: o.until, periods, ...out };
 }

@@ -3,6 +3,10 @@ import { HistoryStore } from '../history/store';
 import type { History, HistoryQuery, HistorySource } from './build';
 import type { Bucket, Kind, Sample, Series } from './types';
 
+/** Up to this many raw samples the report reads them all (exact to the sample); beyond, whole hours come from the roll-ups. */
+export const RAW_LIMIT = 500_000;
+const HOUR = 3600_000;
+
 const FILTER = (names: string[]) => (names.length ? ` AND se.name IN (${names.map(() => '?').join(',')})` : '');
 
 /**
@@ -34,7 +38,14 @@ export class LocalSource implements HistorySource {
   async load(q: HistoryQuery): Promise<History> {
     const db = this.open()?.db;
     if (!db) return { series: [] };
-    const rawFrom = (db.prepare('SELECT min(t_ms) FROM samples').pluck().get() as number | null) ?? q.until;
+    const oldestRaw = (db.prepare('SELECT min(t_ms) FROM samples').pluck().get() as number | null) ?? q.until;
+    const nSeries = db.prepare('SELECT count(*) FROM series').pluck().get() as number;
+    const interval = await this.intervalMs();
+    const estimate = (nSeries * Math.max(0, q.until - Math.max(q.from, oldestRaw))) / interval;
+    // Raw from the first whole hour of raw samples (that hour's roll-up holds the ones before),
+    // or, over a long range, only for the hour in progress.
+    const rawSince = Math.max(q.since, estimate <= RAW_LIMIT ? (oldestRaw <= q.since ? q.since : Math.ceil(oldestRaw / HOUR) * HOUR) : Math.floor(q.until / HOUR) * HOUR);
+    const rawFrom = Math.max(q.from, rawSince - (q.since - q.from));
     const series: Series[] = [];
     // Columns by position (raw rows): 6 million samples read as arrays, not objects.
     const rows = db
@@ -43,7 +54,7 @@ export class LocalSource implements HistorySource {
          FROM samples s JOIN series se ON se.id = s.series_id WHERE s.t_ms >= ? AND s.t_ms < ?${FILTER(q.names)} ORDER BY s.series_id, s.t_ms`,
       )
       .raw()
-      .iterate(Math.max(q.from, rawFrom), q.until, ...q.names) as IterableIterator<[number, string, Kind, string, number, ...(number | null)[]]>;
+      .iterate(rawFrom, q.until, ...q.names) as IterableIterator<[number, string, Kind, string, number, ...(number | null)[]]>;
     let cur: Series | undefined;
     let curId = -1;
     for (const r of rows) {
@@ -54,18 +65,18 @@ export class LocalSource implements HistorySource {
       const s: Sample = { t: r[4], cpuUser: r[5], cpuSystem: r[6], ioRead: r[7], ioWrite: r[8], memCurrent: r[9], memPeak: r[10] };
       cur!.samples.push(s);
     }
-    return { series, buckets: q.from < rawFrom ? this.hours(q, rawFrom) : [] };
+    return { series, rawSince, buckets: q.since < rawSince ? this.hours(q, rawSince) : [] };
   }
 
-  /** Hourly roll-ups of the hours before the raw samples begin. */
-  private hours(q: HistoryQuery, rawFrom: number): Bucket[] {
+  /** Hourly roll-ups of the hours (or their part) in [since, rawSince). */
+  private hours(q: HistoryQuery, rawSince: number): Bucket[] {
     const rows = this.store!.db.prepare(
       `SELECT se.host, se.kind, se.name, r.period_start, r.covered_seconds, r.cpu_user_seconds, r.cpu_system_seconds, r.io_read_bytes, r.io_write_bytes,
               r.memory_samples, r.memory_avg_bytes, r.memory_peak_bytes
-       FROM hourly r JOIN series se ON se.id = r.series_id WHERE r.period_start >= ? AND r.period_start * 1000 + 3600000 <= ?${FILTER(q.names)}`,
+       FROM hourly r JOIN series se ON se.id = r.series_id WHERE r.period_start * 1000 + 3600000 > ? AND r.period_start * 1000 < ?${FILTER(q.names)}`,
     )
       .raw()
-      .all(Math.floor(q.from / 1000), rawFrom, ...q.names) as [string, Kind, string, number, number, number, number, number, number, number, number | null, number | null][];
+      .all(q.since, rawSince, ...q.names) as [string, Kind, string, number, number, number, number, number, number, number, number | null, number | null][];
     return rows.map(([host, kind, name, start, covered, cu, cs, ir, iw, ms, avg, peak]) => ({
       host,
       kind,

@@ -11,6 +11,8 @@ export interface RollupInput {
   periods: Period[];
   since: number;
   until: number;
+  /** Raw samples count from here on (default since); before it, only buckets (samples there are baselines). */
+  rawSince?: number;
   /** Two samples further apart than this have a gap between them: nothing is known of it. */
   gapMs: number;
 }
@@ -57,6 +59,8 @@ function clip(periods: Period[], since: number, until: number): Period[] {
  */
 export function rollUp(input: RollupInput): RollupOutput {
   const periods = clip(input.periods, input.since, input.until);
+  const rawSince = Math.max(input.rawSince ?? input.since, input.since);
+  const rawPeriods = clip(input.periods, rawSince, input.until);
   const { gapMs } = input;
   const gaps = new Map<string, Gap>();
   const gapOf = (host: string, start: number, end: number) => {
@@ -65,7 +69,9 @@ export function rollUp(input: RollupInput): RollupOutput {
     if (!g) gaps.set(key, (g = { host, start, end, usage: [] }));
     return g;
   };
-  const inRange = (t: number) => t >= input.since && t < input.until;
+  const inRange = (t: number) => t >= rawSince && t < input.until;
+  // A bucket (an hour) goes to the period that holds its start, or the first period when it began before since.
+  const bucketPeriod = (start: number) => (start + 3600_000 > input.since && start < rawSince ? periodIndex(periods, Math.max(start, input.since)) : -1);
 
   // What each host's daemon covered: tick to tick, when they are close enough.
   const hosts: HostPeriod[] = [];
@@ -77,12 +83,12 @@ export function rollUp(input: RollupInput): RollupOutput {
     for (let i = 1; i < h.ticks.length; i++) {
       const a = h.ticks[i - 1];
       const b = h.ticks[i];
-      if (b - a <= gapMs) splitTime(periods, a, b, (p, s) => (covered[p] += s));
-      else if (b > input.since && a < input.until) gapOf(h.host, a, b);
+      if (b - a <= gapMs) splitTime(rawPeriods, a, b, (p, s) => (covered[p] += s));
+      else if (b > rawSince && a < input.until) gapOf(h.host, a, b);
     }
     for (const b of input.buckets ?? []) {
       // A host's hour is covered as long as its longest-running series ran in it.
-      const i = b.host === h.host && inRange(b.start) ? periodIndex(periods, b.start) : -1;
+      const i = b.host === h.host ? bucketPeriod(b.start) : -1;
       if (i >= 0) hourCover.set(`${i} ${b.start}`, Math.max(hourCover.get(`${i} ${b.start}`) ?? 0, b.usage.runningSeconds));
     }
     for (const [k, sec] of hourCover) covered[Number(k.split(' ')[0])] += sec;
@@ -96,7 +102,7 @@ export function rollUp(input: RollupInput): RollupOutput {
   const rows: ReportRow[] = [];
   const fromBuckets = new Map<string, { b: Bucket; usage: (Usage | undefined)[] }>();
   for (const b of input.buckets ?? []) {
-    const i = inRange(b.start) ? periodIndex(periods, b.start) : -1;
+    const i = bucketPeriod(b.start);
     if (i < 0) continue;
     const key = `${b.host}\0${b.kind}\0${b.name}`;
     const e = fromBuckets.get(key) ?? fromBuckets.set(key, { b, usage: [] }).get(key)!;
@@ -118,14 +124,14 @@ export function rollUp(input: RollupInput): RollupOutput {
           addCounterDeltas(at(p), prev, cur, restart);
           if (restart) at(p).restarts += 1;
         }
-        splitTime(periods, prev.t, cur.t, (q, sec) => (at(q).runningSeconds += sec));
+        splitTime(rawPeriods, prev.t, cur.t, (q, sec) => (at(q).runningSeconds += sec));
       } else if (restart && hostCoveredBefore(tickIndex.get(s.host), cur.t, gapMs)) {
         // Made again while the daemon watched: the new cgroup's counts all came after its last tick.
         if (p >= 0) {
           addCounterDeltas(at(p), prev, cur, true);
           at(p).restarts += 1;
         }
-      } else if (cur.t > input.since && prev.t < input.until) {
+      } else if (cur.t > rawSince && prev.t < input.until) {
         const u = emptyUsage();
         addCounterDeltas(u, prev, cur, restart);
         u.memPeakBytes = null; // when in the gap is unknown; the rows' peaks are what was seen
@@ -178,7 +184,8 @@ function hostCoveredBefore(ticks: number[] | undefined, t: number, gapMs: number
 
 /** The gap limit from the sampling interval: a few missed samples are a gap, one late sample is not. */
 export function gapLimitMs(intervalMs: number): number {
-  return 3 * intervalMs;
+  // The daemon's own rule for its roll-ups (a loaded host samples late, not never).
+  return Math.max(5 * intervalMs, 60_000);
 }
 
 export type { Kind };

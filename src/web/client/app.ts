@@ -17,6 +17,8 @@ const RANGES: Record<string, { since: string; seconds: number; step: number }> =
 
 let range = localStorage.getItem('subhost.range') ?? '1h';
 let previous: Snapshot | undefined;
+/** The oldest point of the history shown: the x axis starts there when the range reaches further back. */
+let firstX = 0;
 const charts = new Map<string, uPlot[]>();
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
@@ -126,7 +128,7 @@ function drawSeries(container: HTMLElement, s: Series, step: number): void {
         legend: { live: true },
         // The whole range on the x axis (a new subhost's few points sit at its end), y from 0.
         scales: {
-          x: { time: true, range: () => [Date.now() / 1000 - RANGES[range].seconds, Date.now() / 1000] },
+          x: { time: true, range: () => [Math.max(Date.now() / 1000 - RANGES[range].seconds, Number.isFinite(firstX) ? firstX : 0), Date.now() / 1000] },
           y: { range: (_u: uPlot, _min: number, max: number) => [0, Math.max(max * 1.1, c.floor)] },
         },
       };
@@ -141,7 +143,11 @@ async function refreshCharts(): Promise<void> {
   const r = RANGES[range];
   const h = await getJson<{ stepSeconds: number; series: Series[] }>(`/api/v1/history?since=${r.since}&step=${r.step}`);
   const container = $('#charts');
-  for (const s of h.series) drawSeries(container, s, h.stepSeconds);
+  // Charts of what the list shows (this host's subhosts and VMs), in its order.
+  const order = previous ? [...previous.subhosts.map((x) => `subhost/${x.name}`), ...previous.vms.map((x) => `vm/${x.name}`)] : [];
+  const shown = h.series.filter((s) => order.includes(`${s.kind}/${s.name}`)).sort((a, b) => order.indexOf(`${a.kind}/${a.name}`) - order.indexOf(`${b.kind}/${b.name}`));
+  firstX = Math.min(...shown.map((s) => (s.points.length ? Date.parse(s.points[0].time) / 1000 : Infinity)));
+  for (const s of shown) drawSeries(container, s, h.stepSeconds);
   container.dataset.range = range;
 }
 
@@ -175,7 +181,6 @@ async function tick(): Promise<void> {
 
 for (const b of document.querySelectorAll<HTMLButtonElement>('#ranges button')) b.addEventListener('click', () => selectRange(b.dataset.range!));
 window.addEventListener('resize', resize);
-selectRange(RANGES[range] ? range : '1h');
-void tick();
+void tick().then(() => selectRange(RANGES[range] ? range : '1h'));
 setInterval(tick, REFRESH_MS);
 setInterval(() => void refreshCharts().catch(showError), CHART_REFRESH_MS);
