@@ -93,6 +93,17 @@ describe('the dashboard in a browser', () => {
     await b.page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone.png'), fullPage: true });
   });
 
+  it('subhost report reads the running daemon\'s database: rows for the subhosts that ran', () => {
+    const r = cli(['report', '--db', join(root, 'history.sqlite'), '--since', '30m', '--by', 'hour', '--format', 'json', ...names], { root, env });
+    expect(r.stderr).toBe('');
+    const rows = JSON.parse(r.stdout).periods.flatMap((p: { rows: unknown[] }) => p.rows) as { name: string; runningSeconds: number; cpuUserSeconds: number; memoryAverageBytes: number }[];
+    for (const n of names) {
+      const mine = rows.filter((x) => x.name === n);
+      expect(mine.reduce((a, x) => a + x.runningSeconds, 0)).toBeGreaterThan(5);
+      expect(mine.every((x) => x.cpuUserSeconds >= 0 && x.memoryAverageBytes > 0)).toBe(true);
+    }
+  });
+
   it('no route of the page changes anything: other methods are refused', async () => {
     for (const path of ['/', '/static/app.js', '/api/v1/subhosts']) {
       const r = await fetch(`http://${d.listen}${path}`, { method: 'POST' });
