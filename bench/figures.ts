@@ -1,6 +1,6 @@
 import { summarize, type Summary } from './stats';
 
-export type Unit = 'ms' | 's' | 'MiB' | 'x';
+export type Unit = 'ms' | 's' | 'MiB' | 'x' | '%';
 
 /** One line of the report: a measured figure, with its target when the issue sets one. */
 export interface Figure extends Summary {
@@ -21,7 +21,7 @@ export function figure(id: string, label: string, unit: Unit, values: number[], 
 function fmt(v: number, unit: Unit): string {
   if (Number.isNaN(v)) return '-';
   const digits = unit === 'ms' ? (v < 10 ? 1 : 0) : unit === 'x' ? 2 : unit === 'MiB' ? 2 : 2;
-  return `${v.toFixed(digits)}${unit === 'x' ? '×' : ` ${unit}`}`;
+  return `${v.toFixed(digits)}${unit === 'x' ? '×' : unit === '%' ? '%' : ` ${unit}`}`;
 }
 
 export function formatTable(figures: Figure[]): string[] {

@@ -13,6 +13,7 @@ import { benchPeers } from './peers';
 import { must, subhostArgv } from './run';
 import { benchReport } from './report';
 import { benchUsage } from './usage';
+import { benchDaemon } from './daemon';
 
 interface Options {
   out?: string;
@@ -29,7 +30,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--runs') o.runs = Number(argv[++i]);
     else if (a === '--with-peers') o.withPeers = true;
     else if (a === '--only') o.only = new Set(argv[++i].split(','));
-    else throw new Error(`unknown argument ${a} (use --out FILE, --runs N, --with-peers, --only single,hundred,usage,report,version)`);
+    else throw new Error(`unknown argument ${a} (use --out FILE, --runs N, --with-peers, --only single,hundred,usage,daemon,report,version)`);
   }
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs takes a whole number of at least 1');
   return o;
@@ -118,6 +119,7 @@ async function main(): Promise<void> {
     if (want('single')) figures.push(...(await single(w, o.runs)));
     if (want('hundred')) figures.push(...(await hundred(w, o.runs)));
     if (want('usage')) figures.push(...(await benchUsage(w, o.runs)));
+    if (want('daemon')) figures.push(...(await benchDaemon(w, o.runs)));
     if (want('report')) figures.push(...benchReport(o.runs));
     if (want('version')) figures.push(...version(o.runs));
     if (o.withPeers) figures.push(...(await benchPeers(w, o.runs, figures)));

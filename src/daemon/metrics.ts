@@ -45,9 +45,13 @@ export const DAEMON_METRICS: DaemonMetric[] = [
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
+/** The usage part, made once per sample: scrapes between two samples cost no formatting. */
+let cached: { records: UsageRecord[]; text: string } | undefined;
+
 /** /metrics: the usage table of `usage --prometheus` for the last sample, then the daemon's own. */
 export function metricsText(records: UsageRecord[], f: DaemonFacts): string {
-  let out = formatPrometheus(records, METRICS);
+  if (cached?.records !== records) cached = { records, text: formatPrometheus(records, METRICS) };
+  let out = cached.text;
   for (const m of DAEMON_METRICS) {
     const labels = m.name === 'subhost_info' ? `host="${esc(f.host)}",version="${esc(VERSION)}"` : `host="${esc(f.host)}"`;
     out += `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${m.name}{${labels}} ${m.value(f)}\n`;

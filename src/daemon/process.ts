@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
 import { hostname as osHostname } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Runtime } from '../core/runtime';
 import { SubhostError } from '../errors';
 import { HistoryStore } from '../history/store';
@@ -24,9 +26,25 @@ export interface DaemonOptions {
 
 /** The listener's tick: new PIDs and doubtful subhosts looked at this often (VMs placed within 2 s). */
 const TICK_MS = 1000;
-/** Every this many ticks: all PIDs, every subhost record, every vm/ cgroup. */
+/** Every this many ticks: every subhost record and vm/ cgroup looked at. */
 const FULL_EVERY = 10;
+/** Every this many ticks: every PID (a long-running process that exec'd qemu late). */
+const ALL_PIDS_EVERY = 30;
 const PRUNE_MS = 3600_000;
+
+/**
+ * V8's gc(), for a collection after each sample: its garbage (the text of some thousand cgroup
+ * files) would otherwise sit in a young generation that grows to tens of MiB before V8 collects.
+ */
+function gcAfterSample(): () => void {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as (o?: object) => void;
+    return () => gc();
+  } catch {
+    return () => {};
+  }
+}
 
 /** Log lines on stderr; under systemd the journal adds the time itself. */
 export function daemonLog(env: NodeJS.ProcessEnv): (line: string) => void {
@@ -75,15 +93,16 @@ export async function runDaemon(rt: Runtime, o: DaemonOptions, log = daemonLog(r
     const tick = () => {
       ticks += 1;
       const full = ticks % FULL_EVERY === 0;
-      void vms!.scan(full);
+      void vms!.scan(ticks % ALL_PIDS_EVERY === 0);
       releases!.tick(full);
       if (full) vms!.sweep();
     };
     timers.push(setInterval(tick, TICK_MS));
     // Samples on multiples of the interval, so two daemons' histories line up.
     const every = o.intervalSeconds * 1000;
+    const gc = gcAfterSample();
     const schedule = () => {
-      sampleTimer = setTimeout(() => (sampler.sample(), schedule()), every - (Date.now() % every));
+      sampleTimer = setTimeout(() => (sampler.sample(), gc(), schedule()), every - (Date.now() % every));
     };
     schedule();
     timers.push(

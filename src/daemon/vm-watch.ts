@@ -2,13 +2,13 @@ import { watch, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import { findV1Hierarchies, type V1Hierarchy } from '../host/cgroup-v1';
 import { Cgroup } from '../host/cgroupfs';
-import { listPids, readStat } from '../host/proc';
+import { listPids } from '../host/proc';
 import { CGROUP_VM } from '../core/paths';
 import { executePlan } from '../core/plan/executor';
 import { CgroupSet } from '../core/subhost-cgroups';
 import { buildSetupPlan, decideVm, type MoveVmParams } from '../core/vms/setup-plan';
 import { SETUP_HANDLERS, type MoveVmResult, type SetupContext } from '../core/vms/setup-steps';
-import { findVmProcesses, isVmProcess, type VmProcess } from '../core/vms/vm-process';
+import { findVmProcesses, type VmProcess } from '../core/vms/vm-process';
 import type { DaemonCounters } from './metrics';
 
 export interface VmWatchOptions {
@@ -20,7 +20,7 @@ export interface VmWatchOptions {
 }
 
 /** A forked child execs qemu a moment after it appears: new PIDs are looked at on this many scans. */
-const YOUNG_SCANS = 3;
+const YOUNG_SCANS = 2;
 
 /**
  * Puts VM processes that start while the daemon runs into vm/NAME, with the plan and step handlers
@@ -28,7 +28,7 @@ const YOUNG_SCANS = 3;
  * whose VM ended. New processes are found by a scan of /proc that reads only PIDs it has not seen
  * (readdir plus one stat read per new PID): the netlink proc connector would tell of each exec but
  * needs a native socket that Node does not have, and forks and execs come far less often than
- * the scan.
+ * the scan. A full scan (every PID, now and then) finds a process that exec'd qemu long after it started.
  */
 export class VmWatcher {
   private seen = new Set<number>();
@@ -69,9 +69,9 @@ export class VmWatcher {
     if (this.busy) return;
     this.busy = true;
     try {
-      // comm first (one read); a full scan also finds a VM that renamed itself, by its executable.
-      const pids = all ? this.candidates(true) : this.candidates(false).filter((pid) => isVmProcess(undefined, readStat(pid)?.comm ?? ''));
+      const pids = this.candidates(all);
       if (!pids.length) return;
+      // By executable as well as comm: libvirt's and Ganeti's -name ...,process=P renames the process at once.
       const vms = findVmProcesses(pids).filter((vm) => this.ours(vm.name) && decideVm(vm, this.v1).action === 'move');
       if (vms.length) await this.place(vms);
     } finally {

@@ -29,10 +29,12 @@ describe('subhost daemon', () => {
   const qemus: ChildProcess[] = [];
   let d: TestDaemon;
 
-  const qemu = async (name: string) => {
-    const child = spawn('qemu-system-x86_64', ['-name', name, ...QEMU], { stdio: 'ignore' });
+  /** A qemu, once it runs (`comm`: once it has renamed itself to that). */
+  const qemu = async (name: string, nameArg = name, comm?: string) => {
+    const child = spawn('qemu-system-x86_64', ['-name', nameArg, ...QEMU], { stdio: 'ignore' });
     qemus.push(child);
-    await waitFor(`qemu ${name} to run`, () => child.pid && isVmProcess(undefined, readStat(child.pid)?.comm ?? ''));
+    const running = (c: string) => (comm ? c === comm : isVmProcess(undefined, c));
+    await waitFor(`qemu ${name} to run`, () => child.pid && running(readStat(child.pid)?.comm ?? ''));
     return child;
   };
   const killQemu = async (q: ChildProcess) => {
@@ -117,6 +119,15 @@ describe('subhost daemon', () => {
     await killQemu(otherQ);
     await waitFor(`vm/${name} removed`, () => !existsSync(join(mount, 'vm', name)), 5000);
     expect(d.stderr()).toContain(`vm: removed empty cgroup vm/${name}`);
+  });
+
+  it('finds a VM by its executable when -name ...,process= renamed it at once (libvirt, Ganeti)', async () => {
+    const name = `${PREFIX}dp${process.pid % 1000}`;
+    // Its comm is no VM executable's name: only its executable tells (the daemon may still have caught it before the rename).
+    const q = await qemu(name, `guest=${name},process=${PREFIX}proc`, `${PREFIX}proc`);
+    await waitFor(`qemu ${name} in vm/${name}`, () => cgroupOf(q.pid!) === `/vm/${name}`, 2000, 20);
+    await killQemu(q);
+    await waitFor(`vm/${name} removed`, () => !existsSync(join(mount, 'vm', name)), 5000);
   });
 
   it('releases a booted subhost whose supervisor and PID 1 were SIGKILLed, within 5 s, leaving nothing', async () => {
