@@ -130,6 +130,24 @@ describe('rollUp', () => {
     expect(r.rows[0].usage.cpuUserSeconds).toBe(30);
   });
 
+  it('roll-up hours before rawSince and raw samples after it: nothing counted twice', () => {
+    const hourUsage = { cpuUserSeconds: 3000, cpuSystemSeconds: 300, ioReadBytes: 1, ioWriteBytes: 1, memSum: 3600, memCount: 360, memPeakBytes: 2000, runningSeconds: 3600, restarts: 0 };
+    const r = rollUp({
+      ...input([web(steady(3500, 3700, 1))]),
+      buckets: [{ host: 'h1', kind: 'subhost', name: 'web', start: T0, usage: hourUsage }],
+      rawSince: T0 + H,
+    });
+    expect(r.rows.map((x) => [x.period.label, x.usage.cpuUserSeconds, x.usage.runningSeconds])).toEqual([
+      ['2026-12-01 00:00', 3000, 3600], // the hour's roll-up only: the raw samples before 01:00 are baselines
+      ['2026-12-01 01:00', 110, 100],
+    ]);
+    expect(r.hosts.map((h) => [h.period.label, h.coveredSeconds])).toEqual([
+      ['2026-12-01 00:00', 3600],
+      ['2026-12-01 01:00', 100],
+      ['2026-12-01 02:00', 0],
+    ]);
+  });
+
   it('an empty history is an empty report', () => {
     expect(rollUp(input([]))).toEqual({ rows: [], hosts: [], gaps: [] });
   });
