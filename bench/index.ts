@@ -11,6 +11,7 @@ import { figure, formatTable, type Figure } from './figures';
 import { hostSideMemory } from './memory';
 import { benchPeers } from './peers';
 import { must, subhostArgv } from './run';
+import { benchReport } from './report';
 import { benchUsage } from './usage';
 import { benchDaemon } from './daemon';
 
@@ -29,7 +30,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--runs') o.runs = Number(argv[++i]);
     else if (a === '--with-peers') o.withPeers = true;
     else if (a === '--only') o.only = new Set(argv[++i].split(','));
-    else throw new Error(`unknown argument ${a} (use --out FILE, --runs N, --with-peers, --only single,hundred,usage,daemon,version)`);
+    else throw new Error(`unknown argument ${a} (use --out FILE, --runs N, --with-peers, --only single,hundred,usage,daemon,report,version)`);
   }
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs takes a whole number of at least 1');
   return o;
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
     if (want('hundred')) figures.push(...(await hundred(w, o.runs)));
     if (want('usage')) figures.push(...(await benchUsage(w, o.runs)));
     if (want('daemon')) figures.push(...(await benchDaemon(w, o.runs)));
+    if (want('report')) figures.push(...benchReport(o.runs));
     if (want('version')) figures.push(...version(o.runs));
     if (o.withPeers) figures.push(...(await benchPeers(w, o.runs, figures)));
   } finally {

@@ -14,8 +14,8 @@ export function bundleOptions(testBuild) {
     logLevel: 'warning',
     // Drops the dead branches of defines (the test hooks of a shipped build).
     minifySyntax: true,
-    // A native module: loaded from node_modules at run time, never bundled.
-    external: ['better-sqlite3'],
+    // Loaded from node_modules at run time, never bundled: a native module, and the browser driver.
+    external: ['better-sqlite3', 'playwright-core'],
     define: { SUBHOST_VERSION: JSON.stringify(pkg.version), SUBHOST_TEST_HOOKS: String(Boolean(testBuild)) },
   };
 }

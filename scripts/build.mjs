@@ -6,7 +6,7 @@ import { copyFileSync, existsSync } from 'node:fs';
 
 // Fault injection exists only in a test build: npm test makes one (SUBHOST_TEST_BUILD=1).
 const common = bundleOptions(process.env.SUBHOST_TEST_BUILD === '1');
-const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts', soak: 'scripts/soak.ts' };
+const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts', soak: 'scripts/soak.ts', screenshot: 'scripts/screenshot.ts' };
 await Promise.all(Object.entries(entries).map(([name, src]) => build({ ...common, entryPoints: [src], outfile: `dist/${name}.cjs` })));
 
 // The bpf(2) addon (native/bpf) beside the bundle, which loads it from its own folder.
@@ -16,6 +16,10 @@ if (!existsSync(addon)) {
   process.exit(1);
 }
 copyFileSync(addon, 'dist/subhost_bpf.node');
+
+// The dashboard's script, with uPlot, for the browser; the daemon serves dist/web/ (nothing from a CDN).
+await build({ entryPoints: ['src/web/client/app.ts'], bundle: true, platform: 'browser', target: 'es2020', format: 'iife', minify: true, logLevel: 'warning', outfile: 'dist/web/app.js' });
+copyFileSync(new URL('../node_modules/uplot/dist/uPlot.min.css', import.meta.url), new URL('../dist/web/uPlot.min.css', import.meta.url));
 
 // V8 code cache for bin/subhost: made by loading the bundle the way bin/subhost does.
 execFileSync(process.execPath, [new URL('./code-cache.cjs', import.meta.url).pathname], { stdio: 'inherit' });

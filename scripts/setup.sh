@@ -16,7 +16,7 @@ declare -A PKG=(
 case "${1:-}" in
   '' | demo | soak | bench) ;;
   test)
-    PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus PKG[systemd-analyze]=systemd
+    PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus PKG[prometheus]=prometheus PKG[systemd-analyze]=systemd PKG[chromium]=chromium
     # The Ganeti tests: a single-node cluster, its node's sshd, the OS definition's sfdisk.
     PKG[gnt-cluster]=ganeti PKG[/usr/sbin/sshd]=openssh-server PKG[ssh]=openssh-client PKG[sfdisk]=fdisk
     # bootstrap --from debian, and the DHCP servers the dhcp tests feed (run by the tests, never as services).

@@ -161,6 +161,19 @@ export function buildProgram(): Command {
     .action(action(() => import('./commands/usage')));
 
   program
+    .command('report')
+    .description('usage over time from the history (or a Prometheus server): per period, host and subhost/VM, with totals')
+    .argument('[names...]', 'subhost or VM names (default: all)')
+    .option('--since <when>', '30m, 12h, 7d, 4w (ago) or an ISO 8601 date or time (default 7d)')
+    .option('--until <when>', 'the same (default now)')
+    .option('--by <period>', 'hour, day, week or month', 'day')
+    .option('--format <format>', 'table, csv or json (units in the README)', 'table')
+    .option('--utc', "periods in UTC, not the host's time zone")
+    .option('--db <path>', 'history database (default /var/lib/subhost/history.sqlite)')
+    .option('--prometheus <url>', 'read the figures of every host from this Prometheus server instead')
+    .action(action(() => import('./commands/report')));
+
+  program
     .command('cgroups')
     .description('the host cgroup hierarchy for subhosts and VMs')
     .command('setup')

@@ -10,6 +10,7 @@ import { lockDaemon, removeDaemonState, writeDaemonState } from './lock';
 import { newCounters } from './metrics';
 import { ReleaseWatcher } from './release-watch';
 import { buildRoutes, type DaemonContext } from './routes';
+import { addWebRoutes } from '../web/routes';
 import { Sampler } from './sampler';
 import { VmWatcher } from './vm-watch';
 
@@ -73,7 +74,7 @@ export async function runDaemon(rt: Runtime, o: DaemonOptions, log = daemonLog(r
     releases = new ReleaseWatcher(rt, { log, counters });
     const ctx: DaemonContext = { rt, host, store, counters, intervalSeconds: o.intervalSeconds, latest: () => sampler.latest };
     try {
-      server = await startHttp(buildRoutes(ctx), { host: o.host, port: o.port, log });
+      server = await startHttp(addWebRoutes(buildRoutes(ctx)), { host: o.host, port: o.port, log });
     } catch (err) {
       throw new SubhostError(`daemon: cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`);
     }

@@ -23,6 +23,8 @@ export interface DaemonEnv {
   db: string;
   interval?: number;
   env?: Record<string, string>;
+  /** More options for `subhost daemon` (--hostname …). */
+  args?: string[];
 }
 
 export function daemonEnv(d: Pick<DaemonEnv, 'root' | 'run'>): Record<string, string> {
@@ -31,7 +33,7 @@ export function daemonEnv(d: Pick<DaemonEnv, 'root' | 'run'>): Record<string, st
 }
 
 export async function startDaemon(d: DaemonEnv): Promise<TestDaemon> {
-  const args = [BIN, 'daemon', '--listen', '127.0.0.1:0', '--db', d.db, '--interval', String(d.interval ?? 1)];
+  const args = [BIN, 'daemon', '--listen', '127.0.0.1:0', '--db', d.db, '--interval', String(d.interval ?? 1), ...(d.args ?? [])];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...daemonEnv(d), ...d.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (b) => (err += b));

@@ -31,7 +31,8 @@ function collect(s: Readable, max: number, over?: () => void): () => string {
   const parts: Buffer[] = [];
   let size = 0;
   s.on('data', (b: Buffer) => {
-    if (size >= max) return;
+    // Past max (not at it: 16 reads of 64 KiB end exactly on 1 MiB, and the next must still count).
+    if (size > max) return;
     size += b.length;
     if (size > max && over) over();
     parts.push(b);
