@@ -1,4 +1,4 @@
-import { mkdirSync, openSync, closeSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMountinfo } from '../../src/host/mountinfo';
@@ -61,12 +61,18 @@ describe('global options and autostart', () => {
   });
 
   it('--verbose adds the failed command to the one-line error, and the host stays as it was', async () => {
-    // A root partition without a filesystem: the image and its partition table are fine, mount(8) fails.
+    // An ext4 root whose superblock asks for a feature the kernel does not have: blkid still calls
+    // it ext4 (so boot's checks pass), mount(8) fails. The partition starts at 1 MiB; the
+    // superblock at 1024 bytes into it, s_feature_incompat at 0x60 in the superblock.
     const bad = await createDiskSubhost(root, testName('v'), { dataDisk: false });
     made.push(bad.name);
+    const at = (1 << 20) + 1024 + 0x60;
     const fd = openSync(bad.disk1, 'r+');
     try {
-      writeSync(fd, Buffer.alloc(4 << 20), 0, 4 << 20, 1 << 20);
+      const word = Buffer.alloc(4);
+      readSync(fd, word, 0, 4, at);
+      word.writeUInt32LE(word.readUInt32LE(0) | 0x40000000, 0);
+      writeSync(fd, word, 0, 4, at);
     } finally {
       closeSync(fd);
     }
