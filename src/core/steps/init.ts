@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SubhostError } from '../../errors';
 import { BASE_PATH } from '../../host/exec';
-import { isAlive, procRef, signalProc, type ProcRef } from '../../host/proc';
+import { isAlive, procRef, readCmdline, signalProc, type ProcRef } from '../../host/proc';
 import { CgroupSet } from '../cgroups/subhost-cgroups';
 import { LOG_MAX_BYTES, rotateLog, tailOf } from '../guest/console-log';
 import { findPid1, notReadyReason, READY_TIMEOUT_MS, waitReady } from '../guest/pid1';
@@ -47,6 +47,19 @@ export interface StartInitResult {
 }
 
 
+/** How long a failed start waits for the console of a PID 1 that ended to reach the log. */
+const COPIED_WAIT_MS = 2000;
+
+/**
+ * The supervisor's copier (split, in blocks) writes the last of the console once PID 1's output
+ * ends, and the supervisor then turns into `_reap`: until then the log may lack why PID 1 ended.
+ */
+async function consoleCopied(supervisor: ProcRef, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
+    if (!isAlive(supervisor) || readCmdline(supervisor.pid).includes('_reap')) return;
+  }
+}
+
 export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostContext> = {
   async apply(p, ctx) {
     const monitor = CgroupSet.at(ctx.cgroupMount, CGROUP_MONITOR);
@@ -83,6 +96,7 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
     const outcome = await waitReady(child.stdio[3] as Readable, READY_TIMEOUT_MS);
     const pid1 = outcome === 'ready' ? findPid1(cgroups.v2) : undefined;
     if (!supervisor || !pid1) {
+      if (supervisor && outcome === 'eof') await consoleCopied(supervisor, COPIED_WAIT_MS);
       if (supervisor) signalProc(supervisor, 'SIGKILL');
       const last = tailOf(log, 3).join(' | ');
       throw new SubhostError(`PID 1 did not start: ${notReadyReason(outcome, spawnError)}${last ? `; console: ${last}` : ''}`);
