@@ -1,5 +1,4 @@
 import { dropInheritedDescriptors } from '../core/lifecycle/descriptors';
-import { commandName } from './argv';
 import { buildProgram, run, warmCommands } from './main';
 
 /** For the build's code cache (scripts/code-cache.cjs): compile the program and every command module, run nothing. */
@@ -9,6 +8,6 @@ export async function warm(): Promise<void> {
 }
 
 if (process.env.SUBHOST_WARM_ONLY !== '1') {
-  dropInheritedDescriptors(commandName(process.argv.slice(2)));
+  dropInheritedDescriptors();
   run();
 }

@@ -64,15 +64,6 @@ describe('formatting', () => {
   });
 });
 
-describe('commandName', () => {
-  it('finds the subcommand past options and the value of --root', async () => {
-    const { commandName } = await import('../../src/cli/argv');
-    expect(commandName(['--root', 'enter', 'boot', 'x'])).toBe('boot');
-    expect(commandName(['--verbose', 'enter', 'x'])).toBe('enter');
-    expect(commandName(['--version'])).toBeUndefined();
-  });
-});
-
 describe('CommandError', () => {
   it('names the program once, whether or not its message starts with its name', async () => {
     const { CommandError } = await import('../../src/errors');

@@ -5,6 +5,6 @@ import { closeInheritedFds } from '../../host/inherited-fds';
  * PID 1 or a command inside (`enter`): an inherited directory descriptor leads onto the host's
  * filesystem, an ssh session's pipe would be held for as long as the guest runs.
  */
-export function dropInheritedDescriptors(_command: string | undefined): void {
+export function dropInheritedDescriptors(): void {
   closeInheritedFds();
 }
