@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { executePlan, undoApplied, type StepContext, type StepHandler } from '../../src/core/plan/executor';
 import type { Plan, Step } from '../../src/core/plan/types';
 import { SubhostError } from '../../src/errors';
+import { SUBHOST_HANDLERS } from '../../src/core/steps/handlers';
 
 function recorder() {
   const log: string[] = [];
@@ -51,6 +52,19 @@ describe('executePlan', () => {
     const errors = await undoApplied([{ kind: 'k', id: 'a', params: { n: 'a' }, result: 'ra' }, { kind: 'k', id: 'b', params: { n: 'b' }, result: 'rb' }], { k: handler() }, { results: new Map() });
     expect(errors).toEqual([]);
     expect(log).toEqual(['undo b rb', 'undo a ra']);
+  });
+
+  it('undoApplied passes over a recorded step of a kind it has no handler for (install-init in records of older versions)', async () => {
+    const { log, handler } = recorder();
+    const applied = [
+      { kind: 'k', id: 'a', params: { n: 'a' }, result: 'ra' },
+      { kind: 'install-init', id: 'install-init', params: {}, result: {} },
+      { kind: 'k', id: 'b', params: { n: 'b' }, result: 'rb' },
+    ];
+    expect(await undoApplied(applied, { k: handler() }, { results: new Map() })).toEqual([]);
+    expect(log).toEqual(['undo b rb', 'undo a ra']);
+    expect(Object.keys(SUBHOST_HANDLERS)).not.toContain('install-init');
+    expect(await undoApplied([applied[1]], SUBHOST_HANDLERS, { results: new Map(), paths: undefined as never, name: 'x', cgroupMount: '/nonexistent', warnings: [] })).toEqual([]);
   });
 
   it('calls the fault-injection hooks around each step and before each undo', async () => {

@@ -4,7 +4,7 @@ import { listAddrs } from '../../host/ip';
 import { startToEpochMs } from '../../host/proc';
 import { loadConfig } from '../config';
 import type { SubhostConfig } from '../config/types';
-import { detectLayout, imagesOf, type Layout } from '../storage/layout';
+import { detectLayout, recordedLayout, type Layout } from '../storage/layout';
 import { hostIfname, insideIfname, NAME_RE } from '../config/names';
 import type { GntMapping } from '../../ganeti/mapping';
 import { readMark } from '../../ganeti/mark';
@@ -12,7 +12,6 @@ import { deviceNode } from '../plan/boot-plan';
 import type { Runtime } from '../state/runtime';
 import { namesWithState, readState, type StateRecord, type SubhostStateName } from '../state/records';
 import { known } from '../state/active';
-import { recordedLoops } from '../storage/claims';
 import { readFileOr } from '../../host/read-file';
 import type { PartitionResult } from '../steps/disks';
 import { inspectHardening, type HardeningInfo } from './hardening-info';
@@ -20,7 +19,7 @@ import type { CgroupResult } from '../steps/cgroup';
 import { limitsInForce, type LimitInForce } from '../cgroups/limits';
 import type { UsageRecord } from '../usage/record';
 import { subhostUsage } from '../usage/collect';
-import { findResources } from './resources';
+import { findResources, recordScope } from './resources';
 
 export interface DiskInfo {
   node: string;
@@ -123,9 +122,8 @@ function fromRecord(rec: StateRecord, layout: Layout, info: SubhostInfo): void {
 }
 
 /** What hibernation kept, found by looking (read-only), not taken from the record. */
-async function keptOf(rt: Runtime, rec: StateRecord, layout: Layout): Promise<SubhostInfo['kept']> {
-  const ourNetns = rec.applied.some((a) => a.kind === 'netns');
-  const found = await findResources(rt, rec.name, { roots: [rec.root], images: imagesOf(rec.config, layout), ourNetns, recordedLoops: recordedLoops(rec) });
+async function keptOf(rt: Runtime, rec: StateRecord): Promise<SubhostInfo['kept']> {
+  const found = await findResources(rt, rec.name, recordScope(rec, rt.paths));
   return found.map((r) => ({ kind: r.kind, id: r.id, ...(r.detail ? { detail: r.detail } : {}) }));
 }
 
@@ -140,9 +138,8 @@ export async function describe(rt: Runtime, name: string, opts: { usage?: boolea
   const note = d.state === 'stopped' ? readFileOr(rt.paths.rebootLoopNote(name))?.trim() : undefined;
   if (note) info.reason = note;
   if (rec) {
-    const layout = rec.layout ?? detectLayout(rec.config, rt.paths);
-    fromRecord(rec, layout, info);
-    if (info.state === 'hibernated') info.kept = await keptOf(rt, rec, layout);
+    fromRecord(rec, recordedLayout(rec, rt.paths), info);
+    if (info.state === 'hibernated') info.kept = await keptOf(rt, rec);
   } else {
     try {
       const cfg = await loadConfig(rt.paths, name, { env: {} });

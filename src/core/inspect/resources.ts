@@ -4,14 +4,16 @@ import { asSubhostError, SubhostError } from '../../errors';
 import { ipBatchForce, readIfalias } from '../../host/ip';
 import { detachLoops, type LoopDevice } from '../../host/loop';
 import { canonicalPath, identityOf } from '../../host/file-identity';
-import { claimsOfOthers, loopHeldElsewhere, type Claims } from '../storage/claims';
+import { claimsOfOthers, loopHeldElsewhere, recordedLoops, type Claims } from '../storage/claims';
+import { imagesOf, recordedLayout } from '../storage/layout';
+import type { Paths } from '../state/paths';
 import { listLoopIdentities } from '../../host/loop-identity';
 import { mountsUnder, readMountinfo } from '../../host/mountinfo';
 import { umount } from '../../host/mount';
 import { netnsExists, netnsLoAlias } from '../../host/netns';
 import type { ProcRef } from '../../host/proc';
 import type { Runtime } from '../state/runtime';
-import { removeRuntimeDir } from '../state/records';
+import { removeRuntimeDir, type StateRecord } from '../state/records';
 import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
 import { linkAlias } from '../config/names';
 import { killProcs, listMonitorProcs } from '../lifecycle/supervisors';
@@ -43,6 +45,17 @@ export interface Scope {
   ourNetns?: boolean;
   /** Loop devices NAME's record says it attached: its own, when their backing file is one of its images. */
   recordedLoops?: string[];
+}
+
+/** Where a record says NAME's resources are: its root, its images, the loops and the netns it made. */
+export function recordScope(rec: StateRecord, paths: Paths): Scope {
+  return {
+    roots: [rec.root],
+    images: imagesOf(rec.config, recordedLayout(rec, paths)),
+    // Recorded as made by us: no need to ask the namespace for our mark (one process less).
+    ourNetns: rec.applied.some((a) => a.kind === 'netns'),
+    recordedLoops: recordedLoops(rec),
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import { lockSubhost } from '../state/lock';
 import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
 
 /** Steps of a `subhost start` session: gone with its processes, applied again by a resume. */
-export const SESSION_STEPS: ReadonlySet<string> = new Set(['install-init', 'start-shell']);
+export const SESSION_STEPS: ReadonlySet<string> = new Set(['start-shell']);
 
 export type HibernateOutcome = { end: 'hibernated' } | { end: 'stopped' } | { end: 'failed'; reason: string };
 

@@ -2,7 +2,7 @@ import { isAlive, procRef, startToEpochMs } from '../../host/proc';
 import type { Runtime } from '../state/runtime';
 import { readState, writeState, type StateRecord } from '../state/records';
 import { writeFileSync } from 'node:fs';
-import { detectLayout } from '../storage/layout';
+import { recordedLayout } from '../storage/layout';
 import { boot } from './boot';
 import { lockSubhost } from '../state/lock';
 import { release } from './stop';
@@ -57,7 +57,7 @@ export async function reap(rt: Runtime, name: string, bootId: string, status: nu
     }
     await release(rt, name, { lock, self: procRef(process.pid) });
     if (reboot) {
-      const recorded = { config: record.config, layout: record.layout ?? detectLayout(record.config, rt.paths) };
+      const recorded = { config: record.config, layout: recordedLayout(record, rt.paths) };
       const out = await boot(rt, name, { lock, recorded, graceSeconds: record.graceSeconds, rebootStreak: backoff.streak });
       if (!out.dryRun) log(`subhost: ${name}: booted again, PID 1 is ${out.record.pid1?.pid}`);
     }

@@ -6,13 +6,12 @@ import { undoApplied } from '../plan/executor';
 import type { Runtime } from '../state/runtime';
 import { readState, removeRuntimeDir, writeState, type StateRecord } from '../state/records';
 import { canonicalPath } from '../../host/file-identity';
-import { recordedLoops } from '../storage/claims';
 import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
 import { loadConfig } from '../config';
 import { detectLayout, imagesOf } from '../storage/layout';
 import { lockSubhost } from '../state/lock';
-import { findResources, releaseResources, type Scope } from '../inspect/resources';
+import { findResources, recordScope, releaseResources, type Scope } from '../inspect/resources';
 import { crashPoint } from './test-hooks';
 
 /** Runtime state is host-wide, NAME is not: a subhost booted from another SUBHOST_ROOT is not this root's to stop. */
@@ -49,16 +48,9 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     const record = readState(rt.paths, name);
     // `_reap` and check-mounts --fix name their roots; an operator's stop must be run from NAME's own.
     if (record && !opts.self && !opts.roots) refuseOtherRoot(rt, record);
-    const scope: Scope = {
-      roots: [record?.root ?? rt.paths.root, ...(opts.roots ?? [])],
-      images: [...(opts.images ?? [])],
-      spare: opts.self ? [opts.self.pid] : [],
-      recordedLoops: record ? recordedLoops(record) : [],
-    };
+    const own: Scope = record ? recordScope(record, rt.paths) : { roots: [rt.paths.root], images: [] };
+    const scope: Scope = { ...own, roots: [...own.roots, ...(opts.roots ?? [])], images: [...own.images, ...(opts.images ?? [])], spare: opts.self ? [opts.self.pid] : [] };
     if (record) {
-      scope.images.push(...imagesOf(record.config, record.layout ?? detectLayout(record.config, rt.paths)));
-      // Recorded as made by us: no need to ask the namespace for our mark (one process less).
-      scope.ourNetns = record.applied.some((a) => a.kind === 'netns');
       record.op = { cmd: 'stop', ...procRef(process.pid)! };
       record.phase = 'stopping';
       writeState(rt.paths, record);

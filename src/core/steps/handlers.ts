@@ -4,7 +4,7 @@ import { cgroupCreate, ioAccounting } from './cgroup';
 import type { SubhostContext } from './context';
 import { devicesRestrict } from './devices';
 import { loopAttach, partitionDevice } from './disks';
-import { installInit, startInit } from './init';
+import { startInit } from './init';
 import { bindRoot, mountImage, mountOverlay } from './layout-mounts';
 import { mountRoot } from './mounts';
 import { netnsAdd, vethsAdd } from './network';
@@ -23,7 +23,6 @@ export const SUBHOST_HANDLERS: Handlers<SubhostStepKinds, SubhostContext> = {
   devices: devicesRestrict,
   netns: netnsAdd,
   veths: vethsAdd,
-  'install-init': installInit,
   'start-init': startInit,
   'start-shell': startShell,
 };

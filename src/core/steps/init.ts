@@ -17,24 +17,9 @@ import type { PartitionResult } from './disks';
 
 declare module '../plan/subhost-steps' {
   interface SubhostStepKinds {
-    'install-init': InstallInitParams;
     'start-init': StartInitParams;
   }
 }
-
-/** Nothing: subhost-init is never written into the guest (share/pivot-exec.pl passes its text). */
-export type InstallInitParams = Record<string, unknown>;
-
-/**
- * A host-side write through guest paths could follow a planted symlink or hang on a FIFO, so
- * nothing is installed any more. Only the records of subhosts booted before that hold this step;
- * it has nothing to undo.
- */
-export const installInit: StepHandler<InstallInitParams, Record<string, never>, SubhostContext> = {
-  async apply() {
-    return {};
-  },
-};
 
 export interface StartInitParams extends Pid1Params {
   graceSeconds: number;

@@ -1,6 +1,6 @@
 import { readFileOr } from '../../host/read-file';
 import type { MountEntry } from '../../host/mountinfo';
-import { detectLayout, imagesOf } from './layout';
+import { imagesOf, recordedLayout } from './layout';
 import type { Paths } from '../state/paths';
 import { namesWithState, readRecord, type StateRecord } from '../state/records';
 import { identityOf, type Identity } from '../../host/file-identity';
@@ -30,7 +30,7 @@ export function claimsOfOthers(paths: Paths, except: string): Claims {
     if (read.corrupt) claims.unreadable.push(name);
     const rec = read.record;
     if (!rec) continue;
-    for (const image of imagesOf(rec.config, rec.layout ?? detectLayout(rec.config, paths))) {
+    for (const image of imagesOf(rec.config, recordedLayout(rec, paths))) {
       const id = identityOf(image);
       if (id) claims.identities.set(id, name);
     }

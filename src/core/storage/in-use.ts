@@ -1,32 +1,24 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { readFileOr } from '../../host/read-file';
-import { readMountinfo, type MountEntry } from '../../host/mountinfo';
+import { readMountinfo } from '../../host/mountinfo';
 import type { Identity } from '../../host/file-identity';
 import type { LoopIdentity } from '../../host/loop-identity';
 
+/** The sysfs folders of a disk (MAJ:MIN) and of its partitions. */
+function diskAndPartitionDirs(majorMinor: string): string[] {
+  const dir = `/sys/dev/block/${majorMinor}`;
+  return [dir, ...readdirSafe(dir).filter((e) => existsSync(`${dir}/${e}/partition`)).map((e) => `${dir}/${e}`)];
+}
+
 /** The block devices (MAJ:MIN) of a disk and of its partitions, from /sys/dev/block. */
 export function deviceAndPartitions(majorMinor: string): string[] {
-  const dir = `/sys/dev/block/${majorMinor}`;
-  const out = [majorMinor];
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (!existsSync(`${dir}/${e}/partition`)) continue;
-    const mm = readFileOr(`${dir}/${e}/dev`)?.trim();
-    if (mm) out.push(mm);
-  }
-  return out;
+  const parts = diskAndPartitionDirs(majorMinor).slice(1).flatMap((d) => readFileOr(`${d}/dev`)?.trim() || []);
+  return [majorMinor, ...parts];
 }
 
 /** Who holds a block device or one of its partitions (device mapper, RAID, bcache: /sys/.../holders). */
 function holdersOf(majorMinor: string): string[] {
-  const dir = `/sys/dev/block/${majorMinor}`;
-  const names = [dir, ...readdirSafe(dir).filter((e) => existsSync(`${dir}/${e}/partition`)).map((e) => `${dir}/${e}`)];
-  return names.flatMap((d) => readdirSafe(`${d}/holders`));
+  return diskAndPartitionDirs(majorMinor).flatMap((d) => readdirSafe(`${d}/holders`));
 }
 
 function readdirSafe(dir: string): string[] {
@@ -42,13 +34,14 @@ function readdirSafe(dir: string): string[] {
  * backing file's identity, however the path was spelled), or, for a block device, the host has it
  * (or one of its partitions) mounted, or something holds it (LVM, RAID). Read-only.
  */
-export function inUseBy(identity: Identity, loops: LoopIdentity[], mounts: MountEntry[] = readMountinfo()): string | undefined {
+export function inUseBy(identity: Identity, loops: LoopIdentity[]): string | undefined {
   const loop = loops.find((l) => l.identity === identity);
   if (loop) return `is already attached to ${loop.dev} (in use, or left over: \`subhost check-mounts\`)`;
   const block = /^b:(\d+:\d+)$/.exec(identity)?.[1];
   if (!block) return undefined;
   const devs = new Set(deviceAndPartitions(block));
-  const mounted = mounts.find((m) => devs.has(m.majorMinor));
+  // Read only for a block device: an image file is never mounted itself, only through a loop.
+  const mounted = readMountinfo().find((m) => devs.has(m.majorMinor));
   if (mounted) return `is mounted by the host on ${mounted.mountPoint}`;
   const holders = holdersOf(block);
   if (holders.length) return `is held by ${holders.join(', ')} on the host`;

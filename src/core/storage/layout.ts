@@ -54,6 +54,11 @@ export function detectLayout(cfg: SubhostConfig, paths: Paths): Layout {
   return layoutFor(cfg, paths, cfg.disks.length === 0 && exists(paths.layersImage(cfg.name)));
 }
 
+/** The layout a record was started with (records of older versions have none: it is detected). */
+export function recordedLayout(rec: { config: SubhostConfig; layout?: Layout }, paths: Paths): Layout {
+  return rec.layout ?? detectLayout(rec.config, paths);
+}
+
 /** Every image file the subhost attaches to loop devices: its DISKS, or NAME.img. */
 export function imagesOf(cfg: SubhostConfig, layout: Layout): string[] {
   return [...cfg.disks.map((d) => d.image), ...(layout.imageFile ? [layout.imageFile] : [])];
