@@ -24,9 +24,10 @@
  *                                 was down), i.e. time seen running
  *           cpu_user_seconds, cpu_system_seconds, io_read_bytes, io_write_bytes
  *                                 growth of the counters over the samples of the period; never
- *                                 negative: a counter that went down was reset (cgroup made anew,
- *                                 VM restarted) and its new value is all growth. A series' first
- *                                 sample is a baseline and adds nothing.
+ *                                 negative: a counter or memory_peak_bytes that went down means
+ *                                 the cgroup was made anew (VM restarted), and every counter's
+ *                                 new value is all growth (rollup.ts, the report's rule too).
+ *                                 A series' first sample is a baseline and adds nothing.
  *           memory_samples        samples that had memory_current_bytes
  *           memory_avg_bytes      average of memory_current_bytes over those samples
  *           memory_peak_bytes     the most memory_current_bytes seen in the period
