@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseListen } from '../../src/cli/commands/daemon';
 import { RouteTable } from '../../src/daemon/http';
-import { parseDuration, parseTime } from '../../src/history/time';
+import { parseDuration, parseTime, readTime } from '../../src/history/time';
+import { parseWhen } from '../../src/report/when';
 import { sourceFor } from '../../src/history/query';
 
 const NOW = Date.UTC(2026, 11, 6, 12, 0, 0);
@@ -22,6 +23,23 @@ describe('parseTime (--since, --until, the history API)', () => {
 
   it('refuses what it cannot read, and dates that do not exist, naming the option', () => {
     for (const bad of ['yesterday', '7', '2026-02-31', '2026-13-01', '2026-12-01T25:00', '']) expect(() => parseTime(bad, NOW, 'until')).toThrow(/^until: ".*" is not a time/);
+  });
+});
+
+describe('readTime: the one reading of --since/--until (report) and since/until (history API)', () => {
+  it('reads a time without an offset in the zone it is given, with one in its own', () => {
+    expect(readTime('2026-12-01T08:00', NOW, 'Europe/Berlin')).toBe(Date.UTC(2026, 11, 1, 7));
+    expect(readTime('2026-12-01', NOW, 'UTC')).toBe(Date.UTC(2026, 11, 1));
+    expect(readTime('2026-12-01T08:00:30+01:00', NOW, 'UTC')).toBe(Date.UTC(2026, 11, 1, 7, 0, 30));
+    expect(readTime('2026-02-31T08:00Z', NOW, 'UTC')).toBeUndefined();
+  });
+
+  it('the report and the history API read every text alike', () => {
+    for (const text of ['30m', '12h', '7d', '4w', '2026-12-01', '2026-12-01T08:00', '2026-12-01T08:00:00Z', '2026-12-01T08:00+01:00']) {
+      expect(parseWhen('--since', text, NOW, 'UTC'), text).toBe(readTime(text, NOW, 'UTC'));
+      expect(parseTime(text, NOW), text).toBe(readTime(text, NOW, Intl.DateTimeFormat().resolvedOptions().timeZone));
+    }
+    for (const bad of ['yesterday', '7', '2026-02-31', '2026-12-01T25:00']) expect(() => parseWhen('--since', bad, NOW, 'UTC')).toThrow(/^report: --since ".*": expected/);
   });
 });
 
