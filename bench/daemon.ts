@@ -1,14 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CGROUP_PARENT } from '../src/core/state/paths';
 import { Runtime } from '../src/core/state/runtime';
-import { CgroupSet } from '../src/core/cgroups/subhost-cgroups';
 import { newCounters } from '../src/daemon/metrics';
 import { Sampler } from '../src/daemon/sampler';
 import { HistoryStore } from '../src/history/store';
-import { findCgroup2Mount } from '../src/host/cgroupfs';
-import { readStat } from '../src/host/proc';
+import { SleepCgroups } from './cgroups';
 import type { BenchWorld } from './fixture';
 import { figure, type Figure } from './figures';
 import { BIN } from './run';
@@ -34,27 +31,17 @@ const statusMiB = (pid: number, key: string) => Number(new RegExp(`${key}:\\s+(\
  * is subhost/bndNNN holding one sleep; the daemon gets its own run folder, database and root.
  */
 export async function benchDaemon(w: BenchWorld, runs: number): Promise<Figure[]> {
-  const mount = findCgroup2Mount();
   const dir = join(w.root, 'daemon');
   const run = join(dir, 'run');
   mkdirSync(run, { recursive: true });
   const env = { ...w.env, SUBHOST_RUN: run, SUBHOST_DAEMON_VM_PREFIX: 'bn' };
-  const sets: CgroupSet[] = [];
-  const sleeps: number[] = [];
+  const cgroups = new SleepCgroups('bnd');
   const figures: Figure[] = [];
   try {
     const store = HistoryStore.open(join(dir, 'sample.sqlite'));
     const counters = newCounters();
     for (const count of [10, 100, 500]) {
-      while (sets.length < count) {
-        const set = CgroupSet.at(mount, `${CGROUP_PARENT}/bnd${String(sets.length).padStart(3, '0')}`);
-        set.create();
-        const child = spawn('sleep', ['100000'], { stdio: 'ignore', detached: true });
-        child.unref();
-        sleeps.push(child.pid!);
-        set.addProc(child.pid!);
-        sets.push(set);
-      }
+      cgroups.growTo(count);
       const s = new Sampler(Runtime.fromEnv(env), store, 'bench', counters, () => {});
       const times: number[] = [];
       const cpu: number[] = [];
@@ -106,8 +93,7 @@ export async function benchDaemon(w: BenchWorld, runs: number): Promise<Figure[]
       await new Promise((r) => daemon.once('close', r));
     }
   } finally {
-    for (const pid of sleeps) if (readStat(pid)) process.kill(pid, 'SIGKILL');
-    for (const set of sets) await set.remove();
+    await cgroups.remove();
     rmSync(dir, { recursive: true, force: true });
   }
   return figures;
