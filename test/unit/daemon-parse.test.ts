@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseListen } from '../../src/cli/commands/daemon';
+import { DEFAULT_LISTEN, parseListen } from '../../src/cli/commands/daemon';
+import { buildProgram } from '../../src/cli/main';
+import { DEFAULT_DB } from '../../src/history/store';
 import { RouteTable } from '../../src/daemon/http';
 import { parseDuration, parseTime, readTime } from '../../src/history/time';
 import { parseWhen } from '../../src/report/when';
@@ -51,6 +53,16 @@ describe('parseListen', () => {
 
   it('refuses anything else', () => {
     for (const bad of ['9847', 'localhost', '::1:9847', '127.0.0.1:65536', '127.0.0.1:']) expect(() => parseListen(bad)).toThrow(/--listen/);
+  });
+
+  it('defaults to loopback port 9847, 10 s and /var/lib/subhost/history.sqlite (SPEC 4.1), as the command line declares them', () => {
+    const daemon = buildProgram().commands.find((c) => c.name() === 'daemon')!;
+    const dflt = (long: string) => daemon.options.find((o) => o.long === long)?.defaultValue;
+    expect(dflt('--listen')).toBe('127.0.0.1:9847');
+    expect(dflt('--listen')).toBe(DEFAULT_LISTEN);
+    expect(dflt('--interval')).toBe(10);
+    expect(dflt('--db')).toBe('/var/lib/subhost/history.sqlite');
+    expect(dflt('--db')).toBe(DEFAULT_DB);
   });
 });
 
