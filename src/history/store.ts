@@ -200,25 +200,6 @@ export class HistoryStore {
     return this.db.prepare('SELECT id, host, kind, name FROM series ORDER BY host, kind, name').all() as (SeriesKey & { id: number })[];
   }
 
-  /** Raw samples of the series matching q, oldest first. */
-  raw(q: { name?: string; kind?: string; host?: string; sinceMs: number; untilMs?: number }): (SeriesKey & { samples: RawSample[] })[] {
-    const rows = this.db
-      .prepare(
-        `SELECT se.host, se.kind, se.name, s.* FROM samples s JOIN series se ON se.id = s.series_id
-         WHERE s.t_ms >= @since AND s.t_ms < @until AND (@name IS NULL OR se.name = @name)
-           AND (@kind IS NULL OR se.kind = @kind) AND (@host IS NULL OR se.host = @host)
-         ORDER BY se.host, se.kind, se.name, s.t_ms`,
-      )
-      .all({ since: q.sinceMs, until: q.untilMs ?? Number.MAX_SAFE_INTEGER, name: q.name ?? null, kind: q.kind ?? null, host: q.host ?? null }) as any[];
-    const out: (SeriesKey & { samples: RawSample[] })[] = [];
-    for (const r of rows) {
-      let cur = out[out.length - 1];
-      if (!cur || cur.host !== r.host || cur.kind !== r.kind || cur.name !== r.name) out.push((cur = { host: r.host, kind: r.kind, name: r.name, samples: [] }));
-      cur.samples.push(rowToSample(r));
-    }
-    return out;
-  }
-
   /** Time series in buckets of q.stepSeconds, from the finest table that has the step (query.ts). */
   query(q: HistoryQuery): SeriesHistory[] {
     return queryHistory(this.db, q, this.maxGapSeconds);

@@ -140,7 +140,7 @@ describe('HistoryStore', () => {
     const n = s.prune(now);
     // The two old samples share one hour; 'mid' keeps its hour (30 d < 90 d) and its day.
     expect(n).toEqual({ samples: 3, hourly: 1, daily: 0, series: 0 });
-    expect(s.raw({ sinceMs: 0 }).map((x) => x.name)).toEqual(['new']);
+    expect(s.query({ sinceMs: 0, untilMs: Number.MAX_SAFE_INTEGER, stepSeconds: 60 }).map((x) => x.name)).toEqual(['new']);
     const n2 = s.prune(H0 + 10 * 365 * 86400_000);
     expect(n2.series).toBe(3);
     expect(s.series()).toEqual([]);
