@@ -27,6 +27,15 @@ export interface Increment {
 export const HOUR = 3600;
 export const DAY = 86400;
 
+/**
+ * The longest time between two samples that is still time seen running, from the sampling
+ * interval: a few missed samples are a gap (the daemon was down), one late sample is not (a loaded
+ * host samples late, not never). The rule of the daemon's roll-ups and of the report.
+ */
+export function gapLimitSeconds(intervalSeconds: number): number {
+  return Math.max(5 * intervalSeconds, 60);
+}
+
 /** A raw sample's counters, and memory.peak (the cgroup's high-water mark): what goes back when the cgroup is made anew. */
 const RESET_FIELDS = ['cpuUserSeconds', 'cpuSystemSeconds', 'ioReadBytes', 'ioWriteBytes', 'memoryPeakBytes'] as const;
 

@@ -62,7 +62,7 @@ export interface SeriesKey {
 export interface OpenOptions {
   /** Readers (report, tests): no schema change, the file must exist. */
   readOnly?: boolean;
-  /** Gaps longer than this are not covered time (default 60 s). */
+  /** Gaps longer than this are not covered time: gapLimitSeconds(--interval) (default 60 s, that of 10 s). */
   maxGapSeconds?: number;
 }
 
