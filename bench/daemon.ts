@@ -1,17 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CGROUP_PARENT } from '../src/core/state/paths';
 import { Runtime } from '../src/core/state/runtime';
-import { CgroupSet } from '../src/core/cgroups/subhost-cgroups';
 import { newCounters } from '../src/daemon/metrics';
 import { Sampler } from '../src/daemon/sampler';
 import { HistoryStore } from '../src/history/store';
-import { findCgroup2Mount } from '../src/host/cgroupfs';
-import { readStat } from '../src/host/proc';
+import { startDaemon } from '../test/helpers/daemon';
+import { SleepCgroups } from './cgroups';
 import type { BenchWorld } from './fixture';
 import { figure, type Figure } from './figures';
-import { BIN } from './run';
 import { nowMs } from './stats';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,27 +30,17 @@ const statusMiB = (pid: number, key: string) => Number(new RegExp(`${key}:\\s+(\
  * is subhost/bndNNN holding one sleep; the daemon gets its own run folder, database and root.
  */
 export async function benchDaemon(w: BenchWorld, runs: number): Promise<Figure[]> {
-  const mount = findCgroup2Mount();
   const dir = join(w.root, 'daemon');
   const run = join(dir, 'run');
   mkdirSync(run, { recursive: true });
   const env = { ...w.env, SUBHOST_RUN: run, SUBHOST_DAEMON_VM_PREFIX: 'bn' };
-  const sets: CgroupSet[] = [];
-  const sleeps: number[] = [];
+  const cgroups = new SleepCgroups('bnd');
   const figures: Figure[] = [];
   try {
     const store = HistoryStore.open(join(dir, 'sample.sqlite'));
     const counters = newCounters();
     for (const count of [10, 100, 500]) {
-      while (sets.length < count) {
-        const set = CgroupSet.at(mount, `${CGROUP_PARENT}/bnd${String(sets.length).padStart(3, '0')}`);
-        set.create();
-        const child = spawn('sleep', ['100000'], { stdio: 'ignore', detached: true });
-        child.unref();
-        sleeps.push(child.pid!);
-        set.addProc(child.pid!);
-        sets.push(set);
-      }
+      cgroups.growTo(count);
       const s = new Sampler(Runtime.fromEnv(env), store, 'bench', counters, () => {});
       const times: number[] = [];
       const cpu: number[] = [];
@@ -72,23 +58,14 @@ export async function benchDaemon(w: BenchWorld, runs: number): Promise<Figure[]
     }
     store.close();
 
-    const daemon = spawn(process.execPath, [BIN, 'daemon', '--listen', '127.0.0.1:0', '--db', join(dir, 'daemon.sqlite'), '--interval', '10'], { env, stdio: 'ignore' });
+    const daemon = await startDaemon({ root: w.root, run, db: join(dir, 'daemon.sqlite'), interval: 10, env: { SUBHOST_DAEMON_VM_PREFIX: 'bn' } });
     try {
-      let listen = '';
-      for (let i = 0; i < 200 && !listen; i++) {
-        await sleep(50);
-        try {
-          listen = JSON.parse(readFileSync(join(run, 'daemon.json'), 'utf8')).listen;
-        } catch {
-          /* not yet */
-        }
-      }
-      if (!listen) throw new Error('the daemon did not start');
+      const { listen } = daemon;
       await sleep(2000);
-      const cpu0 = cpuSeconds(daemon.pid!);
+      const cpu0 = cpuSeconds(daemon.pid);
       const t0 = nowMs();
       await sleep(CPU_WINDOW_MS);
-      const share = (cpuSeconds(daemon.pid!) - cpu0) / ((nowMs() - t0) / 1000);
+      const share = (cpuSeconds(daemon.pid) - cpu0) / ((nowMs() - t0) / 1000);
       figures.push(figure('daemon-cpu', 'daemon CPU, 500 cgroups, --interval 10 (of one core)', '%', [share * 100], 1, `${(share * 3600).toFixed(1)} CPU s per hour`));
       const lat: number[] = [];
       for (let i = 0; i < Math.max(runs, 10); i++) {
@@ -98,16 +75,14 @@ export async function benchDaemon(w: BenchWorld, runs: number): Promise<Figure[]
         lat.push(nowMs() - t);
       }
       figures.push(figure('daemon-metrics', 'daemon: GET /metrics, 500 cgroups', 'ms', lat, 50));
-      figures.push(figure('daemon-rss', 'daemon RSS, 500 cgroups', 'MiB', [statusMiB(daemon.pid!, 'VmRSS')], 60));
+      figures.push(figure('daemon-rss', 'daemon RSS, 500 cgroups', 'MiB', [statusMiB(daemon.pid, 'VmRSS')], 60));
       // Of that RSS, the file pages (node's own binary, shared with every node process) and the rest.
-      figures.push(figure('daemon-rss-anon', 'daemon RSS without file pages (RssAnon), 500 cgroups', 'MiB', [statusMiB(daemon.pid!, 'RssAnon')]));
+      figures.push(figure('daemon-rss-anon', 'daemon RSS without file pages (RssAnon), 500 cgroups', 'MiB', [statusMiB(daemon.pid, 'RssAnon')]));
     } finally {
-      daemon.kill('SIGTERM');
-      await new Promise((r) => daemon.once('close', r));
+      await daemon.stop();
     }
   } finally {
-    for (const pid of sleeps) if (readStat(pid)) process.kill(pid, 'SIGKILL');
-    for (const set of sets) await set.remove();
+    await cgroups.remove();
     rmSync(dir, { recursive: true, force: true });
   }
   return figures;

@@ -1,7 +1,4 @@
-import { spawn } from 'node:child_process';
-import { CGROUP_PARENT } from '../src/core/state/paths';
-import { CgroupSet } from '../src/core/cgroups/subhost-cgroups';
-import { findCgroup2Mount } from '../src/host/cgroupfs';
+import { SleepCgroups } from './cgroups';
 import type { BenchWorld } from './fixture';
 import { figure, type Figure } from './figures';
 import { must, subhostArgv } from './run';
@@ -11,19 +8,11 @@ import { must, subhostArgv } from './run';
  * "subhost" here is a cgroup subhost/bnuNNN (v2, and v1 on a hybrid host) holding one sleep.
  */
 export async function benchUsage(w: BenchWorld, runs: number): Promise<Figure[]> {
-  const mount = findCgroup2Mount();
-  const sets: CgroupSet[] = [];
+  const cgroups = new SleepCgroups('bnu');
   const figures: Figure[] = [];
   try {
     for (const count of [10, 100, 500]) {
-      while (sets.length < count) {
-        const set = CgroupSet.at(mount, `${CGROUP_PARENT}/bnu${String(sets.length).padStart(3, '0')}`);
-        set.create();
-        const child = spawn('sleep', ['100000'], { stdio: 'ignore', detached: true });
-        child.unref();
-        set.addProc(child.pid!);
-        sets.push(set);
-      }
+      cgroups.growTo(count);
       const times: number[] = [];
       for (let i = 0; i < runs; i++) times.push(must(subhostArgv('usage', '--json'), w.env).ms);
       const prom: number[] = [];
@@ -32,7 +21,7 @@ export async function benchUsage(w: BenchWorld, runs: number): Promise<Figure[]>
       figures.push(figure(`usage-prom-${count}`, `\`subhost usage --prometheus\`, ${count} active cgroups`, 'ms', prom));
     }
   } finally {
-    for (const set of sets) await set.remove();
+    await cgroups.remove();
   }
   return figures;
 }

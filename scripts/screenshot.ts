@@ -4,15 +4,16 @@
  * made inside them for three minutes, and Debian's chromium taking the picture. It removes all
  * it made (names shshot*, folder /var/tmp/shshot) at the end.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { buildBusyboxRoot, DEFAULT_GUEST_FILES } from '../test/fixtures/image/busybox-root';
 import { makeDiskImage } from '../test/fixtures/image/disk-image';
 import { BIN, cli, ok } from '../test/helpers/cli';
+import { startDaemon } from '../test/helpers/daemon';
 import { CHROMIUM_FLAGS } from '../test/helpers/browser';
-import { sleep, waitFor } from '../test/helpers/env';
+import { sleep } from '../test/helpers/env';
 
 const ROOT = '/var/tmp/shshot';
 const RUN = join(ROOT, 'run');
@@ -51,18 +52,9 @@ async function main(): Promise<void> {
   mkdirSync(RUN, { recursive: true });
   await makeSubhosts();
   for (const n of NAMES) ok(['boot', n], { root: ROOT, env });
-  const daemon = spawn(process.execPath, [BIN, 'daemon', '--listen', '127.0.0.1:0', '--interval', '2', '--db', join(ROOT, 'history.sqlite'), '--hostname', 'node1'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const daemon = await startDaemon({ root: ROOT, run: RUN, db: join(ROOT, 'history.sqlite'), interval: 2, args: ['--hostname', 'node1'], env });
   try {
-    const { listen } = (await waitFor('the daemon', () => {
-      try {
-        return JSON.parse(readFileSync(join(RUN, 'daemon.json'), 'utf8')) as { listen: string };
-      } catch {
-        return undefined;
-      }
-    }, 20_000))!;
+    const { listen } = daemon;
     // A web server's bursts, a database's cache and writes, a batch job that starts late.
     work(NAMES[0], 'while :; do i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 3; done');
     work(NAMES[1], 'mkdir -p /dev/shm/c; n=0; while [ $n -lt 40 ]; do dd if=/dev/zero of=/dev/shm/c/$n bs=1M count=2; dd if=/dev/zero of=/root/wal bs=64k count=64 conv=fsync; n=$((n+1)); sleep 4; done; while :; do sleep 60; done');
@@ -82,8 +74,7 @@ async function main(): Promise<void> {
     }
     spawnSync(process.execPath, [BIN, 'report', '--db', join(ROOT, 'history.sqlite'), '--since', `${MINUTES + 1}m`, '--by', 'hour'], { stdio: 'inherit', env: { ...process.env, ...env } });
   } finally {
-    daemon.kill('SIGTERM');
-    await new Promise((r) => daemon.once('close', r));
+    await daemon.stop();
     cleanUp();
   }
 }

@@ -4,6 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Runtime } from '../core/state/runtime';
 import { SubhostError } from '../errors';
+import { gapLimitSeconds } from '../history/rollup';
 import { HistoryStore } from '../history/store';
 import { boundPort, startHttp, stopHttp } from './http';
 import { lockDaemon, removeDaemonState, writeDaemonState } from './lock';
@@ -67,7 +68,7 @@ export async function runDaemon(rt: Runtime, o: DaemonOptions, log = daemonLog(r
   let vms: VmWatcher | undefined;
   let releases: ReleaseWatcher | undefined;
   try {
-    store = HistoryStore.open(o.db, { maxGapSeconds: Math.max(5 * o.intervalSeconds, 60) });
+    store = HistoryStore.open(o.db, { maxGapSeconds: gapLimitSeconds(o.intervalSeconds) });
     const counters = newCounters();
     const sampler = new Sampler(rt, store, host, counters, log);
     vms = new VmWatcher({ cgroupMount: rt.cgroupMount, namePrefix: o.vmPrefix, log, counters });

@@ -28,13 +28,48 @@ export const HOUR = 3600;
 export const DAY = 86400;
 
 /**
- * Growth of a counter: never negative. A counter that went down was reset (the cgroup was made
- * anew, a VM restarted): a new run started at 0, so all of its value is new.
+ * The longest time between two samples that is still time seen running, from the sampling
+ * interval: a few missed samples are a gap (the daemon was down), one late sample is not (a loaded
+ * host samples late, not never). The rule of the daemon's roll-ups and of the report.
  */
-export function counterDelta(prev: number | null | undefined, cur: number | null): number {
-  if (cur === null) return 0;
-  if (prev === null || prev === undefined) return 0;
-  return cur >= prev ? cur - prev : cur;
+export function gapLimitSeconds(intervalSeconds: number): number {
+  return Math.max(5 * intervalSeconds, 60);
+}
+
+/** A raw sample's counters, and memory.peak (the cgroup's high-water mark): what goes back when the cgroup is made anew. */
+const RESET_FIELDS = ['cpuUserSeconds', 'cpuSystemSeconds', 'ioReadBytes', 'ioWriteBytes', 'memoryPeakBytes'] as const;
+
+/**
+ * The cgroup was made anew between two samples (a reboot, a VM restart): one of `fields` went
+ * back. Then every counter started again at 0, also one that happens to be higher than before.
+ * The one rule of the history's roll-ups and of the report (src/report/usage-sum.ts).
+ */
+export function wentBack<T>(prev: T, cur: T, fields: readonly (keyof T)[]): boolean {
+  for (const k of fields) {
+    const a = prev[k] as number | null;
+    const b = cur[k] as number | null;
+    if (a !== null && b !== null && b < a) return true;
+  }
+  return false;
+}
+
+/**
+ * Growth of a counter from prev to cur: after a reset, all of cur (a new run started at 0);
+ * null when the host did not give it at either end (a series' first sample is only a baseline).
+ */
+export function counterGrowth(prev: number | null | undefined, cur: number | null, reset: boolean): number | null {
+  if (cur === null) return null;
+  if (reset) return cur;
+  if (prev === null || prev === undefined) return null;
+  return cur - prev;
+}
+
+/**
+ * Growth of a counter, 0 when unknown: never negative. `reset` defaults to this counter having
+ * gone back; increment() passes whether any counter of the sample did.
+ */
+export function counterDelta(prev: number | null | undefined, cur: number | null, reset = prev !== null && prev !== undefined && cur !== null && cur < prev): number {
+  return counterGrowth(prev, cur, reset) ?? 0;
 }
 
 /**
@@ -45,12 +80,13 @@ export function counterDelta(prev: number | null | undefined, cur: number | null
 export function increment(prev: RawSample | undefined, cur: RawSample, maxGapSeconds: number): Increment {
   const gap = prev ? (cur.tMs - prev.tMs) / 1000 : 0;
   // A reset of any counter means a new run: the old run's values say nothing about this one.
+  const reset = prev !== undefined && wentBack(prev, cur, RESET_FIELDS);
   return {
     coveredSeconds: prev && gap > 0 && gap <= maxGapSeconds ? gap : 0,
-    cpuUserSeconds: counterDelta(prev?.cpuUserSeconds, cur.cpuUserSeconds),
-    cpuSystemSeconds: counterDelta(prev?.cpuSystemSeconds, cur.cpuSystemSeconds),
-    ioReadBytes: counterDelta(prev?.ioReadBytes, cur.ioReadBytes),
-    ioWriteBytes: counterDelta(prev?.ioWriteBytes, cur.ioWriteBytes),
+    cpuUserSeconds: counterDelta(prev?.cpuUserSeconds, cur.cpuUserSeconds, reset),
+    cpuSystemSeconds: counterDelta(prev?.cpuSystemSeconds, cur.cpuSystemSeconds, reset),
+    ioReadBytes: counterDelta(prev?.ioReadBytes, cur.ioReadBytes, reset),
+    ioWriteBytes: counterDelta(prev?.ioWriteBytes, cur.ioWriteBytes, reset),
     memoryBytes: cur.memoryCurrentBytes,
     // memory.peak is the cgroup's lifetime peak: a period's peak is the most seen in its samples.
     memoryPeakBytes: cur.memoryCurrentBytes,

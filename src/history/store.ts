@@ -24,9 +24,10 @@
  *                                 was down), i.e. time seen running
  *           cpu_user_seconds, cpu_system_seconds, io_read_bytes, io_write_bytes
  *                                 growth of the counters over the samples of the period; never
- *                                 negative: a counter that went down was reset (cgroup made anew,
- *                                 VM restarted) and its new value is all growth. A series' first
- *                                 sample is a baseline and adds nothing.
+ *                                 negative: a counter or memory_peak_bytes that went down means
+ *                                 the cgroup was made anew (VM restarted), and every counter's
+ *                                 new value is all growth (rollup.ts, the report's rule too).
+ *                                 A series' first sample is a baseline and adds nothing.
  *           memory_samples        samples that had memory_current_bytes
  *           memory_avg_bytes      average of memory_current_bytes over those samples
  *           memory_peak_bytes     the most memory_current_bytes seen in the period
@@ -61,7 +62,7 @@ export interface SeriesKey {
 export interface OpenOptions {
   /** Readers (report, tests): no schema change, the file must exist. */
   readOnly?: boolean;
-  /** Gaps longer than this are not covered time (default 60 s). */
+  /** Gaps longer than this are not covered time: gapLimitSeconds(--interval) (default 60 s, that of 10 s). */
   maxGapSeconds?: number;
 }
 
@@ -197,25 +198,6 @@ export class HistoryStore {
   /** Every series in the database. */
   series(): (SeriesKey & { id: number })[] {
     return this.db.prepare('SELECT id, host, kind, name FROM series ORDER BY host, kind, name').all() as (SeriesKey & { id: number })[];
-  }
-
-  /** Raw samples of the series matching q, oldest first. */
-  raw(q: { name?: string; kind?: string; host?: string; sinceMs: number; untilMs?: number }): (SeriesKey & { samples: RawSample[] })[] {
-    const rows = this.db
-      .prepare(
-        `SELECT se.host, se.kind, se.name, s.* FROM samples s JOIN series se ON se.id = s.series_id
-         WHERE s.t_ms >= @since AND s.t_ms < @until AND (@name IS NULL OR se.name = @name)
-           AND (@kind IS NULL OR se.kind = @kind) AND (@host IS NULL OR se.host = @host)
-         ORDER BY se.host, se.kind, se.name, s.t_ms`,
-      )
-      .all({ since: q.sinceMs, until: q.untilMs ?? Number.MAX_SAFE_INTEGER, name: q.name ?? null, kind: q.kind ?? null, host: q.host ?? null }) as any[];
-    const out: (SeriesKey & { samples: RawSample[] })[] = [];
-    for (const r of rows) {
-      let cur = out[out.length - 1];
-      if (!cur || cur.host !== r.host || cur.kind !== r.kind || cur.name !== r.name) out.push((cur = { host: r.host, kind: r.kind, name: r.name, samples: [] }));
-      cur.samples.push(rowToSample(r));
-    }
-    return out;
   }
 
   /** Time series in buckets of q.stepSeconds, from the finest table that has the step (query.ts). */

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors';
+import { fromWall, localZone } from '../report/calendar';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400 };
 
@@ -9,19 +10,26 @@ export function parseDuration(text: string): number | undefined {
 }
 
 /**
- * A point in time as `--since`/`--until` and the history API take it: a duration ago ("7d"), or an
- * ISO 8601 date or time; without a zone it is the host's local time ("2026-12-01" is local midnight).
+ * A point in time as `report --since/--until` and the history API take it: a duration ago ("7d"),
+ * or an ISO 8601 date or time; without an offset it is wall-clock time in tz ("2026-12-01" is
+ * midnight there). Undefined when the text is neither, or names a date or time that does not exist.
  */
-export function parseTime(text: string, nowMs = Date.now(), what = 'since'): number {
+export function readTime(text: string, nowMs: number, tz: string): number | undefined {
   const ago = parseDuration(text);
   if (ago !== undefined) return nowMs - ago * 1000;
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(text);
-  const bad = () => new UsageError(`${what}: ${JSON.stringify(text)} is not a time; use 30m, 12h, 7d, 4w (ago) or an ISO 8601 date or time such as 2026-12-01 or 2026-12-01T08:00`);
-  if (!m) throw bad();
-  const [, y, mo, d, hh = '0', mi = '0', ss = '0', zone] = m;
-  const ms = zone ? Date.parse(text.replace(' ', 'T')) : new Date(+y, +mo - 1, +d, +hh, +mi, +ss).getTime();
-  // Date rolls 2026-02-31 over into March: a date that does not exist is refused instead.
-  const check = new Date(+y, +mo - 1, +d);
-  if (Number.isNaN(ms) || check.getMonth() !== +mo - 1 || check.getDate() !== +d || +hh > 23 || +mi > 59 || +ss > 59) throw bad();
-  return ms;
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map((x) => (x === undefined ? 0 : Number(x)));
+  // Date.UTC rolls 2026-02-31 over into March: a date that does not exist is refused instead.
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) return undefined;
+  const ms = m[7] ? Date.parse(text.replace(' ', 'T')) : fromWall(y, mo, d, h, mi, tz) + s * 1000;
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** readTime for the history API, in the host's zone; a bad time is a UsageError naming `what`. */
+export function parseTime(text: string, nowMs = Date.now(), what = 'since'): number {
+  const t = readTime(text, nowMs, localZone());
+  if (t === undefined) throw new UsageError(`${what}: ${JSON.stringify(text)} is not a time; use 30m, 12h, 7d, 4w (ago) or an ISO 8601 date or time such as 2026-12-01 or 2026-12-01T08:00`);
+  return t;
 }

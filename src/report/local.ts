@@ -15,6 +15,7 @@ const FILTER = (names: string[]) => (names.length ? ` AND se.name IN (${names.ma
  */
 export class LocalSource implements HistorySource {
   private store?: HistoryStore;
+  private interval?: number;
 
   constructor(private readonly path: string) {}
 
@@ -24,8 +25,13 @@ export class LocalSource implements HistorySource {
     return this.store;
   }
 
-  /** The median spacing of the newest samples of one series: the daemon's --interval. */
+  /** The median spacing of the newest samples of one series: the daemon's --interval (found once; load() needs it too). */
   async intervalMs(): Promise<number> {
+    this.interval ??= this.findInterval();
+    return this.interval;
+  }
+
+  private findInterval(): number {
     const db = this.open()?.db;
     if (!db) return 10_000;
     const sid = db.prepare('SELECT series_id FROM samples ORDER BY t_ms DESC LIMIT 1').pluck().get() as number | undefined;

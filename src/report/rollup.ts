@@ -1,3 +1,4 @@
+import { gapLimitSeconds } from '../history/rollup';
 import type { Period } from './calendar';
 import type { Bucket, Gap, HostPeriod, HostTicks, Kind, ReportRow, Series, Usage } from './types';
 import { addCounterDeltas, addMemorySample, addUsage, emptyUsage, isRestart } from './usage-sum';
@@ -182,10 +183,9 @@ function hostCoveredBefore(ticks: number[] | undefined, t: number, gapMs: number
   return best >= 0 && t - ticks[best] <= gapMs;
 }
 
-/** The gap limit from the sampling interval: a few missed samples are a gap, one late sample is not. */
+/** The gap limit from the sampling interval (ms): the daemon's rule for its roll-ups. */
 export function gapLimitMs(intervalMs: number): number {
-  // The daemon's own rule for its roll-ups (a loaded host samples late, not never).
-  return Math.max(5 * intervalMs, 60_000);
+  return Math.round(gapLimitSeconds(intervalMs / 1000) * 1000);
 }
 
 export type { Kind };

@@ -1,3 +1,4 @@
+import { counterGrowth, wentBack } from '../history/rollup';
 import type { Sample, Usage } from './types';
 
 export function emptyUsage(): Usage {
@@ -29,14 +30,11 @@ export function memoryAverage(u: Usage): number | null {
 const COUNTERS = ['cpuUser', 'cpuSystem', 'ioRead', 'ioWrite'] as const;
 const INTO = { cpuUser: 'cpuUserSeconds', cpuSystem: 'cpuSystemSeconds', ioRead: 'ioReadBytes', ioWrite: 'ioWriteBytes' } as const;
 
-/** A counter (or the memory high-water mark) that went back: the cgroup was made again in between. */
+const RESET_FIELDS = [...COUNTERS, 'memPeak'] as const;
+
+/** A counter (or the memory high-water mark) that went back: the cgroup was made again in between (the history's rule). */
 export function isRestart(prev: Sample, cur: Sample): boolean {
-  for (const k of [...COUNTERS, 'memPeak'] as const) {
-    const a = prev[k];
-    const b = cur[k];
-    if (a !== null && b !== null && b < a) return true;
-  }
-  return false;
+  return wentBack(prev, cur, RESET_FIELDS);
 }
 
 /**
@@ -45,11 +43,8 @@ export function isRestart(prev: Sample, cur: Sample): boolean {
  */
 export function addCounterDeltas(u: Usage, prev: Sample, cur: Sample, restart: boolean): void {
   for (const k of COUNTERS) {
-    const b = cur[k];
-    if (b === null) continue;
-    const a = restart ? 0 : prev[k];
-    if (a === null) continue;
-    u[INTO[k]] = (u[INTO[k]] ?? 0) + (b - a);
+    const g = counterGrowth(prev[k], cur[k], restart);
+    if (g !== null) u[INTO[k]] = (u[INTO[k]] ?? 0) + g;
   }
   // The high-water mark rose in this interval: memory reached exactly that much in it.
   if (cur.memPeak !== null && (restart || (prev.memPeak !== null && cur.memPeak > prev.memPeak))) u.memPeakBytes = maxOf(u.memPeakBytes, cur.memPeak);

@@ -71,6 +71,19 @@ describe('daemon history', () => {
     const before = history(db).times.length;
     d = await startDaemon({ root, run, db, interval: 0.5 });
     await waitFor('3 more samples', () => history(db).times.length >= before + 3, 15_000);
+    // /api/v1/history: the same samples, from the raw table at a step of 1 s (until a moment past, so both see the same).
+    const until = new Date().toISOString();
+    await sleep(600);
+    const since = new Date(history(db).times[0] - 3600_000).toISOString();
+    const res = await d.get(`/api/v1/history?name=${VM}&since=${since}&until=${until}&step=1`);
+    expect(res.status, res.body).toBe(200);
+    const api = JSON.parse(res.body);
+    expect(api.series).toHaveLength(1);
+    expect(api.series[0]).toMatchObject({ kind: 'vm', name: VM, source: 'samples' });
+    const points = api.series[0].points as { time: string; start: number; samples: number }[];
+    const stored = history(db).times.filter((t) => t < Date.parse(until));
+    expect(points.reduce((a, p) => a + p.samples, 0)).toBe(stored.length);
+    for (const p of points) expect(Date.parse(p.time)).toBe(p.start * 1000);
     await d.stop();
     expectOneHistory(db, 15_000);
   });

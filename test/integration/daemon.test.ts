@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../src/core/usage/metrics';
+import { DAEMON_METRICS } from '../../src/daemon/metrics';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
 import { isAlive, procRef, readStat } from '../../src/host/proc';
 import { isVmProcess } from '../../src/core/vms/vm-process';
@@ -81,6 +82,8 @@ describe('subhost daemon', () => {
     expect(m.status).toBe(200);
     expect(m.type).toMatch(/^text\/plain; version=0\.0\.4/);
     for (const def of METRICS) expect(m.body).toContain(`# TYPE ${def.name} ${def.type}\n`);
+    // The daemon's own: samples taken, sample duration, VM moves, releases (SPEC 4.1), each with the host label.
+    for (const def of DAEMON_METRICS) expect(m.body).toMatch(new RegExp(`^# TYPE ${def.name} ${def.type}\n${def.name}\\{host="[^"]+"[,}]`, 'm'));
     expect(m.body).toMatch(/^subhost_info\{host="[^"]+",version="[^"]+"\} 1$/m);
     expect(m.body).not.toMatch(/job=|instance=/);
     const check = spawnSync('promtool', ['check', 'metrics'], { input: m.body, encoding: 'utf8' });
@@ -115,6 +118,9 @@ describe('subhost daemon', () => {
     expect(moved).toEqual([q.pid]);
     const api = JSON.parse((await d.get('/api/v1/subhosts')).body);
     expect(api.host).toBeTruthy();
+    // Its latest usage, once a sample has seen it in vm/NAME.
+    const vm = await waitFor(`${name} in /api/v1/subhosts`, async () => JSON.parse((await d.get('/api/v1/subhosts')).body).vms.find((v: { name: string }) => v.name === name), 5000);
+    expect(vm).toMatchObject({ name, cgroup: expect.stringMatching(new RegExp(`/vm/${name}$`)), usage: { kind: 'vm', name, host: api.host } });
     await killQemu(q);
     await killQemu(otherQ);
     await waitFor(`vm/${name} removed`, () => !existsSync(join(mount, 'vm', name)), 5000);
@@ -157,7 +163,24 @@ describe('subhost daemon', () => {
     await sleep(11_000);
     expect(JSON.parse(ok(['status', sub.name, '--json'], { root, env }).stdout).state).toBe('hibernated');
     expect(d.stderr()).not.toContain(`release: ${sub.name}`);
+    // /api/v1/subhosts: the objects of `list --json`, each with its latest usage (uptime moves on between the two).
+    const list = JSON.parse(ok(['list', '--json'], { root, env }).stdout) as Record<string, unknown>[];
+    const api = JSON.parse((await d.get('/api/v1/subhosts')).body);
+    const still = ({ uptimeSeconds: _u, usage: _s, ...o }: Record<string, unknown>) => o;
+    expect(api.subhosts.map(still)).toEqual(list.map(still));
+    for (const s of api.subhosts) expect(s.usage === null || (s.usage.kind === 'subhost' && s.usage.name === s.name)).toBe(true);
     ok(['stop', sub.name], { root, env });
+  });
+
+  it('stops on SIGINT as on SIGTERM: exit 0, database closed, lock and state file gone', async () => {
+    expect(await d.stop('SIGINT')).toEqual({ code: 0, signal: null });
+    expect(d.stderr()).toMatch(/daemon: SIGINT: stopping\n$/);
+    // Closed: the last connection to a WAL database checkpoints it and removes the -wal file.
+    expect(existsSync(db)).toBe(true);
+    expect(existsSync(`${db}-wal`)).toBe(false);
+    expect(existsSync(join(run, 'daemon.json'))).toBe(false);
+    // The lock went with it: the next daemon starts.
+    d = await startDaemon({ root, run, db });
   });
 
   it('ships a systemd unit that systemd-analyze verify accepts', () => {

@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../src/core/usage/record';
 import { HistoryStore } from '../../src/history/store';
 import { counterDelta } from '../../src/history/rollup';
+import { periodsBetween } from '../../src/report/calendar';
+import { rollUp } from '../../src/report/rollup';
 import { SCHEMA_VERSION } from '../../src/history/schema';
 
 const dirs: string[] = [];
@@ -83,6 +85,27 @@ describe('HistoryStore', () => {
     s.close();
   });
 
+  it('a reset of one counter is a new run for all, as the report counts it: a counter higher than before counts whole', () => {
+    const s = HistoryStore.open(dbPath());
+    // At 20 s the VM was made anew: CPU went back, but the new run has already read more than the old one had.
+    const recs = [rec('a', H0, 100, 1000, 50), rec('a', H0 + 10_000, 104, 3000, 60), rec('a', H0 + 20_000, 2, 2000, 80), rec('a', H0 + 30_000, 3, 6000, 90)];
+    for (const r of recs) s.insert([r]);
+    const p = s.query({ name: 'a', sinceMs: H0, stepSeconds: 3600 })[0].points[0];
+    expect(p.cpuUserSeconds).toBeCloseTo(4 + 2 + 1);
+    expect(p.ioReadBytes).toBe(10 + 80 + 10);
+    expect(p.ioWriteBytes).toBe(3 * (10 + 80 + 10));
+    // The report over the same samples (as it reads them while they are kept raw) gives the same figures.
+    const samples = recs.map((r) => ({ t: Date.parse(r.time), cpuUser: r.cpu.userSeconds, cpuSystem: r.cpu.systemSeconds, ioRead: r.io.readBytes, ioWrite: r.io.writeBytes, memCurrent: r.memory.currentBytes, memPeak: r.memory.peakBytes }));
+    const periods = periodsBetween(H0, H0 + 3600_000, 'hour', 'UTC');
+    const [row] = rollUp({ series: [{ host: 'h1', kind: 'subhost', name: 'a', samples }], ticks: [{ host: 'h1', ticks: samples.map((x) => x.t) }], periods, since: H0, until: H0 + 3600_000, gapMs: 60_000 }).rows;
+    expect(row.usage.cpuUserSeconds).toBeCloseTo(p.cpuUserSeconds);
+    expect(row.usage.cpuSystemSeconds).toBeCloseTo(p.cpuSystemSeconds);
+    expect(row.usage.ioReadBytes).toBe(p.ioReadBytes);
+    expect(row.usage.ioWriteBytes).toBe(p.ioWriteBytes);
+    expect(row.usage.runningSeconds).toBe(p.coveredSeconds);
+    s.close();
+  });
+
   it('continues the same runs after a reopen, and ignores a sample it already has', () => {
     const p = dbPath();
     const s = HistoryStore.open(p);
@@ -117,7 +140,7 @@ describe('HistoryStore', () => {
     const n = s.prune(now);
     // The two old samples share one hour; 'mid' keeps its hour (30 d < 90 d) and its day.
     expect(n).toEqual({ samples: 3, hourly: 1, daily: 0, series: 0 });
-    expect(s.raw({ sinceMs: 0 }).map((x) => x.name)).toEqual(['new']);
+    expect(s.query({ sinceMs: 0, untilMs: Number.MAX_SAFE_INTEGER, stepSeconds: 60 }).map((x) => x.name)).toEqual(['new']);
     const n2 = s.prune(H0 + 10 * 365 * 86400_000);
     expect(n2.series).toBe(3);
     expect(s.series()).toEqual([]);
