@@ -4,7 +4,7 @@ import { childEnv, run } from '../host/exec';
 import { exitStatus } from '../host/proc';
 import { enter } from '../core/lifecycle/enter';
 import type { Runtime } from '../core/state/runtime';
-import { FIELDS, getMaster, gntReason, parseInstanceLine, readInstance, type GntInstance } from './gnt';
+import { getMaster, gntReason, listInstanceArgv, parseInstanceList, readInstance, stderrReason, type GntInstance } from './gnt';
 import { subhostNameOf } from './mapping';
 import { isThisNode, readDefaults } from './node';
 
@@ -16,8 +16,7 @@ interface Ssh {
 const sshTarget = (host: string) => `root@${host}`;
 
 /** The master: GANETI_MASTER in the defaults file, else this node's ssconf (`gnt-cluster getmaster`). */
-async function findMaster(rt: Runtime): Promise<string> {
-  const { file, vars } = readDefaults(rt.env);
+async function findMaster({ file, vars }: ReturnType<typeof readDefaults>): Promise<string> {
   if (vars.GANETI_MASTER) return vars.GANETI_MASTER;
   try {
     return await getMaster();
@@ -29,13 +28,11 @@ async function findMaster(rt: Runtime): Promise<string> {
 /** Ask the master for NAME: here when this host is the master, else over ssh (about 0.6 s). */
 async function askMaster(master: string, name: string, ssh: Ssh): Promise<GntInstance> {
   if (isThisNode(master)) return readInstance(name).catch((err: unknown) => { throw new SubhostError(`${gntReason(err)} (asked ${master})`); });
-  const remote = ['gnt-instance', 'list', '--no-headers', '--separator=|', '-o', FIELDS.join(','), name].map(quoteArg).join(' ');
+  const remote = listInstanceArgv(name).map(quoteArg).join(' ');
   const r = await run([...ssh.base, '-o', 'BatchMode=yes', sshTarget(master), remote], { allowFailure: true, timeoutMs: 60_000 });
   if (r.code === 255) throw new SubhostError(`cannot reach master ${master} over ssh: ${lastLine(r.stderr) || 'ssh exited with status 255'}`);
-  if (r.code !== 0) throw new SubhostError(`${lastLine(r.stderr.replace(/^error type:.*$/gm, '')).replace(/^Failure: /, '') || `gnt-instance list exited with status ${r.code}`} (asked ${master})`);
-  const lines = r.stdout.split('\n').filter((l) => l.trim());
-  if (lines.length !== 1) throw new SubhostError(`instance ${name} not found (asked ${master})`);
-  return parseInstanceLine(lines[0]);
+  if (r.code !== 0) throw new SubhostError(`${stderrReason(r.stderr) || `gnt-instance list exited with status ${r.code}`} (asked ${master})`);
+  return parseInstanceList(r.stdout, name, ` (asked ${master})`);
 }
 
 const lastLine = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? '';
@@ -54,9 +51,10 @@ function sshInteractive(ssh: Ssh, node: string, remote: string): Promise<number>
 
 /** `subhost go NAME [-- CMD…]`: enter NAME on whichever node of the cluster runs it; CMD's exit status. */
 export async function go(rt: Runtime, name: string, cmd: string[]): Promise<number> {
-  const { vars } = readDefaults(rt.env);
-  const ssh: Ssh = { base: ['ssh', ...(vars.GANETI_SSH_CONFIG ? ['-F', vars.GANETI_SSH_CONFIG] : [])] };
-  const master = await findMaster(rt);
+  const defaults = readDefaults(rt.env);
+  const config = defaults.vars.GANETI_SSH_CONFIG;
+  const ssh: Ssh = { base: ['ssh', ...(config ? ['-F', config] : [])] };
+  const master = await findMaster(defaults);
   const inst = await askMaster(master, name, ssh);
   const subhost = subhostNameOf(inst.name);
   if (isThisNode(inst.pnode)) return enter(rt, subhost, cmd);
