@@ -8,11 +8,6 @@ import { getMaster, gntReason, listInstanceArgv, parseInstanceList, readInstance
 import { subhostNameOf } from './mapping';
 import { isThisNode, readDefaults } from './node';
 
-interface Ssh {
-  /** ssh and its options before the destination (-F GANETI_SSH_CONFIG when set). */
-  base: string[];
-}
-
 const sshTarget = (host: string) => `root@${host}`;
 
 /** The master: GANETI_MASTER in the defaults file, else this node's ssconf (`gnt-cluster getmaster`). */
@@ -26,10 +21,10 @@ async function findMaster({ file, vars }: ReturnType<typeof readDefaults>): Prom
 }
 
 /** Ask the master for NAME: here when this host is the master, else over ssh (about 0.6 s). */
-async function askMaster(master: string, name: string, ssh: Ssh): Promise<GntInstance> {
+async function askMaster(master: string, name: string, ssh: string[]): Promise<GntInstance> {
   if (isThisNode(master)) return readInstance(name).catch((err: unknown) => { throw new SubhostError(`${gntReason(err)} (asked ${master})`); });
   const remote = listInstanceArgv(name).map(quoteArg).join(' ');
-  const r = await run([...ssh.base, '-o', 'BatchMode=yes', sshTarget(master), remote], { allowFailure: true, timeoutMs: 60_000 });
+  const r = await run([...ssh, '-o', 'BatchMode=yes', sshTarget(master), remote], { allowFailure: true, timeoutMs: 60_000 });
   if (r.code === 255) throw new SubhostError(`cannot reach master ${master} over ssh: ${lastLine(r.stderr) || 'ssh exited with status 255'}`);
   if (r.code !== 0) throw new SubhostError(`${stderrReason(r.stderr) || `gnt-instance list exited with status ${r.code}`} (asked ${master})`);
   return parseInstanceList(r.stdout, name, ` (asked ${master})`);
@@ -38,10 +33,10 @@ async function askMaster(master: string, name: string, ssh: Ssh): Promise<GntIns
 const lastLine = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? '';
 
 /** ssh to the node running NAME, with the terminal when there is one; resolves with ssh's status (the command's). */
-function sshInteractive(ssh: Ssh, node: string, remote: string): Promise<number> {
+function sshInteractive(ssh: string[], node: string, remote: string): Promise<number> {
   const tty = process.stdin.isTTY && process.stdout.isTTY;
   // Quiet: ssh's own errors are asked again below, so that a failure to connect is one line of ours.
-  const argv = [...ssh.base, tty ? '-t' : '-T', '-q', sshTarget(node), remote];
+  const argv = [...ssh, tty ? '-t' : '-T', '-q', sshTarget(node), remote];
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: childEnv() });
     child.on('error', (e) => reject(new SubhostError(`ssh: ${e.message}`)));
@@ -53,7 +48,8 @@ function sshInteractive(ssh: Ssh, node: string, remote: string): Promise<number>
 export async function go(rt: Runtime, name: string, cmd: string[]): Promise<number> {
   const defaults = readDefaults(rt.env);
   const config = defaults.vars.GANETI_SSH_CONFIG;
-  const ssh: Ssh = { base: ['ssh', ...(config ? ['-F', config] : [])] };
+  // ssh and its options before the destination.
+  const ssh = ['ssh', ...(config ? ['-F', config] : [])];
   const master = await findMaster(defaults);
   const inst = await askMaster(master, name, ssh);
   const subhost = subhostNameOf(inst.name);
@@ -62,7 +58,7 @@ export async function go(rt: Runtime, name: string, cmd: string[]): Promise<numb
   const status = await sshInteractive(ssh, inst.pnode, remote);
   if (status !== 255) return status;
   // 255 is ssh's own failure, or the command's status: a second, quiet connection tells them apart.
-  const probe = await run([...ssh.base, '-o', 'BatchMode=yes', sshTarget(inst.pnode), 'true'], { allowFailure: true, timeoutMs: 60_000 });
+  const probe = await run([...ssh, '-o', 'BatchMode=yes', sshTarget(inst.pnode), 'true'], { allowFailure: true, timeoutMs: 60_000 });
   if (probe.code === 0) return status;
   throw new SubhostError(`cannot reach node ${inst.pnode} (running ${inst.name}) over ssh: ${lastLine(probe.stderr) || `ssh exited with status ${probe.code}`}`);
 }
