@@ -10,19 +10,19 @@ cd "$(dirname "$0")/.."
 declare -A PKG=(
   [unshare]=util-linux [nsenter]=util-linux [setpriv]=util-linux [flock]=util-linux [setsid]=util-linux
   [losetup]=mount [ip]=iproute2 [dash]=dash [bash]=bash [tail]=coreutils [script]=bsdutils
-  [mke2fs]=e2fsprogs [/bin/busybox]=busybox-static [sfdisk]=fdisk
+  [mke2fs]=e2fsprogs [/bin/busybox]=busybox-static [sfdisk]=fdisk # bootstrap --disk partitions its image
   [g++]=g++ [make]=make [python3]=python3 # node-gyp builds native/bpf (bpf(2) for the device program)
 )
 case "${1:-}" in
   '' | demo | soak | bench) ;;
   test)
     PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus PKG[prometheus]=prometheus PKG[systemd-analyze]=systemd PKG[chromium]=chromium
-    # The Ganeti tests: a single-node cluster, its node's sshd, the OS definition's sfdisk.
-    PKG[gnt-cluster]=ganeti PKG[/usr/sbin/sshd]=openssh-server PKG[ssh]=openssh-client PKG[sfdisk]=fdisk
+    # The Ganeti tests: a single-node cluster and its node's sshd (its OS definition's sfdisk is above).
+    PKG[gnt-cluster]=ganeti PKG[/usr/sbin/sshd]=openssh-server PKG[ssh]=openssh-client
     # bootstrap --from debian, and the DHCP servers the dhcp tests feed (run by the tests, never as services).
     PKG[debootstrap]=debootstrap PKG[dnsmasq]=dnsmasq-base PKG[dhcpd]=isc-dhcp-server
     ;;
-  vm) PKG[debootstrap]=debootstrap PKG[sfdisk]=fdisk PKG[qemu-system-x86_64]=qemu-system-x86 ;;
+  vm) PKG[debootstrap]=debootstrap PKG[qemu-system-x86_64]=qemu-system-x86 ;;
   *)
     echo "subhost setup: $1: unknown; use demo, soak, bench, test or vm" >&2
     exit 2

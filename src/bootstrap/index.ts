@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lockSubhost } from '../core/state/lock';
@@ -123,7 +123,9 @@ async function checkBoot(rt: Runtime, name: string): Promise<void> {
   const { boot } = await import('../core/lifecycle/boot');
   const { poweroff } = await import('../core/lifecycle/poweroff');
   const { release } = await import('../core/lifecycle/stop');
-  const config = join(tmpdir(), `subhost-check-${name}-${process.pid}`);
+  // A folder of its own (mkdtemp, 0700): a fixed name in /tmp could be planted beforehand.
+  const tmp = mkdtempSync(join(tmpdir(), `subhost-check-${name}-`));
+  const config = join(tmp, 'config');
   writeFileSync(config, `source ${JSON.stringify(rt.paths.config(name))}\nBRIDGES=()\nADDRESSES=()\n`);
   try {
     await boot(rt, name, { configFile: config });
@@ -134,6 +136,6 @@ async function checkBoot(rt: Runtime, name: string): Promise<void> {
     rmSync(rt.paths.subhostDir(name), { recursive: true, force: true });
     throw (err instanceof SubhostError ? err : new SubhostError(String(err))).withContext(`--check: booting ${name} failed, so it was removed`);
   } finally {
-    rmSync(config, { force: true });
+    rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -109,6 +109,8 @@ export function parseRequest(name: string, f: BootstrapFlags): BootstrapRequest 
   checkName(name);
   const layout = parseLayout(f);
   if (f.from === undefined && layout.kind !== 'base') throw new UsageError('--from is required: busybox or debian[:SUITE] (only --base needs none)');
+  // An overlay's root is BASE: a --from would be ignored, and its config would say it came from there.
+  if (f.from !== undefined && layout.kind === 'base') throw new UsageError(`--from ${f.from} and --base: an overlay's root is BASE, so it takes no --from`);
   const source = f.from === undefined ? undefined : parseSource(f.from);
   const bridges = f.bridge ?? [];
   try {

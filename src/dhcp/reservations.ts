@@ -47,8 +47,11 @@ export function checkDuplicates(all: Reservation[]): void {
   }
 }
 
-/** Every subhost's reservations, checked for duplicates among all; only those of names if given. */
-export async function collectReservations(rt: Runtime, names: string[] = []): Promise<{ reservations: Reservation[]; subhosts: string[] }> {
+/**
+ * Every subhost's reservations, checked for duplicates among all; only those of names if given.
+ * `all`: every subhost with a config (what --hosts-dir keeps files for).
+ */
+export async function collectReservations(rt: Runtime, names: string[] = []): Promise<{ reservations: Reservation[]; subhosts: string[]; all: string[] }> {
   // Subhosts with a config in this root; a runtime dir alone (another root's, or one being made) has no reservation.
   const all = subhostNames(rt).filter((n) => existsSync(rt.paths.config(n)));
   for (const n of names) if (!all.includes(n)) throw new ConfigError(`no subhost ${n} in ${rt.paths.root}`);
@@ -62,5 +65,5 @@ export async function collectReservations(rt: Runtime, names: string[] = []): Pr
   const reservations = configs.flatMap(reservationsOf);
   checkDuplicates(reservations);
   const wanted = names.length ? names : all;
-  return { reservations: reservations.filter((r) => wanted.includes(r.subhost)), subhosts: wanted };
+  return { reservations: reservations.filter((r) => wanted.includes(r.subhost)), subhosts: wanted, all };
 }

@@ -24,7 +24,7 @@ export interface GntInstance {
   nics: { mac: string; link: string; mode: string }[];
 }
 
-export const FIELDS = ['name', 'pnode', 'status', 'admin_state', 'oper_state', 'hypervisor', 'disk_template', 'disk.count', 'disks_active', 'nic.macs', 'nic.links', 'nic.modes'];
+const FIELDS = ['name', 'pnode', 'status', 'admin_state', 'oper_state', 'hypervisor', 'disk_template', 'disk.count', 'disks_active', 'nic.macs', 'nic.links', 'nic.modes'];
 
 const list = (field: string) => (field === '' || field === '-' ? [] : field.split(','));
 
@@ -61,12 +61,17 @@ export function parseActivatedDisks(stdout: string): string[] {
   return paths;
 }
 
-/** Ganeti's own message, from the last meaningful line of its stderr ("Instance name X not found"). */
+/** Ganeti's own message, the last meaningful line of a gnt-* command's stderr ("Instance name X not found"), or ''. */
+export function stderrReason(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^error type:/.test(l));
+  return lines[lines.length - 1]?.replace(/^Failure: /, '') ?? '';
+}
+
+/** Why a gnt-* command failed, in Ganeti's own words when it gave some. */
 export function gntReason(err: unknown): string {
   if (!(err instanceof CommandError)) return err instanceof Error ? err.message : String(err);
   if (err.code === null && err.stderr === 'command not found') return `${err.argv[0]} is not installed: this host is no Ganeti node`;
-  const lines = err.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^error type:/.test(l));
-  return lines[lines.length - 1]?.replace(/^Failure: /, '') || firstLine(err.message);
+  return stderrReason(err.stderr) || firstLine(err.message);
 }
 
 async function gnt(argv: string[], timeoutMs = 120_000) {
@@ -77,11 +82,20 @@ async function gnt(argv: string[], timeoutMs = 120_000) {
   }
 }
 
-export async function readInstance(name: string): Promise<GntInstance> {
-  const { stdout } = await gnt(['gnt-instance', 'list', '--no-headers', '--separator=|', '-o', FIELDS.join(','), name], 60_000);
+/** The command that lists one instance: run here (readInstance), or on the master over ssh (go). */
+export function listInstanceArgv(name: string): string[] {
+  return ['gnt-instance', 'list', '--no-headers', '--separator=|', '-o', FIELDS.join(','), name];
+}
+
+/** Its output: the one line of the instance; `where` says whom we asked. */
+export function parseInstanceList(stdout: string, name: string, where = ''): GntInstance {
   const lines = stdout.split('\n').filter((l) => l.trim());
-  if (lines.length !== 1) throw new SubhostError(`instance ${name} not found`);
+  if (lines.length !== 1) throw new SubhostError(`instance ${name} not found${where}`);
   return parseInstanceLine(lines[0]);
+}
+
+export async function readInstance(name: string): Promise<GntInstance> {
+  return parseInstanceList((await gnt(listInstanceArgv(name), 60_000)).stdout, name);
 }
 
 export async function activateDisks(name: string): Promise<string[]> {

@@ -4,20 +4,14 @@ import { childEnv, run } from '../host/exec';
 import { exitStatus } from '../host/proc';
 import { enter } from '../core/lifecycle/enter';
 import type { Runtime } from '../core/state/runtime';
-import { FIELDS, getMaster, gntReason, parseInstanceLine, readInstance, type GntInstance } from './gnt';
+import { getMaster, gntReason, listInstanceArgv, parseInstanceList, readInstance, stderrReason, type GntInstance } from './gnt';
 import { subhostNameOf } from './mapping';
 import { isThisNode, readDefaults } from './node';
-
-interface Ssh {
-  /** ssh and its options before the destination (-F GANETI_SSH_CONFIG when set). */
-  base: string[];
-}
 
 const sshTarget = (host: string) => `root@${host}`;
 
 /** The master: GANETI_MASTER in the defaults file, else this node's ssconf (`gnt-cluster getmaster`). */
-async function findMaster(rt: Runtime): Promise<string> {
-  const { file, vars } = readDefaults(rt.env);
+async function findMaster({ file, vars }: ReturnType<typeof readDefaults>): Promise<string> {
   if (vars.GANETI_MASTER) return vars.GANETI_MASTER;
   try {
     return await getMaster();
@@ -27,24 +21,22 @@ async function findMaster(rt: Runtime): Promise<string> {
 }
 
 /** Ask the master for NAME: here when this host is the master, else over ssh (about 0.6 s). */
-async function askMaster(master: string, name: string, ssh: Ssh): Promise<GntInstance> {
+async function askMaster(master: string, name: string, ssh: string[]): Promise<GntInstance> {
   if (isThisNode(master)) return readInstance(name).catch((err: unknown) => { throw new SubhostError(`${gntReason(err)} (asked ${master})`); });
-  const remote = ['gnt-instance', 'list', '--no-headers', '--separator=|', '-o', FIELDS.join(','), name].map(quoteArg).join(' ');
-  const r = await run([...ssh.base, '-o', 'BatchMode=yes', sshTarget(master), remote], { allowFailure: true, timeoutMs: 60_000 });
+  const remote = listInstanceArgv(name).map(quoteArg).join(' ');
+  const r = await run([...ssh, '-o', 'BatchMode=yes', sshTarget(master), remote], { allowFailure: true, timeoutMs: 60_000 });
   if (r.code === 255) throw new SubhostError(`cannot reach master ${master} over ssh: ${lastLine(r.stderr) || 'ssh exited with status 255'}`);
-  if (r.code !== 0) throw new SubhostError(`${lastLine(r.stderr.replace(/^error type:.*$/gm, '')).replace(/^Failure: /, '') || `gnt-instance list exited with status ${r.code}`} (asked ${master})`);
-  const lines = r.stdout.split('\n').filter((l) => l.trim());
-  if (lines.length !== 1) throw new SubhostError(`instance ${name} not found (asked ${master})`);
-  return parseInstanceLine(lines[0]);
+  if (r.code !== 0) throw new SubhostError(`${stderrReason(r.stderr) || `gnt-instance list exited with status ${r.code}`} (asked ${master})`);
+  return parseInstanceList(r.stdout, name, ` (asked ${master})`);
 }
 
 const lastLine = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? '';
 
 /** ssh to the node running NAME, with the terminal when there is one; resolves with ssh's status (the command's). */
-function sshInteractive(ssh: Ssh, node: string, remote: string): Promise<number> {
+function sshInteractive(ssh: string[], node: string, remote: string): Promise<number> {
   const tty = process.stdin.isTTY && process.stdout.isTTY;
   // Quiet: ssh's own errors are asked again below, so that a failure to connect is one line of ours.
-  const argv = [...ssh.base, tty ? '-t' : '-T', '-q', sshTarget(node), remote];
+  const argv = [...ssh, tty ? '-t' : '-T', '-q', sshTarget(node), remote];
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: childEnv() });
     child.on('error', (e) => reject(new SubhostError(`ssh: ${e.message}`)));
@@ -54,9 +46,11 @@ function sshInteractive(ssh: Ssh, node: string, remote: string): Promise<number>
 
 /** `subhost go NAME [-- CMD…]`: enter NAME on whichever node of the cluster runs it; CMD's exit status. */
 export async function go(rt: Runtime, name: string, cmd: string[]): Promise<number> {
-  const { vars } = readDefaults(rt.env);
-  const ssh: Ssh = { base: ['ssh', ...(vars.GANETI_SSH_CONFIG ? ['-F', vars.GANETI_SSH_CONFIG] : [])] };
-  const master = await findMaster(rt);
+  const defaults = readDefaults(rt.env);
+  const config = defaults.vars.GANETI_SSH_CONFIG;
+  // ssh and its options before the destination.
+  const ssh = ['ssh', ...(config ? ['-F', config] : [])];
+  const master = await findMaster(defaults);
   const inst = await askMaster(master, name, ssh);
   const subhost = subhostNameOf(inst.name);
   if (isThisNode(inst.pnode)) return enter(rt, subhost, cmd);
@@ -64,7 +58,7 @@ export async function go(rt: Runtime, name: string, cmd: string[]): Promise<numb
   const status = await sshInteractive(ssh, inst.pnode, remote);
   if (status !== 255) return status;
   // 255 is ssh's own failure, or the command's status: a second, quiet connection tells them apart.
-  const probe = await run([...ssh.base, '-o', 'BatchMode=yes', sshTarget(inst.pnode), 'true'], { allowFailure: true, timeoutMs: 60_000 });
+  const probe = await run([...ssh, '-o', 'BatchMode=yes', sshTarget(inst.pnode), 'true'], { allowFailure: true, timeoutMs: 60_000 });
   if (probe.code === 0) return status;
   throw new SubhostError(`cannot reach node ${inst.pnode} (running ${inst.name}) over ssh: ${lastLine(probe.stderr) || `ssh exited with status ${probe.code}`}`);
 }

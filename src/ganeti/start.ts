@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { ConfigError, SubhostError } from '../errors';
 import { writeFileAtomic } from '../host/atomic-file';
-import { isBridge, linkExists } from '../host/ip';
+import { isBridge } from '../host/ip';
 import { known } from '../core/state/active';
 import { boot } from '../core/lifecycle/boot';
 import type { Runtime } from '../core/state/runtime';
@@ -20,7 +20,7 @@ export function refuseBeforeActivating(rt: Runtime, inst: GntInstance, m: GntMap
   if (inst.operUp || inst.adminUp) throw new ConfigError(`${what}: it is up under Ganeti's ${inst.hypervisor} hypervisor (${inst.status}): \`gnt-instance shutdown ${inst.name}\` first`);
   inst.nics.forEach((n, i) => {
     if (n.mode !== 'bridged') throw new ConfigError(`${what}: nic/${i} is ${n.mode}, not bridged`);
-    if (!linkExists(n.link) || !isBridge(n.link)) throw new ConfigError(`${what}: nic/${i}: bridge ${n.link || '(none)'} does not exist on this host`);
+    if (!isBridge(n.link)) throw new ConfigError(`${what}: nic/${i}: bridge ${n.link || '(none)'} does not exist on this host`);
   });
   const k = known(rt, m.subhost);
   if (k.derived.state !== 'stopped') throw new ConfigError(`${what}: subhost ${m.subhost} is already ${k.derived.state}`);

@@ -13,6 +13,8 @@ export interface GntStopOutcome {
   /** What happened to the subhost: powered off, released (it had failed), or nothing (not active). */
   subhostWas: 'powered-off' | 'released' | 'stopped';
   killed: boolean;
+  /** False when Ganeti runs the instance itself: its disks are Ganeti's then, left active. */
+  disksDeactivated: boolean;
 }
 
 /** `subhost gnt-stop INSTANCE`: power the subhost off as `poweroff` does, then deactivate the disks; idempotent. */
@@ -33,12 +35,13 @@ export async function gntStop(rt: Runtime, instance: string, timeoutSeconds = 60
     killed = r.killed;
   }
   // Ganeti refuses to deactivate the disks of an instance it runs itself: they are not ours then.
-  if (!inst.adminUp && !inst.operUp) {
+  const disksDeactivated = !inst.adminUp && !inst.operUp;
+  if (disksDeactivated) {
     try {
       await deactivateDisks(inst.name);
     } catch (err) {
       throw new SubhostError(`instance ${inst.name}: cannot deactivate its disks: ${gntReason(err)}`, { cause: err });
     }
   }
-  return { instance: inst.name, subhost: name, subhostWas, killed };
+  return { instance: inst.name, subhost: name, subhostWas, killed, disksDeactivated };
 }

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { listPids, readCmdline, readEnviron, readStat } from '../../src/host/proc';
 import { BIN, cli, type CliResult } from './cli';
-import { sleep, waitFor } from './env';
+import { waitFor } from './env';
 
 /** Processes working for root: started with SUBHOST_ROOT=root, or with a path under it in their arguments. */
 export function processesOf(root: string): { pid: number; comm: string }[] {
@@ -56,4 +56,3 @@ export async function waitRunlevel2(root: string, name: string): Promise<void> {
 }
 
 export const exists = (root: string, name: string) => existsSync(join(root, name));
-export { sleep };

@@ -62,6 +62,9 @@ describe('Ganeti: an instance with a partitioned busybox disk (file template) an
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toMatch(/^subhost: gnt-start \S+: instance \S+: it is up under Ganeti's fake hypervisor \(running\): `gnt-instance shutdown \S+` first\n$/);
       expect(leftoversOf(sub)).toEqual([]);
+      // gnt-stop leaves the disks of an instance Ganeti runs to Ganeti, and says so.
+      expect(okOnNode(['gnt-stop', inst], { root }).stdout).toBe(`${sub}: already stopped; disks of ${inst} left active (Ganeti runs it)\n`);
+      expect(await disksActive(inst)).toBe(true);
     } finally {
       await gnt(['gnt-instance', 'shutdown', '--timeout=0', inst]);
     }

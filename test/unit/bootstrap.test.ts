@@ -44,6 +44,7 @@ describe('bootstrap options', () => {
     bad({ from: 'debian', packages: 'cron,Bad_Name' }, /"Bad_Name" is not a Debian package name/);
     bad({ from: 'busybox', dir: true, disk: '1G' }, /choose one of/);
     bad({}, /--from is required/);
+    bad({ from: 'busybox', base: '/' }, /--from busybox and --base: an overlay's root is BASE/);
     bad({ from: 'busybox', bridge: ['br0'], address: ['10.0.0.0/24'] }, /network address/);
     bad({ from: 'busybox', bridge: ['br0'], address: ['10.0.0.5'] }, /prefix length/);
     bad({ from: 'busybox', address: ['10.0.0.5/24'] }, /1 given for 0 --bridge/);

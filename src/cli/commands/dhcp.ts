@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Runtime } from '../../core/state/runtime';
 import { FORMATS, formatReservations, type Format } from '../../dhcp/formats';
 import { collectReservations } from '../../dhcp/reservations';
 import { replaceFile, writeHostsDir } from '../../dhcp/write';
-import { subhostNames } from '../../core/inspect/info';
 import { UsageError } from '../../errors';
 import { out } from '../format/output';
 
@@ -16,9 +14,9 @@ export default async function dhcpCommand(rt: Runtime, [names]: [string[]], cmd:
     throw new UsageError(`--hosts-dir writes dnsmasq-hosts files, not ${opts.format}`);
   }
   // Everything is read and checked before anything is written.
-  const { reservations, subhosts } = await collectReservations(rt, names);
+  const { reservations, subhosts, all } = await collectReservations(rt, names);
   if (opts.hostsDir !== undefined) {
-    const r = writeHostsDir(opts.hostsDir, reservations, subhosts, subhostNames(rt).filter((n) => existsSync(rt.paths.config(n))));
+    const r = writeHostsDir(opts.hostsDir, reservations, subhosts, all);
     out(`${opts.hostsDir}: ${r.written.length} written, ${r.removed.length} removed, ${subhosts.length - r.written.length} unchanged`);
     return 0;
   }

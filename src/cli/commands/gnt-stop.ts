@@ -9,6 +9,6 @@ export default async function gntStopCommand(rt: Runtime, [instance]: [string], 
   const r = await withContext(`gnt-stop ${instance}`, () => gntStop(rt, instance, timeout));
   if (r.killed) warn(`${r.subhost}: did not power off within ${timeout} s; killed`);
   const was = { 'powered-off': 'powered off', released: 'released (it had failed)', stopped: 'already stopped' }[r.subhostWas];
-  out(`${r.subhost}: ${was}; disks of ${r.instance} deactivated`);
+  out(`${r.subhost}: ${was}; disks of ${r.instance} ${r.disksDeactivated ? 'deactivated' : 'left active (Ganeti runs it)'}`);
   return 0;
 }

@@ -1,0 +1,45 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, cli } from '../helpers/cli';
+
+// The built CLI (bin/subhost, dist/): what an operator's `subhost --version` loads.
+const dir = mkdtempSync(join(tmpdir(), 'subhost-startup-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Every module the process requires and every native addon it opens, by name, run with `args`. */
+function loaded(args: string[]): string[] {
+  const tracer = join(dir, 'trace.cjs');
+  writeFileSync(
+    tracer,
+    `const M = require('module'); const fs = require('fs'); const seen = new Set();
+const load = M._load; M._load = function (r, ...a) { seen.add(r); return load.call(this, r, ...a); };
+const dl = process.dlopen; process.dlopen = function (m, f, ...a) { seen.add('dlopen ' + f); return dl.call(this, m, f, ...a); };
+process.on('exit', () => fs.writeFileSync(${JSON.stringify(join(dir, 'seen'))}, [...seen].join('\\n')));
+`,
+  );
+  const r = spawnSync(process.execPath, ['-r', tracer, BIN, ...args], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return readFileSync(join(dir, 'seen'), 'utf8').split('\n');
+}
+
+describe('the CLI start-up', () => {
+  // bin/subhost's loader and commander; everything else (commands, SQLite, the bpf addon,
+  // cli-progress's readline, the daemon's http) loads only when a command runs.
+  const LEAN = ['node:fs', 'node:path', 'node:vm', 'node:module', 'node:events', 'node:child_process', 'node:process'];
+
+  it.each([[['--version']], [['--help']], [['bootstrap', '--help']]])('%j loads only the loader and commander: no command module, addon or library', (args) => {
+    const modules = loaded(args).filter((m) => m !== BIN && m !== './load-bundle.cjs');
+    expect(modules.filter((m) => !LEAN.includes(m))).toEqual([]);
+  });
+
+  it('--help lists every command of SPEC §3-§5', () => {
+    const help = cli(['--help']).stdout;
+    const commands = [...help.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]);
+    for (const c of ['boot', 'start', 'enter', 'poweroff', 'stop', 'list', 'status', 'logs', 'autostart', 'usage', 'report', 'daemon', 'check-mounts', 'bootstrap', 'dhcp', 'gnt-start', 'gnt-stop', 'go']) {
+      expect(commands).toContain(c);
+    }
+  });
+});
