@@ -3,19 +3,19 @@ import { join } from 'node:path';
 import { makeDiskImage } from '../fixtures/image/disk-image';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
 import { findV1Hierarchies } from '../../src/host/cgroup-v1';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { linkMaster } from '../../src/host/ip';
 import { blockNumbers, listLoops } from '../../src/host/loop';
 import { readMountinfo } from '../../src/host/mountinfo';
 import { parseStat, readCmdline } from '../../src/host/proc';
 import { cli, ok } from '../helpers/cli';
 import { requireInLane } from '../helpers/lane';
-import { makeTestRoot, removeTestRoot, testMac, testName, waitFor } from '../helpers/env';
-import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { testMac, waitFor } from '../helpers/env';
+import type { DiskSubhost } from '../helpers/fixtures';
 import { inNetns } from '../helpers/net';
-import { useBootedSubhost } from '../helpers/booted';
+import { useBootedSubhost, useDiskSubhost } from '../helpers/booted';
 import { leftoversOf } from '../helpers/leaks';
-import { bootAndSettle, enterSh, statusOf } from '../helpers/subhost';
+import { bootAndSettle, statusOf } from '../helpers/subhost';
 import { run } from '../../src/host/exec';
 
 const MAC = testMac(0x2a);
@@ -137,17 +137,13 @@ describe('boot a partitioned disk image', () => {
 });
 
 describe('power off and data', () => {
-  const root = makeTestRoot();
+  const p = useDiskSubhost('p');
+  const { root, sh } = p;
   let sub: DiskSubhost;
-  const sh = (script: string) => enterSh(root, sub.name, script);
   const noneLeft = () => leftoversOf(sub.name);
 
-  beforeAll(async () => {
-    sub = await createDiskSubhost(root, testName('p'));
-  });
-  afterAll(() => {
-    cli(['stop', sub.name], { root });
-    removeTestRoot(root);
+  beforeAll(() => {
+    sub = p.sub();
   });
 
   it('keeps what was written inside across power off and a new boot, with a clean e2fsck', async () => {
@@ -195,20 +191,16 @@ describe('power off and data', () => {
 });
 
 describe('a DISKS element with partition 0: the whole image is one filesystem', () => {
-  const root = makeTestRoot();
+  const z = useDiskSubhost('z', { subhost: () => ({ dataDisk: false, files: { 'etc/fstab': { content: '/dev/vdb /data ext4 defaults 0 0\n' } } }) });
+  const { root, sh } = z;
   let sub: DiskSubhost;
   let bare: string;
-  const sh = (script: string) => enterSh(root, sub.name, script);
 
   beforeAll(async () => {
-    sub = await createDiskSubhost(root, testName('z'), { dataDisk: false, files: { 'etc/fstab': { content: '/dev/vdb /data ext4 defaults 0 0\n' } } });
+    sub = z.sub();
     bare = join(sub.dir, 'bare.raw');
     await makeDiskImage(bare, { sizeMiB: 16, partitioned: false });
     writeFileSync(join(sub.dir, 'config'), `DISKS=( vda:1:${sub.disk1} vdb:0:${bare} )\n`);
-  });
-  afterAll(() => {
-    cli(['stop', sub.name], { root });
-    removeTestRoot(root);
   });
 
   it('is /dev/vdb inside: the loop device of the whole image, mounted by the guest fstab and written for real', async () => {
