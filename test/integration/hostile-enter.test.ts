@@ -74,13 +74,8 @@ describe('a hostile guest and subhost enter', () => {
   it('class 2: a descriptor the caller left open (a host directory) is not visible inside', () => {
     const dir = openSync(root, 'r');
     try {
-      const r = spawnSync(process.execPath, [BIN, 'enter', sub.name, '--', '/bin/sh', '-c', 'ls /proc/$$/fd; if ls /proc/$$/fd/3/ >/dev/null 2>&1; then echo host-dir-open; fi'], {
-        env: { ...process.env, SUBHOST_ROOT: root },
-        stdio: ['pipe', 'pipe', 'pipe', dir],
-        input: '',
-        encoding: 'utf8',
-      });
-      expect(r.status, r.stderr).toBe(0);
+      const r = cli(['enter', sub.name, '--', '/bin/sh', '-c', 'ls /proc/$$/fd; if ls /proc/$$/fd/3/ >/dev/null 2>&1; then echo host-dir-open; fi'], { root, fds: [dir] });
+      expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe('0\n1\n2\n');
     } finally {
       closeSync(dir);
