@@ -62,7 +62,7 @@ describe('daemon history', () => {
     removeTestRoot(root);
   });
 
-  it('continues the same history across a SIGTERM restart', async () => {
+  it('continues the same history across a SIGTERM restart, and ends as cleanly on SIGINT', async () => {
     const db = join(root, 'term.sqlite');
     let d = await startDaemon({ root, run, db, interval: 0.5 });
     await waitFor('3 samples', () => history(db).times.length >= 3, 15_000);
@@ -71,7 +71,9 @@ describe('daemon history', () => {
     const before = history(db).times.length;
     d = await startDaemon({ root, run, db, interval: 0.5 });
     await waitFor('3 more samples', () => history(db).times.length >= before + 3, 15_000);
-    await d.stop();
+    // SPEC §4.1: SIGTERM or SIGINT: finish the current write, close the database, exit 0.
+    expect(await d.stop('SIGINT')).toEqual({ code: 0, signal: null });
+    expect(d.stderr()).toMatch(/daemon: SIGINT: stopping\n$/);
     expectOneHistory(db, 15_000);
   });
 
