@@ -18,6 +18,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Descriptors of this process that the CLI gets as its fd 3, 4, … (what a careless caller leaves open). */
   fds?: number[];
+  /** A command the CLI runs under, e.g. nsenter --uts=FILE, setpriv … --, ip netns exec NS. */
+  via?: string[];
 }
 
 function env(opts: CliOptions): NodeJS.ProcessEnv {
@@ -26,10 +28,13 @@ function env(opts: CliOptions): NodeJS.ProcessEnv {
   return e;
 }
 
+const argv = (args: string[], opts: CliOptions) => [...(opts.via ?? []), process.execPath, BIN, ...args];
+
 /** Run the real, built CLI (bin/subhost), as an operator would. */
 export function cli(args: string[], opts: CliOptions = {}): CliResult {
   const stdio: StdioOptions | undefined = opts.fds ? ['pipe', 'pipe', 'pipe', ...opts.fds] : undefined;
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: env(opts), stdio, input: opts.input ?? '', encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000 });
+  const [cmd, ...rest] = argv(args, opts);
+  const r = spawnSync(cmd, rest, { env: env(opts), stdio, input: opts.input ?? '', encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -46,9 +51,9 @@ export function cliAsync(args: string[], opts: CliOptions = {}): Promise<CliResu
 }
 
 /** The CLI as a child process of the test (to follow its output, signal it, or run it through `via`, e.g. ip netns exec NS). */
-export function spawnCli(args: string[], opts: Omit<CliOptions, 'input' | 'timeoutMs' | 'fds'> & { stdio?: StdioOptions; via?: string[] } = {}): ChildProcess {
-  const argv = [...(opts.via ?? []), process.execPath, BIN, ...args];
-  return spawn(argv[0], argv.slice(1), { env: env(opts), stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], opts: Omit<CliOptions, 'input' | 'timeoutMs' | 'fds'> & { stdio?: StdioOptions } = {}): ChildProcess {
+  const [cmd, ...rest] = argv(args, opts);
+  return spawn(cmd, rest, { env: env(opts), stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Run and insist on success; the error shows what the CLI said. */
