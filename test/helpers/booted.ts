@@ -28,14 +28,14 @@ export interface BootedOptions {
 
 /**
  * In a describe block: a disk subhost (and, as asked, a bridge and a test netns on it at
- * peerCidr), booted (rc 2 done) before the tests and stopped, with everything else, after them.
+ * peerCidr), made before the tests and not booted; stopped, with everything else, after them.
  */
-export function useBootedSubhost(tag: string, opts: BootedOptions = {}): Booted {
+export function useDiskSubhost(tag: string, opts: BootedOptions = {}): Booted {
   const root = makeTestRoot();
   const bridge = opts.bridge || opts.peerCidr ? `${PREFIX}${tag}b${process.pid % 10000}` : undefined;
   const peer = opts.peerCidr ? `${PREFIX}${tag}p${process.pid % 10000}` : undefined;
   let sub: DiskSubhost | undefined;
-  const booted: Booted = {
+  const made: Booted = {
     root,
     bridge,
     peer,
@@ -47,13 +47,21 @@ export function useBootedSubhost(tag: string, opts: BootedOptions = {}): Booted 
     if (bridge) await createBridge(bridge);
     if (peer) await createPeer(peer, bridge!, opts.peerCidr!);
     sub = await createDiskSubhost(root, testName(tag), opts.subhost?.(bridge) ?? {});
-    await bootAndSettle(root, sub.name);
   });
   afterAll(async () => {
     if (sub) cli(['stop', sub.name], { root });
     if (peer) await deletePeer(peer);
     if (bridge) await deleteBridge(bridge);
     removeTestRoot(root);
+  });
+  return made;
+}
+
+/** The same, booted (rc 2 done) before the tests. */
+export function useBootedSubhost(tag: string, opts: BootedOptions = {}): Booted {
+  const booted = useDiskSubhost(tag, opts);
+  beforeAll(async () => {
+    await bootAndSettle(booted.root, booted.sub().name);
   });
   return booted;
 }

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { listPids, readCmdline, readEnviron, readStat } from '../../src/host/proc';
-import { BIN, cli, type CliResult } from './cli';
-import { waitFor } from './env';
+import { cli, ok, spawnCli, type CliResult } from './cli';
+import { sleep, waitFor } from './env';
 
 /** Processes working for root: started with SUBHOST_ROOT=root, or with a path under it in their arguments. */
 export function processesOf(root: string): { pid: number; comm: string }[] {
@@ -23,8 +22,7 @@ export function stagingDirs(root: string): string[] {
  * is true; resolves once no process of root is left. A bootstrap that ends first fails the test.
  */
 export async function bootstrapKilledWhen(root: string, args: string[], what: string, when: () => boolean, timeoutMs = 300_000, via: string[] = []): Promise<void> {
-  const argv = [...via, process.execPath, BIN, 'bootstrap', ...args, '--progress', 'plain'];
-  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, SUBHOST_ROOT: root }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnCli(['bootstrap', ...args, '--progress', 'plain'], { root, via, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise((r) => child.on('exit', r));
@@ -45,9 +43,7 @@ export const hasProcess = (root: string, comm: string) => () => processesOf(root
 
 /** Bootstrap, insisting on success. */
 export function bootstrapOk(root: string, args: string[], timeoutMs = 120_000): CliResult {
-  const r = cli(['bootstrap', ...args], { root, timeoutMs });
-  if (r.code !== 0) throw new Error(`subhost bootstrap ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
-  return r;
+  return ok(['bootstrap', ...args], { root, timeoutMs });
 }
 
 /** The guest's busybox rc records the runlevel it reached. */

@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN } from './cli';
+import { spawnCli } from './cli';
 import { PREFIX, waitFor } from './env';
 
 /** A `subhost daemon` started by a test: its own run folder, database and root; VMs of this prefix only. */
@@ -33,8 +33,8 @@ export function daemonEnv(d: Pick<DaemonEnv, 'root' | 'run'>): Record<string, st
 }
 
 export async function startDaemon(d: DaemonEnv): Promise<TestDaemon> {
-  const args = [BIN, 'daemon', '--listen', '127.0.0.1:0', '--db', d.db, '--interval', String(d.interval ?? 1), ...(d.args ?? [])];
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...daemonEnv(d), ...d.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = ['daemon', '--listen', '127.0.0.1:0', '--db', d.db, '--interval', String(d.interval ?? 1), ...(d.args ?? [])];
+  const child = spawnCli(args, { env: { ...daemonEnv(d), ...d.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (b) => (err += b));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));

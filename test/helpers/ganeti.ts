@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BASE_PATH, run } from '../../src/host/exec';
-import { BIN, type CliOptions, type CliResult } from './cli';
+import { BIN, cli, type CliOptions, type CliResult } from './cli';
 import { PREFIX } from './env';
 import { createBusyboxTree } from './fixtures';
 
@@ -69,9 +68,7 @@ export async function disksActive(name: string): Promise<boolean> {
 
 /** bin/subhost as run on the node: in its UTS namespace, so this host's name is the node's. */
 export function onNode(args: string[], opts: CliOptions = {}): CliResult {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...(opts.root ? { SUBHOST_ROOT: opts.root } : {}), ...opts.env };
-  const r = spawnSync('nsenter', [`--uts=${UTS}`, process.execPath, BIN, ...args], { env, input: opts.input ?? '', encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return cli(args, { ...opts, via: ['nsenter', `--uts=${UTS}`] });
 }
 
 export function okOnNode(args: string[], opts: CliOptions = {}): CliResult {

@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cli, ok } from '../helpers/cli';
+import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, testName } from '../helpers/env';
 import { createDiskSubhost } from '../helpers/fixtures';
 import { leftoversOf } from '../helpers/leaks';
@@ -62,8 +61,8 @@ describe('descriptors the caller left open', () => {
     writeFileSync(marker, '');
     const fd = openSync(marker, 'r');
     try {
-      const r = spawnSync(process.execPath, [BIN, 'boot', name], { env: { ...process.env, SUBHOST_ROOT: root }, stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' });
-      expect(r.status, r.stderr).toBe(0);
+      const r = cli(['boot', name], { root, fds: [fd] });
+      expect(r.code, r.stderr).toBe(0);
     } finally {
       closeSync(fd);
     }

@@ -1,22 +1,23 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeDiskImage } from '../fixtures/image/disk-image';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
 import { findV1Hierarchies } from '../../src/host/cgroup-v1';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { linkMaster } from '../../src/host/ip';
 import { blockNumbers, listLoops } from '../../src/host/loop';
 import { readMountinfo } from '../../src/host/mountinfo';
-import { parseStat, readCmdline } from '../../src/host/proc';
+import { listPids, parseStat, readCmdline } from '../../src/host/proc';
 import { cli, ok } from '../helpers/cli';
 import { requireInLane } from '../helpers/lane';
-import { makeTestRoot, removeTestRoot, testMac, testName, waitFor } from '../helpers/env';
-import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { testMac, waitFor } from '../helpers/env';
+import type { DiskSubhost } from '../helpers/fixtures';
 import { inNetns } from '../helpers/net';
-import { useBootedSubhost } from '../helpers/booted';
+import { useBootedSubhost, useDiskSubhost } from '../helpers/booted';
 import { leftoversOf } from '../helpers/leaks';
-import { bootAndSettle, enterSh, statusOf } from '../helpers/subhost';
+import { bootAndSettle, statusOf } from '../helpers/subhost';
 import { run } from '../../src/host/exec';
+import { readFileOr } from '../../src/host/read-file';
 
 const MAC = testMac(0x2a);
 
@@ -50,6 +51,41 @@ describe('boot a partitioned disk image', () => {
     }
     expect(lines(s.supervisor)).toContain('0::/subhost.monitor');
     expect(s.cgroup).toBe(`${findCgroup2Mount()}/subhost/${sub.name}`);
+  });
+
+  it('gets from subhost-init /proc, /sys read-only, /dev with its own devpts and /dev/shm, /run, and lo up', () => {
+    const inside = readMountinfo(status().pid1);
+    const at = (path: string) => inside.filter((m) => m.mountPoint === path).pop();
+    expect(at('/proc')?.fsType).toBe('proc');
+    expect(at('/sys')?.fsType).toBe('sysfs');
+    expect(at('/sys')!.options).toContain('ro');
+    for (const [path, fsType] of [['/dev', 'tmpfs'], ['/dev/pts', 'devpts'], ['/dev/shm', 'tmpfs'], ['/run', 'tmpfs']]) expect(at(path)?.fsType, path).toBe(fsType);
+    // A devpts instance of its own: not the superblock of the host's /dev/pts.
+    const hostPts = readMountinfo().filter((m) => m.mountPoint === '/dev/pts').pop();
+    expect(hostPts, 'the host has a /dev/pts').toBeDefined();
+    expect(at('/dev/pts')!.majorMinor).not.toBe(hostPts!.majorMinor);
+    expect(sh('test -p /run/initctl && echo fifo').stdout).toBe('fifo\n');
+    // IFF_UP is bit 0 of the interface flags.
+    expect(Number(sh('cat /sys/class/net/lo/flags').stdout.trim()) & 1).toBe(1);
+  });
+
+  it('enters all the namespaces of PID 1, its cgroup and its root', async () => {
+    const s = status();
+    expect(sh('sleep 6137 </dev/null >/dev/null 2>&1 &').code).toBe(0);
+    const pid = (await waitFor('the entered sleep', () => listPids().find((p) => readCmdline(p).join(' ') === 'sleep 6137' && readFileOr(`/proc/${p}/cgroup`)?.includes(`/subhost/${sub.name}/`))))!;
+    try {
+      for (const ns of ['mnt', 'pid', 'uts', 'ipc', 'net', 'cgroup']) {
+        const own = readlinkSync(`/proc/${s.pid1}/ns/${ns}`);
+        expect(own, ns).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
+        expect(readlinkSync(`/proc/${pid}/ns/${ns}`), ns).toBe(own);
+      }
+      const cgroup2 = (p: number) => readFileSync(`/proc/${p}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'));
+      expect(cgroup2(pid)).toBe(cgroup2(s.pid1));
+      const rootOf = (p: number) => statSync(`/proc/${p}/root/`);
+      expect([rootOf(pid).dev, rootOf(pid).ino]).toEqual([rootOf(s.pid1).dev, rootOf(s.pid1).ino]);
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('sets the host name from the config', () => {
@@ -102,8 +138,14 @@ describe('boot a partitioned disk image', () => {
     expect(mounts.split('\n')[0]).toMatch(/ \/ /);
   });
 
-  it('lists it with --json', () => {
-    const all = JSON.parse(ok(['list', '--json'], { root }).stdout);
+  it('lists it with --json', async () => {
+    const list = ok(['list', '--json'], { root }).stdout;
+    // SPEC §6: parseable by jq, every object with a name and one of the four states.
+    const states = '["stopped","running","hibernated","failed"]';
+    const jq = await run(['jq', '-e', `length > 0 and all(.[]; (.name | type) == "string" and (.state as $s | ${states} | index($s)) != null)`], { input: list, allowFailure: true });
+    expect(jq.code, jq.stderr).toBe(0);
+    expect((await run(['jq', '-r', '.name + " " + .state'], { input: ok(['status', sub.name, '--json'], { root }).stdout })).stdout).toBe(`${sub.name} running\n`);
+    const all = JSON.parse(list);
     expect(all.map((x: { name: string }) => x.name)).toContain(sub.name);
     const me = all.find((x: { name: string }) => x.name === sub.name);
     expect(me).toMatchObject({ state: 'running', kind: 'disk', mode: 'boot', hostname: 'guest-one' });
@@ -137,17 +179,13 @@ describe('boot a partitioned disk image', () => {
 });
 
 describe('power off and data', () => {
-  const root = makeTestRoot();
+  const p = useDiskSubhost('p');
+  const { root, sh } = p;
   let sub: DiskSubhost;
-  const sh = (script: string) => enterSh(root, sub.name, script);
   const noneLeft = () => leftoversOf(sub.name);
 
-  beforeAll(async () => {
-    sub = await createDiskSubhost(root, testName('p'));
-  });
-  afterAll(() => {
-    cli(['stop', sub.name], { root });
-    removeTestRoot(root);
+  beforeAll(() => {
+    sub = p.sub();
   });
 
   it('keeps what was written inside across power off and a new boot, with a clean e2fsck', async () => {
@@ -195,20 +233,16 @@ describe('power off and data', () => {
 });
 
 describe('a DISKS element with partition 0: the whole image is one filesystem', () => {
-  const root = makeTestRoot();
+  const z = useDiskSubhost('z', { subhost: () => ({ dataDisk: false, files: { 'etc/fstab': { content: '/dev/vdb /data ext4 defaults 0 0\n' } } }) });
+  const { root, sh } = z;
   let sub: DiskSubhost;
   let bare: string;
-  const sh = (script: string) => enterSh(root, sub.name, script);
 
   beforeAll(async () => {
-    sub = await createDiskSubhost(root, testName('z'), { dataDisk: false, files: { 'etc/fstab': { content: '/dev/vdb /data ext4 defaults 0 0\n' } } });
+    sub = z.sub();
     bare = join(sub.dir, 'bare.raw');
     await makeDiskImage(bare, { sizeMiB: 16, partitioned: false });
     writeFileSync(join(sub.dir, 'config'), `DISKS=( vda:1:${sub.disk1} vdb:0:${bare} )\n`);
-  });
-  afterAll(() => {
-    cli(['stop', sub.name], { root });
-    removeTestRoot(root);
   });
 
   it('is /dev/vdb inside: the loop device of the whole image, mounted by the guest fstab and written for real', async () => {

@@ -62,7 +62,7 @@ describe('daemon history', () => {
     removeTestRoot(root);
   });
 
-  it('continues the same history across a SIGTERM restart', async () => {
+  it('continues the same history across a SIGTERM restart, and ends as cleanly on SIGINT', async () => {
     const db = join(root, 'term.sqlite');
     let d = await startDaemon({ root, run, db, interval: 0.5 });
     await waitFor('3 samples', () => history(db).times.length >= 3, 15_000);
@@ -84,7 +84,9 @@ describe('daemon history', () => {
     const stored = history(db).times.filter((t) => t < Date.parse(until));
     expect(points.reduce((a, p) => a + p.samples, 0)).toBe(stored.length);
     for (const p of points) expect(Date.parse(p.time)).toBe(p.start * 1000);
-    await d.stop();
+    // SPEC §4.1: SIGTERM or SIGINT: finish the current write, close the database, exit 0.
+    expect(await d.stop('SIGINT')).toEqual({ code: 0, signal: null });
+    expect(d.stderr()).toMatch(/daemon: SIGINT: stopping\n$/);
     expectOneHistory(db, 15_000);
   });
 

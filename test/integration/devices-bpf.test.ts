@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { programLoaded } from '../../src/core/cgroups/device-bpf';
 import { findV1Hierarchies } from '../../src/host/cgroup-v1';
-import { useBootedSubhost } from '../helpers/booted';
+import { useBootedSubhost, useDiskSubhost } from '../helpers/booted';
 import { cli, ok } from '../helpers/cli';
-import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
-import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { waitFor } from '../helpers/env';
 import { withHostOnlyDisk } from '../helpers/guest';
 import { leftoversOf } from '../helpers/leaks';
 
@@ -99,17 +98,11 @@ describe('the device eBPF program (boot, enter)', () => {
 });
 
 describe('the device eBPF program (start, TUN=yes)', () => {
-  const root = makeTestRoot();
-  let sub: DiskSubhost;
-  beforeAll(async () => {
-    sub = await createDiskSubhost(root, testName('u'), { dataDisk: false, extraConfig: 'TUN=yes' });
-  });
-  afterAll(() => {
-    cli(['stop', sub.name], { root });
-    removeTestRoot(root);
-  });
+  const u = useDiskSubhost('u', { subhost: () => ({ dataDisk: false, extraConfig: 'TUN=yes' }) });
+  const { root } = u;
 
   it("covers start's shell: tun opens with TUN=yes, a host disk still does not", async () => {
+    const sub = u.sub();
     await withHostOnlyDisk(root, (d) => {
       const r = cli(['start', sub.name], { root, input: `grep "^0::" /proc/self/cgroup; exec 3<>/dev/net/tun && echo tun-opened; ${mknodAndRead('b', d.major, d.minor)}\n` });
       expect(r.code).toBe(0);

@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capabilitiesInMask, DROPPED_CAPABILITIES } from '../../src/core/guest/capabilities';
-import { BIN, cli } from '../helpers/cli';
+import { BIN, cli, type CliResult } from '../helpers/cli';
 import { makeTestRoot, removeTestRoot, testName } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
 import { sharedLibraries } from '../helpers/guest';
@@ -35,10 +35,9 @@ function capSets(status: string): Record<string, string[]> {
 }
 
 /** The CLI run with these capabilities in its inheritable and ambient sets, as a caller may have them. */
-function cliHolding(args: string[], root: string): { code: number | null; stdout: string; stderr: string } {
+function cliHolding(args: string[], root: string): CliResult {
   const caps = HELD.map((c) => `+${c}`).join(',');
-  const r = spawnSync('setpriv', [`--inh-caps=${caps}`, `--ambient-caps=${caps}`, '--', process.execPath, BIN, ...args], { env: { ...process.env, SUBHOST_ROOT: root }, input: '', encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return cli(args, { root, via: ['setpriv', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, '--'] });
 }
 
 function expectNoneHeld(sets: Record<string, string[]>): void {
@@ -74,13 +73,8 @@ describe('a hostile guest and subhost enter', () => {
   it('class 2: a descriptor the caller left open (a host directory) is not visible inside', () => {
     const dir = openSync(root, 'r');
     try {
-      const r = spawnSync(process.execPath, [BIN, 'enter', sub.name, '--', '/bin/sh', '-c', 'ls /proc/$$/fd; if ls /proc/$$/fd/3/ >/dev/null 2>&1; then echo host-dir-open; fi'], {
-        env: { ...process.env, SUBHOST_ROOT: root },
-        stdio: ['pipe', 'pipe', 'pipe', dir],
-        input: '',
-        encoding: 'utf8',
-      });
-      expect(r.status, r.stderr).toBe(0);
+      const r = cli(['enter', sub.name, '--', '/bin/sh', '-c', 'ls /proc/$$/fd; if ls /proc/$$/fd/3/ >/dev/null 2>&1; then echo host-dir-open; fi'], { root, fds: [dir] });
+      expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe('0\n1\n2\n');
     } finally {
       closeSync(dir);

@@ -1,17 +1,17 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CgroupSet } from '../../src/core/cgroups/subhost-cgroups';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
 import { findV1Hierarchies } from '../../src/host/cgroup-v1';
 import { parseFlatKeyed } from '../../src/host/cgroup-text';
 import { readStat } from '../../src/host/proc';
-import { BIN, cli, ok } from '../helpers/cli';
+import { BIN, ok } from '../helpers/cli';
+import { useDiskSubhost } from '../helpers/booted';
 import { requireInLane } from '../helpers/lane';
-import { enterSh, statusOf } from '../helpers/subhost';
-import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
-import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { waitFor } from '../helpers/env';
+import type { DiskSubhost } from '../helpers/fixtures';
 
 const MEMORY = 48 * 1024 * 1024;
 const LIMITS = `CPUS=0.5\nMEMORY=48M\nPIDS=40\nIO_WEIGHT=300`;
@@ -21,12 +21,11 @@ const v2Offers = (c: string) => new Cgroup(findCgroup2Mount()).controllers().inc
 const v1Has = (c: string) => findV1Hierarchies().some((h) => (h.controllers as string[]).includes(c));
 
 describe('limits, written for real where the host has each controller', () => {
-  const root = makeTestRoot();
+  const l = useDiskSubhost('l', { subhost: () => ({ extraConfig: LIMITS }) });
+  const { root, sh, status } = l;
   let sub: DiskSubhost;
   let set: CgroupSet;
   let bootStderr = '';
-  const sh = (script: string) => enterSh(root, sub.name, script);
-  const status = () => statusOf(root, sub.name);
   /** The cgroup (v2, else the v1 one) that holds this controller's files for the subhost. */
   const where = (v1: 'cpu' | 'memory' | 'pids' | 'blkio', file: string) => (set.v2.has(file) ? { cg: set.v2, version: 'v2' } : { cg: set.v1For(v1)!, version: 'v1' });
   /**
@@ -36,7 +35,7 @@ describe('limits, written for real where the host has each controller', () => {
   const ioWeightIn = (): 'v2' | 'v1' | 'nowhere' => (set.v2.has('io.weight') ? 'v2' : set.v1For('blkio')?.has('blkio.bfq.weight') ? 'v1' : 'nowhere');
 
   beforeAll(async () => {
-    sub = await createDiskSubhost(root, testName('l'), { extraConfig: LIMITS });
+    sub = l.sub();
     bootStderr = ok(['boot', sub.name], { root }).stderr;
     await waitFor('rc 2', () => sh('cat /run/rc.ran').stdout.trim() === '2');
     set = CgroupSet.at(findCgroup2Mount(), `subhost/${sub.name}`);
@@ -47,10 +46,6 @@ describe('limits, written for real where the host has each controller', () => {
     const io = ioWeightIn();
     paths.push(`IO_WEIGHT: ${io === 'nowhere' ? 'a warning: this kernel gives the subhost cgroup neither io.weight (no blk-iocost) nor blkio.bfq.weight (no BFQ)' : `${io === 'v2' ? 'io.weight' : 'blkio.bfq.weight'} (cgroup ${io})`}`);
     console.log(`limits: exercising\n  ${paths.join('\n  ')}`);
-  });
-  afterAll(() => {
-    cli(['stop', sub.name], { root });
-    removeTestRoot(root);
   });
 
   it('boots with a warning for each limit the kernel has no file for, and no other', () => {
@@ -145,18 +140,11 @@ describe('limits, written for real where the host has each controller', () => {
 });
 
 describe('a limit whose controller the host does not offer', () => {
-  const root = makeTestRoot();
-  let sub: DiskSubhost;
-
-  beforeAll(async () => {
-    sub = await createDiskSubhost(root, testName('w'), { dataDisk: false, extraConfig: 'PIDS=50\nIO_WEIGHT=300' });
-  });
-  afterAll(() => {
-    cli(['stop', sub.name], { root });
-    removeTestRoot(root);
-  });
+  const w = useDiskSubhost('w', { subhost: () => ({ dataDisk: false, extraConfig: 'PIDS=50\nIO_WEIGHT=300' }) });
+  const { root } = w;
 
   it('is a warning in boot and in status, never dropped silently', () => {
+    const sub = w.sub();
     if (v2Offers('io')) {
       // io.weight is blk-iocost's: a kernel without it offers the io controller but not the file.
       const r = ok(['boot', sub.name], { root });
