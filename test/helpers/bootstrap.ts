@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { listPids, readCmdline, readEnviron, readStat } from '../../src/host/proc';
 import { cli, ok, spawnCli, type CliResult } from './cli';
-import { sleep, waitFor } from './env';
+import { waitFor } from './env';
 
 /** Processes working for root: started with SUBHOST_ROOT=root, or with a path under it in their arguments. */
 export function processesOf(root: string): { pid: number; comm: string }[] {
