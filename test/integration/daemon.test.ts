@@ -111,7 +111,8 @@ describe('subhost daemon', () => {
     const otherFrom = cgroupOf(otherQ.pid!);
     const q = await qemu(name);
     await waitFor(`qemu ${name} in vm/${name}`, () => cgroupOf(q.pid!) === `/vm/${name}`, 2000, 20);
-    expect(d.stderr()).toContain(`vm: moved qemu-system-x86_64 PID ${q.pid} (-name ${name})`);
+    // The line is written after the move: the pipe may bring it a moment after the cgroup changed.
+    await waitFor('its log line', () => d.stderr().includes(`vm: moved qemu-system-x86_64 PID ${q.pid} (-name ${name})`), 2000);
     await sleep(1500);
     expect(cgroupOf(otherQ.pid!)).toBe(otherFrom);
     const moved = [...d.stderr().matchAll(/vm: moved \S+ PID (\d+)/g)].map((m) => Number(m[1]));
@@ -124,7 +125,7 @@ describe('subhost daemon', () => {
     await killQemu(q);
     await killQemu(otherQ);
     await waitFor(`vm/${name} removed`, () => !existsSync(join(mount, 'vm', name)), 5000);
-    expect(d.stderr()).toContain(`vm: removed empty cgroup vm/${name}`);
+    await waitFor('its log line', () => d.stderr().includes(`vm: removed empty cgroup vm/${name}`), 2000);
   });
 
   it('finds a VM by its executable when -name ...,process= renamed it at once (libvirt, Ganeti)', async () => {
@@ -147,6 +148,7 @@ describe('subhost daemon', () => {
     process.kill(pid1.pid, 'SIGKILL');
     await waitFor('PID 1 to die', () => !isAlive(pid1));
     await waitFor(`${sub.name} released`, () => !existsSync(join(run, sub.name)), 5000, 50);
+    await waitFor('its released line', () => d.stderr().includes(`release: ${sub.name}: released\n`), 2000);
     expect(d.stderr()).toMatch(new RegExp(`release: ${sub.name}: abandoned \\(PID 1 ended and nothing released the subhost\\); releasing it as stop would\\n.*release: ${sub.name}: released\\n`));
     expect(JSON.parse(ok(['status', sub.name, '--json'], { root, env }).stdout).state).toBe('stopped');
     const cm = cli(['check-mounts', sub.name], { root, env });
