@@ -1,16 +1,11 @@
 import { existsSync } from 'node:fs';
-import type Database from 'better-sqlite3';
 import { HistoryStore, type SeriesKey } from '../history/store';
 import type { History, HistoryQuery, HistorySource } from './build';
-import { hourPeriod } from './rollup';
-import { emptyUsage } from './usage-sum';
-import type { Bucket, HostCover, Kind, Sample, Series } from './types';
+import { FILTER, HOUR, hourlySums } from './local-hourly';
+import type { Kind, Sample, Series } from './types';
 
 /** Up to this many raw samples the report reads them all (exact to the sample); beyond, whole hours come from the roll-ups. */
 export const RAW_LIMIT = 500_000;
-const HOUR = 3600_000;
-
-const FILTER = (names: string[]) => (names.length ? ` AND se.name IN (${names.map(() => '?').join(',')})` : '');
 
 /**
  * The local history database (`subhost daemon --db`): raw samples where they are kept (7 days),
@@ -81,69 +76,7 @@ export class LocalSource implements HistorySource {
       cur.push({ t: r[1], cpuUser: r[2], cpuSystem: r[3], ioRead: r[4], ioWrite: r[5], memCurrent: r[6], memPeak: r[7] });
     }
     if (q.since >= rawSince) return { series, rawSince, buckets: [] };
-    return { series, rawSince, ...this.periodSums(db, q, rawSince, keys) };
-  }
-
-  /**
-   * The hourly roll-ups of the hours (or their part) in [since, rawSince), summed per series and
-   * report period as rollUp would (hourPeriod), and each host's covered time per period: the sum
-   * over its hours of the longest-running series' covered seconds.
-   */
-  private periodSums(db: Database.Database, q: HistoryQuery, rawSince: number, keys: Map<number, SeriesKey>): { buckets: Bucket[]; cover: HostCover[] } {
-    const rows = db
-      .prepare(
-        `SELECT r.series_id, r.period_start, r.covered_seconds, r.cpu_user_seconds, r.cpu_system_seconds, r.io_read_bytes, r.io_write_bytes,
-                r.memory_samples, r.memory_avg_bytes, r.memory_peak_bytes
-         FROM series se CROSS JOIN hourly r ON r.series_id = se.id WHERE r.period_start > ? AND r.period_start < ?${FILTER(q.names)} ORDER BY se.id, r.period_start`,
-      )
-      .raw()
-      .iterate((q.since - HOUR) / 1000, rawSince / 1000, ...q.names) as IterableIterator<[number, number, number, number, number, number, number, number, number | null, number | null]>;
-    const buckets: Bucket[] = [];
-    const firstHour = Math.floor((q.since - HOUR) / HOUR) * HOUR;
-    const hostHours = new Map<string, Float64Array>();
-    const nHours = Math.ceil((rawSince - firstHour) / HOUR) + 1;
-    let b: Bucket | undefined;
-    let bId = -1;
-    let bPeriod = -1;
-    for (const [id, startS, covered, cu, cs, ir, iw, ms, avg, peak] of rows) {
-      const start = startS * 1000;
-      const p = hourPeriod(q.periods, q.since, rawSince, start);
-      if (p < 0) continue;
-      const key = keys.get(id)!;
-      const hours = hostHours.get(key.host) ?? hostHours.set(key.host, new Float64Array(nHours)).get(key.host)!;
-      const h = Math.floor((start - firstHour) / HOUR);
-      if (covered > hours[h]) hours[h] = covered;
-      if (!b || id !== bId || p !== bPeriod) {
-        buckets.push((b = { host: key.host, kind: key.kind, name: key.name, start, usage: emptyUsage() }));
-        bId = id;
-        bPeriod = p;
-      }
-      const u = b.usage;
-      u.cpuUserSeconds = (u.cpuUserSeconds ?? 0) + cu;
-      u.cpuSystemSeconds = (u.cpuSystemSeconds ?? 0) + cs;
-      u.ioReadBytes = (u.ioReadBytes ?? 0) + ir;
-      u.ioWriteBytes = (u.ioWriteBytes ?? 0) + iw;
-      if (avg !== null) {
-        u.memSum += avg * ms;
-        u.memCount += ms;
-      }
-      if (peak !== null && (u.memPeakBytes === null || peak > u.memPeakBytes)) u.memPeakBytes = peak;
-      u.runningSeconds += covered;
-    }
-    const cover: HostCover[] = [];
-    for (const [host, hours] of hostHours) {
-      let c: HostCover | undefined;
-      let cPeriod = -1;
-      hours.forEach((seconds, h) => {
-        const start = firstHour + h * HOUR;
-        const p = seconds > 0 ? hourPeriod(q.periods, q.since, rawSince, start) : -1;
-        if (p < 0) return;
-        if (!c || p !== cPeriod) cover.push((c = { host, start, seconds: 0 }));
-        cPeriod = p;
-        c.seconds += seconds;
-      });
-    }
-    return { buckets, cover };
+    return { series, rawSince, ...hourlySums(db, q, rawSince, keys) };
   }
 
   close(): void {

@@ -6,7 +6,10 @@ import type { UsageRecord } from '../../src/core/usage/record';
 import { HistoryStore } from '../../src/history/store';
 import { buildReport } from '../../src/report/build';
 import { periodsBetween, type PeriodKind } from '../../src/report/calendar';
+import Database from 'better-sqlite3';
 import { LocalSource } from '../../src/report/local';
+import { hourPeriod } from '../../src/report/rollup';
+import { periodSpans, summedByRow, summedBySql } from '../../src/report/local-hourly';
 
 const dir = mkdtempSync(join(tmpdir(), 'subhost-report-local-'));
 const db = join(dir, 'history.sqlite');
@@ -93,4 +96,34 @@ describe('report from the local history over a long range: roll-ups for whole ho
       expect(Math.abs(rolled.hosts.reduce((s, h) => s + h.coveredSeconds, 0) - 2.5 * 3600)).toBeLessThanOrEqual(20);
     });
   }
+});
+
+describe('hourly roll-ups summed per period: by SQLite or row by row, the same', () => {
+  for (const [by, since] of [['hour', T0 + 0.5 * H], ['day', T0 + 0.5 * H], ['hour', T0], ['week', T0 - 0.25 * H]] as const)
+    it(`by ${by} from ${new Date(since).toISOString()}`, () => {
+      const h = new Database(db, { readonly: true });
+      try {
+        const until = T0 + 3 * H;
+        const rawSince = T0 + 3 * H;
+        const q = { since, from: since - 60_000, until, names: [], periods: periodsBetween(since, until, by, 'UTC') };
+        const keys = new Map((h.prepare('SELECT id, host, kind, name FROM series').all() as { id: number; host: string; kind: 'subhost'; name: string }[]).map((r) => [r.id, { host: r.host, kind: r.kind, name: r.name }]));
+        const a = summedByRow(h, q, rawSince, keys);
+        const b = summedBySql(h, q, periodSpans(q, rawSince), keys);
+        // A bucket's start only picks its period: compare periods, in one order.
+        const period = (start: number) => hourPeriod(q.periods, since, rawSince, start);
+        const byKey = (x: { key: string }, y: { key: string }) => (x.key < y.key ? -1 : 1);
+        const norm = (x: typeof a) => ({
+          buckets: x.buckets
+            .map((k) => ({ key: `${period(k.start)} ${k.name}`, ...k, start: undefined, usage: { ...k.usage, cpuUserSeconds: +k.usage.cpuUserSeconds!.toFixed(9), cpuSystemSeconds: +k.usage.cpuSystemSeconds!.toFixed(9), memSum: +k.usage.memSum.toFixed(3) } }))
+            .sort(byKey),
+          cover: x.cover.map((c) => ({ key: `${period(c.start)} ${c.host}`, seconds: c.seconds })).sort(byKey),
+        });
+        expect(a.buckets.length).toBeGreaterThan(0);
+        expect(norm(b)).toEqual(norm(a));
+        // The hour that began before since goes to the first period, whole.
+        if (by === 'hour' && since > T0) expect(a.buckets.find((k) => k.name === 'web')!.usage.runningSeconds).toBe(3590);
+      } finally {
+        h.close();
+      }
+    });
 });
