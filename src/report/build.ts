@@ -1,12 +1,14 @@
-import { periodsBetween, type PeriodKind } from './calendar';
+import { periodsBetween, type Period, type PeriodKind } from './calendar';
 import { gapLimitMs, rollUp } from './rollup';
-import type { Bucket, HostTicks, Report, Series } from './types';
+import type { Bucket, HostCover, HostTicks, Report, Series } from './types';
 
 /** What a history source gives for a range: the samples, when each host sampled, and how often. */
 export interface History {
   series: Series[];
-  /** Hours summed beforehand (the local roll-ups), for the time before rawSince. */
+  /** Hours summed beforehand (the local roll-ups), for the time before rawSince: one hour each, or all of a series' hours of one period. */
   buckets?: Bucket[];
+  /** With period-summed buckets: each host's covered seconds per period (its hours' covered time, see rollup.ts). */
+  cover?: HostCover[];
   /** Where the raw samples take over from the buckets (default: the report's since). */
   rawSince?: number;
   /** When absent, a host's ticks are the times of its samples. */
@@ -20,6 +22,8 @@ export interface HistoryQuery {
   from: number;
   until: number;
   names: string[];
+  /** The report's periods: a source may sum its roll-ups per period (one bucket per series and period). */
+  periods: Period[];
 }
 
 /** The local database or a Prometheus server. */
@@ -56,8 +60,8 @@ export function ticksFromSeries(series: Series[]): HostTicks[] {
 export async function buildReport(source: HistorySource, o: ReportOptions): Promise<Report> {
   const gapMs = gapLimitMs(await source.intervalMs());
   // The interval that ends at the first sample in range started before it: load that much more.
-  const h = await source.load({ since: o.since, from: o.since - gapMs, until: o.until, names: o.names });
   const periods = periodsBetween(o.since, o.until, o.by, o.timeZone);
-  const out = rollUp({ series: h.series, buckets: h.buckets, rawSince: h.rawSince, ticks: h.ticks ?? ticksFromSeries(h.series), periods, since: o.since, until: o.until, gapMs });
+  const h = await source.load({ since: o.since, from: o.since - gapMs, until: o.until, names: o.names, periods });
+  const out = rollUp({ series: h.series, buckets: h.buckets, cover: h.cover, rawSince: h.rawSince, ticks: h.ticks ?? ticksFromSeries(h.series), periods, since: o.since, until: o.until, gapMs });
   return { by: o.by, timeZone: o.timeZone, since: o.since, until: o.until, periods, ...out };
 }

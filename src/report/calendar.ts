@@ -112,8 +112,21 @@ export function periodsBetween(from: number, to: number, by: PeriodKind, tz: str
   return out;
 }
 
+const isoCache = new Map<string, Map<number, string>>();
+
 /** An instant as ISO 8601 with tz's offset (2026-12-01T08:00:00+01:00), for JSON and CSV. */
 export function isoWithOffset(t: number, tz: string): string {
+  // Every line of a period prints the same two instants: Intl once per instant, not per line.
+  const cache = isoCache.get(tz) ?? isoCache.set(tz, new Map()).get(tz)!;
+  let s = cache.get(t);
+  if (s === undefined) {
+    if (cache.size >= 100_000) cache.clear();
+    cache.set(t, (s = formatIso(t, tz)));
+  }
+  return s;
+}
+
+function formatIso(t: number, tz: string): string {
   const w = wallTime(t, tz);
   const off = Math.round(offsetAt(t, tz) / 60000);
   const sign = off < 0 ? '-' : '+';

@@ -55,6 +55,13 @@ interface Total {
   notCovered: number;
 }
 
+/** addUsage, but the peak stays: totals sum peaks themselves (no copy of u per row). */
+function addWithoutPeak(to: Usage, u: Usage): void {
+  const peak = to.memPeakBytes;
+  addUsage(to, u);
+  to.memPeakBytes = peak;
+}
+
 const newTotal = (): Total => ({ usage: emptyUsage(), memByteSeconds: 0, anyMemory: false, covered: 0, notCovered: 0 });
 
 /**
@@ -83,7 +90,7 @@ export function reportLines(r: Report): Line[] {
     for (const row of rows) {
       lines.push({ ...base, host: row.host, kind: row.kind, name: row.name, figures: figuresOf(row.usage) });
       const t = totals.get(row.host) ?? totals.set(row.host, newTotal()).get(row.host)!;
-      addUsage(t.usage, { ...row.usage, memPeakBytes: null });
+      addWithoutPeak(t.usage, row.usage);
       const avg = memoryAverage(row.usage);
       if (avg !== null) {
         t.anyMemory = true;
@@ -94,7 +101,7 @@ export function reportLines(r: Report): Line[] {
     const all = newTotal();
     for (const [host, t] of [...totals].sort(([a], [b]) => (a < b ? -1 : 1))) {
       lines.push({ ...base, host, kind: 'total', name: '', figures: totalFigures(t), coveredSeconds: t.covered, notCoveredSeconds: t.notCovered });
-      addUsage(all.usage, { ...t.usage, memPeakBytes: null });
+      addWithoutPeak(all.usage, t.usage);
       if (t.anyMemory) {
         all.anyMemory = true;
         all.usage.memPeakBytes = (all.usage.memPeakBytes ?? 0) + (t.usage.memPeakBytes ?? 0);

@@ -1,13 +1,11 @@
 import { existsSync } from 'node:fs';
-import { HistoryStore } from '../history/store';
+import { HistoryStore, type SeriesKey } from '../history/store';
 import type { History, HistoryQuery, HistorySource } from './build';
-import type { Bucket, Kind, Sample, Series } from './types';
+import { FILTER, HOUR, hourlySums } from './local-hourly';
+import type { Kind, Sample, Series } from './types';
 
 /** Up to this many raw samples the report reads them all (exact to the sample); beyond, whole hours come from the roll-ups. */
 export const RAW_LIMIT = 500_000;
-const HOUR = 3600_000;
-
-const FILTER = (names: string[]) => (names.length ? ` AND se.name IN (${names.map(() => '?').join(',')})` : '');
 
 /**
  * The local history database (`subhost daemon --db`): raw samples where they are kept (7 days),
@@ -17,7 +15,11 @@ export class LocalSource implements HistorySource {
   private store?: HistoryStore;
   private interval?: number;
 
-  constructor(private readonly path: string) {}
+  /** rawLimit: RAW_LIMIT, lower in tests to take the roll-up path. */
+  constructor(
+    private readonly path: string,
+    private readonly rawLimit = RAW_LIMIT,
+  ) {}
 
   /** A database not made yet is an empty history, not an error. */
   private open(): HistoryStore | undefined {
@@ -45,51 +47,36 @@ export class LocalSource implements HistorySource {
     const db = this.open()?.db;
     if (!db) return { series: [] };
     const oldestRaw = (db.prepare('SELECT min(t_ms) FROM samples').pluck().get() as number | null) ?? q.until;
-    const nSeries = db.prepare('SELECT count(*) FROM series').pluck().get() as number;
+    const keys = new Map<number, SeriesKey>();
+    for (const [id, host, kind, name] of db.prepare(`SELECT id, host, kind, name FROM series se WHERE 1${FILTER(q.names)}`).raw().iterate(...q.names) as IterableIterator<[number, string, Kind, string]>)
+      keys.set(id, { host, kind, name });
     const interval = await this.intervalMs();
-    const estimate = (nSeries * Math.max(0, q.until - Math.max(q.from, oldestRaw))) / interval;
+    const estimate = (keys.size * Math.max(0, q.until - Math.max(q.from, oldestRaw))) / interval;
     // Raw from the first whole hour of raw samples (that hour's roll-up holds the ones before),
     // or, over a long range, only for the hour in progress.
-    const rawSince = Math.max(q.since, estimate <= RAW_LIMIT ? (oldestRaw <= q.since ? q.since : Math.ceil(oldestRaw / HOUR) * HOUR) : Math.floor(q.until / HOUR) * HOUR);
+    const rawSince = Math.max(q.since, estimate <= this.rawLimit ? (oldestRaw <= q.since ? q.since : Math.ceil(oldestRaw / HOUR) * HOUR) : Math.floor(q.until / HOUR) * HOUR);
     const rawFrom = Math.max(q.from, rawSince - (q.since - q.from));
     const series: Series[] = [];
-    // Columns by position (raw rows): 6 million samples read as arrays, not objects.
+    // Series by series along the primary key (series_id, t_ms), not through the t_ms index (a
+    // lookup per row); columns by position, the names once per series.
     const rows = db
       .prepare(
-        `SELECT s.series_id, se.host, se.kind, se.name, s.t_ms, s.cpu_user_seconds, s.cpu_system_seconds, s.io_read_bytes, s.io_write_bytes, s.memory_current_bytes, s.memory_peak_bytes
-         FROM samples s JOIN series se ON se.id = s.series_id WHERE s.t_ms >= ? AND s.t_ms < ?${FILTER(q.names)} ORDER BY s.series_id, s.t_ms`,
+        `SELECT s.series_id, s.t_ms, s.cpu_user_seconds, s.cpu_system_seconds, s.io_read_bytes, s.io_write_bytes, s.memory_current_bytes, s.memory_peak_bytes
+         FROM series se CROSS JOIN samples s ON s.series_id = se.id WHERE s.t_ms >= ? AND s.t_ms < ?${FILTER(q.names)} ORDER BY se.id, s.t_ms`,
       )
       .raw()
-      .iterate(rawFrom, q.until, ...q.names) as IterableIterator<[number, string, Kind, string, number, ...(number | null)[]]>;
-    let cur: Series | undefined;
+      .iterate(rawFrom, q.until, ...q.names) as IterableIterator<[number, number, ...(number | null)[]]>;
+    let cur: Sample[] = [];
     let curId = -1;
     for (const r of rows) {
       if (r[0] !== curId) {
         curId = r[0];
-        series.push((cur = { host: r[1], kind: r[2], name: r[3], samples: [] }));
+        series.push({ ...keys.get(curId)!, samples: (cur = []) });
       }
-      const s: Sample = { t: r[4], cpuUser: r[5], cpuSystem: r[6], ioRead: r[7], ioWrite: r[8], memCurrent: r[9], memPeak: r[10] };
-      cur!.samples.push(s);
+      cur.push({ t: r[1], cpuUser: r[2], cpuSystem: r[3], ioRead: r[4], ioWrite: r[5], memCurrent: r[6], memPeak: r[7] });
     }
-    return { series, rawSince, buckets: q.since < rawSince ? this.hours(q, rawSince) : [] };
-  }
-
-  /** Hourly roll-ups of the hours (or their part) in [since, rawSince). */
-  private hours(q: HistoryQuery, rawSince: number): Bucket[] {
-    const rows = this.store!.db.prepare(
-      `SELECT se.host, se.kind, se.name, r.period_start, r.covered_seconds, r.cpu_user_seconds, r.cpu_system_seconds, r.io_read_bytes, r.io_write_bytes,
-              r.memory_samples, r.memory_avg_bytes, r.memory_peak_bytes
-       FROM hourly r JOIN series se ON se.id = r.series_id WHERE r.period_start * 1000 + 3600000 > ? AND r.period_start * 1000 < ?${FILTER(q.names)}`,
-    )
-      .raw()
-      .all(q.since, rawSince, ...q.names) as [string, Kind, string, number, number, number, number, number, number, number, number | null, number | null][];
-    return rows.map(([host, kind, name, start, covered, cu, cs, ir, iw, ms, avg, peak]) => ({
-      host,
-      kind,
-      name,
-      start: start * 1000,
-      usage: { cpuUserSeconds: cu, cpuSystemSeconds: cs, ioReadBytes: ir, ioWriteBytes: iw, memSum: (avg ?? 0) * ms, memCount: avg === null ? 0 : ms, memPeakBytes: peak, runningSeconds: covered, restarts: 0 },
-    }));
+    if (q.since >= rawSince) return { series, rawSince, buckets: [] };
+    return { series, rawSince, ...hourlySums(db, q, rawSince, keys) };
   }
 
   close(): void {

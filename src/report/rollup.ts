@@ -1,12 +1,14 @@
 import { gapLimitSeconds } from '../history/rollup';
 import type { Period } from './calendar';
-import type { Bucket, Gap, HostPeriod, HostTicks, Kind, ReportRow, Series, Usage } from './types';
+import type { Bucket, Gap, HostCover, HostPeriod, HostTicks, Kind, ReportRow, Series, Usage } from './types';
 import { addCounterDeltas, addMemorySample, addUsage, emptyUsage, isRestart } from './usage-sum';
 
 export interface RollupInput {
   series: Series[];
   /** Hours summed beforehand, for times before the raw samples (they cover what their running time says). */
   buckets?: Bucket[];
+  /** Covered seconds per host from period-summed buckets; without it, from the (hourly) buckets. */
+  cover?: HostCover[];
   ticks: HostTicks[];
   /** Contiguous, in order; together they span [since, until). */
   periods: Period[];
@@ -25,7 +27,7 @@ export interface RollupOutput {
 }
 
 /** Index of the period that holds t, or -1 outside them all. */
-function periodIndex(periods: Period[], t: number): number {
+export function periodIndex(periods: Period[], t: number): number {
   let lo = 0;
   let hi = periods.length - 1;
   while (lo <= hi) {
@@ -46,6 +48,14 @@ function splitTime(periods: Period[], a: number, b: number, add: (i: number, sec
     const hi = Math.min(b, periods[i].end);
     if (hi > lo) add(i, (hi - lo) / 1000);
   }
+}
+
+/**
+ * The period an hour's roll-up that starts at `start` goes to: the one that holds its start, or the
+ * first when it began before since; -1 when it is not before rawSince (raw samples count there).
+ */
+export function hourPeriod(periods: Period[], since: number, rawSince: number, start: number): number {
+  return start + 3600_000 > since && start < rawSince ? periodIndex(periods, Math.max(start, since)) : -1;
 }
 
 /** Periods clipped to [since, until): the first and last may be partial. */
@@ -72,7 +82,7 @@ export function rollUp(input: RollupInput): RollupOutput {
   };
   const inRange = (t: number) => t >= rawSince && t < input.until;
   // A bucket (an hour) goes to the period that holds its start, or the first period when it began before since.
-  const bucketPeriod = (start: number) => (start + 3600_000 > input.since && start < rawSince ? periodIndex(periods, Math.max(start, input.since)) : -1);
+  const bucketPeriod = (start: number) => hourPeriod(periods, input.since, rawSince, start);
 
   // What each host's daemon covered: tick to tick, when they are close enough.
   const hosts: HostPeriod[] = [];
@@ -87,7 +97,11 @@ export function rollUp(input: RollupInput): RollupOutput {
       if (b - a <= gapMs) splitTime(rawPeriods, a, b, (p, s) => (covered[p] += s));
       else if (b > rawSince && a < input.until) gapOf(h.host, a, b);
     }
-    for (const b of input.buckets ?? []) {
+    for (const c of input.cover ?? []) {
+      const i = c.host === h.host ? bucketPeriod(c.start) : -1;
+      if (i >= 0) covered[i] += c.seconds;
+    }
+    for (const b of input.cover ? [] : (input.buckets ?? [])) {
       // A host's hour is covered as long as its longest-running series ran in it.
       const i = b.host === h.host ? bucketPeriod(b.start) : -1;
       if (i >= 0) hourCover.set(`${i} ${b.start}`, Math.max(hourCover.get(`${i} ${b.start}`) ?? 0, b.usage.runningSeconds));

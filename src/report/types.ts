@@ -27,9 +27,16 @@ export interface Bucket {
   host: string;
   kind: Kind;
   name: string;
-  /** Epoch ms of the hour's start; the hour goes whole to the period that holds its start. */
+  /** Epoch ms of the (first) hour's start; the hour goes whole to the period that holds its start. */
   start: number;
   usage: Usage;
+}
+
+/** Seconds of a period a host's daemon covered, from roll-ups; start: the first hour summed (it picks the period as a Bucket's does). */
+export interface HostCover {
+  host: string;
+  start: number;
+  seconds: number;
 }
 
 /** When a host's daemon took samples (epoch ms, ascending): what the history covers. */

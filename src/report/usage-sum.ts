@@ -27,10 +27,7 @@ export function memoryAverage(u: Usage): number | null {
   return u.memCount ? u.memSum / u.memCount : null;
 }
 
-const COUNTERS = ['cpuUser', 'cpuSystem', 'ioRead', 'ioWrite'] as const;
-const INTO = { cpuUser: 'cpuUserSeconds', cpuSystem: 'cpuSystemSeconds', ioRead: 'ioReadBytes', ioWrite: 'ioWriteBytes' } as const;
-
-const RESET_FIELDS = [...COUNTERS, 'memPeak'] as const;
+const RESET_FIELDS = ['cpuUser', 'cpuSystem', 'ioRead', 'ioWrite', 'memPeak'] as const;
 
 /** A counter (or the memory high-water mark) that went back: the cgroup was made again in between (the history's rule). */
 export function isRestart(prev: Sample, cur: Sample): boolean {
@@ -42,10 +39,15 @@ export function isRestart(prev: Sample, cur: Sample): boolean {
  * the new cgroup's whole count (it started from 0). A figure missing at either end adds nothing.
  */
 export function addCounterDeltas(u: Usage, prev: Sample, cur: Sample, restart: boolean): void {
-  for (const k of COUNTERS) {
-    const g = counterGrowth(prev[k], cur[k], restart);
-    if (g !== null) u[INTO[k]] = (u[INTO[k]] ?? 0) + g;
-  }
+  // Unrolled over the four counters: it runs for every raw sample in the report.
+  let g = counterGrowth(prev.cpuUser, cur.cpuUser, restart);
+  if (g !== null) u.cpuUserSeconds = (u.cpuUserSeconds ?? 0) + g;
+  g = counterGrowth(prev.cpuSystem, cur.cpuSystem, restart);
+  if (g !== null) u.cpuSystemSeconds = (u.cpuSystemSeconds ?? 0) + g;
+  g = counterGrowth(prev.ioRead, cur.ioRead, restart);
+  if (g !== null) u.ioReadBytes = (u.ioReadBytes ?? 0) + g;
+  g = counterGrowth(prev.ioWrite, cur.ioWrite, restart);
+  if (g !== null) u.ioWriteBytes = (u.ioWriteBytes ?? 0) + g;
   // The high-water mark rose in this interval: memory reached exactly that much in it.
   if (cur.memPeak !== null && (restart || (prev.memPeak !== null && cur.memPeak > prev.memPeak))) u.memPeakBytes = maxOf(u.memPeakBytes, cur.memPeak);
 }

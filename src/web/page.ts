@@ -41,6 +41,7 @@ export function dashboardPage(): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>subhost</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/uPlot.min.css">
 <style>${STYLE}</style>
 </head>

@@ -139,9 +139,12 @@ function drawSeries(container: HTMLElement, s: Series, step: number): void {
   card.dataset.points = String(xs.length);
 }
 
-async function refreshCharts(): Promise<void> {
-  const r = RANGES[range];
-  const h = await getJson<{ stepSeconds: number; series: Series[] }>(`/api/v1/history?since=${r.since}&step=${r.step}`);
+type History = { stepSeconds: number; series: Series[] };
+const historyOf = (r: string) => getJson<History>(`/api/v1/history?since=${RANGES[r].since}&step=${RANGES[r].step}`);
+
+/** Draw the charts of the current range; `fetched`: its history, already asked for. */
+async function refreshCharts(fetched?: Promise<History>): Promise<void> {
+  const h = await (fetched ?? historyOf(range));
   const container = $('#charts');
   // Charts of what the list shows (this host's subhosts and VMs), in its order.
   const order = previous ? [...previous.subhosts.map((x) => `subhost/${x.name}`), ...previous.vms.map((x) => `vm/${x.name}`)] : [];
@@ -155,14 +158,14 @@ function resize(): void {
   for (const list of charts.values()) for (const u of list) u.setSize({ width: chartWidth(u.root.parentElement!.parentElement!), height: 150 });
 }
 
-function selectRange(r: string): void {
+function selectRange(r: string, fetched?: Promise<History>): void {
   range = r;
   localStorage.setItem('subhost.range', r);
   for (const b of document.querySelectorAll<HTMLButtonElement>('#ranges button')) b.setAttribute('aria-pressed', String(b.dataset.range === r));
   for (const list of charts.values()) for (const u of list) u.destroy();
   charts.clear();
   $('#charts').replaceChildren();
-  void refreshCharts().catch(showError);
+  void refreshCharts(fetched).catch(showError);
 }
 
 function showError(err: unknown): void {
@@ -181,6 +184,10 @@ async function tick(): Promise<void> {
 
 for (const b of document.querySelectorAll<HTMLButtonElement>('#ranges button')) b.addEventListener('click', () => selectRange(b.dataset.range!));
 window.addEventListener('resize', resize);
-void tick().then(() => selectRange(RANGES[range] ? range : '1h'));
+// The first history is asked for beside the first list, not after it (the charts need both).
+if (!RANGES[range]) range = '1h';
+const firstHistory = historyOf(range);
+firstHistory.catch(() => undefined); // an error is shown when the charts await it
+void tick().then(() => selectRange(range, firstHistory));
 setInterval(tick, REFRESH_MS);
 setInterval(() => void refreshCharts().catch(showError), CHART_REFRESH_MS);
