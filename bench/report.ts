@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { HistoryStore } from '../src/history/store';
+import { benchPrefix } from './fixture';
 import { figure, type Figure } from './figures';
 import { must, subhostArgv } from './run';
 
@@ -37,7 +38,8 @@ export function makeHistory(path: string, now: number): void {
 
 /** `subhost report --since 30d` over that history, by day and by hour, as the CLI runs it. */
 export function benchReport(runs: number): Figure[] {
-  const dir = mkdtempSync('/var/tmp/subhost-bench-report-');
+  const prefix = benchPrefix();
+  const dir = mkdtempSync(prefix === 'bn' ? '/var/tmp/subhost-bench-report-' : `/var/tmp/${prefix}-subhost-bench-report-`);
   try {
     const db = join(dir, 'history.sqlite');
     const t0 = Date.now();
