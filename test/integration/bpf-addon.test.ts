@@ -1,4 +1,4 @@
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachDevicePolicy, devicePrograms, PROGRAM_NAME, programLoaded } from '../../src/core/cgroups/device-bpf';
@@ -6,7 +6,8 @@ import { deviceProgram } from '../../src/core/cgroups/device-program';
 import { encode, exit, jneImm, movImm } from '../../src/host/bpf-insn';
 import { bpfAddon } from '../../src/host/bpf-addon';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
-import { testName, waitFor } from '../helpers/env';
+import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
+import { acquireLock, isLocked } from '../../src/host/flock';
 
 // The addon (native/bpf) against the kernel: each of its calls, and the errors it turns into
 // exceptions. The programs' effect on a guest is in devices-bpf.test.ts and hardening.test.ts.
@@ -47,4 +48,37 @@ describe('the bpf(2) addon', () => {
     expect(bpfAddon().programInfo({ id: 0x7ffffff0 })).toBeNull();
     expect(encode(deviceProgram([])).length).toBe(6 * 8);
   });
+});
+
+// host.c: the two calls boot and stop make instead of spawning flock(1) and `losetup --list`.
+describe("the addon's host calls", () => {
+  let root: string;
+  beforeAll(() => (root = makeTestRoot()));
+  afterAll(() => removeTestRoot(root));
+
+  it('tryFlock takes an exclusive or shared flock(2) without blocking, per open file description, as flock(1) did', async () => {
+    const path = join(root, 'lock');
+    const a = openSync(path, 'a+');
+    const b = openSync(path, 'a+');
+    const c = openSync(path, 'r');
+    try {
+      expect(bpfAddon().tryFlock(a, true)).toBe(true);
+      expect(bpfAddon().tryFlock(b, true)).toBe(false);
+      expect(bpfAddon().tryFlock(c, false)).toBe(false);
+      expect(await isLocked(path)).toBe(true);
+      await expect(acquireLock(path, { waitSeconds: 0, subject: 'subhost x', holder: 'boot x' })).rejects.toThrow('subhost x is busy');
+      // A waiter gets it once the holder lets go.
+      setTimeout(() => closeSync(a), 100);
+      const lock = await acquireLock(path, { waitSeconds: 5, subject: 'subhost x', holder: 'boot x' });
+      expect(readFileSync(path, 'utf8')).toBe(`\`subhost boot x\` (pid ${process.pid})\n`);
+      expect(bpfAddon().tryFlock(c, false)).toBe(false);
+      lock.release();
+      expect(bpfAddon().tryFlock(c, false)).toBe(true);
+      expect(bpfAddon().tryFlock(b, false)).toBe(true);
+      expect(() => bpfAddon().tryFlock(9999, true)).toThrow(expect.objectContaining({ code: 'EBADF', message: 'flock: Bad file descriptor' }));
+    } finally {
+      for (const fd of [b, c]) closeSync(fd);
+    }
+  });
+
 });
