@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachDevicePolicy, devicePrograms, PROGRAM_NAME, programLoaded } from '../../src/core/cgroups/device-bpf';
@@ -8,6 +8,9 @@ import { bpfAddon } from '../../src/host/bpf-addon';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { acquireLock, isLocked } from '../../src/host/flock';
+import { attachLoop, detachLoop } from '../../src/host/loop';
+import { listLoopIdentities, losetupIdentities } from '../../src/host/loop-identity';
+import { identityOf } from '../../src/host/file-identity';
 
 // The addon (native/bpf) against the kernel: each of its calls, and the errors it turns into
 // exceptions. The programs' effect on a guest is in devices-bpf.test.ts and hardening.test.ts.
@@ -81,4 +84,26 @@ describe("the addon's host calls", () => {
     }
   });
 
+  it('loopStatus reads what losetup --list reads: every loop identity is the same as from `losetup --list --json`, a renamed image still known', async () => {
+    const image = join(root, 'img');
+    writeFileSync(image, Buffer.alloc(4 << 20));
+    const dev = await attachLoop(image, { offset: 1 << 20, sizeLimit: 2 << 20 });
+    try {
+      renameSync(image, `${image}.moved`);
+      const ours = await listLoopIdentities();
+      const theirs = await losetupIdentities();
+      // Other programs attach and detach loops meanwhile: each device both saw on the same file must read the same.
+      const same = ours.filter((l) => theirs.some((t) => t.dev === l.dev && t.backingFile === l.backingFile));
+      expect(same.length).toBeGreaterThan(0);
+      for (const l of same) expect(l).toEqual(theirs.find((t) => t.dev === l.dev));
+      const mine = ours.find((l) => l.dev === dev);
+      expect(mine).toEqual(theirs.find((t) => t.dev === dev));
+      expect(mine).toMatchObject({ backingFile: `${image}.moved`, identity: identityOf(`${image}.moved`), offset: 1 << 20, sizeLimit: 2 << 20 });
+      expect(bpfAddon().loopStatus('/dev/loop999999')).toBeNull();
+      expect(() => bpfAddon().loopStatus('/etc/passwd')).toThrow(TypeError);
+    } finally {
+      await detachLoop(dev);
+    }
+    expect(bpfAddon().loopStatus(dev)).toBeNull();
+  });
 });
