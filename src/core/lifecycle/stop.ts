@@ -8,6 +8,7 @@ import { readState, removeRuntimeDir, writeState, type StateRecord } from '../st
 import { canonicalPath } from '../../host/file-identity';
 import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
+import { detachAppliedLoops } from '../steps/disks';
 import { loadConfig } from '../config';
 import { detectLayout, imagesOf } from '../storage/layout';
 import { lockSubhost } from '../state/lock';
@@ -83,6 +84,12 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
       errors.push(...(await timed('unmount found', () => releaseResources(rt, name, before.filter((r) => r.kind === 'mount')))));
       if (record) {
         const rest = record.applied.filter((a) => a.kind !== 'veths' && a.kind !== 'netns');
+        // Once unmounted, the loops go in one losetup; one still in use is left to its undo, which says so.
+        try {
+          await timed('detach loops', () => detachAppliedLoops(rest));
+        } catch {
+          /* reported by the undo of that loop */
+        }
         errors.push(...(await undoApplied(rest, SUBHOST_HANDLERS, ctx, (a) => crashPoint(rt.env, `stop:undo:${a.id}`))));
       }
     };
