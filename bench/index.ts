@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --out FILE] [--runs N] [--with-peers] [--only a,b]`: how fast subhost boots and
  * stops, what each running subhost costs the host, how it scales; figures are medians with
- * min and max. It makes its own images, bridge and subhosts (bn*), and removes them.
+ * min and max. It makes its own images, bridge and subhosts (bn*, or SUBHOST_BENCH_PREFIX*), and removes them.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, hostname, release } from 'node:os';
@@ -132,8 +132,8 @@ async function main(): Promise<void> {
     writeFileSync(o.out, JSON.stringify({ host: hostname(), cpus: cpus().length, kernel: release(), node: process.version, date: started.toISOString(), runs: o.runs, figures }, null, 2) + '\n');
     process.stdout.write(`\nwrote ${o.out}\n`);
   }
-  // The tests' leak scan, for the bench's names (bn*) and root: mounts, loops, links, netns, cgroups, processes, state.
-  const left = findTestLeftovers('/run/subhost', 'bn', w.root);
+  // The tests' leak scan, for the bench's names (PREFIX*) and root: mounts, loops, links, netns, cgroups, processes, state.
+  const left = findTestLeftovers('/run/subhost', w.prefix, w.root);
   if (left.length) throw new Error(`the bench left behind:\n${describeLeftovers(left)}`);
 }
 

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HistoryStore } from '../src/history/store';
+import { benchPrefix } from './fixture';
 import { figure, type Figure } from './figures';
 import { must, subhostArgv } from './run';
 
@@ -37,7 +38,7 @@ export function makeHistory(path: string, now: number): void {
 }
 
 /** Where the history is kept between bench runs: making it takes minutes, reading it is what is measured. */
-const KEEP = '/var/tmp/subhost-bench-report';
+const KEEP = benchPrefix() === 'bn' ? '/var/tmp/subhost-bench-report' : `/var/tmp/${benchPrefix()}-subhost-bench-report`;
 const VERSION = 1;
 
 /** The kept history and the time it ends at, made now when missing (or of an older makeHistory). */

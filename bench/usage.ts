@@ -8,7 +8,7 @@ import { must, subhostArgv } from './run';
  * "subhost" here is a cgroup subhost/bnuNNN (v2, and v1 on a hybrid host) holding one sleep.
  */
 export async function benchUsage(w: BenchWorld, runs: number): Promise<Figure[]> {
-  const cgroups = new SleepCgroups('bnu');
+  const cgroups = new SleepCgroups(`${w.prefix}u`);
   const figures: Figure[] = [];
   try {
     for (const count of [10, 100, 500]) {

@@ -200,6 +200,8 @@ static napi_value program_info(napi_env env, napi_callback_info info) {
   return result;
 }
 
+void register_host_calls(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"loadDeviceProgram", NULL, load_device_program, NULL, NULL, NULL, napi_default, NULL},
@@ -213,6 +215,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, flags, "ALLOW_OVERRIDE", int_value(env, BPF_F_ALLOW_OVERRIDE));
   napi_set_named_property(env, flags, "ALLOW_MULTI", int_value(env, BPF_F_ALLOW_MULTI));
   napi_set_named_property(env, exports, "flags", flags);
+  register_host_calls(env, exports);
   return exports;
 }
 

@@ -8,6 +8,7 @@ const VERSION = typeof SUBHOST_VERSION === 'string' ? SUBHOST_VERSION : '0.0.0-d
 export interface GlobalOptions {
   root?: string;
   verbose?: boolean;
+  timings?: boolean;
 }
 
 /** Parse a positive number of seconds for --timeout and the like. */
@@ -53,8 +54,15 @@ function action(load: Loader) {
   return async (...all: unknown[]) => {
     const cmd = all[all.length - 1] as Command;
     const args = all.slice(0, -1);
-    const code = await (await load()).default(await runtime(cmd), args, cmd);
-    if (typeof code === 'number') process.exitCode = code;
+    const globals = cmd.optsWithGlobals() as GlobalOptions;
+    const timings = globals.timings ? await import('../core/plan/timings') : undefined;
+    timings?.enableTimings();
+    try {
+      const code = await (await load()).default(await runtime(cmd), args, cmd);
+      if (typeof code === 'number') process.exitCode = code;
+    } finally {
+      if (timings) process.stderr.write(timings.formatTimings(timings.takeTimings(), globals.verbose).map((l) => `${l}\n`).join(''));
+    }
   };
 }
 
@@ -63,7 +71,8 @@ export function buildProgram(): Command {
     .description('Boot VM disk images and overlay roots as system containers on the host kernel.')
     .version(VERSION, '-V, --version')
     .option('--root <dir>', 'folder of the subhosts (default $SUBHOST_ROOT or /opt/sub)')
-    .option('--verbose', 'more detail in error messages')
+    .option('--verbose', 'more detail in error messages (with --timings: every process spawned)')
+    .option('--timings', 'print on stderr where the time went: each step (plan steps, locks, checks) with its start, duration and processes spawned')
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`subhost: ${str.replace(/^error: /, '').trim().replace(/\s*\n+\s*/g, ' ')}\n`) });
 

@@ -2,8 +2,25 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SubhostError } from '../errors';
 
-/** What native/bpf/bpf.c exports: bpf(2) for cgroup device programs, nothing more. */
+/** What one loop device is attached to (LOOP_GET_STATUS64), as `losetup --list` shows it. */
+export interface LoopStatus {
+  backMajor: number;
+  backMinor: number;
+  /** Decimal: an inode number may not fit a double. */
+  backIno: string;
+  offset: number;
+  sizeLimit: number;
+}
+
+/**
+ * What native/bpf exports: bpf(2) for cgroup device programs (bpf.c), and two host calls boot
+ * and stop would otherwise spawn a process for (host.c): flock(2) and a loop device's status.
+ */
 export interface BpfAddon {
+  /** flock(fd, LOCK_EX or LOCK_SH | LOCK_NB): false when another holds it. */
+  tryFlock(fd: number, exclusive: boolean): boolean;
+  /** null: the device is not attached (or does not exist). */
+  loopStatus(dev: string): LoopStatus | null;
   loadDeviceProgram(insns: Buffer, name: string, license: string): number;
   attachDeviceProgram(cgroupPath: string, progFd: number, flags: number): void;
   queryDevicePrograms(cgroupPath: string, effective: boolean): { flags: number; ids: number[] };
@@ -38,4 +55,14 @@ export function bpfAddon(): BpfAddon {
   process.dlopen(mod, file);
   addon = mod.exports;
   return addon;
+}
+
+/** The addon's host calls, or undefined when it is not built or older than host.c (callers fall back on the tool). */
+export function hostCalls(): Pick<BpfAddon, 'tryFlock' | 'loopStatus'> | undefined {
+  try {
+    const a = bpfAddon();
+    return typeof a.tryFlock === 'function' && typeof a.loopStatus === 'function' ? a : undefined;
+  } catch {
+    return undefined;
+  }
 }

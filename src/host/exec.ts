@@ -35,7 +35,7 @@ export function childEnv(extra?: Record<string, string | undefined>, clean = fal
 
 /** Run argv (never through a shell) and collect its output. Throws CommandError on failure. */
 export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const started = TRACE ? performance.now() : 0;
+  const started = performance.now();
   return new Promise<RunResult>((resolve, reject) => {
     const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', ...(opts.extraFds ?? [])];
     const child = spawn(argv[0], argv.slice(1), {
@@ -59,9 +59,7 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
     });
     child.stdin!.on('error', () => undefined);
     child.stdin!.end(opts.input ?? '');
-  }).finally(() => {
-    if (TRACE) trace(`${(performance.now() - started).toFixed(1)} ms  ${argv.join(' ')}`);
-  });
+  }).finally(() => noteSpawn(argv, performance.now() - started));
 }
 
 /** SUBHOST_TRACE=1: every external command and step with its duration, on stderr (for profiling). */
@@ -69,4 +67,17 @@ export const TRACE = process.env.SUBHOST_TRACE === '1';
 
 export function trace(line: string): void {
   process.stderr.write(`trace ${(performance.now() / 1000).toFixed(3)} ${line}\n`);
+}
+
+type SpawnObserver = (argv: readonly string[], ms: number) => void;
+const observers: SpawnObserver[] = TRACE ? [(argv, ms) => trace(`${ms.toFixed(1)} ms  ${argv.join(' ')}`)] : [];
+
+/** Be told of every external process once it has ended (--timings counts them per step). */
+export function observeSpawns(fn: SpawnObserver): void {
+  observers.push(fn);
+}
+
+/** An external process ended after ms; run() says it itself, the few direct spawn() callers must. */
+export function noteSpawn(argv: readonly string[], ms: number): void {
+  for (const o of observers) o(argv, ms);
 }

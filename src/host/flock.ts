@@ -2,11 +2,12 @@ import { closeSync, mkdirSync, openSync, readFileSync, ftruncateSync, writeSync 
 import { dirname } from 'node:path';
 import { SubhostError } from '../errors';
 import { run } from './exec';
+import { hostCalls } from './bpf-addon';
 
 /**
- * An flock(2) on SUBHOST_RUN/.locks/NAME. flock(1) takes the lock on our open file description
- * and exits; the lock stays ours until this process closes the fd or dies, so a crashed holder
- * can never wedge it.
+ * An flock(2) on SUBHOST_RUN/.locks/NAME, taken on our open file description (by the native
+ * addon, else by flock(1), which exits holding nothing); the lock stays ours until this process
+ * closes the fd or dies, so a crashed holder can never wedge it.
  */
 export class Lock {
   constructor(
@@ -25,11 +26,35 @@ export class Lock {
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The longest pause between two tries of a held lock: how late a waiter may notice its release. */
+const POLL_MAX_MS = 10;
+
+/** Take the lock on fd within waitSeconds (0: only if free now), as flock(1) would exit: 0 taken, 1 busy. */
+async function flockFd(fd: number, exclusive: boolean, waitSeconds: number): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  const calls = hostCalls();
+  if (!calls) {
+    const argv = ['flock', exclusive ? '--exclusive' : '--shared', ...(waitSeconds > 0 ? ['--wait', String(waitSeconds)] : ['--nonblock']), '3'];
+    return run(argv, { extraFds: [fd], allowFailure: true });
+  }
+  // Never a blocking flock(2): it would stop the event loop (and the config read beside it).
+  const deadline = performance.now() + waitSeconds * 1000;
+  for (let delay = 1; ; delay = Math.min(delay * 2, POLL_MAX_MS)) {
+    try {
+      if (calls.tryFlock(fd, exclusive)) return { code: 0, signal: null, stderr: '' };
+    } catch (err) {
+      return { code: 64, signal: null, stderr: (err as Error).message };
+    }
+    if (performance.now() >= deadline) return { code: 1, signal: null, stderr: '' };
+    await sleep(delay);
+  }
+}
+
 export async function acquireLock(path: string, opts: { waitSeconds: number; subject: string; holder: string }): Promise<Lock> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const fd = openSync(path, 'a+', 0o600);
-  const argv = ['flock', '--exclusive', ...(opts.waitSeconds > 0 ? ['--wait', String(opts.waitSeconds)] : ['--nonblock']), '3'];
-  const r = await run(argv, { extraFds: [fd], allowFailure: true });
+  const r = await flockFd(fd, true, opts.waitSeconds);
   if (r.code !== 0) {
     let holder = '';
     try {
@@ -55,8 +80,7 @@ export async function isLocked(path: string): Promise<boolean> {
     return false;
   }
   try {
-    const r = await run(['flock', '--shared', '--nonblock', '3'], { extraFds: [fd], allowFailure: true });
-    return r.code === 1;
+    return (await flockFd(fd, false, 0)).code === 1;
   } finally {
     closeSync(fd);
   }

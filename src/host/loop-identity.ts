@@ -1,5 +1,7 @@
 import { statSync } from 'node:fs';
 import { run } from './exec';
+import { hostCalls } from './bpf-addon';
+import { listLoops } from './loop';
 import { blockIdentity, fileIdentity, identityOf, splitDev, type Identity } from './file-identity';
 
 /** An attached loop device and the identity of what is behind it (not its path string). */
@@ -32,8 +34,31 @@ export function loopBackingIdentity(backingFile: string, backMajMin: string | nu
   return identityOf(path) ?? `path:${path}`;
 }
 
-/** Every attached loop device with its backing identity, from one `losetup --list --json`. */
+/**
+ * Every attached loop device with its backing identity: the devices and file names from sysfs,
+ * each one's LOOP_GET_STATUS64 by the native addon (what losetup reads, without its process);
+ * without the addon, one `losetup --list --json`.
+ */
 export async function listLoopIdentities(): Promise<LoopIdentity[]> {
+  const calls = hostCalls();
+  if (!calls) return losetupIdentities();
+  const out: LoopIdentity[] = [];
+  for (const l of listLoops()) {
+    const st = calls.loopStatus(l.dev);
+    // Detached since sysfs was read: nothing is behind it any more.
+    if (!st) continue;
+    out.push({
+      dev: l.dev,
+      backingFile: l.backingFile,
+      identity: loopBackingIdentity(l.backingFile, `${st.backMajor}:${st.backMinor}`, st.backIno),
+      offset: st.offset,
+      sizeLimit: st.sizeLimit,
+    });
+  }
+  return out;
+}
+
+export async function losetupIdentities(): Promise<LoopIdentity[]> {
   const { stdout } = await run(['losetup', '--list', '--json', '--output', 'NAME,BACK-FILE,BACK-INO,BACK-MAJ:MIN,OFFSET,SIZELIMIT']);
   if (!stdout.trim()) return [];
   const parsed = JSON.parse(stdout) as LosetupJson;

@@ -79,6 +79,8 @@ export function listLoops(): LoopDevice[] {
   }
   const loops: LoopDevice[] = [];
   for (const n of names) {
+    // loopN/loop/ is there only while attached: a stat, not a failed read (and its thrown error) per free device.
+    if (!existsSync(`${SYS_BLOCK}/${n}/loop`)) continue;
     const backing = backingFileOf(n);
     if (backing !== undefined) loops.push(loopDevice(n, backing));
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachDevicePolicy, devicePrograms, PROGRAM_NAME, programLoaded } from '../../src/core/cgroups/device-bpf';
@@ -6,7 +6,11 @@ import { deviceProgram } from '../../src/core/cgroups/device-program';
 import { encode, exit, jneImm, movImm } from '../../src/host/bpf-insn';
 import { bpfAddon } from '../../src/host/bpf-addon';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
-import { testName, waitFor } from '../helpers/env';
+import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
+import { acquireLock, isLocked } from '../../src/host/flock';
+import { attachLoop, detachLoop } from '../../src/host/loop';
+import { listLoopIdentities, losetupIdentities } from '../../src/host/loop-identity';
+import { identityOf } from '../../src/host/file-identity';
 
 // The addon (native/bpf) against the kernel: each of its calls, and the errors it turns into
 // exceptions. The programs' effect on a guest is in devices-bpf.test.ts and hardening.test.ts.
@@ -46,5 +50,60 @@ describe('the bpf(2) addon', () => {
     expect(() => bpfAddon().loadDeviceProgram(Buffer.alloc(5), 'x', 'MIT')).toThrow(TypeError);
     expect(bpfAddon().programInfo({ id: 0x7ffffff0 })).toBeNull();
     expect(encode(deviceProgram([])).length).toBe(6 * 8);
+  });
+});
+
+// host.c: the two calls boot and stop make instead of spawning flock(1) and `losetup --list`.
+describe("the addon's host calls", () => {
+  let root: string;
+  beforeAll(() => (root = makeTestRoot()));
+  afterAll(() => removeTestRoot(root));
+
+  it('tryFlock takes an exclusive or shared flock(2) without blocking, per open file description, as flock(1) did', async () => {
+    const path = join(root, 'lock');
+    const a = openSync(path, 'a+');
+    const b = openSync(path, 'a+');
+    const c = openSync(path, 'r');
+    try {
+      expect(bpfAddon().tryFlock(a, true)).toBe(true);
+      expect(bpfAddon().tryFlock(b, true)).toBe(false);
+      expect(bpfAddon().tryFlock(c, false)).toBe(false);
+      expect(await isLocked(path)).toBe(true);
+      await expect(acquireLock(path, { waitSeconds: 0, subject: 'subhost x', holder: 'boot x' })).rejects.toThrow('subhost x is busy');
+      // A waiter gets it once the holder lets go.
+      setTimeout(() => closeSync(a), 100);
+      const lock = await acquireLock(path, { waitSeconds: 5, subject: 'subhost x', holder: 'boot x' });
+      expect(readFileSync(path, 'utf8')).toBe(`\`subhost boot x\` (pid ${process.pid})\n`);
+      expect(bpfAddon().tryFlock(c, false)).toBe(false);
+      lock.release();
+      expect(bpfAddon().tryFlock(c, false)).toBe(true);
+      expect(bpfAddon().tryFlock(b, false)).toBe(true);
+      expect(() => bpfAddon().tryFlock(9999, true)).toThrow(expect.objectContaining({ code: 'EBADF', message: 'flock: Bad file descriptor' }));
+    } finally {
+      for (const fd of [b, c]) closeSync(fd);
+    }
+  });
+
+  it('loopStatus reads what losetup --list reads: every loop identity is the same as from `losetup --list --json`, a renamed image still known', async () => {
+    const image = join(root, 'img');
+    writeFileSync(image, Buffer.alloc(4 << 20));
+    const dev = await attachLoop(image, { offset: 1 << 20, sizeLimit: 2 << 20 });
+    try {
+      renameSync(image, `${image}.moved`);
+      const ours = await listLoopIdentities();
+      const theirs = await losetupIdentities();
+      // Other programs attach and detach loops meanwhile: each device both saw on the same file must read the same.
+      const same = ours.filter((l) => theirs.some((t) => t.dev === l.dev && t.backingFile === l.backingFile));
+      expect(same.length).toBeGreaterThan(0);
+      for (const l of same) expect(l).toEqual(theirs.find((t) => t.dev === l.dev));
+      const mine = ours.find((l) => l.dev === dev);
+      expect(mine).toEqual(theirs.find((t) => t.dev === dev));
+      expect(mine).toMatchObject({ backingFile: `${image}.moved`, identity: identityOf(`${image}.moved`), offset: 1 << 20, sizeLimit: 2 << 20 });
+      expect(bpfAddon().loopStatus('/dev/loop999999')).toBeNull();
+      expect(() => bpfAddon().loopStatus('/etc/passwd')).toThrow(TypeError);
+    } finally {
+      await detachLoop(dev);
+    }
+    expect(bpfAddon().loopStatus(dev)).toBeNull();
   });
 });

@@ -39,6 +39,7 @@ describe('partitions of disk images', () => {
       const dry = ok(['boot', sub.name, '--dry-run'], { root, env }).stdout;
       expect(dry).toContain(forced ? 'to a loop at offset 1048576' : ": the kernel's, or a loop at offset");
       ok(['boot', sub.name], { root, env });
+      let stopped = '';
       try {
         await waitFor('rc 2', () => enterSh(root, sub.name, 'cat /run/rc.ran').stdout.trim() === '2');
         const s = statusOf(root, sub.name);
@@ -57,9 +58,13 @@ describe('partitions of disk images', () => {
         // The guest's fstab mounted /dev/vdb1 and it takes writes.
         expect(enterSh(root, sub.name, 'grep -c "^/dev/vdb1 /data " /proc/mounts && echo x > /data/w && cat /data/w').stdout).toBe('1\nx\n');
       } finally {
-        ok(['stop', sub.name], { root });
+        stopped = ok(['--timings', '--verbose', 'stop', sub.name], { root }).stderr;
       }
       expect(leftoversOf(sub.name)).toEqual([]);
+      // Every loop of both images (whole and offset loops) goes in one losetup, not one per undo.
+      const detaches = stopped.split('\n').filter((l) => / - losetup --detach /.test(l));
+      expect(detaches, stopped).toHaveLength(1);
+      expect(detaches[0].match(/\/dev\/loop\d+/g)).toHaveLength(kernels ? 2 : 4);
     });
   }
 });

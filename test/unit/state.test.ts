@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { deriveState, type StateRecord } from '../../src/core/state/records';
 import type { ProcRef } from '../../src/host/proc';
+import { kernelEvidence, type HostView } from '../../src/core/state/active';
+import { Runtime } from '../../src/core/state/runtime';
+import { Paths } from '../../src/core/state/paths';
 
 const base: StateRecord = {
   version: 1,
@@ -72,5 +75,21 @@ describe('reboot back-off (issue 12, class 4)', () => {
     expect(rebootBackoff({ rebootStreak: 2 }, 2)).toEqual({ streak: 3, delaySeconds: 4, giveUp: false });
     expect(rebootBackoff({ rebootStreak: MAX_QUICK_REBOOTS }, 2).giveUp).toBe(true);
     expect(rebootBackoff({ rebootStreak: MAX_QUICK_REBOOTS }, 600)).toMatchObject({ streak: 0, giveUp: false });
+  });
+});
+
+describe('kernelEvidence with a HostView', () => {
+  // list asks about every subhost: the supervisors and mounts are read once into the view, and each name is judged from it.
+  it("judges from the view's supervisors and mounts, read once and kept in it", () => {
+    const rt = new Runtime(new Paths('/nonexistent-root', '/nonexistent-run'));
+    Object.defineProperty(rt, 'cgroupMount', { value: '/nonexistent-cgroup' });
+    const view: HostView = { monitor: [{ pid: 999999999, start: 1, name: 'zzsup' }], mounts: [] };
+    expect(kernelEvidence(rt, 'zzsup', view)).toBe('its supervisor');
+    expect(kernelEvidence(rt, 'zznone', view)).toBeUndefined();
+    expect(view.monitor).toHaveLength(1);
+    const fresh: HostView = {};
+    expect(kernelEvidence(rt, 'zznone', fresh)).toBeUndefined();
+    expect(fresh.monitor).toEqual([]);
+    expect(fresh.mounts?.length).toBeGreaterThan(0);
   });
 });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { ConfigError, firstLine } from '../../errors';
-import { childEnv } from '../../host/exec';
+import { childEnv, noteSpawn } from '../../host/exec';
 
 export const CONFIG_TIMEOUT_MS = 10_000;
 /** The variables' text (declare -p) and bash's complaints are kept up to these sizes. */
@@ -53,6 +53,7 @@ function closed(s: Readable): Promise<void> {
 export function evaluateConfig(file: string, vars: readonly string[], opts: EvaluateOptions): Promise<string> {
   const timeoutMs = opts.timeoutMs ?? CONFIG_TIMEOUT_MS;
   const fail = (why: string) => new ConfigError(`config ${file}: ${why}`);
+  const started = performance.now();
   return new Promise<string>((resolve, reject) => {
     const child = spawn('bash', ['--noprofile', '--norc', '-c', reader(vars), 'subhost-config', file], {
       env: childEnv({ SUBHOST_NAME: opts.name, HOME: '/', LC_ALL: undefined }, true),
@@ -84,6 +85,7 @@ export function evaluateConfig(file: string, vars: readonly string[], opts: Eval
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      noteSpawn(['bash', 'config', file], performance.now() - started);
       // Whatever it left running in the background goes with it.
       killGroup();
       const pipes = [channel, child.stdout!, child.stderr!];

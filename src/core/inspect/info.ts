@@ -11,7 +11,7 @@ import { readMark } from '../../ganeti/mark';
 import { deviceNode } from '../plan/boot-plan';
 import type { Runtime } from '../state/runtime';
 import { namesWithState, readState, type StateRecord, type SubhostStateName } from '../state/records';
-import { known } from '../state/active';
+import { known, type HostView } from '../state/active';
 import { readFileOr } from '../../host/read-file';
 import type { PartitionResult } from '../steps/disks';
 import { inspectHardening, type HardeningInfo } from './hardening-info';
@@ -128,8 +128,8 @@ async function keptOf(rt: Runtime, rec: StateRecord): Promise<SubhostInfo['kept'
 }
 
 /** What is known of NAME without touching anything: its record, or else its config; usage: add its usage snapshot (status). */
-export async function describe(rt: Runtime, name: string, opts: { usage?: boolean } = {}): Promise<SubhostInfo> {
-  const { record: rec, derived: d } = known(rt, name);
+export async function describe(rt: Runtime, name: string, opts: { usage?: boolean; view?: HostView } = {}): Promise<SubhostInfo> {
+  const { record: rec, derived: d } = known(rt, name, opts.view);
   const info: SubhostInfo = { name, state: d.state, kind: 'unknown', disks: [], interfaces: [], warnings: [] };
   if (d.busy) info.busy = d.busy;
   if (d.reason) info.reason = d.reason;
@@ -164,5 +164,7 @@ export async function describe(rt: Runtime, name: string, opts: { usage?: boolea
 }
 
 export async function describeAll(rt: Runtime): Promise<SubhostInfo[]> {
-  return Promise.all(subhostNames(rt).map((n) => describe(rt, n)));
+  // One reading of the supervisors and mounts for all: a list of N stopped subhosts read them once, not N times.
+  const view: HostView = {};
+  return Promise.all(subhostNames(rt).map((n) => describe(rt, n, { view })));
 }

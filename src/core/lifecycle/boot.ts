@@ -24,6 +24,7 @@ import { pausePoint } from './test-hooks';
 import { known, otherActive } from '../state/active';
 import { applyRecorded } from './apply';
 import { lockHost, lockSubhost } from '../state/lock';
+import { timed } from '../plan/timings';
 
 export interface BootOptions {
   configFile?: string;
@@ -101,9 +102,9 @@ export async function checkAndRecord(
   { config, layout }: { config: SubhostConfig; layout: Layout },
   plan: (tables: Map<string, PartitionTable>) => SubhostPlan,
 ): Promise<{ plan: SubhostPlan; record: StateRecord }> {
-  const hostLock = await lockHost(rt, `${mode} ${name}`);
+  const hostLock = await timed('lock host', () => lockHost(rt, `${mode} ${name}`));
   try {
-    const planned = plan(await checkAgainstHost(rt, config, layout));
+    const planned = plan(await timed('check against host', () => checkAgainstHost(rt, config, layout)));
     await pausePoint(rt.env, `${mode}:checked`);
     const record: StateRecord = {
       version: 1,
@@ -119,7 +120,7 @@ export async function checkAndRecord(
       applied: [],
       warnings: [],
     };
-    writeState(rt.paths, record);
+    await timed('write record', () => writeState(rt.paths, record));
     return { plan: planned, record };
   } finally {
     hostLock.release();
@@ -135,9 +136,9 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
     return { dryRun: true, plan, config };
   }
   // Read the config (bash) while waiting for the lock: both are processes of their own.
-  const configured = opts.recorded ? Promise.resolve(opts.recorded) : layoutConfig(rt, name, opts.configFile);
+  const configured = opts.recorded ? Promise.resolve(opts.recorded) : timed('read config', () => layoutConfig(rt, name, opts.configFile));
   configured.catch(() => undefined);
-  const lock = opts.lock ?? (await lockSubhost(rt, name, 'boot'));
+  const lock = opts.lock ?? (await timed('lock subhost', () => lockSubhost(rt, name, 'boot')));
   try {
     refuseIfActive(rt, name);
     const { config, layout } = await configured;
@@ -153,7 +154,7 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
     record.phase = 'running';
     record.warnings = ctx.warnings;
     delete record.op;
-    writeState(rt.paths, record);
+    await timed('write record', () => writeState(rt.paths, record));
     return { dryRun: false, record };
   } finally {
     if (!opts.lock) lock.release();

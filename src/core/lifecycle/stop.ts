@@ -8,11 +8,13 @@ import { readState, removeRuntimeDir, writeState, type StateRecord } from '../st
 import { canonicalPath } from '../../host/file-identity';
 import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
+import { detachAppliedLoops } from '../steps/disks';
 import { loadConfig } from '../config';
 import { detectLayout, imagesOf } from '../storage/layout';
 import { lockSubhost } from '../state/lock';
 import { findResources, recordScope, releaseResources, type Scope } from '../inspect/resources';
 import { crashPoint } from './test-hooks';
+import { timed } from '../plan/timings';
 
 /** Runtime state is host-wide, NAME is not: a subhost booted from another SUBHOST_ROOT is not this root's to stop. */
 export function refuseOtherRoot(rt: Runtime, record: StateRecord): void {
@@ -43,7 +45,7 @@ export interface ReleaseOptions {
  */
 export async function release(rt: Runtime, name: string, opts: ReleaseOptions = {}): Promise<StopOutcome> {
   checkName(name);
-  const lock = opts.lock ?? (await lockSubhost(rt, name, 'stop'));
+  const lock = opts.lock ?? (await timed('lock subhost', () => lockSubhost(rt, name, 'stop')));
   try {
     const record = readState(rt.paths, name);
     // `_reap` and check-mounts --fix name their roots; an operator's stop must be run from NAME's own.
@@ -53,7 +55,7 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     if (record) {
       record.op = { cmd: 'stop', ...procRef(process.pid)! };
       record.phase = 'stopping';
-      writeState(rt.paths, record);
+      await timed('write record', () => writeState(rt.paths, record));
     } else {
       try {
         const cfg = await loadConfig(rt.paths, name, { env: rt.env });
@@ -64,7 +66,7 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     }
     crashPoint(rt.env, 'stop:marked');
     // The supervisor is found in subhost.monitor (by SUBHOST_NAME) and killed before the processes.
-    const before = await findResources(rt, name, scope);
+    const before = await timed('find resources', () => findResources(rt, name, scope));
     const ctx: SubhostContext = { results: new Map(), paths: rt.paths, name, cgroupMount: rt.cgroupMount, warnings: [] };
     // The network goes at once (found by its marks, so its recorded steps need no undo): deleting a
     // veth makes the kernel wait, and nothing needs the processes gone for it. The disks wait for the
@@ -74,20 +76,26 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     const network = new Set(['veth', 'netns']);
     const net = async () => {
       crashPoint(rt.env, 'stop:network');
-      errors.push(...(await releaseResources(rt, name, before.filter((r) => network.has(r.kind)))));
+      errors.push(...(await timed('release network', () => releaseResources(rt, name, before.filter((r) => network.has(r.kind))))));
     };
     const disks = async () => {
-      errors.push(...(await releaseResources(rt, name, before.filter((r) => r.kind === 'process' || r.kind === 'supervisor'))));
+      errors.push(...(await timed('kill processes', () => releaseResources(rt, name, before.filter((r) => r.kind === 'process' || r.kind === 'supervisor')))));
       crashPoint(rt.env, 'stop:killed');
-      errors.push(...(await releaseResources(rt, name, before.filter((r) => r.kind === 'mount'))));
+      errors.push(...(await timed('unmount found', () => releaseResources(rt, name, before.filter((r) => r.kind === 'mount')))));
       if (record) {
         const rest = record.applied.filter((a) => a.kind !== 'veths' && a.kind !== 'netns');
+        // Once unmounted, the loops go in one losetup; one still in use is left to its undo, which says so.
+        try {
+          await timed('detach loops', () => detachAppliedLoops(rest));
+        } catch {
+          /* reported by the undo of that loop */
+        }
         errors.push(...(await undoApplied(rest, SUBHOST_HANDLERS, ctx, (a) => crashPoint(rt.env, `stop:undo:${a.id}`))));
       }
     };
     await Promise.all([disks(), net()]);
     crashPoint(rt.env, 'stop:undone');
-    const left = await findResources(rt, name, scope);
+    const left = await timed('find leftovers', () => findResources(rt, name, scope));
     let remaining = left;
     if (left.length) {
       errors.push(...(await releaseResources(rt, name, left)));
@@ -103,7 +111,7 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
       throw first.withContext(`stopping ${name}`);
     }
     crashPoint(rt.env, 'stop:swept');
-    removeRuntimeDir(rt.paths, name);
+    await timed('remove record', () => removeRuntimeDir(rt.paths, name));
     return { released: record !== undefined || before.length > 0 };
   } finally {
     if (!opts.lock) lock.release();

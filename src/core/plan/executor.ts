@@ -1,7 +1,7 @@
 import { asSubhostError, SubhostError } from '../../errors';
-import { trace, TRACE } from '../../host/exec';
 import type { AppliedStep } from '../state/records';
 import { RevertStack } from './revert';
+import { timed } from './timings';
 import { predecessors, type Plan, type Step, type StepOf } from './types';
 
 /** What a step handler gets: the results of earlier steps, by step id. */
@@ -94,9 +94,7 @@ export async function executePlan<M, C extends StepContext>(plan: Plan<StepOf<M>
       return false;
     }
     try {
-      const t0 = TRACE ? performance.now() : 0;
       const result = await handler.apply(step.params, ctx, step);
-      if (TRACE) trace(`step ${step.kind} ${(performance.now() - t0).toFixed(1)} ms`);
       opts.afterStep?.(step, index);
       ctx.results.set(step.id, result);
       applied.push({ kind: step.kind, id: step.id, params: step.params, result: result ?? null, after: waitsFor[index] });
@@ -111,10 +109,15 @@ export async function executePlan<M, C extends StepContext>(plan: Plan<StepOf<M>
     }
   };
 
-  const done = await runGraph(waits, runStep, () => first !== undefined);
+  const done = await runGraph(waits, (i) => timed(stepLabel(steps[i]), () => runStep(i)), () => first !== undefined);
   if (first) throw await failed(first, revert);
   if (done.size !== steps.length) throw new SubhostError(`internal: plan ${plan.command} ${plan.name} has steps that wait for steps it does not have`);
   return applied;
+}
+
+/** A step's row in --timings: its kind, and its id when that says more (a path shortened to its file). */
+export function stepLabel(step: { kind: string; id: string }): string {
+  return step.id === step.kind ? step.kind : `${step.kind} ${step.id.replace(/[^:]*\//, '')}`;
 }
 
 /** Undo what was done; the first error stays the one reported, teardown errors go into its details. */
@@ -147,7 +150,7 @@ export async function undoApplied<M, C extends StepContext>(applied: AppliedStep
     try {
       if (h?.undo) {
         beforeUndo?.(a);
-        await h.undo(a.params, a.result ?? undefined, ctx);
+        await timed(`undo ${stepLabel(a)}`, () => h.undo!(a.params, a.result ?? undefined, ctx));
       }
     } catch (err) {
       errors.push(asSubhostError(err).withContext(`undoing ${a.kind} ${a.id}`));

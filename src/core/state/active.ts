@@ -1,12 +1,21 @@
 import { existsSync } from 'node:fs';
-import { mountsUnder, readMountinfo } from '../../host/mountinfo';
+import { mountsUnder, readMountinfo, type MountEntry } from '../../host/mountinfo';
 import { readCmdline } from '../../host/proc';
 import type { OtherSubhost } from '../config/host-checks';
 import type { Runtime } from './runtime';
 import { namesWithState, type DerivedState, type StateRecord, deriveRead, readRecord } from './records';
 import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
 import { subhostLinks, subhostMountDirs } from '../inspect/resources';
-import { listMonitorProcs } from '../lifecycle/supervisors';
+import { listMonitorProcs, type MonitorProc } from '../lifecycle/supervisors';
+
+/**
+ * The host-wide readings kernelEvidence needs (every supervisor, every mount), read once by a
+ * command that asks about many subhosts (list): per name they would be a scan per subhost.
+ */
+export interface HostView {
+  monitor?: MonitorProc[];
+  mounts?: MountEntry[];
+}
 
 export interface Known {
   name: string;
@@ -15,20 +24,20 @@ export interface Known {
 }
 
 /** What the kernel shows of NAME without a record: its cgroup, its supervisor, its marked links, mounts on its folder. */
-export function kernelEvidence(rt: Runtime, name: string): string | undefined {
+export function kernelEvidence(rt: Runtime, name: string, view: HostView = {}): string | undefined {
   if (subhostCgroupSet(rt.cgroupMount, name).existing().length) return 'its cgroup';
   // Not a `_reap` (the supervisor exec'd): it releases NAME, or boots it again after a guest's reboot.
-  if (listMonitorProcs(rt.cgroupMount).some((p) => p.name === name && p.pid !== process.pid && !readCmdline(p.pid).includes('_reap'))) return 'its supervisor';
+  if ((view.monitor ??= listMonitorProcs(rt.cgroupMount)).some((p) => p.name === name && p.pid !== process.pid && !readCmdline(p.pid).includes('_reap'))) return 'its supervisor';
   if (subhostLinks(name).length) return 'its network links';
-  const mounts = readMountinfo();
+  const mounts = (view.mounts ??= readMountinfo());
   if (subhostMountDirs(rt.paths.root, name).some((d) => existsSync(d) && mountsUnder(mounts, d).length)) return 'a mount on its folder';
   return undefined;
 }
 
 /** NAME's record and state: a corrupt record, or none with NAME still in the kernel, is `failed`. */
-export function known(rt: Runtime, name: string): Known {
+export function known(rt: Runtime, name: string, view?: HostView): Known {
   const read = readRecord(rt.paths, name);
-  return { name, record: read.record, derived: deriveRead(name, read, () => kernelEvidence(rt, name)) };
+  return { name, record: read.record, derived: deriveRead(name, read, () => kernelEvidence(rt, name, view)) };
 }
 
 /** Subhosts other than `except` that hold resources (running, hibernated, failed or busy). */

@@ -1,5 +1,6 @@
 import { SubhostError } from '../../errors';
-import { attachLoop, blockNumbers, detachLoop, kernelPartition, loopInfo } from '../../host/loop';
+import { attachLoop, blockNumbers, detachLoop, detachLoops, kernelPartition, loopInfo } from '../../host/loop';
+import type { AppliedStep } from '../state/records';
 import type { StepHandler } from '../plan/executor';
 import { identityOf } from '../../host/file-identity';
 import { resultOf, type SubhostContext } from './context';
@@ -49,10 +50,36 @@ export function forceOffsetLoops(env: NodeJS.ProcessEnv): boolean {
   return env.SUBHOST_FORCE_OFFSET_LOOPS === '1';
 }
 
-/** Detach only if the loop still holds our image (by identity: the kernel names a symlinked image by its target) at our offset: loop numbers are reused. */
-export async function detachIfOurs(dev: string, image: string, offset: number): Promise<void> {
+/** The loop still holds our image (by identity: the kernel names a symlinked image by its target) at our offset: loop numbers are reused. */
+function holdsOurs(dev: string, image: string, offset: number): boolean {
   const l = loopInfo(dev);
-  if (l && l.offset === offset && identityOf(l.backingFile) !== undefined && identityOf(l.backingFile) === identityOf(image)) await detachLoop(dev);
+  return l !== undefined && l.offset === offset && identityOf(l.backingFile) !== undefined && identityOf(l.backingFile) === identityOf(image);
+}
+
+/** Detach only if the loop still holds our image at our offset. */
+export async function detachIfOurs(dev: string, image: string, offset: number): Promise<void> {
+  if (holdsOurs(dev, image, offset)) await detachLoop(dev);
+}
+
+/**
+ * stop: every loop device the applied steps attached that still holds our image at our offset,
+ * detached by one losetup (a partition's offset loop and its image's loop are independent
+ * devices); their undos then find nothing left to do. Without it each undo spawns its own, one
+ * after the other (a partition's undo goes before its image's).
+ */
+export async function detachAppliedLoops(applied: AppliedStep[]): Promise<void> {
+  const devs: string[] = [];
+  for (const a of applied) {
+    if (a.kind === 'loop-attach' && a.result) {
+      const r = a.result as LoopResult;
+      if (holdsOurs(r.dev, (a.params as LoopParams).image, 0)) devs.push(r.dev);
+    } else if (a.kind === 'partition' && (a.result as PartitionResult | null)?.ownLoop) {
+      const p = a.params as PartitionParams;
+      const r = a.result as PartitionResult;
+      if (holdsOurs(r.dev, p.image, p.offset)) devs.push(r.dev);
+    }
+  }
+  if (devs.length > 1) await detachLoops(devs);
 }
 
 export const loopAttach: StepHandler<LoopParams, LoopResult, SubhostContext> = {

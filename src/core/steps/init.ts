@@ -3,7 +3,7 @@ import { closeSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SubhostError } from '../../errors';
-import { BASE_PATH } from '../../host/exec';
+import { BASE_PATH, noteSpawn } from '../../host/exec';
 import { isAlive, procRef, readCmdline, signalProc, type ProcRef } from '../../host/proc';
 import { CgroupSet } from '../cgroups/subhost-cgroups';
 import { LOG_MAX_BYTES, rotateLog, tailOf } from '../guest/console-log';
@@ -54,6 +54,7 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
     const logFd = rotateLog(log);
     const fifo = ctx.paths.consoleFifo(ctx.name);
     rmSync(fifo, { force: true });
+    const started = performance.now();
     const child = spawn(supervisorShell(), [join(shareDir(), 'supervisor.sh')], {
       detached: true,
       stdio: ['ignore', logFd, logFd, 'pipe'],
@@ -79,6 +80,8 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
     const supervisor = child.pid === undefined ? undefined : procRef(child.pid);
     child.unref();
     const outcome = await waitReady(child.stdio[3] as Readable, READY_TIMEOUT_MS);
+    // The supervisor lives on; what is counted is its way to PID 1's "ready" (dash ... perl, the guest's sh and its mounts).
+    noteSpawn([supervisorShell(), 'supervisor.sh', `(until ${outcome})`], performance.now() - started);
     const pid1 = outcome === 'ready' ? findPid1(cgroups.v2) : undefined;
     if (!supervisor || !pid1) {
       if (supervisor && outcome === 'eof') await consoleCopied(supervisor, COPIED_WAIT_MS);

@@ -1,0 +1,102 @@
+// Two host calls that boot and stop would otherwise spawn a process for (flock(1), losetup --list):
+// flock(2) on a descriptor we hold, and LOOP_GET_STATUS64 on one loop device.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <node_api.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+static napi_value host_throw(napi_env env, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value text, code, error;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+  napi_create_string_utf8(env, strerrorname_np(err) ? strerrorname_np(err) : "EIO", NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, text, &error);
+  napi_throw(env, error);
+  return NULL;
+}
+
+// tryFlock(fd: number, exclusive: boolean): boolean (false: another holds it). Never blocks: the
+// caller waits between tries, so the event loop keeps running.
+static napi_value try_flock(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  bool exclusive;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_value_bool(env, argv[1], &exclusive) != napi_ok) {
+    napi_throw_type_error(env, NULL, "tryFlock(fd: number, exclusive: boolean)");
+    return NULL;
+  }
+  int rc;
+  do rc = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+  while (rc < 0 && errno == EINTR);
+  napi_value result;
+  if (rc == 0) return napi_get_boolean(env, true, &result), result;
+  if (errno == EWOULDBLOCK) return napi_get_boolean(env, false, &result), result;
+  return host_throw(env, "flock", errno);
+}
+
+static napi_value number(napi_env env, double n) {
+  napi_value v;
+  napi_create_double(env, n, &v);
+  return v;
+}
+
+static napi_value text(napi_env env, const char *s) {
+  napi_value v;
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+// loopStatus(dev: string): { backMajor, backMinor, backIno (string), offset, sizeLimit } | null
+// (null: not attached, or no such device). What `losetup --list` reads, for one device.
+static napi_value loop_status(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len;
+  napi_value argv[1];
+  char path[64];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok ||
+      strncmp(path, "/dev/loop", 9) != 0) {
+    napi_throw_type_error(env, NULL, "loopStatus(dev: /dev/loopN)");
+    return NULL;
+  }
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  napi_value result;
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENXIO || errno == ENODEV) return napi_get_null(env, &result), result;
+    return host_throw(env, path, errno);
+  }
+  struct loop_info64 li;
+  memset(&li, 0, sizeof li);
+  int rc = ioctl(fd, LOOP_GET_STATUS64, &li);
+  int err = errno;
+  close(fd);
+  if (rc < 0) {
+    if (err == ENXIO) return napi_get_null(env, &result), result;
+    return host_throw(env, "LOOP_GET_STATUS64", err);
+  }
+  char ino[24];
+  snprintf(ino, sizeof ino, "%llu", (unsigned long long)li.lo_inode);
+  napi_create_object(env, &result);
+  napi_set_named_property(env, result, "backMajor", number(env, major(li.lo_device)));
+  napi_set_named_property(env, result, "backMinor", number(env, minor(li.lo_device)));
+  napi_set_named_property(env, result, "backIno", text(env, ino));
+  napi_set_named_property(env, result, "offset", number(env, (double)li.lo_offset));
+  napi_set_named_property(env, result, "sizeLimit", number(env, (double)li.lo_sizelimit));
+  return result;
+}
+
+void register_host_calls(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"tryFlock", NULL, try_flock, NULL, NULL, NULL, napi_default, NULL},
+      {"loopStatus", NULL, loop_status, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
