@@ -27,14 +27,14 @@ const statusMiB = (pid: number, key: string) => Number(new RegExp(`${key}:\\s+(\
 /**
  * 5. The daemon: one sample (read usage + store it) at 10, 100 and 500 cgroups; then the real
  * daemon at 500 cgroups with its 10 s interval: its CPU, /metrics latency and RSS. Each cgroup
- * is subhost/bndNNN holding one sleep; the daemon gets its own run folder, database and root.
+ * is subhost/PREFIXdNNN holding one sleep; the daemon gets its own run folder, database and root.
  */
 export async function benchDaemon(w: BenchWorld, runs: number): Promise<Figure[]> {
   const dir = join(w.root, 'daemon');
   const run = join(dir, 'run');
   mkdirSync(run, { recursive: true });
-  const env = { ...w.env, SUBHOST_RUN: run, SUBHOST_DAEMON_VM_PREFIX: 'bn' };
-  const cgroups = new SleepCgroups('bnd');
+  const env = { ...w.env, SUBHOST_RUN: run, SUBHOST_DAEMON_VM_PREFIX: w.prefix };
+  const cgroups = new SleepCgroups(`${w.prefix}d`);
   const figures: Figure[] = [];
   try {
     const store = HistoryStore.open(join(dir, 'sample.sqlite'));
@@ -58,7 +58,7 @@ export async function benchDaemon(w: BenchWorld, runs: number): Promise<Figure[]
     }
     store.close();
 
-    const daemon = await startDaemon({ root: w.root, run, db: join(dir, 'daemon.sqlite'), interval: 10, env: { SUBHOST_DAEMON_VM_PREFIX: 'bn' } });
+    const daemon = await startDaemon({ root: w.root, run, db: join(dir, 'daemon.sqlite'), interval: 10, env: { SUBHOST_DAEMON_VM_PREFIX: w.prefix } });
     try {
       const { listen } = daemon;
       await sleep(2000);

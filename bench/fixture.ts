@@ -13,15 +13,23 @@ function listDir(dir: string): string[] {
   }
 }
 
-/** The bench's own world: a root folder, a bridge and subhosts named bn*, all removed at the end. */
+/** SUBHOST_BENCH_PREFIX (default bn): two benches (or a bench and the tests) on one host keep apart. */
+export function benchPrefix(env: NodeJS.ProcessEnv = process.env): string {
+  const p = env.SUBHOST_BENCH_PREFIX ?? 'bn';
+  if (!/^[a-z]{2,3}$/.test(p)) throw new Error(`SUBHOST_BENCH_PREFIX must be 2 or 3 lower-case letters, not ${JSON.stringify(p)}`);
+  return p;
+}
+
+/** The bench's own world: a root folder, a bridge and subhosts named PREFIX*, all removed at the end. */
 export class BenchWorld {
-  readonly root = '/var/tmp/subhost-bench';
-  readonly bridge = 'bnbr0';
+  readonly prefix = benchPrefix();
+  readonly root = this.prefix === 'bn' ? '/var/tmp/subhost-bench' : `/var/tmp/subhost-bench-${this.prefix}`;
+  readonly bridge = `${this.prefix}br0`;
   private tree?: string;
   readonly env: NodeJS.ProcessEnv = { ...process.env, SUBHOST_ROOT: this.root };
 
   name(i: number): string {
-    return `bn${String(i).padStart(3, '0')}`;
+    return `${this.prefix}${String(i).padStart(3, '0')}`;
   }
 
   async setUp(): Promise<void> {
@@ -45,13 +53,13 @@ export class BenchWorld {
   }
 
   async tearDown(): Promise<void> {
-    const names = listDir(this.root).filter((n) => /^bn\d{3}$/.test(n));
+    const names = listDir(this.root).filter((n) => n.length === this.prefix.length + 3 && n.startsWith(this.prefix) && /^\d{3}$/.test(n.slice(this.prefix.length)));
     if (names.length) timed(subhostArgv('stop', ...names), this.env);
     await run(['ip', 'link', 'del', this.bridge], { allowFailure: true });
     rmSync(this.root, { recursive: true, force: true });
     // Console logs and lock files are kept by subhost on purpose; the bench's own names go with it.
     for (const dir of ['/run/subhost/.logs', '/run/subhost/.locks']) {
-      for (const f of listDir(dir)) if (/^bnu?\d{3}(\.log(\.1)?)?$/.test(f)) rmSync(join(dir, f), { force: true });
+      for (const f of listDir(dir)) if (new RegExp(`^${this.prefix}u?\\d{3}(\\.log(\\.1)?)?$`).test(f)) rmSync(join(dir, f), { force: true });
     }
     if (this.tree) rmSync(this.tree, { recursive: true, force: true });
   }

@@ -55,6 +55,7 @@ export async function benchPeers(w: BenchWorld, runs: number, ours: Figure[]): P
   const med = (id: string) => [...ours, ...out].find((f) => f.id === id)?.median ?? NaN;
   const cycle = med('boot') + med('stop');
   out.push(
+    figure('cycle-lxc', 'subhost boot+stop / lxc-start+lxc-stop (medians)', 'x', [cycle / (med('lxc-start') + med('lxc-stop'))], 3),
     figure('ratio-lxc', 'lxc start+stop / subhost boot+stop (medians)', 'x', [(med('lxc-start') + med('lxc-stop')) / cycle]),
     figure('ratio-nspawn', 'nspawn start-exit cycle / subhost boot+stop (medians)', 'x', [med('nspawn-cycle') / cycle]),
   );
@@ -63,17 +64,18 @@ export async function benchPeers(w: BenchWorld, runs: number, ours: Figure[]): P
 
 function lxc(w: BenchWorld, rootfs: string, runs: number): Figure[] {
   const lxcpath = join(w.root, 'lxc');
-  mkdirSync(join(lxcpath, 'bnlxc'), { recursive: true });
-  const config = join(lxcpath, 'bnlxc', 'config');
+  const ct = `${w.prefix}lxc`;
+  mkdirSync(join(lxcpath, ct), { recursive: true });
+  const config = join(lxcpath, ct, 'config');
   writeFileSync(
     config,
-    [`lxc.uts.name = bnlxc`, `lxc.rootfs.path = dir:${rootfs}`, 'lxc.net.0.type = veth', `lxc.net.0.link = ${w.bridge}`, 'lxc.net.0.flags = up', 'lxc.net.0.veth.pair = bnlxc0', 'lxc.init.cmd = /sbin/init', 'lxc.apparmor.profile = unconfined', ''].join('\n'),
+    [`lxc.uts.name = ${ct}`, `lxc.rootfs.path = dir:${rootfs}`, 'lxc.net.0.type = veth', `lxc.net.0.link = ${w.bridge}`, 'lxc.net.0.flags = up', `lxc.net.0.veth.pair = ${ct}0`, 'lxc.init.cmd = /sbin/init', 'lxc.apparmor.profile = unconfined', ''].join('\n'),
   );
   const start: number[] = [];
   const stop: number[] = [];
   for (let i = 0; i < runs; i++) {
-    start.push(must(['lxc-start', '-P', lxcpath, '-n', 'bnlxc', '-f', config, '-d']).ms);
-    stop.push(must(['lxc-stop', '-P', lxcpath, '-n', 'bnlxc', '-k']).ms);
+    start.push(must(['lxc-start', '-P', lxcpath, '-n', ct, '-f', config, '-d']).ms);
+    stop.push(must(['lxc-stop', '-P', lxcpath, '-n', ct, '-k']).ms);
   }
   return [figure('lxc-start', '`lxc-start -d` (same image, veth on the bridge)', 'ms', start), figure('lxc-stop', '`lxc-stop -k`', 'ms', stop)];
 }
