@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { run } from './exec';
 import { blockIdentity, fileIdentity, identityOf, splitDev, type Identity } from './file-identity';
 
@@ -32,8 +32,44 @@ export function loopBackingIdentity(backingFile: string, backMajMin: string | nu
   return identityOf(path) ?? `path:${path}`;
 }
 
-/** Every attached loop device with its backing identity, from one `losetup --list --json`. */
-export async function listLoopIdentities(): Promise<LoopIdentity[]> {
+const SYS_BLOCK = '/sys/block';
+
+function readSys(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').replace(/\n$/, '');
+  } catch {
+    return undefined; // not attached (no loop/ files), or detached meanwhile
+  }
+}
+
+/**
+ * Every attached loop device with its backing identity. Read from sysfs and one stat(2) per loop:
+ * `losetup --list` costs ~28 syscalls and a process per call whatever is attached, ~35 ms of CPU
+ * at 300 loops, paid once by boot and twice by stop. stat(2) gives the st_dev and st_ino that
+ * LOOP_GET_STATUS64 reports (the kernel fills it by getattr); only a deleted image, which has no
+ * path left to stat, needs the kernel's numbers: then `losetup --list` answers, as before.
+ */
+export async function listLoopIdentities(sysBlock = SYS_BLOCK): Promise<LoopIdentity[]> {
+  let names: string[];
+  try {
+    names = readdirSync(sysBlock);
+  } catch {
+    return listLoopIdentitiesByLosetup();
+  }
+  const out: LoopIdentity[] = [];
+  for (const n of names) {
+    if (!/^loop\d+$/.test(n)) continue;
+    const backingFile = readSys(`${sysBlock}/${n}/loop/backing_file`);
+    if (!backingFile) continue;
+    const identity = backingFile.endsWith(' (deleted)') ? undefined : identityOf(backingFile);
+    if (!identity) return listLoopIdentitiesByLosetup();
+    out.push({ dev: `/dev/${n}`, backingFile, identity, offset: Number(readSys(`${sysBlock}/${n}/loop/offset`)) || 0, sizeLimit: Number(readSys(`${sysBlock}/${n}/loop/sizelimit`)) || 0 });
+  }
+  return out;
+}
+
+/** The same from one `losetup --list --json` (the kernel's st_dev and st_ino of the backing file). */
+export async function listLoopIdentitiesByLosetup(): Promise<LoopIdentity[]> {
   const { stdout } = await run(['losetup', '--list', '--json', '--output', 'NAME,BACK-FILE,BACK-INO,BACK-MAJ:MIN,OFFSET,SIZELIMIT']);
   if (!stdout.trim()) return [];
   const parsed = JSON.parse(stdout) as LosetupJson;
