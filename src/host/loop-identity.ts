@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { run } from './exec';
 import { blockIdentity, fileIdentity, identityOf, splitDev, type Identity } from './file-identity';
 
@@ -59,6 +59,8 @@ export async function listLoopIdentities(sysBlock = SYS_BLOCK): Promise<LoopIden
   const out: LoopIdentity[] = [];
   for (const n of names) {
     if (!/^loop\d+$/.test(n)) continue;
+    // Most loop nodes are unattached (no loop/ folder): asked without a thrown error each (~40 µs).
+    if (!existsSync(`${sysBlock}/${n}/loop/backing_file`)) continue;
     const backingFile = readSys(`${sysBlock}/${n}/loop/backing_file`);
     if (!backingFile) continue;
     const identity = backingFile.endsWith(' (deleted)') ? undefined : identityOf(backingFile);
