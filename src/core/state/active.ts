@@ -18,7 +18,7 @@ export interface Known {
 export function kernelEvidence(rt: Runtime, name: string): string | undefined {
   if (subhostCgroupSet(rt.cgroupMount, name).existing().length) return 'its cgroup';
   // Not a `_reap` (the supervisor exec'd): it releases NAME, or boots it again after a guest's reboot.
-  if (listMonitorProcs(rt.cgroupMount).some((p) => p.name === name && p.pid !== process.pid && !readCmdline(p.pid).includes('_reap'))) return 'its supervisor';
+  if (listMonitorProcs(rt.cgroupMount, name).some((p) => p.name === name && p.pid !== process.pid && !readCmdline(p.pid).includes('_reap'))) return 'its supervisor';
   if (subhostLinks(name).length) return 'its network links';
   const mounts = readMountinfo();
   if (subhostMountDirs(rt.paths.root, name).some((d) => existsSync(d) && mountsUnder(mounts, d).length)) return 'a mount on its folder';
