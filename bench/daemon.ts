@@ -27,7 +27,7 @@ const statusMiB = (pid: number, key: string) => Number(new RegExp(`${key}:\\s+(\
 /**
  * 5. The daemon: one sample (read usage + store it) at 10, 100 and 500 cgroups; then the real
  * daemon at 500 cgroups with its 10 s interval: its CPU, /metrics latency and RSS. Each cgroup
- * is subhost/bndNNN holding one sleep; the daemon gets its own run folder, database and root.
+ * is subhost/PREFIXdNNN holding one sleep; the daemon gets its own run folder, database and root.
  */
 export async function benchDaemon(w: BenchWorld, runs: number): Promise<Figure[]> {
   const dir = join(w.root, 'daemon');

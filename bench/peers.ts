@@ -55,6 +55,7 @@ export async function benchPeers(w: BenchWorld, runs: number, ours: Figure[]): P
   const med = (id: string) => [...ours, ...out].find((f) => f.id === id)?.median ?? NaN;
   const cycle = med('boot') + med('stop');
   out.push(
+    figure('cycle-lxc', 'subhost boot+stop / lxc-start+lxc-stop (medians)', 'x', [cycle / (med('lxc-start') + med('lxc-stop'))], 3),
     figure('ratio-lxc', 'lxc start+stop / subhost boot+stop (medians)', 'x', [(med('lxc-start') + med('lxc-stop')) / cycle]),
     figure('ratio-nspawn', 'nspawn start-exit cycle / subhost boot+stop (medians)', 'x', [med('nspawn-cycle') / cycle]),
   );

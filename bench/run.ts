@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nowMs } from './stats';
 
@@ -6,6 +7,8 @@ export const BIN = join(__dirname, '../bin/subhost');
 
 export interface Timed {
   ms: number;
+  /** CPU time of the command and every child it waited for (cutime + cstime): steady under a loaded host. */
+  cpuMs: number;
   code: number | null;
   stdout: string;
   stderr: string;
@@ -13,9 +16,19 @@ export interface Timed {
 
 /** Run a command to completion and time it (wall clock, as an operator would see it). */
 export function timed(argv: string[], env: NodeJS.ProcessEnv = process.env, input?: string): Timed {
+  const c0 = childrenCpuMs();
   const t0 = nowMs();
   const r = spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8', input: input ?? '', maxBuffer: 64 * 1024 * 1024 });
-  return { ms: nowMs() - t0, code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  return { ms: nowMs() - t0, cpuMs: childrenCpuMs() - c0, code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** cutime + cstime of this process (fields 16 and 17 of /proc/self/stat): the CPU of waited-for children. */
+function childrenCpuMs(): number {
+  const text = readFileSync('/proc/self/stat', 'utf8');
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) * TICK_MS;
 }
 
 export function subhostArgv(...args: string[]): string[] {

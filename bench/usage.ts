@@ -5,7 +5,7 @@ import { must, subhostArgv } from './run';
 
 /**
  * 3. `subhost usage` with 10, 100 and 500 active cgroups. usage reads cgroup files only, so each
- * "subhost" here is a cgroup subhost/bnuNNN (v2, and v1 on a hybrid host) holding one sleep.
+ * "subhost" here is a cgroup subhost/PREFIXuNNN (v2, and v1 on a hybrid host) holding one sleep.
  */
 export async function benchUsage(w: BenchWorld, runs: number): Promise<Figure[]> {
   const cgroups = new SleepCgroups(`${w.prefix}u`);

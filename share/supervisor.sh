@@ -50,5 +50,9 @@ exec 5<&-
 
 wait "$child"
 status=$?
+# A command at work (its record's "op": poweroff, stop) releases the subhost itself, and `_reap`
+# would only wait for its lock to do nothing (reap returns on a record with op): no Node started
+# beside that command on the host's CPUs. The record is indented JSON (writeState), op at depth 1.
+grep -q '^ "op": ' "$SUBHOST_RUN/$SUBHOST_NAME/state.json" 2>/dev/null && exit 0
 exec "$SUBHOST_NODE" "$SUBHOST_CLI" _reap "$SUBHOST_NAME" --boot-id "$SUBHOST_BOOT_ID" --status "$status" \
 	--root "$SUBHOST_ROOT" >>"$SUBHOST_LOG" 2>&1 </dev/null

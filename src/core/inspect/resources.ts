@@ -90,7 +90,7 @@ export async function isOurNetns(name: string): Promise<boolean> {
 export async function findResources(rt: Runtime, name: string, scope: Scope): Promise<HostResource[]> {
   const found: HostResource[] = [];
   const spare = new Set([process.pid, ...(scope.spare ?? [])]);
-  for (const s of listMonitorProcs(rt.cgroupMount)) {
+  for (const s of listMonitorProcs(rt.cgroupMount, name)) {
     if (s.name === name && !spare.has(s.pid)) found.push({ kind: 'supervisor', subhost: name, id: String(s.pid), detail: `boot ${s.bootId ?? '?'}`, proc: { pid: s.pid, start: s.start } });
   }
   const set = subhostCgroupSet(rt.cgroupMount, name);

@@ -7,9 +7,9 @@ import { lockSubhost } from '../state/lock';
 import { crashPoint } from './test-hooks';
 import { known } from '../state/active';
 import { refuseOtherRoot } from './stop';
+import { waitForPid1End } from './pid1-end';
+import { CGROUP_PARENT } from '../state/paths';
 import { release, type StopOutcome } from './stop';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface PoweroffOutcome extends StopOutcome {
   /** True when the guest did not finish in time and was killed. */
@@ -43,8 +43,7 @@ export async function poweroff(rt: Runtime, name: string, timeoutSeconds: number
       signalProc(record.pid1, signal);
       crashPoint(rt.env, 'poweroff:signalled');
       const deadline = ignored ? 0 : Date.now() + timeoutSeconds * 1000;
-      for (let delay = 5; isAlive(record.pid1) && Date.now() < deadline; delay = Math.min(delay * 2, 100)) await sleep(delay);
-      killed = isAlive(record.pid1);
+      killed = !(await waitForPid1End(record.pid1, `${rt.cgroupMount}/${CGROUP_PARENT}/${name}/cgroup.events`, deadline));
       crashPoint(rt.env, 'poweroff:waited');
     }
     const out = await release(rt, name, { lock });
