@@ -44,16 +44,16 @@ SUBHOST_TEST_LANE=vm SUBHOST_TEST_TIME_SCALE=$SUBHOST_TEST_TIME_SCALE SUBHOST_TE
 status=${PIPESTATUS[0]}
 took=$(awk -v s="$start" '{ printf "%d", $1 - s }' /proc/uptime)
 say "tests took $took s, exit status $status"
-# Each file's time (hooks included), then what is vitest's own (start-up, collection, the leak check).
+# Each file's time in its tests (vitest's JSON leaves its hooks out), then the rest of the run.
 node -e '
   const r = JSON.parse(require("fs").readFileSync("/tmp/results.json", "utf8"));
   let sum = 0;
   for (const f of r.testResults) {
     const s = Math.round((f.endTime - f.startTime) / 1000), n = f.assertionResults.filter((a) => a.status !== "skipped" && a.status !== "pending").length;
     sum += s;
-    console.log(`${f.name.replace(/.*\/test\/integration\//, "")}: ${s} s (${n} tests run)`);
+    console.log(`${f.name.replace(/.*\/test\/integration\//, "")}: ${s} s in its ${n} tests`);
   }
-  console.log(`vitest itself (start-up, collection, leak check): ${process.argv[1] - sum} s`);
+  console.log(`outside the tests: ${process.argv[1] - sum} s (vitest start-up and collection, the beforeAll and afterAll hooks of the files: fixture images, boots, stops; the leak check)`);
 ' "$took" >>"$out/times" 2>&1 || echo "(no per-file times: vitest wrote no results)" >>"$out/times"
 kill "$watch"
 echo "$status" >"$out/status.tmp" && mv "$out/status.tmp" "$out/status"

@@ -82,5 +82,5 @@ if [ "$status" = none ]; then
   say "FAILED: the guest ended without a result (see its console above)"
   exit 1
 fi
-say "ran ${files[*]} ($why): exit status $status"
+say "ran ${SUBHOST_VM_SCRIPT:-${files[*]} ($why)}: exit status $status"
 exit "$status"
