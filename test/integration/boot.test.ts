@@ -92,7 +92,7 @@ describe('boot a partitioned disk image', () => {
     expect(sh('hostname').stdout.trim()).toBe('guest-one');
   });
 
-  it('makes /dev/vda1 and /dev/vdb1 block devices with the loop partitions numbers', () => {
+  it('makes /dev/vda1 and /dev/vdb1 block devices with the loop partitions numbers', { tags: ['kernel'] }, () => {
     const s = status();
     for (const node of ['vda1', 'vdb1']) {
       const d = s.disks.find((x: { node: string }) => x.node === node);

@@ -28,7 +28,7 @@ afterAll(() => {
 const mknodAndRead = (type: 'b' | 'c', major: number, minor: number) =>
   `mknod /dev/probe ${type} ${major} ${minor}; echo "mknod=$?"; dd if=/dev/probe bs=4 count=1; s=$?; echo; echo "dd=$s"; rm -f /dev/probe`;
 
-describe('the device eBPF program (boot, enter)', () => {
+describe('the device eBPF program (boot, enter)', { tags: ['kernel'] }, () => {
   const { root, sh, status, sub } = useBootedSubhost('d');
   let s: ReturnType<typeof status>;
   beforeAll(() => {
@@ -97,7 +97,7 @@ describe('the device eBPF program (boot, enter)', () => {
   });
 });
 
-describe('the device eBPF program (start, TUN=yes)', () => {
+describe('the device eBPF program (start, TUN=yes)', { tags: ['kernel'] }, () => {
   const u = useDiskSubhost('u', { subhost: () => ({ dataDisk: false, extraConfig: 'TUN=yes' }) });
   const { root } = u;
 

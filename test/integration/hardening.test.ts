@@ -34,7 +34,7 @@ function unloadedModule(): { name: string; path: string } | undefined {
 const HTTPD_RC = { mode: 0o755, content: '#!/bin/sh\nhttpd -p 8080 -h /srv/www\n' };
 const PAGE = 'hello from a subhost daemon\n';
 
-describe('a subhost cannot harm its host by accident', () => {
+describe('a subhost cannot harm its host by accident', { tags: ['kernel'] }, () => {
   const b = useBootedSubhost('h', {
     peerCidr: '10.214.6.1/24',
     subhost: (bridge) => ({ bridges: [`${bridge}:${testMac(6)}`], files: { 'etc/rc2.d/S20httpd': HTTPD_RC, 'srv/www/index.html': { content: PAGE } } }),

@@ -5,13 +5,14 @@ import { attachLoop, detachLoop, kernelPartition, listLoops, loopInfo } from '..
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
+import { requireInLane } from '../helpers/lane';
 import { leftoversOf } from '../helpers/leaks';
 import { enterSh, statusOf } from '../helpers/subhost';
 
 // Both ways to a partition, on whatever kernel runs this: the kernel's loopXpN where it parses
 // partition tables, else a loop at the partition's offset; SUBHOST_FORCE_OFFSET_LOOPS=1 forces
 // the offset loops (without partition scan) also where it parses them. Each run says which.
-describe('partitions of disk images', () => {
+describe('partitions of disk images', { tags: ['kernel'] }, () => {
   const root = makeTestRoot();
   let sub: DiskSubhost;
   let kernelParses = false;
@@ -34,6 +35,7 @@ describe('partitions of disk images', () => {
   for (const forced of [false, true]) {
     it(`are usable by the guest through ${forced ? 'offset loops forced by SUBHOST_FORCE_OFFSET_LOOPS=1' : 'the default path'}`, async () => {
       const env = { SUBHOST_FORCE_OFFSET_LOOPS: forced ? '1' : undefined };
+      if (!forced) requireInLane('partition parsers (losetup --partscan making loopNp1)', kernelParses);
       const kernels = !forced && kernelParses;
       console.log(`partitions: this kernel ${kernelParses ? 'parses' : 'has no parser for'} partition tables; exercising ${kernels ? "the kernel's loopXpN" : `offset loops${forced ? ' (forced)' : ''}`}`);
       const dry = ok(['boot', sub.name, '--dry-run'], { root, env }).stdout;
