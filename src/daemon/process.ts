@@ -13,6 +13,7 @@ import { ReleaseWatcher } from './release-watch';
 import { buildRoutes, type DaemonContext } from './routes';
 import { addWebRoutes } from '../web/routes';
 import { Sampler } from './sampler';
+import { HeldFiles } from '../core/usage/files';
 import { VmWatcher } from './vm-watch';
 
 export interface DaemonOptions {
@@ -67,10 +68,12 @@ export async function runDaemon(rt: Runtime, o: DaemonOptions, log = daemonLog(r
   let sampleTimer: NodeJS.Timeout | undefined;
   let vms: VmWatcher | undefined;
   let releases: ReleaseWatcher | undefined;
+  // The cgroup files the samples keep open between them.
+  const files = new HeldFiles();
   try {
     store = HistoryStore.open(o.db, { maxGapSeconds: gapLimitSeconds(o.intervalSeconds) });
     const counters = newCounters();
-    const sampler = new Sampler(rt, store, host, counters, log);
+    const sampler = new Sampler(rt, store, host, counters, log, files);
     vms = new VmWatcher({ cgroupMount: rt.cgroupMount, namePrefix: o.vmPrefix, log, counters });
     releases = new ReleaseWatcher(rt, { log, counters });
     const ctx: DaemonContext = { rt, host, store, counters, intervalSeconds: o.intervalSeconds, latest: () => sampler.latest };
@@ -126,6 +129,7 @@ export async function runDaemon(rt: Runtime, o: DaemonOptions, log = daemonLog(r
     if (server) await stopHttp(server);
     await releases?.drain();
     releases?.close();
+    files.close();
     store?.close();
     removeDaemonState(rt.paths);
     lock.release();

@@ -1,7 +1,8 @@
-import { closeSync, openSync, readlinkSync, readSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import type { Cgroup } from '../../host/cgroupfs';
 import { parseBlkioRwstat, parseFlatKeyed, parseIoStat, parsePressure, parseSingle, type DeviceIo, type PressureText } from '../../host/cgroup-text';
 import type { CgroupSet } from '../cgroups/subhost-cgroups';
+import { openReadClose, type CgroupFiles } from './files';
 import type { DeviceUsage, Pressure, UsageRecord, UsageSource } from './record';
 
 export interface UsageTarget {
@@ -29,15 +30,15 @@ export function sysfsLoopCheck(): (device: string) => boolean {
 
 const num = (v: number | null | undefined): number | null => (v === undefined ? null : v);
 
-const buffer = Buffer.allocUnsafe(256 * 1024);
-
 /**
  * Reads cgroup files for one snapshot, fast enough for hundreds of cgroups: which interface
  * files exist depends only on the controllers the parent enables, so it is looked up once per
- * parent and file; a file is read with open + read + close into one buffer (no stat, no throw).
+ * parent and file; the text comes from `files` (open + read + close, or the daemon's held files).
  */
 export class CgroupReader {
   private present = new Map<string, boolean>();
+
+  constructor(private readonly files: CgroupFiles = openReadClose) {}
 
   has(cg: Cgroup, file: string): boolean {
     const key = `${cg.path.slice(0, cg.path.lastIndexOf('/'))}\0${file}`;
@@ -52,20 +53,7 @@ export class CgroupReader {
 
   read(cg: Cgroup, file: string): string | undefined {
     if (!this.has(cg, file)) return undefined;
-    let fd: number;
-    try {
-      fd = openSync(`${cg.path}/${file}`, 'r');
-    } catch {
-      return undefined;
-    }
-    try {
-      const n = readSync(fd, buffer, 0, buffer.length, null);
-      return buffer.toString('utf8', 0, n);
-    } catch {
-      return undefined;
-    } finally {
-      closeSync(fd);
-    }
+    return this.files.read(`${cg.path}/${file}`);
   }
 }
 
