@@ -117,6 +117,17 @@ export function fdCount(pid: number | 'self'): number {
   }
 }
 
+/** The PID allocated last in this PID namespace (/proc/loadavg's last field): unchanged, no process was made. */
+export function lastPid(): number | undefined {
+  try {
+    const text = readFileSync('/proc/loadavg', 'latin1');
+    const n = Number(text.slice(text.lastIndexOf(' ') + 1));
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function listPids(): number[] {
   return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
 }
