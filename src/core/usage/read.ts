@@ -1,6 +1,6 @@
 import { readlinkSync } from 'node:fs';
 import type { Cgroup } from '../../host/cgroupfs';
-import { parseBlkioRwstat, parseFlatKeyed, parseIoStat, parsePressure, parseSingle, type DeviceIo, type PressureText } from '../../host/cgroup-text';
+import { flatKeyedValue, parseBlkioRwstat, parseIoStat, parsePressure, parseSingle, type DeviceIo, type PressureText } from '../../host/cgroup-text';
 import type { CgroupSet } from '../cgroups/subhost-cgroups';
 import { openReadClose, type CgroupFiles } from './files';
 import type { DeviceUsage, Pressure, UsageRecord, UsageSource } from './record';
@@ -80,8 +80,10 @@ export function readUsage(t: UsageTarget, host: string, time: string, isLoop: (d
 function readCpu(set: CgroupSet, r: CgroupReader): UsageRecord['cpu'] {
   const stat = r.read(set.v2, 'cpu.stat');
   if (stat !== undefined) {
-    const kv = parseFlatKeyed(stat);
-    const s = (k: string) => (kv.has(k) ? kv.get(k)! / 1e6 : null);
+    const s = (k: string) => {
+      const v = flatKeyedValue(stat, k);
+      return v === undefined ? null : v / 1e6;
+    };
     return { userSeconds: s('user_usec'), systemSeconds: s('system_usec'), source: 'v2' };
   }
   const acct = set.v1For('cpuacct');
@@ -102,14 +104,14 @@ function single(cg: Cgroup, file: string, r: CgroupReader): number | null {
 
 function readMemory(set: CgroupSet, r: CgroupReader): UsageRecord['memory'] {
   if (r.has(set.v2, 'memory.current')) {
-    const stat = parseFlatKeyed(r.read(set.v2, 'memory.stat') ?? '');
-    return { currentBytes: single(set.v2, 'memory.current', r), peakBytes: single(set.v2, 'memory.peak', r), anonBytes: stat.get('anon') ?? null, fileBytes: stat.get('file') ?? null, source: 'v2' };
+    const stat = r.read(set.v2, 'memory.stat') ?? '';
+    return { currentBytes: single(set.v2, 'memory.current', r), peakBytes: single(set.v2, 'memory.peak', r), anonBytes: flatKeyedValue(stat, 'anon') ?? null, fileBytes: flatKeyedValue(stat, 'file') ?? null, source: 'v2' };
   }
   const m = set.v1For('memory');
   if (m && r.has(m, 'memory.usage_in_bytes')) {
     // total_*: this cgroup and its descendants, as every v2 figure is.
-    const stat = parseFlatKeyed(r.read(m, 'memory.stat') ?? '');
-    return { currentBytes: single(m, 'memory.usage_in_bytes', r), peakBytes: single(m, 'memory.max_usage_in_bytes', r), anonBytes: stat.get('total_rss') ?? null, fileBytes: stat.get('total_cache') ?? null, source: 'v1' };
+    const stat = r.read(m, 'memory.stat') ?? '';
+    return { currentBytes: single(m, 'memory.usage_in_bytes', r), peakBytes: single(m, 'memory.max_usage_in_bytes', r), anonBytes: flatKeyedValue(stat, 'total_rss') ?? null, fileBytes: flatKeyedValue(stat, 'total_cache') ?? null, source: 'v1' };
   }
   return { currentBytes: null, peakBytes: null, anonBytes: null, fileBytes: null, source: null };
 }
