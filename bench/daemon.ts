@@ -30,12 +30,12 @@ const statusMiB = (pid: number, key: string) => Number(new RegExp(`${key}:\\s+(\
  * daemon at 500 cgroups with its 10 s interval: its CPU, /metrics latency and RSS. Each cgroup
  * is subhost/bndNNN holding one sleep; the daemon gets its own run folder, database and root.
  */
-export async function benchDaemon(w: BenchWorld, runs: number): Promise<Figure[]> {
+export async function benchDaemon(w: Pick<BenchWorld, 'root' | 'env'>, runs: number, prefix = 'bnd'): Promise<Figure[]> {
   const dir = join(w.root, 'daemon');
   const run = join(dir, 'run');
   mkdirSync(run, { recursive: true });
-  const env = { ...w.env, SUBHOST_RUN: run, SUBHOST_DAEMON_VM_PREFIX: 'bn' };
-  const cgroups = new SleepCgroups('bnd');
+  const env = { ...w.env, SUBHOST_RUN: run, SUBHOST_DAEMON_VM_PREFIX: prefix };
+  const cgroups = new SleepCgroups(prefix);
   const figures: Figure[] = [];
   try {
     const store = HistoryStore.open(join(dir, 'sample.sqlite'));
@@ -62,7 +62,7 @@ export async function benchDaemon(w: BenchWorld, runs: number): Promise<Figure[]
     files.close();
     store.close();
 
-    const daemon = await startDaemon({ root: w.root, run, db: join(dir, 'daemon.sqlite'), interval: 10, env: { SUBHOST_DAEMON_VM_PREFIX: 'bn' } });
+    const daemon = await startDaemon({ root: w.root, run, db: join(dir, 'daemon.sqlite'), interval: 10, env: { SUBHOST_DAEMON_VM_PREFIX: prefix } });
     try {
       const { listen } = daemon;
       await sleep(2000);
