@@ -65,6 +65,8 @@ export async function benchDaemon(w: Pick<BenchWorld, 'root' | 'env'>, runs: num
     const daemon = await startDaemon({ root: w.root, run, db: join(dir, 'daemon.sqlite'), interval: 10, env: { SUBHOST_DAEMON_VM_PREFIX: prefix } });
     try {
       const { listen } = daemon;
+      // The window starts after the first sample (taken at start, once listening) and the start's own work.
+      for (let i = 0; i < 200 && !/^subhost_daemon_samples_total\{[^}]*\} [1-9]/m.test((await daemon.get('/metrics')).body); i++) await sleep(100);
       await sleep(2000);
       const cpu0 = cpuSeconds(daemon.pid);
       const t0 = nowMs();
