@@ -24,7 +24,8 @@ export interface Reply {
   status?: number;
   /** Content-Type */
   type: string;
-  body: string | Buffer;
+  /** Parts are sent one after the other (no copy into one buffer). */
+  body: string | Buffer | Buffer[];
   headers?: Record<string, string>;
 }
 
@@ -45,7 +46,7 @@ export function json(value: unknown, status = 200): Reply {
   return { status, type: 'application/json; charset=utf-8', body: JSON.stringify(value) + '\n' };
 }
 
-export function text(body: string, type = 'text/plain; charset=utf-8'): Reply {
+export function text(body: Reply['body'], type = 'text/plain; charset=utf-8'): Reply {
   return { type, body };
 }
 
@@ -82,9 +83,11 @@ export interface HttpOptions {
 }
 
 function send(res: ServerResponse, head: boolean, r: Reply): void {
-  const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
-  res.writeHead(r.status ?? 200, { 'content-type': r.type, 'content-length': String(body.length), 'cache-control': 'no-store', ...r.headers });
-  res.end(head ? undefined : body);
+  const parts = typeof r.body === 'string' ? [Buffer.from(r.body)] : Array.isArray(r.body) ? r.body : [r.body];
+  const length = parts.reduce((n, b) => n + b.length, 0);
+  res.writeHead(r.status ?? 200, { 'content-type': r.type, 'content-length': String(length), 'cache-control': 'no-store', ...r.headers });
+  if (!head) for (const b of parts) res.write(b);
+  res.end();
 }
 
 async function handle(routes: RouteTable, req: IncomingMessage, res: ServerResponse, log: (l: string) => void): Promise<void> {

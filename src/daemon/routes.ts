@@ -5,7 +5,7 @@ import { UsageError } from '../errors';
 import type { HistoryStore } from '../history/store';
 import { parseDuration, parseTime } from '../history/time';
 import { badRequest, json, RouteTable, text, type RouteRequest } from './http';
-import { metricsText, type DaemonCounters } from './metrics';
+import { metricsBody, type DaemonCounters } from './metrics';
 
 /** What a route may read: everything the daemon has (the dashboard's routes get the same). */
 export interface DaemonContext {
@@ -68,7 +68,7 @@ export function historyQuery(ctx: DaemonContext, req: RouteRequest, now = Date.n
 /** The read-only routes of SPEC §4.1; the dashboard adds its own to the same table. */
 export function buildRoutes(ctx: DaemonContext): RouteTable {
   const routes = new RouteTable();
-  routes.add('/metrics', () => text(metricsText(ctx.latest(), { host: ctx.host, counters: ctx.counters }), 'text/plain; version=0.0.4; charset=utf-8'));
+  routes.add('/metrics', () => text(metricsBody(ctx.latest(), { host: ctx.host, counters: ctx.counters }), 'text/plain; version=0.0.4; charset=utf-8'));
   routes.add('/api/v1/subhosts', async () => {
     const latest = ctx.latest();
     const usage = (kind: string, name: string) => latest.find((r) => r.kind === kind && r.name === name);

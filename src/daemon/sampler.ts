@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { collectUsage } from '../core/usage/collect';
+import type { HeldFiles } from '../core/usage/files';
 import type { UsageRecord } from '../core/usage/record';
 import type { Runtime } from '../core/state/runtime';
 import { crashPoint } from '../core/lifecycle/test-hooks';
@@ -17,12 +18,19 @@ export class Sampler {
     private readonly host: string,
     private readonly counters: DaemonCounters,
     private readonly log: (line: string) => void,
+    /** The cgroup files, open from one sample to the next (re-read with pread); the owner closes them. */
+    private readonly files: HeldFiles,
   ) {}
 
   sample(): void {
     const t0 = performance.now();
     try {
-      const records = collectUsage(this.rt);
+      let records: UsageRecord[];
+      try {
+        records = collectUsage(this.rt, [], this.files);
+      } finally {
+        this.files.sweep();
+      }
       for (const r of records) r.host = this.host;
       const n = this.counters.samples + 1;
       this.store.insert(records, undefined, () => crashPoint(this.rt.env, `daemon:insert:${n}`));

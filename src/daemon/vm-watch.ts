@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import { findV1Hierarchies, type V1Hierarchy } from '../host/cgroup-v1';
 import { Cgroup } from '../host/cgroupfs';
-import { listPids } from '../host/proc';
+import { lastPid, listPids } from '../host/proc';
 import { CGROUP_VM } from '../core/state/paths';
 import { executePlan } from '../core/plan/executor';
 import { CgroupSet } from '../core/cgroups/subhost-cgroups';
@@ -26,13 +26,16 @@ const YOUNG_SCANS = 2;
  * Puts VM processes that start while the daemon runs into vm/NAME, with the plan and step handlers
  * of `cgroups setup` (the same matching, the same moves and undo), and removes vm/NAME cgroups
  * whose VM ended. New processes are found by a scan of /proc that reads only PIDs it has not seen
- * (readdir plus one stat read per new PID): the netlink proc connector would tell of each exec but
+ * (readdir plus one stat read per new PID, and no readdir while /proc/loadavg's last PID stays the
+ * same: no process was made): the netlink proc connector would tell of each exec but
  * needs a native socket that Node does not have, and forks and execs come far less often than
  * the scan. A full scan (every PID, now and then) finds a process that exec'd qemu long after it started.
  */
 export class VmWatcher {
   private seen = new Set<number>();
   private young = new Map<number, number>();
+  /** /proc/loadavg's last PID at the last listing of /proc. */
+  private lastPid: number | undefined;
   private readonly v1: V1Hierarchy[] = findV1Hierarchies();
   private readonly watchers = new Map<string, FSWatcher>();
   /** vm/ cgroups found empty by the last sweep: removed if still empty on the next. */
@@ -47,6 +50,15 @@ export class VmWatcher {
 
   /** PIDs new since the last scan, and young ones again (they may have exec'd since). */
   private candidates(all: boolean): number[] {
+    // Read before the listing: a fork after it changes the last PID, and the next scan lists again.
+    const last = lastPid();
+    if (!all && last !== undefined && last === this.lastPid) {
+      // No PID allocated since the last listing: no new process, only the young ones to look at again.
+      const out = [...this.young.keys()];
+      this.age();
+      return out;
+    }
+    this.lastPid = last;
     const pids = listPids();
     const now = new Set(pids);
     const out: number[] = [];
@@ -56,12 +68,17 @@ export class VmWatcher {
         if (!this.seen.has(pid)) this.young.set(pid, YOUNG_SCANS);
       } else if (this.young.has(pid)) out.push(pid);
     }
-    for (const [pid, left] of this.young) {
-      if (!now.has(pid) || left <= 1) this.young.delete(pid);
-      else this.young.set(pid, left - 1);
-    }
+    this.age(now);
     this.seen = now;
     return out;
+  }
+
+  /** One scan fewer for each young PID; those gone from `now` (when listed) or looked at enough are dropped. */
+  private age(now?: Set<number>): void {
+    for (const [pid, left] of this.young) {
+      if ((now && !now.has(pid)) || left <= 1) this.young.delete(pid);
+      else this.young.set(pid, left - 1);
+    }
   }
 
   /** One scan: `all` reads every PID (the first scan, and now and then, for a process that exec'd qemu late). */

@@ -41,7 +41,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SubhostError } from '../errors';
 import type { UsageRecord } from '../core/usage/record';
-import { DAY, HOUR, increment, periodStart, type Increment, type RawSample } from './rollup';
+import { DAY, HOUR, increment, periodStart, type RawSample } from './rollup';
 import { migrate, SCHEMA_VERSION } from './schema';
 import { queryHistory, type HistoryQuery, type SeriesHistory } from './query';
 import { prune, type PruneCounts } from './retention';
@@ -66,8 +66,9 @@ export interface OpenOptions {
   maxGapSeconds?: number;
 }
 
+// Positional: series, period start, covered, cpu user, cpu system, io read, io write, memory samples, memory (avg), memory (peak), tasks.
 const ROLLUP_UPSERT = (table: string) => `
-  INSERT INTO ${table} VALUES (@sid, @start, 1, @covered, @cu, @cs, @ir, @iw, @ms, @mem, @mem, @tasks)
+  INSERT INTO ${table} VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (series_id, period_start) DO UPDATE SET
     samples = samples + 1,
     covered_seconds = covered_seconds + excluded.covered_seconds,
@@ -101,6 +102,8 @@ export class HistoryStore {
   /** The last stored sample of each series: the base of the next one's increment. */
   private readonly last = new Map<number, RawSample>();
   private readonly maxGapSeconds: number;
+  /** The writer's statements, prepared at the first insert (a reader never prepares them). */
+  private writes?: { sample: Database.Statement; hourly: Database.Statement; daily: Database.Statement };
 
   private constructor(
     readonly path: string,
@@ -168,9 +171,11 @@ export class HistoryStore {
    * runs inside the transaction once every row is written (the crash tests kill the daemon there).
    */
   insert(records: UsageRecord[], tMs?: number, beforeCommit?: () => void): number {
-    const insSample = this.db.prepare('INSERT OR IGNORE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    const hourly = this.db.prepare(ROLLUP_UPSERT('hourly'));
-    const daily = this.db.prepare(ROLLUP_UPSERT('daily'));
+    const { sample: insSample, hourly, daily } = (this.writes ??= {
+      sample: this.db.prepare('INSERT OR IGNORE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      hourly: this.db.prepare(ROLLUP_UPSERT('hourly')),
+      daily: this.db.prepare(ROLLUP_UPSERT('daily')),
+    });
     const next = new Map<number, RawSample>();
     const stored = this.db.transaction(() => {
       let n = 0;
@@ -182,8 +187,9 @@ export class HistoryStore {
         const res = insSample.run(sid, s.tMs, s.cpuUserSeconds, s.cpuSystemSeconds, s.memoryCurrentBytes, s.memoryPeakBytes, s.ioReadBytes, s.ioWriteBytes, s.tasks);
         if (!res.changes) continue;
         const inc = increment(prev, s, this.maxGapSeconds);
-        hourly.run(rollupParams(sid, periodStart(s.tMs, HOUR), inc));
-        daily.run(rollupParams(sid, periodStart(s.tMs, DAY), inc));
+        const ms = inc.memoryBytes === null ? 0 : 1;
+        hourly.run(sid, periodStart(s.tMs, HOUR), inc.coveredSeconds, inc.cpuUserSeconds, inc.cpuSystemSeconds, inc.ioReadBytes, inc.ioWriteBytes, ms, inc.memoryBytes, inc.memoryBytes, inc.tasks);
+        daily.run(sid, periodStart(s.tMs, DAY), inc.coveredSeconds, inc.cpuUserSeconds, inc.cpuSystemSeconds, inc.ioReadBytes, inc.ioWriteBytes, ms, inc.memoryBytes, inc.memoryBytes, inc.tasks);
         next.set(sid, s);
         n++;
       }
@@ -226,19 +232,4 @@ export class HistoryStore {
   close(): void {
     if (this.db.open) this.db.close();
   }
-}
-
-function rollupParams(sid: number, start: number, inc: Increment) {
-  return {
-    sid,
-    start,
-    covered: inc.coveredSeconds,
-    cu: inc.cpuUserSeconds,
-    cs: inc.cpuSystemSeconds,
-    ir: inc.ioReadBytes,
-    iw: inc.ioWriteBytes,
-    ms: inc.memoryBytes === null ? 0 : 1,
-    mem: inc.memoryBytes,
-    tasks: inc.tasks,
-  };
 }

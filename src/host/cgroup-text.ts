@@ -15,6 +15,26 @@ export function parseFlatKeyed(text: string): Map<string, number> {
   return out;
 }
 
+/** parseFlatKeyed(text).get(key) without splitting the whole file: the last finite value of a line "KEY VALUE". */
+export function flatKeyedValue(text: string, key: string): number | undefined {
+  const needle = `\n${key} `;
+  let value: number | undefined;
+  // `at`: where a line "KEY ..." starts, -1 when there is no more.
+  let at = text.startsWith(needle.slice(1)) ? 0 : lineAfter(text, needle, 0);
+  while (at >= 0) {
+    const end = text.indexOf('\n', at);
+    const v = Number(text.slice(at + needle.length - 1, end < 0 ? text.length : end).trim());
+    if (Number.isFinite(v)) value = v;
+    at = end < 0 ? -1 : lineAfter(text, needle, end);
+  }
+  return value;
+}
+
+function lineAfter(text: string, needle: string, from: number): number {
+  const i = text.indexOf(needle, from);
+  return i < 0 ? -1 : i + 1;
+}
+
 /** A single value file (memory.current, pids.max, cpuacct.usage_user): a number, or null for "max". */
 export function parseSingle(text: string): number | null | undefined {
   const t = text.trim();

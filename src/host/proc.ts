@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 
 /** A process as recorded in state: the start time tells a reused PID from ours. */
@@ -32,11 +32,23 @@ export function parseStat(text: string): ProcStat {
   };
 }
 
+const statBuffer = Buffer.allocUnsafe(4096);
+
+/** open + one read + close (readFileSync adds an fstat and a second read): the daemon reads this for every new PID. */
 export function readStat(pid: number): ProcStat | undefined {
+  let fd: number;
   try {
-    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    fd = openSync(`/proc/${pid}/stat`, 'r');
   } catch {
     return undefined;
+  }
+  try {
+    const n = readSync(fd, statBuffer, 0, statBuffer.length, null);
+    return parseStat(statBuffer.toString('utf8', 0, n));
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -114,6 +126,17 @@ export function fdCount(pid: number | 'self'): number {
     return readdirSync(`/proc/${pid}/fd`).length;
   } catch {
     return 0;
+  }
+}
+
+/** The PID allocated last in this PID namespace (/proc/loadavg's last field): unchanged, no process was made. */
+export function lastPid(): number | undefined {
+  try {
+    const text = readFileSync('/proc/loadavg', 'latin1');
+    const n = Number(text.slice(text.lastIndexOf(' ') + 1));
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,9 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseBlkioRwstat, parseFlatKeyed, parseIoStat, parsePressure, parseProcCgroup, parseSingle } from '../../src/host/cgroup-text';
+import { flatKeyedValue, parseBlkioRwstat, parseFlatKeyed, parseIoStat, parsePressure, parseProcCgroup, parseSingle } from '../../src/host/cgroup-text';
 
 const fixture = (path: string) => readFileSync(join(__dirname, 'fixtures/cgroup', path), 'utf8');
+
+describe('flatKeyedValue', () => {
+  it('gives what parseFlatKeyed gives for every key of the kernel files, and for absent keys', () => {
+    for (const f of ['v2-pure/cap/memory.stat', 'v1/cap/memory.stat', 'v2-pure/cap/cpu.stat', 'v2-hybrid/cap/cpu.stat', 'v1/cap/cpuacct.stat']) {
+      const text = fixture(f);
+      const kv = parseFlatKeyed(text);
+      expect(kv.size).toBeGreaterThan(1);
+      for (const k of [...kv.keys(), 'nope', 'user', 'total']) expect(flatKeyedValue(text, k)).toBe(kv.get(k));
+    }
+  });
+  it('reads the first and the last line, a line without newline, the last of repeated keys, and skips values that are not numbers', () => {
+    const cases = ['anon 1\nfile 2', 'file 2\nanon 3\n', 'anon x\nanon 4\nanon y\n', 'anon  5 \n', 'xanon 6\nanon_x 7\n', '', 'anon\n', ' anon 8\n'];
+    for (const text of cases) expect(flatKeyedValue(text, 'anon')).toBe(parseFlatKeyed(text).get('anon'));
+    expect(flatKeyedValue('anon x\nanon 4\nanon y\n', 'anon')).toBe(4);
+  });
+});
 
 describe('parseFlatKeyed (kernel text)', () => {
   it('reads v2 memory.stat', () => {

@@ -7,6 +7,7 @@ import { Cgroup } from '../../host/cgroupfs';
 import { CGROUP_PARENT, CGROUP_VM } from '../state/paths';
 import type { Runtime } from '../state/runtime';
 import { CgroupSet, subhostCgroupSet } from '../cgroups/subhost-cgroups';
+import type { CgroupFiles } from './files';
 import { CgroupReader, readUsage, sysfsLoopCheck, type UsageTarget } from './read';
 import type { UsageRecord } from './record';
 
@@ -37,8 +38,8 @@ export function usageTargets(cgroupMount: string): UsageTarget[] {
   return out;
 }
 
-/** `subhost usage [NAME...]`: one record per subhost and VM (only those named, if any). */
-export function collectUsage(rt: Runtime, names: string[] = []): UsageRecord[] {
+/** `subhost usage [NAME...]`: one record per subhost and VM (only those named, if any); files: the daemon keeps its own open. */
+export function collectUsage(rt: Runtime, names: string[] = [], files?: CgroupFiles): UsageRecord[] {
   for (const n of names) if (n.includes('/') || n === '.' || n === '..') throw new UsageError(`usage: ${JSON.stringify(n)} is not a subhost or VM name`);
   let targets = usageTargets(rt.cgroupMount);
   if (names.length) {
@@ -49,7 +50,7 @@ export function collectUsage(rt: Runtime, names: string[] = []): UsageRecord[] {
   const host = hostname();
   const time = new Date().toISOString();
   const isLoop = sysfsLoopCheck();
-  const reader = new CgroupReader();
+  const reader = new CgroupReader(files);
   return targets.map((t) => readUsage(t, host, time, isLoop, reader));
 }
 

@@ -1,7 +1,8 @@
-import { closeSync, openSync, readlinkSync, readSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import type { Cgroup } from '../../host/cgroupfs';
-import { parseBlkioRwstat, parseFlatKeyed, parseIoStat, parsePressure, parseSingle, type DeviceIo, type PressureText } from '../../host/cgroup-text';
+import { flatKeyedValue, parseBlkioRwstat, parseIoStat, parsePressure, parseSingle, type DeviceIo, type PressureText } from '../../host/cgroup-text';
 import type { CgroupSet } from '../cgroups/subhost-cgroups';
+import { openReadClose, type CgroupFiles } from './files';
 import type { DeviceUsage, Pressure, UsageRecord, UsageSource } from './record';
 
 export interface UsageTarget {
@@ -29,15 +30,15 @@ export function sysfsLoopCheck(): (device: string) => boolean {
 
 const num = (v: number | null | undefined): number | null => (v === undefined ? null : v);
 
-const buffer = Buffer.allocUnsafe(256 * 1024);
-
 /**
  * Reads cgroup files for one snapshot, fast enough for hundreds of cgroups: which interface
  * files exist depends only on the controllers the parent enables, so it is looked up once per
- * parent and file; a file is read with open + read + close into one buffer (no stat, no throw).
+ * parent and file; the text comes from `files` (open + read + close, or the daemon's held files).
  */
 export class CgroupReader {
   private present = new Map<string, boolean>();
+
+  constructor(private readonly files: CgroupFiles = openReadClose) {}
 
   has(cg: Cgroup, file: string): boolean {
     const key = `${cg.path.slice(0, cg.path.lastIndexOf('/'))}\0${file}`;
@@ -52,20 +53,7 @@ export class CgroupReader {
 
   read(cg: Cgroup, file: string): string | undefined {
     if (!this.has(cg, file)) return undefined;
-    let fd: number;
-    try {
-      fd = openSync(`${cg.path}/${file}`, 'r');
-    } catch {
-      return undefined;
-    }
-    try {
-      const n = readSync(fd, buffer, 0, buffer.length, null);
-      return buffer.toString('utf8', 0, n);
-    } catch {
-      return undefined;
-    } finally {
-      closeSync(fd);
-    }
+    return this.files.read(`${cg.path}/${file}`);
   }
 }
 
@@ -92,8 +80,10 @@ export function readUsage(t: UsageTarget, host: string, time: string, isLoop: (d
 function readCpu(set: CgroupSet, r: CgroupReader): UsageRecord['cpu'] {
   const stat = r.read(set.v2, 'cpu.stat');
   if (stat !== undefined) {
-    const kv = parseFlatKeyed(stat);
-    const s = (k: string) => (kv.has(k) ? kv.get(k)! / 1e6 : null);
+    const s = (k: string) => {
+      const v = flatKeyedValue(stat, k);
+      return v === undefined ? null : v / 1e6;
+    };
     return { userSeconds: s('user_usec'), systemSeconds: s('system_usec'), source: 'v2' };
   }
   const acct = set.v1For('cpuacct');
@@ -114,14 +104,14 @@ function single(cg: Cgroup, file: string, r: CgroupReader): number | null {
 
 function readMemory(set: CgroupSet, r: CgroupReader): UsageRecord['memory'] {
   if (r.has(set.v2, 'memory.current')) {
-    const stat = parseFlatKeyed(r.read(set.v2, 'memory.stat') ?? '');
-    return { currentBytes: single(set.v2, 'memory.current', r), peakBytes: single(set.v2, 'memory.peak', r), anonBytes: stat.get('anon') ?? null, fileBytes: stat.get('file') ?? null, source: 'v2' };
+    const stat = r.read(set.v2, 'memory.stat') ?? '';
+    return { currentBytes: single(set.v2, 'memory.current', r), peakBytes: single(set.v2, 'memory.peak', r), anonBytes: flatKeyedValue(stat, 'anon') ?? null, fileBytes: flatKeyedValue(stat, 'file') ?? null, source: 'v2' };
   }
   const m = set.v1For('memory');
   if (m && r.has(m, 'memory.usage_in_bytes')) {
     // total_*: this cgroup and its descendants, as every v2 figure is.
-    const stat = parseFlatKeyed(r.read(m, 'memory.stat') ?? '');
-    return { currentBytes: single(m, 'memory.usage_in_bytes', r), peakBytes: single(m, 'memory.max_usage_in_bytes', r), anonBytes: stat.get('total_rss') ?? null, fileBytes: stat.get('total_cache') ?? null, source: 'v1' };
+    const stat = r.read(m, 'memory.stat') ?? '';
+    return { currentBytes: single(m, 'memory.usage_in_bytes', r), peakBytes: single(m, 'memory.max_usage_in_bytes', r), anonBytes: flatKeyedValue(stat, 'total_rss') ?? null, fileBytes: flatKeyedValue(stat, 'total_cache') ?? null, source: 'v1' };
   }
   return { currentBytes: null, peakBytes: null, anonBytes: null, fileBytes: null, source: null };
 }

@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CgroupSet } from '../../src/core/cgroups/subhost-cgroups';
+import { collectUsage } from '../../src/core/usage/collect';
+import { HeldFiles } from '../../src/core/usage/files';
+import { Runtime } from '../../src/core/state/runtime';
+import { findCgroup2Mount } from '../../src/host/cgroupfs';
+import { makeTestRoot, removeTestRoot, testName } from '../helpers/env';
+
+/** The daemon keeps cgroup files open between samples (pread at 0): what the kernel does with them. */
+describe('usage through held cgroup files (the daemon)', () => {
+  const mount = findCgroup2Mount();
+  const name = testName('h');
+  const set = CgroupSet.at(mount, `subhost/${name}`);
+  const root = makeTestRoot();
+  const rt = Runtime.fromEnv({ ...process.env, SUBHOST_ROOT: root });
+  const files = new HeldFiles();
+  const sleeps: ChildProcess[] = [];
+  const addSleep = () => {
+    const c = spawn('sleep', ['600'], { stdio: 'ignore', detached: true });
+    sleeps.push(c);
+    set.addProc(c.pid!);
+  };
+  const ours = (fs = files) => collectUsage(rt, [name], fs)[0];
+  const without = ({ time: _t, ...r }: ReturnType<typeof ours>) => r;
+
+  afterAll(async () => {
+    files.close();
+    await set.remove();
+    removeTestRoot(root);
+  });
+
+  it('gives the records of usage, and reads fresh figures from the same open files', () => {
+    set.create();
+    addSleep();
+    const first = ours();
+    expect(first.tasks.count).toBe(1);
+    // Held and one-shot reads of the same idle cgroup: the same record.
+    expect(without(first)).toEqual(without(collectUsage(rt, [name])[0]));
+    files.sweep();
+    const held = files.size;
+    expect(held).toBeGreaterThan(0);
+    addSleep();
+    expect(ours().tasks.count).toBe(2);
+    expect(files.size).toBe(held);
+    files.sweep();
+  });
+
+  it('reads a cgroup made anew under the same name, not the removed one (ENODEV, then a fresh open)', async () => {
+    await set.remove();
+    set.create();
+    addSleep();
+    const again = ours();
+    expect(again.tasks.count).toBe(1);
+    expect(again.memory.currentBytes).not.toBeNull();
+    expect(without(again)).toEqual(without(collectUsage(rt, [name])[0]));
+    files.sweep();
+  });
+
+  it('closes the files of a cgroup gone at the next sweep', async () => {
+    await set.remove();
+    expect(() => collectUsage(rt, [name], files)).toThrow(/no subhost or VM named/);
+    files.sweep();
+    expect(files.size).toBe(0);
+  });
+});
