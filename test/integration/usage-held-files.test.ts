@@ -5,7 +5,8 @@ import { collectUsage } from '../../src/core/usage/collect';
 import { HeldFiles } from '../../src/core/usage/files';
 import { Runtime } from '../../src/core/state/runtime';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
-import { makeTestRoot, removeTestRoot, testName } from '../helpers/env';
+import { readStat } from '../../src/host/proc';
+import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
 
 /** The daemon keeps cgroup files open between samples (pread at 0): what the kernel does with them. */
 describe('usage through held cgroup files (the daemon)', () => {
@@ -16,10 +17,15 @@ describe('usage through held cgroup files (the daemon)', () => {
   const rt = Runtime.fromEnv({ ...process.env, SUBHOST_ROOT: root });
   const files = new HeldFiles();
   const sleeps: ChildProcess[] = [];
-  const addSleep = () => {
+  // Moved in while it still execs: compared reads need it asleep, when its CPU time no longer grows.
+  const addSleep = async () => {
     const c = spawn('sleep', ['600'], { stdio: 'ignore', detached: true });
     sleeps.push(c);
     set.addProc(c.pid!);
+    await waitFor('sleep asleep', () => {
+      const st = readStat(c.pid!);
+      return st?.comm === 'sleep' && st.state === 'S';
+    });
   };
   const ours = (fs = files) => collectUsage(rt, [name], fs)[0];
   const without = ({ time: _t, ...r }: ReturnType<typeof ours>) => r;
@@ -30,9 +36,9 @@ describe('usage through held cgroup files (the daemon)', () => {
     removeTestRoot(root);
   });
 
-  it('gives the records of usage, and reads fresh figures from the same open files', () => {
+  it('gives the records of usage, and reads fresh figures from the same open files', async () => {
     set.create();
-    addSleep();
+    await addSleep();
     const first = ours();
     expect(first.tasks.count).toBe(1);
     // Held and one-shot reads of the same idle cgroup: the same record.
@@ -40,7 +46,7 @@ describe('usage through held cgroup files (the daemon)', () => {
     files.sweep();
     const held = files.size;
     expect(held).toBeGreaterThan(0);
-    addSleep();
+    await addSleep();
     expect(ours().tasks.count).toBe(2);
     expect(files.size).toBe(held);
     files.sweep();
@@ -49,7 +55,7 @@ describe('usage through held cgroup files (the daemon)', () => {
   it('reads a cgroup made anew under the same name, not the removed one (ENODEV, then a fresh open)', async () => {
     await set.remove();
     set.create();
-    addSleep();
+    await addSleep();
     const again = ours();
     expect(again.tasks.count).toBe(1);
     expect(again.memory.currentBytes).not.toBeNull();
