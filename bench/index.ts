@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --out FILE] [--runs N] [--with-peers] [--only a,b]`: how fast subhost boots and
+ * `npm run bench [-- --out FILE] [--runs N] [--with-peers] [--only a,b] [--scale 0,50,200]`: how fast subhost boots and
  * stops, what each running subhost costs the host, how it scales; figures are medians with
- * min and max. It makes its own images, bridge and subhosts (bn*, or SUBHOST_BENCH_PREFIX*), and removes them.
+ * min and max. It makes its own images, bridge and subhosts (PREFIX*: SUBHOST_BENCH_PREFIX, default bn), and
+ * removes them.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, hostname, release } from 'node:os';
@@ -14,25 +15,29 @@ import { must, subhostArgv } from './run';
 import { benchReport } from './report';
 import { benchUsage } from './usage';
 import { benchDaemon } from './daemon';
+import { benchScale, SCALE_LEVELS } from './scale';
 
 interface Options {
   out?: string;
   runs: number;
   withPeers: boolean;
   only?: Set<string>;
+  scale: number[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 15, withPeers: false };
+  const o: Options = { runs: 15, withPeers: false, scale: SCALE_LEVELS };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--out') o.out = argv[++i];
     else if (a === '--runs') o.runs = Number(argv[++i]);
     else if (a === '--with-peers') o.withPeers = true;
     else if (a === '--only') o.only = new Set(argv[++i].split(','));
-    else throw new Error(`unknown argument ${a} (use --out FILE, --runs N, --with-peers, --only single,hundred,usage,daemon,report,version)`);
+    else if (a === '--scale') o.scale = argv[++i].split(',').map(Number);
+    else throw new Error(`unknown argument ${a} (use --out FILE, --runs N, --with-peers, --only single,hundred,scale,usage,daemon,report,version, --scale 0,50,200)`);
   }
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs takes a whole number of at least 1');
+  if (!o.scale.length || o.scale.some((n) => !Number.isInteger(n) || n < 0 || n > 800)) throw new Error('--scale takes levels 0..800, comma-separated');
   return o;
 }
 
@@ -44,18 +49,21 @@ async function single(w: BenchWorld, runs: number): Promise<Figure[]> {
   const boot: number[] = [];
   const stop: number[] = [];
   const poweroff: number[] = [];
+  const cycle: number[] = [];
   for (let i = 0; i < runs; i++) {
     boot.push(must(subhostArgv('boot', name), w.env).ms);
     stop.push(must(subhostArgv('stop', name), w.env).ms);
+    cycle.push(boot[i] + stop[i]);
   }
   for (let i = 0; i < runs; i++) {
     must(subhostArgv('boot', name), w.env);
     poweroff.push(must(subhostArgv('poweroff', name), w.env).ms);
   }
   return [
-    figure('boot', '`subhost boot` (disk image, 1 veth), until PID 1 runs', 'ms', boot, 150),
-    figure('stop', '`subhost stop` of a running subhost', 'ms', stop, 80),
-    figure('poweroff', '`subhost poweroff` (guest shuts down, then release)', 'ms', poweroff),
+    figure('boot', '`subhost boot` (disk image, 1 veth), until PID 1 runs', 'ms', boot, 110),
+    figure('stop', '`subhost stop` of a running subhost', 'ms', stop, 70),
+    figure('poweroff', '`subhost poweroff` (guest shuts down, then release)', 'ms', poweroff, 150),
+    figure('cycle', '`subhost boot` + `subhost stop`, one cycle', 'ms', cycle),
   ];
 }
 
@@ -85,7 +93,7 @@ async function hundred(w: BenchWorld, runs: number): Promise<Figure[]> {
     must(subhostArgv('stop', '--parallel', '4', ...names), w.env);
   }
   return [
-    figure('boot100-seq', '100 subhosts booted, one `subhost boot` each', 's', seq, 10),
+    figure('boot100-seq', '100 subhosts booted, one `subhost boot` each', 's', seq, 11),
     figure('boot100-batch', '100 subhosts booted, one `subhost boot --parallel 4` batch', 's', batch, 10),
     figure('stop100-batch', '100 subhosts stopped, one `subhost stop --parallel 4` batch', 's', stopAll),
     figure('rss', 'host-side RSS per running subhost (its supervisor)', 'MiB', rss, 2),
@@ -118,6 +126,7 @@ async function main(): Promise<void> {
   try {
     if (want('single')) figures.push(...(await single(w, o.runs)));
     if (want('hundred')) figures.push(...(await hundred(w, o.runs)));
+    if (want('scale')) figures.push(...(await benchScale(w, o.runs, o.scale)));
     if (want('usage')) figures.push(...(await benchUsage(w, o.runs)));
     if (want('daemon')) figures.push(...(await benchDaemon(w, o.runs)));
     if (want('report')) figures.push(...benchReport(o.runs));
