@@ -15,7 +15,8 @@ t0=$(now)
 # tests tagged `kernel` (vitest.config.mts), which are in these files; under KVM every file runs.
 TCG_FILES=(hardening.test.ts limits.test.ts devices-bpf.test.ts partitions.test.ts boot.test.ts)
 
-image=$(bash scripts/vm/build-image.sh 2> >(tee /dev/stderr >"${TMPDIR:-/tmp}/subhost-vm-build.$$"))
+# tee writes to its stdout, our stderr: reopening /dev/stderr would truncate a log file it is.
+image=$(bash scripts/vm/build-image.sh 2> >(tee "${TMPDIR:-/tmp}/subhost-vm-build.$$" >&2))
 t1=$(now)
 say "image $image ready in $((t1 - t0)) s"
 
