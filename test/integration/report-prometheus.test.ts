@@ -5,6 +5,7 @@ import type { UsageRecord } from '../../src/core/usage/record';
 import { cliAsync } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, sleep, waitFor } from '../helpers/env';
 import { freePort, instant, startPrometheus, type TestPrometheus } from '../helpers/prometheus';
+import { usageRecord } from '../helpers/usage-record';
 
 /**
  * `report --prometheus` against a real Prometheus scraping two hosts. Each host here is a small
@@ -15,20 +16,8 @@ const started = Date.now();
 const rate = { a: 0.5, b: 0.25 };
 let restartB = Infinity;
 
-function record(host: string, name: string, cpu: number, mem: number): UsageRecord {
-  return {
-    host,
-    kind: 'subhost',
-    name,
-    cgroup: '',
-    time: new Date().toISOString(),
-    cpu: { userSeconds: cpu, systemSeconds: cpu / 10, source: 'v2' },
-    memory: { currentBytes: mem, peakBytes: mem, anonBytes: null, fileBytes: null, source: 'v2' },
-    io: { readBytes: Math.round(cpu * 4096), writeBytes: Math.round(cpu * 512), devices: [], source: 'v2' },
-    tasks: { count: 2, source: 'v2' },
-    pressure: { cpu: null, memory: null, io: null, source: null },
-  };
-}
+const record = (host: string, name: string, cpu: number, mem: number): UsageRecord =>
+  usageRecord({ host, name, cgroup: '', time: Date.now(), user: cpu, system: cpu / 10, memory: mem, peak: mem, read: Math.round(cpu * 4096), write: Math.round(cpu * 512), tasks: 2 });
 
 function host(records: () => UsageRecord[]): Promise<{ server: Server; target: string }> {
   const server = createServer((_req, res) => {

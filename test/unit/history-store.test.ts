@@ -9,6 +9,7 @@ import { counterDelta } from '../../src/history/rollup';
 import { periodsBetween } from '../../src/report/calendar';
 import { rollUp } from '../../src/report/rollup';
 import { SCHEMA_VERSION } from '../../src/history/schema';
+import { usageRecord } from '../helpers/usage-record';
 
 const dirs: string[] = [];
 function dbPath(): string {
@@ -22,20 +23,8 @@ afterEach(() => {
 
 const H0 = Date.UTC(2026, 0, 2, 3, 0, 0);
 
-function rec(name: string, tMs: number, cpu: number, mem: number, io = 0, kind: UsageRecord['kind'] = 'subhost'): UsageRecord {
-  return {
-    host: 'h1',
-    kind,
-    name,
-    cgroup: `/sys/fs/cgroup/subhost/${name}`,
-    time: new Date(tMs).toISOString(),
-    cpu: { userSeconds: cpu, systemSeconds: cpu / 2, source: 'v2' },
-    memory: { currentBytes: mem, peakBytes: mem * 2, anonBytes: null, fileBytes: null, source: 'v2' },
-    io: { readBytes: io, writeBytes: io * 3, devices: [], source: 'v2' },
-    tasks: { count: 3, source: 'v2' },
-    pressure: { cpu: null, memory: null, io: null, source: null },
-  };
-}
+const rec = (name: string, tMs: number, cpu: number, mem: number, io = 0, kind: UsageRecord['kind'] = 'subhost'): UsageRecord =>
+  usageRecord({ host: 'h1', kind, name, time: tMs, user: cpu, system: cpu / 2, memory: mem, peak: mem * 2, read: io, write: io * 3, tasks: 3 });
 
 describe('counterDelta', () => {
   it('is the growth, or the new value after a reset, never negative', () => {

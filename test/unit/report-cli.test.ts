@@ -5,25 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../src/core/usage/record';
 import { HistoryStore } from '../../src/history/store';
 import { cli } from '../helpers/cli';
+import { usageRecord } from '../helpers/usage-record';
 
 const dir = mkdtempSync(join(tmpdir(), 'subhost-report-'));
 const db = join(dir, 'history.sqlite');
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 
-function record(name: string, t: number, cpu: number, mem: number): UsageRecord {
-  return {
-    host: 'node1',
-    kind: 'subhost',
-    name,
-    cgroup: `/sys/fs/cgroup/subhost/${name}`,
-    time: new Date(t).toISOString(),
-    cpu: { userSeconds: cpu, systemSeconds: cpu / 2, source: 'v2' },
-    memory: { currentBytes: mem, peakBytes: null, anonBytes: null, fileBytes: null, source: 'v2' },
-    io: { readBytes: cpu * 1000, writeBytes: cpu * 100, devices: [], source: 'v2' },
-    tasks: { count: 1, source: 'v2' },
-    pressure: { cpu: null, memory: null, io: null, source: null },
-  };
-}
+const record = (name: string, t: number, cpu: number, mem: number): UsageRecord =>
+  usageRecord({ host: 'node1', name, time: t, user: cpu, system: cpu / 2, memory: mem, peak: null, read: cpu * 1000, write: cpu * 100, tasks: 1 });
 
 const range = ['--since', '2026-12-01T10:00', '--until', '2026-12-01T13:00', '--utc', '--by', 'hour', '--db', db];
 const report = (...args: string[]) => cli(['report', ...range, ...args], { env: { TZ: 'UTC' } });

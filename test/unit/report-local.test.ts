@@ -10,26 +10,15 @@ import Database from 'better-sqlite3';
 import { LocalSource } from '../../src/report/local';
 import { hourPeriod } from '../../src/report/rollup';
 import { periodSpans, summedByRow, summedBySql } from '../../src/report/local-hourly';
+import { usageRecord } from '../helpers/usage-record';
 
 const dir = mkdtempSync(join(tmpdir(), 'subhost-report-local-'));
 const db = join(dir, 'history.sqlite');
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 const H = 3600_000;
 
-function record(name: string, t: number, cpu: number, mem: number): UsageRecord {
-  return {
-    host: 'node1',
-    kind: 'subhost',
-    name,
-    cgroup: `/sys/fs/cgroup/subhost/${name}`,
-    time: new Date(t).toISOString(),
-    cpu: { userSeconds: cpu, systemSeconds: cpu / 4, source: 'v2' },
-    memory: { currentBytes: mem, peakBytes: null, anonBytes: null, fileBytes: null, source: 'v2' },
-    io: { readBytes: cpu * 1000, writeBytes: cpu * 10, devices: [], source: 'v2' },
-    tasks: { count: 1, source: 'v2' },
-    pressure: { cpu: null, memory: null, io: null, source: null },
-  };
-}
+const record = (name: string, t: number, cpu: number, mem: number): UsageRecord =>
+  usageRecord({ host: 'node1', name, time: t, user: cpu, system: cpu / 4, memory: mem, peak: null, read: cpu * 1000, write: cpu * 10, tasks: 1 });
 
 beforeAll(() => {
   const store = HistoryStore.open(db);
