@@ -12,15 +12,20 @@ function readFd(fd: number, position: number | null): string {
   return buffer.toString('latin1', 0, n);
 }
 
+/** A cgroup's file, or undefined where the cgroup (or the file, on this kernel) is not there. */
+function tryOpen(path: string): number | undefined {
+  try {
+    return openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+}
+
 /** One command's snapshot: open + read + close into one buffer (no stat, no throw). */
 export const openReadClose: CgroupFiles = {
   read(path) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch {
-      return undefined;
-    }
+    const fd = tryOpen(path);
+    if (fd === undefined) return undefined;
     try {
       return readFd(fd, null);
     } catch {
@@ -65,12 +70,8 @@ export class HeldFiles implements CgroupFiles {
       }
     }
     if (this.fds.size >= this.budget) return openReadClose.read(path);
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch {
-      return undefined;
-    }
+    const fd = tryOpen(path);
+    if (fd === undefined) return undefined;
     try {
       const text = readFd(fd, 0);
       this.fds.set(path, { fd, round: this.round });
