@@ -16,6 +16,7 @@ import { cli, ok } from '../test/helpers/cli';
 import { waitFor } from '../test/helpers/env';
 import { createDiskSubhost } from '../test/helpers/fixtures';
 import { findTestLeftovers, describeLeftovers } from '../test/helpers/leaks';
+import { claimPrefix } from '../test/helpers/prefix-claims';
 
 const RUN = '/run/subhost';
 // Two prefixes: the cycling subhost's leak scan must not see the companion, which stays up.
@@ -49,6 +50,8 @@ interface Sample {
 }
 
 async function main(): Promise<number> {
+  // While the soak runs, its prefixes are claimed: a test run's sweep of killed runs leaves them alone.
+  const claims = [await claimPrefix(P.cycle, 'soak'), await claimPrefix(P.companion, 'soak')];
   const roots = { cycle: mkdtempSync(rootPrefix(P.cycle)), companion: mkdtempSync(rootPrefix(P.companion)) };
   const name = `${P.cycle}${process.pid % 10000}`;
   const companion = `${P.companion}${process.pid % 10000}`;
@@ -117,6 +120,7 @@ async function main(): Promise<number> {
     for (const [root, n] of [[roots.cycle, name], [roots.companion, companion]]) cli(['stop', n], { root });
     for (const r of Object.values(roots)) rmSync(r, { recursive: true, force: true });
     for (const n of [name, companion]) for (const f of [`.logs/${n}.log`, `.logs/${n}.log.1`, `.locks/${n}`]) rmSync(join(RUN, f), { force: true });
+    for (const c of claims) c.release();
   }
   report(samples, times, cycles);
   for (const f of failures) process.stderr.write(`soak FAILED: ${f}\n`);

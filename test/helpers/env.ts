@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
  */
 export const PREFIX = process.env.SUBHOST_TEST_PREFIX ?? 'tst';
 if (!/^[a-z]{3}$/.test(PREFIX)) throw new Error('SUBHOST_TEST_PREFIX must be 3 letters a-z');
-/** Test roots live here; the leak check looks for mounts and loops under it. */
-export const ROOT_PREFIX = `/var/tmp/subhost-test-${PREFIX}-`;
+/** Test roots of a prefix live here; the leak check looks for mounts and loops under it. */
+export const rootPrefixOf = (prefix: string) => `/var/tmp/subhost-test-${prefix}-`;
+export const ROOT_PREFIX = rootPrefixOf(PREFIX);
 
 export function makeTestRoot(): string {
   return mkdtempSync(ROOT_PREFIX);

@@ -1,11 +1,8 @@
-import { acquireLock } from '../../src/host/flock';
 import { existsSync } from 'node:fs';
 import { PREFIX } from './env';
 import { ganetiDown, GNT_RUN } from './ganeti-leaks';
 import { cleanTestLeftovers, describeLeftovers, findTestLeftovers, removeTestLogsAndLocks } from './leaks';
-
-/** Two runs with one prefix would clean up each other's objects: the second refuses instead. */
-const RUN_LOCK = `/run/subhost/.locks/.test-${PREFIX}`;
+import { claimPrefix, sweepUnclaimedPrefixes } from './prefix-claims';
 
 /** vitest reports an error thrown in a teardown but still exits 0: the exit code must say it. */
 function failRun(): void {
@@ -17,7 +14,8 @@ function failRun(): void {
 
 /** Before: take the prefix's lock, start clean. After: fail the run if any test left a kernel object or process behind. */
 export async function setup(): Promise<() => Promise<void>> {
-  const lock = await acquireLock(RUN_LOCK, { waitSeconds: 0, subject: `SUBHOST_TEST_PREFIX=${PREFIX}`, holder: 'test run' }).catch((err: Error) => {
+  // Two runs with one prefix would clean up each other's objects: the second refuses instead.
+  const lock = await claimPrefix(PREFIX, 'test run').catch((err: Error) => {
     throw new Error(`another test run uses SUBHOST_TEST_PREFIX=${PREFIX} (${err.message}): give this one a prefix of its own`);
   });
   try {
@@ -26,6 +24,8 @@ export async function setup(): Promise<() => Promise<void>> {
       process.stderr.write(`leak check: cleaning what an earlier run left:\n${describeLeftovers(before)}\n`);
       await cleanTestLeftovers();
     }
+    const killed = await sweepUnclaimedPrefixes([PREFIX]);
+    if (killed) process.stderr.write(`leak check: cleaning what killed runs of other prefixes left:\n${killed}\n`);
   } catch (err) {
     lock.release();
     throw err;

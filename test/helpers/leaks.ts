@@ -25,7 +25,7 @@ export interface Leftover {
 }
 
 /** Test cgroups under subhost/ and vm/, in cgroup2 and in every v1 hierarchy of a hybrid host. */
-function testCgroups(prefix = PREFIX): Cgroup[] {
+export function testCgroups(prefix = PREFIX): Cgroup[] {
   const roots = [findCgroup2Mount(), ...findV1Hierarchies().map((h) => h.mountPoint)];
   return roots.flatMap((r) => ['subhost', 'vm'].flatMap((p) => new Cgroup(join(r, p)).children())).filter((c) => basename(c.path).startsWith(prefix));
 }
@@ -93,9 +93,9 @@ export function leftoversOf(...names: string[]): Leftover[] {
 }
 
 /** Remove what findTestLeftovers found, so one failed run does not poison the next. */
-export async function cleanTestLeftovers(): Promise<void> {
-  if (findTestLeftovers().some((l) => l.subhost === 'ganeti')) await ganetiDown();
-  const left = findTestLeftovers();
+export async function cleanTestLeftovers(runDir = RUN_DIR, prefix = PREFIX, rootPrefix = ROOT_PREFIX): Promise<void> {
+  if (findTestLeftovers(runDir, prefix, rootPrefix).some((l) => l.subhost === 'ganeti')) await ganetiDown(prefix);
+  const left = findTestLeftovers(runDir, prefix, rootPrefix);
   for (const p of left.filter((l) => l.kind === 'process')) {
     try {
       process.kill(Number(p.id.split(' ')[0]), 'SIGKILL');
@@ -103,20 +103,20 @@ export async function cleanTestLeftovers(): Promise<void> {
       /* gone */
     }
   }
-  for (const c of testCgroups()) {
+  for (const c of testCgroups(prefix)) {
     c.kill();
     await c.waitEmpty(5000);
   }
-  const mounts = readMountinfo().filter((m) => m.mountPoint.startsWith(ROOT_PREFIX)).sort((a, b) => b.mountPoint.length - a.mountPoint.length);
+  const mounts = readMountinfo().filter((m) => m.mountPoint.startsWith(rootPrefix)).sort((a, b) => b.mountPoint.length - a.mountPoint.length);
   for (const m of mounts) await run(['umount', '-l', m.mountPoint], { allowFailure: true });
   const loops = listLoops();
-  const ours = loops.filter((l) => l.backingFile.startsWith(ROOT_PREFIX));
+  const ours = loops.filter((l) => l.backingFile.startsWith(rootPrefix));
   // Loops stacked on ours first: a loop device in use by another is not freed by its detach.
   for (const l of loops) if (ours.some((b) => b.dev === l.backingFile)) await run(['losetup', '-d', l.dev], { allowFailure: true });
   for (const l of ours) await run(['losetup', '-d', l.dev], { allowFailure: true });
-  for (const l of readdirSync('/sys/class/net')) if (l.startsWith(PREFIX)) await run(['ip', 'link', 'del', l], { allowFailure: true });
-  for (const n of listNetns()) if (n.startsWith(PREFIX)) await run(['ip', 'netns', 'del', n], { allowFailure: true });
-  for (const c of testCgroups()) c.remove();
+  for (const l of readdirSync('/sys/class/net')) if (l.startsWith(prefix)) await run(['ip', 'link', 'del', l], { allowFailure: true });
+  for (const n of listNetns()) if (n.startsWith(prefix)) await run(['ip', 'netns', 'del', n], { allowFailure: true });
+  for (const c of testCgroups(prefix)) c.remove();
   for (const s of left.filter((l) => l.kind === 'state')) rmSync(s.id, { recursive: true, force: true });
 }
 
@@ -129,14 +129,14 @@ export function describeLeftovers(left: Leftover[]): string {
  * lock file is never removed while it could be in use). Tests name every subhost anew, so at the
  * end of a run, when none of its commands is left, their files go.
  */
-export function removeTestLogsAndLocks(): void {
+export function removeTestLogsAndLocks(runDir = RUN_DIR, prefix = PREFIX): void {
   for (const sub of ['.logs', '.locks']) {
     let names: string[] = [];
     try {
-      names = readdirSync(join(RUN_DIR, sub));
+      names = readdirSync(join(runDir, sub));
     } catch {
       continue;
     }
-    for (const n of names) if (n.startsWith(PREFIX)) rmSync(join(RUN_DIR, sub, n), { force: true });
+    for (const n of names) if (n.startsWith(prefix)) rmSync(join(runDir, sub, n), { force: true });
   }
 }
