@@ -1,4 +1,4 @@
-import { humanBytes, table } from '../cli/format/format';
+import { humanBytes, table } from '../plain-text';
 import { isoWithOffset } from './calendar';
 import { reportLines, type Figures, type Line } from './figures';
 import type { Report } from './types';

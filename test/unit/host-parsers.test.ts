@@ -3,7 +3,7 @@ import { mountsUnder, parseMountinfo } from '../../src/host/mountinfo';
 import { parseStat } from '../../src/host/proc';
 import { checkName, isValidHostname } from '../../src/core/config/names';
 import { hostSideMac, macProblem, parseMac } from '../../src/core/config/mac';
-import { table, formatDuration } from '../../src/cli/format/format';
+import { table, formatDuration } from '../../src/plain-text';
 
 describe('parseStat', () => {
   it('finds the start time after a comm with spaces and parentheses', () => {

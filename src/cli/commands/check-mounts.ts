@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { checkMounts, type CheckReport } from '../../core/inspect/check-mounts';
 import { checkName } from '../../core/config/names';
 import type { Runtime } from '../../core/state/runtime';
-import { table } from '../format/format';
+import { table } from '../../plain-text';
 import { out, printJson } from '../format/output';
 
 /** 1.5G, 980M: df -h style. */

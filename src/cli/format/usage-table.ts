@@ -1,5 +1,5 @@
 import type { Pressure, UsageRecord } from '../../core/usage/record';
-import { formatSeconds as seconds, humanBytes, table } from './format';
+import { formatSeconds as seconds, humanBytes, table } from '../../plain-text';
 
 function psi(p: Pressure | null): string {
   return p ? `${p.some.avg10.toFixed(2)}%` : '-';
