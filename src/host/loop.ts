@@ -3,6 +3,7 @@ import { readFileOr } from './read-file';
 import { basename } from 'node:path';
 import { CommandError } from '../errors';
 import { run } from './exec';
+import { describeForeignMounts, mountsInOtherNamespaces } from './mount-namespaces';
 
 export interface LoopDevice {
   /** /dev/loopN */
@@ -55,10 +56,29 @@ export async function detachLoops(devs: string[], waitMs = 5000): Promise<void> 
     const still = attached.filter((d) => backingFileOf(d.dev) === d.backing);
     if (!still.length) return;
     if (Date.now() > deadline) {
-      throw new CommandError(['losetup', '--detach', ...attached.map((d) => d.dev)], r.code, r.signal, r.stderr || `${still.map((d) => d.dev).join(', ')} still attached after ${waitMs / 1000} s (in use)`);
+      const why = r.stderr || `${still.map((d) => d.dev).join(', ')} still attached after ${waitMs / 1000} s (${whoHolds(still.map((d) => d.dev))})`;
+      throw new CommandError(['losetup', '--detach', ...attached.map((d) => d.dev)], r.code, r.signal, why);
     }
     await sleep(delay);
   }
+}
+
+/** loopN's MAJ:MIN and its partitions' (loopNp1…), from sysfs. */
+function loopDevNumbers(dev: string): Set<string> {
+  const name = basename(dev);
+  const parts = existsSync(`${SYS_BLOCK}/${name}`) ? readdirSync(`${SYS_BLOCK}/${name}`).filter((e) => e.startsWith(`${name}p`)) : [];
+  return new Set([`${SYS_BLOCK}/${name}/dev`, ...parts.map((p) => `${SYS_BLOCK}/${name}/${p}/dev`)].flatMap((f) => readSys(f) ?? []));
+}
+
+/**
+ * Why a detach waits in vain: usually another mount namespace holds a copy of the mount, and the
+ * loop (marked to detach on its last close) goes when that namespace ends.
+ */
+function whoHolds(devs: string[]): string {
+  const numbers = new Set(devs.flatMap((d) => [...loopDevNumbers(d)]));
+  const foreign = mountsInOtherNamespaces(numbers);
+  if (!foreign.length) return 'in use';
+  return `in use: ${describeForeignMounts(foreign)}; it detaches itself when that namespace ends`;
 }
 
 /** The file behind loopN, or undefined when it is not attached (a deleted file keeps its name). */
