@@ -24,6 +24,12 @@ function fmt(v: number, unit: Unit): string {
   return `${v.toFixed(digits)}${unit === 'x' ? '×' : unit === '%' ? '%' : ` ${unit}`}`;
 }
 
+/** A floor is not a result of ours: above its target, it says the target is out of reach here. */
+function verdict(f: Figure): string {
+  if (f.id.startsWith('floor-')) return f.ok ? 'floor below target' : 'FLOOR ABOVE target: out of reach here';
+  return f.ok ? 'met' : 'MISSED';
+}
+
 export function formatTable(figures: Figure[]): string[] {
   const rows = [['figure', 'median', 'min', 'max', 'n', 'target', '']];
   for (const f of figures) {
@@ -34,7 +40,7 @@ export function formatTable(figures: Figure[]): string[] {
       fmt(f.max, f.unit),
       String(f.n),
       f.target !== undefined ? `≤ ${fmt(f.target, f.unit)}` : '',
-      f.ok === undefined ? (f.note ?? '') : `${f.ok ? 'met' : 'MISSED'}${f.note ? `; ${f.note}` : ''}`,
+      f.ok === undefined ? (f.note ?? '') : `${verdict(f)}${f.note ? `; ${f.note}` : ''}`,
     ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --out FILE] [--runs N] [--with-peers] [--only a,b] [--scale 0,50,200]`: how fast subhost boots and
- * stops, what each running subhost costs the host, how it scales; figures are medians with
+ * stops, what each running subhost costs the host, how it scales, and the floors the bare tools set; figures are medians with
  * min and max. It makes its own images, bridge and subhosts (PREFIX*: SUBHOST_BENCH_PREFIX, default bn), and
  * removes them.
  */
@@ -11,6 +11,7 @@ import { BenchWorld } from './fixture';
 import { figure, formatTable, type Figure } from './figures';
 import { hostSideMemory } from './memory';
 import { benchPeers } from './peers';
+import { benchFloors } from './floors';
 import { must, subhostArgv } from './run';
 import { benchReport } from './report';
 import { benchUsage } from './usage';
@@ -34,7 +35,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--with-peers') o.withPeers = true;
     else if (a === '--only') o.only = new Set(argv[++i].split(','));
     else if (a === '--scale') o.scale = argv[++i].split(',').map(Number);
-    else throw new Error(`unknown argument ${a} (use --out FILE, --runs N, --with-peers, --only single,hundred,scale,usage,daemon,report,version, --scale 0,50,200)`);
+    else throw new Error(`unknown argument ${a} (use --out FILE, --runs N, --with-peers, --only single,hundred,scale,usage,daemon,report,version,floors, --scale 0,50,200)`);
   }
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs takes a whole number of at least 1');
   if (!o.scale.length || o.scale.some((n) => !Number.isInteger(n) || n < 0 || n > 800)) throw new Error('--scale takes levels 0..800, comma-separated');
@@ -132,6 +133,7 @@ async function main(): Promise<void> {
     if (want('report')) figures.push(...benchReport(o.runs));
     if (want('version')) figures.push(...version(o.runs));
     if (o.withPeers) figures.push(...(await benchPeers(w, o.runs, figures)));
+    if (want('floors')) figures.push(...(await benchFloors(w, o.runs, figures)));
   } finally {
     await w.tearDown();
   }
