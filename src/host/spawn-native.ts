@@ -1,0 +1,65 @@
+import { Socket } from 'node:net';
+import { constants } from 'node:os';
+import type { SpawnCalls } from './bpf-addon';
+
+/** How a started child ended: an error (it never ran) or its status, with all its stdout and stderr. */
+export type Finish = (error: NodeJS.ErrnoException | null, code: number | null, signal: string | null, stdout: Buffer, stderr: Buffer) => void;
+
+export interface StartOptions {
+  input?: string | Buffer;
+  cwd?: string;
+  timeoutMs?: number;
+  extraFds?: number[];
+}
+
+const signalNames = new Map<number, string>(Object.entries(constants.signals).map(([name, n]) => [n, name]));
+
+/**
+ * child_process.spawn's contract for run() through the addon's posix_spawn: finish once the child
+ * has been reaped AND its stdout and stderr reached EOF (child_process's 'close'), so a grandchild
+ * that keeps a pipe open holds the result back as it does there.
+ */
+export function startNative(calls: SpawnCalls, argv: readonly string[], env: NodeJS.ProcessEnv, opts: StartOptions, finish: Finish): void {
+  const envp = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let exit: [number | null, string | null] | undefined;
+  let open = 2;
+  let timer: NodeJS.Timeout | undefined;
+  const settle = (): void => {
+    if (exit && open === 0) finish(null, exit[0], exit[1], Buffer.concat(out), Buffer.concat(err));
+  };
+  let child: ReturnType<SpawnCalls['spawn']>;
+  try {
+    child = calls.spawn(argv, envp, opts.cwd ?? null, opts.extraFds ?? [], (code, signo) => {
+      clearTimeout(timer);
+      exit = signo ? [null, signalNames.get(signo) ?? `SIG${signo}`] : [code, null];
+      settle();
+    });
+  } catch (e) {
+    finish(e as NodeJS.ErrnoException, null, null, Buffer.alloc(0), Buffer.alloc(0));
+    return;
+  }
+  // As child_process's timeout: SIGKILL to the child only, never after it was reaped (its PID may be reused).
+  if (opts.timeoutMs && opts.timeoutMs > 0) {
+    timer = setTimeout(() => {
+      if (!exit) process.kill(child.pid, 'SIGKILL');
+    }, opts.timeoutMs);
+  }
+  for (const [fd, chunks] of [
+    [child.stdout, out],
+    [child.stderr, err],
+  ] as const) {
+    const s = new Socket({ fd, readable: true, writable: false });
+    s.on('data', (b: Buffer) => chunks.push(b));
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      open--;
+      settle();
+    });
+  }
+  const stdin = new Socket({ fd: child.stdin, readable: false, writable: true });
+  // A child that does not read its input (or has ended) makes EPIPE: not an error of the run.
+  stdin.on('error', () => undefined);
+  stdin.end(opts.input ?? '');
+}
