@@ -21,6 +21,8 @@ const signalNames = new Map<number, string>(Object.entries(constants.signals).ma
  */
 export function startNative(calls: SpawnCalls, argv: readonly string[], env: NodeJS.ProcessEnv, opts: StartOptions, finish: Finish): void {
   const envp = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  // C strings would cut these short where child_process refuses them: refuse them the same way.
+  if (argv.length === 0 || [...argv, ...envp].some((s) => s.includes('\0'))) throw new TypeError(`the argv or environment of ${argv[0]} is empty or holds a NUL byte`);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   let exit: [number | null, string | null] | undefined;

@@ -110,6 +110,11 @@ function describeChildSetup(): void {
       expect(performance.now() - t).toBeGreaterThanOrEqual(290);
     });
 
+    it('refuses an argument C would cut short (a NUL byte) rather than run it shortened', async () => {
+      await expect(run(['echo', 'a\0b'])).rejects.toBeInstanceOf(TypeError);
+      await expect(run(['env'], { env: { X: 'a\0b' } })).rejects.toBeInstanceOf(TypeError);
+    });
+
     it('runs 50 at once, each with its own result, and leaves no zombie', async () => {
       const results = await Promise.all(
         Array.from({ length: 50 }, (_, i) => run(['sh', '-c', 'echo "out$0"; echo "err$0" >&2; exit $(($0 % 3))', String(i)], { allowFailure: true })),
