@@ -1,5 +1,6 @@
-// posix_spawn for run() (src/host/exec.ts): glibc's vfork-style clone costs the same at any RSS,
-// where Node's fork() copies the page tables of the whole process on the main thread.
+// posix_spawn for run() (src/host/exec.ts), on a thread of libuv's pool: glibc's vfork-style clone
+// costs the same at any RSS, where Node's fork() copies the page tables of the whole process and
+// waits for the exec, both on the main thread.
 // The child is watched with a pidfd on the event loop and reaped by waitid(P_PIDFD): libuv reaps
 // only the PIDs of its own uv_process_t handles (waitpid(pid), never -1), so ours stay ours.
 #define _GNU_SOURCE
@@ -22,16 +23,26 @@
 #endif
 
 typedef struct watch {
+  uv_work_t work;
   uv_poll_t poll;
   napi_env env;
+  napi_ref on_start;
   napi_ref callback;
   napi_async_context context;
   napi_async_cleanup_hook_handle cleanup;
+  // The job for the thread pool: what posix_spawn needs, and what it gave.
+  char **argv;
+  char **envp;
+  char cwd[4096];
+  int *src;
+  int ntargets;
+  int err;
+  pid_t pid;
   int pidfd;
   int tearing_down;
 } watch;
 
-static napi_value spawn_throw(napi_env env, const char *what, int err) {
+static napi_value error_value(napi_env env, const char *what, int err) {
   char msg[512];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
   napi_value text, code, error;
@@ -39,7 +50,11 @@ static napi_value spawn_throw(napi_env env, const char *what, int err) {
   napi_create_string_utf8(env, strerrorname_np(err) ? strerrorname_np(err) : "EIO", NAPI_AUTO_LENGTH, &code);
   napi_create_error(env, code, text, &error);
   napi_set_named_property(env, error, "code", code);
-  napi_throw(env, error);
+  return error;
+}
+
+static napi_value spawn_throw(napi_env env, const char *what, int err) {
+  napi_throw(env, error_value(env, what, err));
   return NULL;
 }
 
@@ -97,7 +112,10 @@ static void watch_closed(uv_handle_t *handle) {
   free(w);
 }
 
-static void watch_release(watch *w) {
+// The environment ends (a worker exits) with the child still running: close the handle so the loop can close.
+static void watch_cleanup(napi_async_cleanup_hook_handle handle, void *data) {
+  (void)handle;
+  watch *w = data;
   w->tearing_down = 1;
   uv_poll_stop(&w->poll);
   napi_delete_reference(w->env, w->callback);
@@ -132,57 +150,19 @@ static void watch_ready(uv_poll_t *poll, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-// The environment ends (a worker exits) with the child still running: close the handle so the loop can close.
-static void watch_cleanup(napi_async_cleanup_hook_handle handle, void *data) {
-  (void)handle;
-  watch_release(data);
-}
 
 static int dup_above(int fd, int min) {
   return fcntl(fd, F_DUPFD_CLOEXEC, min);
 }
 
-// spawn(argv, envp, cwd | null, extraFds, onExit(code, signo)) -> { pid, stdin, stdout, stderr }
-static napi_value spawn_child(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value args[5];
-  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  if (argc < 5) return spawn_throw(env, "spawn", EINVAL);
-  char **argv = string_vector(env, args[0]), **envp = string_vector(env, args[1]);
-  char cwd[4096] = "";
-  napi_valuetype cwd_type;
-  napi_typeof(env, args[2], &cwd_type);
-  if (cwd_type == napi_string) napi_get_value_string_utf8(env, args[2], cwd, sizeof cwd, NULL);
-  uint32_t nextra = 0;
-  napi_get_array_length(env, args[3], &nextra);
-  int ntargets = 3 + (int)nextra;
-  // Every descriptor the child gets is first moved above its target range, so no dup2 clobbers another.
-  int *src = malloc(ntargets * sizeof(int));
-  int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
-  int err = 0;
-  for (int i = 0; i < ntargets; i++) src[i] = -1;
-  if (!argv || !envp || !src || !argv[0]) err = ENOMEM;
-  for (int i = 0; !err && i < 3; i++) {
-    if (pipe2(pipes[i], O_CLOEXEC)) err = errno;
-    else {
-      int child_end = i == 0 ? 0 : 1;
-      if ((src[i] = dup_above(pipes[i][child_end], ntargets)) < 0) err = errno;
-      close(pipes[i][child_end]);
-      pipes[i][child_end] = -1;
-    }
-  }
-  for (uint32_t i = 0; !err && i < nextra; i++) {
-    napi_value v;
-    int32_t fd = -1;
-    napi_get_element(env, args[3], i, &v);
-    napi_get_value_int32(env, v, &fd);
-    if ((src[3 + i] = dup_above(fd, ntargets)) < 0) err = errno;
-  }
-  pid_t pid = -1;
+// On a thread of the pool: the main thread does not wait while the child is cloned and execs.
+static void spawn_work(uv_work_t *work) {
+  watch *w = work->data;
   char found[4096];
-  const char *file = err ? NULL : resolve(argv[0], envp, found, sizeof found);
-  if (!err && !file) err = ENOENT;
-  if (!err) {
+  const char *file = resolve(w->argv[0], w->envp, found, sizeof found);
+  if (!file) {
+    w->err = ENOENT;
+  } else {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     sigset_t all, none;
@@ -190,60 +170,146 @@ static napi_value spawn_child(napi_env env, napi_callback_info info) {
     sigemptyset(&none);
     posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&attr);
-    // Node ignores SIGPIPE and the loop may block signals: the child starts with the defaults.
+    // Node ignores SIGPIPE and the pool's threads block every signal: the child starts with the defaults.
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    for (int i = 0; i < ntargets; i++) posix_spawn_file_actions_adddup2(&fa, src[i], i);
+    for (int i = 0; i < w->ntargets; i++) posix_spawn_file_actions_adddup2(&fa, w->src[i], i);
     // What the process inherited without O_CLOEXEC stays with it too: the child gets 0-2 and extraFds only.
-    posix_spawn_file_actions_addclosefrom_np(&fa, ntargets);
-    if (cwd[0]) posix_spawn_file_actions_addchdir_np(&fa, cwd);
-    err = posix_spawn(&pid, file, &fa, &attr, argv, envp);
+    posix_spawn_file_actions_addclosefrom_np(&fa, w->ntargets);
+    if (w->cwd[0]) posix_spawn_file_actions_addchdir_np(&fa, w->cwd);
+    w->err = posix_spawn(&w->pid, file, &fa, &attr, w->argv, w->envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
+    if (!w->err && (w->pidfd = pidfd_open(w->pid)) < 0) {
+      // Cannot watch it (EMFILE): end it now rather than leave a child nobody reaps.
+      w->err = errno;
+      kill(w->pid, SIGKILL);
+      waitpid(w->pid, NULL, 0);
+    }
   }
-  for (int i = 0; src && i < ntargets; i++)
-    if (src[i] >= 0) close(src[i]);
-  free(src);
-  int pidfd = -1;
-  if (!err && (pidfd = pidfd_open(pid)) < 0) {
-    // Cannot watch it (EMFILE): end it now rather than leave a child nobody reaps.
-    err = errno;
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+  for (int i = 0; i < w->ntargets; i++) close(w->src[i]);
+}
+
+// Back on the loop: watch the child's pidfd, and tell JS it started (or why not).
+static void spawn_done(uv_work_t *work, int status) {
+  watch *w = work->data;
+  napi_env env = w->env;
+  if (status == UV_ECANCELED) {
+    for (int i = 0; i < w->ntargets; i++) close(w->src[i]);
+    w->err = ECANCELED;
   }
-  watch *w = NULL;
   uv_loop_t *loop = NULL;
-  if (!err && (!(w = calloc(1, sizeof *w)) || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &w->poll, pidfd))) {
-    err = ENOMEM;
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    close(pidfd);
-    free(w);
+  if (!w->err && (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &w->poll, w->pidfd))) {
+    w->err = ENOMEM;
+    kill(w->pid, SIGKILL);
+    waitpid(w->pid, NULL, 0);
+    close(w->pidfd);
   }
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value args[2], callback, resource, ignored;
   char what[300];
-  snprintf(what, sizeof what, "spawn %s", argv && argv[0] ? argv[0] : "");
-  free(argv);
-  free(envp);
+  snprintf(what, sizeof what, "spawn %s", w->argv[0]);
+  napi_get_undefined(env, &args[0]);
+  if (w->err) args[0] = error_value(env, what, w->err);
+  napi_create_int32(env, w->err ? 0 : w->pid, &args[1]);
+  napi_get_reference_value(env, w->on_start, &callback);
+  napi_delete_reference(env, w->on_start);
+  napi_create_object(env, &resource);
+  free(w->argv);
+  free(w->envp);
+  free(w->src);
+  w->argv = w->envp = NULL;
+  w->src = NULL;
+  napi_async_context context = w->context;
+  int failed = w->err;
+  if (failed) {
+    napi_delete_reference(env, w->callback);
+    free(w);
+  } else {
+    w->poll.data = w;
+    napi_add_async_cleanup_hook(env, watch_cleanup, w, &w->cleanup);
+    uv_poll_start(&w->poll, UV_READABLE, watch_ready);
+  }
+  napi_make_callback(env, context, resource, callback, 2, args, &ignored);
+  if (failed) napi_async_destroy(env, context);
+  napi_close_handle_scope(env, scope);
+}
+
+// spawn(argv, envp, cwd | null, extraFds, onStart(error | undefined, pid), onExit(code, signo)) -> { stdin, stdout, stderr }
+static napi_value spawn_child(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value args[6];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  if (argc < 6) return spawn_throw(env, "spawn", EINVAL);
+  uint32_t nextra = 0;
+  napi_get_array_length(env, args[3], &nextra);
+  watch *w = calloc(1, sizeof *w);
+  if (!w) return spawn_throw(env, "spawn", ENOMEM);
+  w->env = env;
+  w->pidfd = -1;
+  w->ntargets = 3 + (int)nextra;
+  w->argv = string_vector(env, args[0]);
+  w->envp = string_vector(env, args[1]);
+  napi_valuetype cwd_type;
+  napi_typeof(env, args[2], &cwd_type);
+  if (cwd_type == napi_string) napi_get_value_string_utf8(env, args[2], w->cwd, sizeof w->cwd, NULL);
+  // Every descriptor the child gets is first moved above its target range, so no dup2 clobbers another.
+  w->src = malloc(w->ntargets * sizeof(int));
+  int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+  int err = 0;
+  for (int i = 0; w->src && i < w->ntargets; i++) w->src[i] = -1;
+  if (!w->argv || !w->envp || !w->src || !w->argv[0]) err = ENOMEM;
+  for (int i = 0; !err && i < 3; i++) {
+    if (pipe2(pipes[i], O_CLOEXEC)) err = errno;
+    else {
+      int child_end = i == 0 ? 0 : 1;
+      if ((w->src[i] = dup_above(pipes[i][child_end], w->ntargets)) < 0) err = errno;
+      close(pipes[i][child_end]);
+      pipes[i][child_end] = -1;
+    }
+  }
+  // Dup'ed now: the caller may close its own descriptors as soon as this returns.
+  for (uint32_t i = 0; !err && i < nextra; i++) {
+    napi_value v;
+    int32_t fd = -1;
+    napi_get_element(env, args[3], i, &v);
+    napi_get_value_int32(env, v, &fd);
+    if ((w->src[3 + i] = dup_above(fd, w->ntargets)) < 0) err = errno;
+  }
+  uv_loop_t *loop = NULL;
+  if (!err && napi_get_uv_event_loop(env, &loop) != napi_ok) err = EINVAL;
+  if (!err) {
+    napi_value resource_name;
+    napi_create_string_utf8(env, "subhost.spawn", NAPI_AUTO_LENGTH, &resource_name);
+    napi_async_init(env, NULL, resource_name, &w->context);
+    napi_create_reference(env, args[4], 1, &w->on_start);
+    napi_create_reference(env, args[5], 1, &w->callback);
+    w->work.data = w;
+    err = -uv_queue_work(loop, &w->work, spawn_work, spawn_done);
+    if (err) {
+      napi_delete_reference(env, w->on_start);
+      napi_delete_reference(env, w->callback);
+      napi_async_destroy(env, w->context);
+    }
+  }
   if (err) {
     for (int i = 0; i < 3; i++)
       for (int j = 0; j < 2; j++)
         if (pipes[i][j] >= 0) close(pipes[i][j]);
+    for (int i = 0; w->src && i < w->ntargets; i++)
+      if (w->src[i] >= 0) close(w->src[i]);
+    char what[300];
+    snprintf(what, sizeof what, "spawn %s", w->argv && w->argv[0] ? w->argv[0] : "");
+    free(w->argv);
+    free(w->envp);
+    free(w->src);
+    free(w);
     return spawn_throw(env, what, err);
   }
-  w->env = env;
-  w->pidfd = pidfd;
-  w->poll.data = w;
-  napi_value resource_name;
-  napi_create_string_utf8(env, "subhost.spawn", NAPI_AUTO_LENGTH, &resource_name);
-  napi_async_init(env, NULL, resource_name, &w->context);
-  napi_create_reference(env, args[4], 1, &w->callback);
-  napi_add_async_cleanup_hook(env, watch_cleanup, w, &w->cleanup);
-  uv_poll_start(&w->poll, UV_READABLE, watch_ready);
   napi_value result, v;
   napi_create_object(env, &result);
-  napi_create_int32(env, pid, &v);
-  napi_set_named_property(env, result, "pid", v);
   const char *names[3] = {"stdin", "stdout", "stderr"};
   for (int i = 0; i < 3; i++) {
     napi_create_int32(env, pipes[i][i == 0 ? 1 : 0], &v);

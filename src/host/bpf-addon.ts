@@ -69,14 +69,15 @@ export function hostCalls(): Pick<BpfAddon, 'tryFlock' | 'loopStatus'> | undefin
 
 /** What spawn.c exports: posix_spawn with pipes, the child reaped through a pidfd on the event loop. */
 export interface SpawnCalls {
-  /** Throws with code ENOENT etc. when the program cannot be started; onExit once it has been reaped. */
+  /** The parent's pipe ends at once; onStart once posix_spawn returned (error code ENOENT etc.), onExit once the child was reaped. */
   spawn(
     argv: readonly string[],
     envp: string[],
     cwd: string | null,
     extraFds: number[],
+    onStart: (error: NodeJS.ErrnoException | undefined, pid: number) => void,
     onExit: (code: number, signo: number) => void,
-  ): { pid: number; stdin: number; stdout: number; stderr: number };
+  ): { stdin: number; stdout: number; stderr: number };
   /** pidfd_open and waitid(P_PIDFD) exist (Linux 5.4). */
   spawnSupported(): boolean;
 }

@@ -28,25 +28,34 @@ export function startNative(calls: SpawnCalls, argv: readonly string[], env: Nod
   let exit: [number | null, string | null] | undefined;
   let open = 2;
   let timer: NodeJS.Timeout | undefined;
+  let failed = false;
   const settle = (): void => {
-    if (exit && open === 0) finish(null, exit[0], exit[1], Buffer.concat(out), Buffer.concat(err));
+    if (exit && open === 0 && !failed) finish(null, exit[0], exit[1], Buffer.concat(out), Buffer.concat(err));
+  };
+  const fail = (error: NodeJS.ErrnoException): void => {
+    failed = true;
+    finish(error, null, null, Buffer.alloc(0), Buffer.alloc(0));
+  };
+  const onStart = (error: NodeJS.ErrnoException | undefined, pid: number): void => {
+    if (error) return fail(error);
+    // As child_process's timeout: SIGKILL to the child only, never after it was reaped (its PID may be reused).
+    if (opts.timeoutMs && opts.timeoutMs > 0) {
+      timer = setTimeout(() => {
+        if (!exit) process.kill(pid, 'SIGKILL');
+      }, opts.timeoutMs);
+    }
+  };
+  const onExit = (code: number, signo: number): void => {
+    clearTimeout(timer);
+    exit = signo ? [null, signalNames.get(signo) ?? `SIG${signo}`] : [code, null];
+    settle();
   };
   let child: ReturnType<SpawnCalls['spawn']>;
   try {
-    child = calls.spawn(argv, envp, opts.cwd ?? null, opts.extraFds ?? [], (code, signo) => {
-      clearTimeout(timer);
-      exit = signo ? [null, signalNames.get(signo) ?? `SIG${signo}`] : [code, null];
-      settle();
-    });
+    // The pipes exist at once; the clone and exec happen on a thread of libuv's pool, then onStart.
+    child = calls.spawn(argv, envp, opts.cwd ?? null, opts.extraFds ?? [], onStart, onExit);
   } catch (e) {
-    finish(e as NodeJS.ErrnoException, null, null, Buffer.alloc(0), Buffer.alloc(0));
-    return;
-  }
-  // As child_process's timeout: SIGKILL to the child only, never after it was reaped (its PID may be reused).
-  if (opts.timeoutMs && opts.timeoutMs > 0) {
-    timer = setTimeout(() => {
-      if (!exit) process.kill(child.pid, 'SIGKILL');
-    }, opts.timeoutMs);
+    return fail(e as NodeJS.ErrnoException);
   }
   for (const [fd, chunks] of [
     [child.stdout, out],
