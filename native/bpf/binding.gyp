@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "subhost_bpf",
-      "sources": ["bpf.c", "host.c"],
+      "sources": ["bpf.c", "host.c", "spawn.c", "spawn-args.c"],
       "cflags": ["-Wall", "-Wextra", "-Werror", "-std=gnu11"]
     }
   ]

@@ -66,3 +66,28 @@ export function hostCalls(): Pick<BpfAddon, 'tryFlock' | 'loopStatus'> | undefin
     return undefined;
   }
 }
+
+/** What spawn.c exports: posix_spawn with pipes, the child reaped through a pidfd on the event loop. */
+export interface SpawnCalls {
+  /** The parent's pipe ends at once; onStart once posix_spawn returned (error code ENOENT etc.), onExit once the child was reaped. */
+  spawn(
+    argv: readonly string[],
+    envp: string[],
+    cwd: string | null,
+    extraFds: number[],
+    onStart: (error: NodeJS.ErrnoException | undefined, pid: number) => void,
+    onExit: (code: number, signo: number) => void,
+  ): { stdin: number; stdout: number; stderr: number };
+  /** pidfd_open and waitid(P_PIDFD) exist (Linux 5.4). */
+  spawnSupported(): boolean;
+}
+
+/** The addon's spawn, or undefined when it is not built, older than spawn.c, or the kernel lacks pidfds. */
+export function spawnCalls(): SpawnCalls | undefined {
+  try {
+    const a = bpfAddon() as Partial<SpawnCalls>;
+    return typeof a.spawn === 'function' && typeof a.spawnSupported === 'function' && a.spawnSupported() ? (a as SpawnCalls) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,5 +1,7 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { CommandError } from '../errors';
+import { spawnCalls, type SpawnCalls } from './bpf-addon';
+import { type Finish, startNative } from './spawn-native';
 
 export interface RunOptions {
   input?: string | Buffer;
@@ -33,33 +35,42 @@ export function childEnv(extra?: Record<string, string | undefined>, clean = fal
   return env;
 }
 
+let spawnCallsChosen: SpawnCalls | null | undefined;
+
+/** Which spawn run() uses, chosen once: the addon's posix_spawn, or child_process where it is missing or SUBHOST_SPAWN=node. */
+export function spawnPath(): 'native' | 'node' {
+  if (spawnCallsChosen === undefined) spawnCallsChosen = process.env.SUBHOST_SPAWN === 'node' ? null : (spawnCalls() ?? null);
+  return spawnCallsChosen ? 'native' : 'node';
+}
+
 /** Run argv (never through a shell) and collect its output. Throws CommandError on failure. */
 export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const started = performance.now();
   return new Promise<RunResult>((resolve, reject) => {
-    const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', ...(opts.extraFds ?? [])];
-    const child = spawn(argv[0], argv.slice(1), {
-      env: childEnv(opts.env, opts.cleanEnv),
-      cwd: opts.cwd,
-      stdio,
-      timeout: opts.timeoutMs,
-      killSignal: 'SIGKILL',
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      reject(new CommandError(argv, null, null, e.code === 'ENOENT' ? 'command not found' : e.message));
-    });
-    child.on('close', (code, signal) => {
-      const result = { code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+    const finish: Finish = (e, code, signal, stdout, stderr) => {
+      if (e) return reject(new CommandError(argv, null, null, e.code === 'ENOENT' ? 'command not found' : e.message));
+      const result = { code, signal, stdout: stdout.toString(), stderr: stderr.toString() };
       if ((code === 0 && signal === null) || opts.allowFailure) resolve(result);
       else reject(new CommandError(argv, code, signal, result.stderr || (signal === 'SIGKILL' && opts.timeoutMs ? `timed out after ${opts.timeoutMs} ms` : '')));
-    });
-    child.stdin!.on('error', () => undefined);
-    child.stdin!.end(opts.input ?? '');
+    };
+    const env = childEnv(opts.env, opts.cleanEnv);
+    if (spawnPath() === 'native') startNative(spawnCallsChosen!, argv, env, opts, finish);
+    else startNode(argv, env, opts, finish);
   }).finally(() => noteSpawn(argv, performance.now() - started));
+}
+
+/** The fallback: Node forks (copying the page tables of the whole process) and waits for the exec. */
+function startNode(argv: readonly string[], env: NodeJS.ProcessEnv, opts: RunOptions, finish: Finish): void {
+  const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', ...(opts.extraFds ?? [])];
+  const child = spawn(argv[0], argv.slice(1), { env, cwd: opts.cwd, stdio, timeout: opts.timeoutMs, killSignal: 'SIGKILL' });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on('data', (b: Buffer) => out.push(b));
+  child.stderr!.on('data', (b: Buffer) => err.push(b));
+  child.on('error', (e: NodeJS.ErrnoException) => finish(e, null, null, Buffer.alloc(0), Buffer.alloc(0)));
+  child.on('close', (code, signal) => finish(null, code, signal, Buffer.concat(out), Buffer.concat(err)));
+  child.stdin!.on('error', () => undefined);
+  child.stdin!.end(opts.input ?? '');
 }
 
 /** SUBHOST_TRACE=1: every external command and step with its duration, on stderr (for profiling). */

@@ -1,0 +1,62 @@
+// What spawn.c needs from JS values and from the child's environment, before posix_spawn.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "spawn-args.h"
+
+napi_value error_value(napi_env env, const char *what, int err) {
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value text, code, error;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+  napi_create_string_utf8(env, strerrorname_np(err) ? strerrorname_np(err) : "EIO", NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, text, &error);
+  napi_set_named_property(env, error, "code", code);
+  return error;
+}
+
+// A JS array of strings as a NULL-terminated vector in one allocation (strings after the pointers).
+char **string_vector(napi_env env, napi_value array) {
+  uint32_t n = 0;
+  if (napi_get_array_length(env, array, &n) != napi_ok) return NULL;
+  size_t total = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value s;
+    size_t len = 0;
+    napi_get_element(env, array, i, &s);
+    if (napi_get_value_string_utf8(env, s, NULL, 0, &len) != napi_ok) return NULL;
+    total += len + 1;
+  }
+  char **v = malloc((n + 1) * sizeof(char *) + total);
+  if (!v) return NULL;
+  char *p = (char *)(v + n + 1);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value s;
+    size_t len = 0;
+    napi_get_element(env, array, i, &s);
+    napi_get_value_string_utf8(env, s, p, total, &len);
+    v[i] = p;
+    p += len + 1;
+    total -= len + 1;
+  }
+  v[n] = NULL;
+  return v;
+}
+
+// execvp's search, but in the child's PATH (as libuv does), with access() instead of a failed clone per entry.
+const char *resolve(const char *file, char *const envp[], char *buf, size_t size) {
+  if (strchr(file, '/')) return file;
+  const char *path = "/usr/local/bin:/usr/bin:/bin";
+  for (char *const *e = envp; *e; e++)
+    if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
+  for (const char *dir = path;; dir = strchr(dir, ':') + 1) {
+    size_t len = strchrnul(dir, ':') - dir;
+    struct stat st;
+    if (snprintf(buf, size, "%.*s%s%s", (int)len, dir, len ? "/" : "", file) < (int)size && stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0) return buf;
+    if (!strchr(dir, ':')) return NULL;
+  }
+}
