@@ -201,6 +201,7 @@ static napi_value program_info(napi_env env, napi_callback_info info) {
 }
 
 void register_host_calls(napi_env env, napi_value exports);
+void register_proc_connector(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -216,6 +217,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, flags, "ALLOW_MULTI", int_value(env, BPF_F_ALLOW_MULTI));
   napi_set_named_property(env, exports, "flags", flags);
   register_host_calls(env, exports);
+  register_proc_connector(env, exports);
   return exports;
 }
 

@@ -26,11 +26,11 @@ export interface DaemonOptions {
   vmPrefix?: string;
 }
 
-/** The listener's tick: new PIDs and doubtful subhosts looked at this often (VMs placed within 2 s). */
+/** The listener's tick: doubtful subhosts (and without the proc connector, new PIDs) looked at this often (VMs placed within 2 s). */
 const TICK_MS = 1000;
 /** Every this many ticks: every subhost record and vm/ cgroup looked at. */
 const FULL_EVERY = 10;
-/** Every this many ticks: every PID (a long-running process that exec'd qemu late). */
+/** Without the proc connector, every this many ticks: every PID (a long-running process that exec'd qemu late). */
 const ALL_PIDS_EVERY = 30;
 const PRUNE_MS = 3600_000;
 
@@ -62,6 +62,11 @@ export function daemonLog(env: NodeJS.ProcessEnv): (line: string) => void {
  * the write in flight is done and the database closed.
  */
 export async function runDaemon(rt: Runtime, o: DaemonOptions, log = daemonLog(rt.env)): Promise<number> {
+  // Handled from the start: a signal while the daemon starts (the first sample, the connector's ack) stops it as cleanly as later.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
   const lock = await lockDaemon(rt.paths);
   const host = o.hostname ?? osHostname();
   let store: HistoryStore | undefined;
@@ -90,7 +95,7 @@ export async function runDaemon(rt: Runtime, o: DaemonOptions, log = daemonLog(r
 
     const pruned = store.prune();
     if (pruned.samples + pruned.hourly + pruned.daily) log(`history: pruned ${pruned.samples} samples, ${pruned.hourly} hourly and ${pruned.daily} daily rows`);
-    await vms.scan(true);
+    log(await vms.start(rt.env.SUBHOST_DAEMON_PROC_SCAN === '1'));
     vms.sweep();
     releases.tick(true);
     sampler.sample();
@@ -99,7 +104,7 @@ export async function runDaemon(rt: Runtime, o: DaemonOptions, log = daemonLog(r
     const tick = () => {
       ticks += 1;
       const full = ticks % FULL_EVERY === 0;
-      void vms!.scan(ticks % ALL_PIDS_EVERY === 0);
+      if (vms!.mode === 'scan') void vms!.scan(ticks % ALL_PIDS_EVERY === 0);
       releases!.tick(full);
       if (full) vms!.sweep();
     };
@@ -118,10 +123,7 @@ export async function runDaemon(rt: Runtime, o: DaemonOptions, log = daemonLog(r
       }, PRUNE_MS),
     );
 
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGTERM', resolve);
-      process.once('SIGINT', resolve);
-    });
+    const signal = await signalled;
     log(`daemon: ${signal}: stopping`);
     return 0;
   } finally {
