@@ -3,6 +3,10 @@
 // exec (and our subscription's ack) in the kernel; libuv polls the socket on Node's own loop.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/filter.h>
@@ -30,6 +34,7 @@ typedef struct {
   uint32_t delay_ms;
   int open_handles;
   int closed;
+  bool error;
   int32_t pids[MAX_BATCH];
 } exec_watch;
 
@@ -50,6 +55,8 @@ static struct sock_filter filter[] = {
     BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
 };
 
+static void on_timer(uv_timer_t *t);
+
 static void on_handle_closed(uv_handle_t *h) {
   exec_watch *w = h->data;
   if (--w->open_handles == 0) free(w);
@@ -69,28 +76,53 @@ static void watch_close(exec_watch *w) {
 
 static void on_readable(uv_poll_t *h, int status, int events);
 
-static void on_timer(uv_timer_t *t) {
-  exec_watch *w = t->data;
-  if (!w->closed) uv_poll_start(&w->poll, UV_READABLE, on_readable);
+// What a VM process is told by: its executable and comm (read after the batch's pause, when most
+// short-lived processes have ended: those are left out, they are no VM to place).
+static bool describe(int pid, char *exe, size_t exe_size, char *comm, size_t comm_size) {
+  char path[48];
+  snprintf(path, sizeof path, "/proc/%d/exe", pid);
+  ssize_t n = readlink(path, exe, exe_size - 1);
+  if (n < 0) return false;
+  exe[n] = 0;
+  snprintf(path, sizeof path, "/proc/%d/comm", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t m = read(fd, comm, comm_size - 1);
+  close(fd);
+  if (m <= 0) return false;
+  if (comm[m - 1] == '\n') m--;
+  comm[m] = 0;
+  return true;
 }
 
-// callback(pids: number[], overrun: boolean, ack: number): ack is -1 when no ack came in this batch.
+// callback(pids: number[], exes: string[], comms: string[], overrun: boolean, ack: number): the
+// exec'd processes still running; ack is -1 when no ack came in this batch.
 static void deliver(exec_watch *w, int count, bool overrun, int ack) {
   napi_env env = w->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value cb, recv, argv[3], result;
+  napi_value cb, recv, argv[5], result;
   napi_get_reference_value(env, w->callback, &cb);
   napi_get_global(env, &recv);
-  napi_create_array_with_length(env, count, &argv[0]);
+  napi_create_array(env, &argv[0]);
+  napi_create_array(env, &argv[1]);
+  napi_create_array(env, &argv[2]);
+  char exe[PATH_MAX], comm[64];
+  uint32_t k = 0;
   for (int i = 0; i < count; i++) {
+    if (!describe(w->pids[i], exe, sizeof exe, comm, sizeof comm)) continue;
     napi_value v;
     napi_create_int32(env, w->pids[i], &v);
-    napi_set_element(env, argv[0], i, v);
+    napi_set_element(env, argv[0], k, v);
+    napi_create_string_utf8(env, exe, NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, argv[1], k, v);
+    napi_create_string_utf8(env, comm, NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, argv[2], k, v);
+    k++;
   }
-  napi_get_boolean(env, overrun, &argv[1]);
-  napi_create_int32(env, ack, &argv[2]);
-  if (napi_make_callback(env, w->context, recv, cb, 3, argv, &result) == napi_pending_exception) {
+  napi_get_boolean(env, overrun, &argv[3]);
+  napi_create_int32(env, ack, &argv[4]);
+  if ((k || overrun || ack >= 0) && napi_make_callback(env, w->context, recv, cb, 5, argv, &result) == napi_pending_exception) {
     napi_value err;
     napi_get_and_clear_last_exception(env, &err);
     napi_fatal_exception(env, err);
@@ -100,11 +132,8 @@ static void deliver(exec_watch *w, int count, bool overrun, int ack) {
 
 // Everything queued, without blocking: exec PIDs (thread group ids), whether the kernel dropped
 // events (ENOBUFS: the receive buffer overran), and our ack's error.
-static void on_readable(uv_poll_t *h, int status, int events) {
-  (void)events;
-  exec_watch *w = h->data;
+static void drain(exec_watch *w, bool overrun) {
   int count = 0, ack = -1;
-  bool overrun = status < 0;
   char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
   for (;;) {
     ssize_t n = recv(w->fd, buf, sizeof buf, MSG_DONTWAIT);
@@ -130,12 +159,32 @@ static void on_readable(uv_poll_t *h, int status, int events) {
       }
     }
   }
-  // A pause before the next read: the events of that time come as one batch (one call into JS).
-  if (w->delay_ms) {
-    uv_poll_stop(&w->poll);
-    uv_timer_start(&w->timer, on_timer, w->delay_ms, 0);
+  deliver(w, count, overrun, ack);
+}
+
+// The first event of a batch: a pause (delayMs), then everything that came meanwhile in one call into JS.
+static void on_readable(uv_poll_t *h, int status, int events) {
+  (void)events;
+  exec_watch *w = h->data;
+  if (status < 0) w->error = true;
+  if (!w->delay_ms) {
+    bool error = w->error;
+    w->error = false;
+    drain(w, error);
+    return;
   }
-  if (count || overrun || ack >= 0) deliver(w, count, overrun, ack);
+  uv_poll_stop(&w->poll);
+  uv_timer_start(&w->timer, on_timer, w->delay_ms, 0);
+}
+
+static void on_timer(uv_timer_t *t) {
+  exec_watch *w = t->data;
+  if (w->closed) return;
+  bool error = w->error;
+  w->error = false;
+  drain(w, error);
+  // The callback may have closed the watch.
+  if (!w->closed) uv_poll_start(&w->poll, UV_READABLE, on_readable);
 }
 
 static napi_value close_fn(napi_env env, napi_callback_info info) {

@@ -9,7 +9,7 @@ import { executePlan } from '../core/plan/executor';
 import { CgroupSet } from '../core/cgroups/subhost-cgroups';
 import { buildSetupPlan, decideVm, type MoveVmParams } from '../core/vms/setup-plan';
 import { SETUP_HANDLERS, type MoveVmResult, type SetupContext } from '../core/vms/setup-steps';
-import { findVmProcesses, type VmProcess } from '../core/vms/vm-process';
+import { findVmProcesses, isVmProcess, type VmProcess } from '../core/vms/vm-process';
 import type { DaemonCounters } from './metrics';
 
 export interface VmWatchOptions {
@@ -98,7 +98,8 @@ export class VmWatcher {
     let why = 'SUBHOST_DAEMON_PROC_SCAN=1';
     if (!scanOnly) {
       try {
-        this.execs = await watchExecs((pids, overrun) => this.onExecs(pids, overrun));
+        // Only a VM executable (or comm) is read further: most execs are of other programs.
+        this.execs = await watchExecs((execs, overrun) => this.onExecs(execs.filter((e) => isVmProcess(e.exe, e.comm)).map((e) => e.pid), overrun));
         this.mode = 'connector';
       } catch (err) {
         why = (err as Error).message;

@@ -23,7 +23,7 @@ export interface BpfAddon {
   /** null: the device is not attached (or does not exist). */
   loopStatus(dev: string): LoopStatus | null;
   /** The netlink proc connector's exec events (proc_connector.c); throws where the kernel has none. */
-  watchExecs?(callback: (pids: number[], overrun: boolean, ack: number) => void, delayMs: number): { fd: number; close(): void };
+  watchExecs?(callback: (pids: number[], exes: string[], comms: string[], overrun: boolean, ack: number) => void, delayMs: number): { fd: number; close(): void };
   loadDeviceProgram(insns: Buffer, name: string, license: string): number;
   attachDeviceProgram(cgroupPath: string, progFd: number, flags: number): void;
   queryDevicePrograms(cgroupPath: string, effective: boolean): { flags: number; ids: number[] };
