@@ -15,6 +15,7 @@ import { addWebRoutes } from '../web/routes';
 import { Sampler } from './sampler';
 import { HeldFiles } from '../core/usage/files';
 import { VmWatcher } from './vm-watch';
+import { DAEMON_V8_FLAGS, execWithDaemonFlags } from './v8-flags';
 
 export interface DaemonOptions {
   host: string;
@@ -62,6 +63,8 @@ export function daemonLog(env: NodeJS.ProcessEnv): (line: string) => void {
  * the write in flight is done and the database closed.
  */
 export async function runDaemon(rt: Runtime, o: DaemonOptions, log = daemonLog(rt.env)): Promise<number> {
+  // Before anything is open or written: on success this process starts again under the flags.
+  const noFlags = execWithDaemonFlags(rt.env);
   // Handled from the start: a signal while the daemon starts (the first sample, the connector's ack) stops it as cleanly as later.
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve);
@@ -92,6 +95,7 @@ export async function runDaemon(rt: Runtime, o: DaemonOptions, log = daemonLog(r
     const listen = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${boundPort(server)}`;
     writeDaemonState(rt.paths, { listen, db: o.db, startedAt: new Date().toISOString() });
     log(`daemon: pid ${process.pid} on http://${listen}, history in ${o.db} every ${o.intervalSeconds} s${o.vmPrefix ? `, VMs named ${o.vmPrefix}* only` : ''}`);
+    log(noFlags ? `daemon: without its V8 flags (${noFlags})` : `daemon: V8 flags ${DAEMON_V8_FLAGS.join(' ')}`);
 
     const pruned = store.prune();
     if (pruned.samples + pruned.hourly + pruned.daily) log(`history: pruned ${pruned.samples} samples, ${pruned.hourly} hourly and ${pruned.daily} daily rows`);

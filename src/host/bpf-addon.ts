@@ -22,6 +22,8 @@ export interface BpfAddon {
   tryFlock(fd: number, exclusive: boolean): boolean;
   /** null: the device is not attached (or does not exist). */
   loopStatus(dev: string): LoopStatus | null;
+  /** execv(2): this process becomes path with argv (same PID); returns only by throwing. */
+  execv?(path: string, argv: string[]): never;
   /** The netlink proc connector's exec events (proc_connector.c); throws where the kernel has none. */
   watchExecs?(callback: (pids: number[], exes: string[], comms: string[], overrun: boolean, ack: number) => void, delayMs: number): { fd: number; close(): void };
   loadDeviceProgram(insns: Buffer, name: string, license: string): number;

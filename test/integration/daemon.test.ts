@@ -60,6 +60,13 @@ describe('subhost daemon', () => {
     expect(d.stderr().match(/vm: new processes.*/g)).toEqual(['vm: new processes from the netlink proc connector (exec events)']);
   });
 
+  it('runs under its V8 flags, restarted in place by execv (the same PID), and says so', async () => {
+    await waitFor('its flags line', () => d.stderr().includes('daemon: V8 flags'));
+    expect(d.stderr()).toContain('daemon: V8 flags --single-threaded --no-opt\n');
+    // d.pid is the process the test spawned: the same one now runs node with the flags.
+    expect(readFileSync(`/proc/${d.pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining([process.execPath, '--single-threaded', '--no-opt', 'daemon']));
+  });
+
   it('is one per host: a second one exits 1 naming the first one\'s PID', () => {
     const r = cli(['daemon', '--listen', '127.0.0.1:0', '--db', join(root, 'other.sqlite')], { env });
     expect(r.stderr).toBe(`subhost: daemon: another daemon is running on this host (pid ${d.pid})\n`);
