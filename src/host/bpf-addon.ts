@@ -24,6 +24,8 @@ export interface BpfAddon {
   loopStatus(dev: string): LoopStatus | null;
   /** execv(2): this process becomes path with argv (same PID); returns only by throwing. */
   execv?(path: string, argv: string[]): never;
+  /** malloc_trim(0): the C heap's free pages back to the kernel. */
+  mallocTrim?(): boolean;
   /** The netlink proc connector's exec events (proc_connector.c); throws where the kernel has none. */
   watchExecs?(callback: (pids: number[], exes: string[], comms: string[], overrun: boolean, ack: number) => void, delayMs: number): { fd: number; close(): void };
   loadDeviceProgram(insns: Buffer, name: string, license: string): number;
