@@ -202,6 +202,7 @@ static napi_value program_info(napi_env env, napi_callback_info info) {
 
 void register_host_calls(napi_env env, napi_value exports);
 void register_spawn_calls(napi_env env, napi_value exports);
+void register_proc_connector(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -218,6 +219,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "flags", flags);
   register_host_calls(env, exports);
   register_spawn_calls(env, exports);
+  register_proc_connector(env, exports);
   return exports;
 }
 

@@ -1,18 +1,20 @@
 // Two host calls that boot and stop would otherwise spawn a process for (flock(1), losetup --list):
-// flock(2) on a descriptor we hold, and LOOP_GET_STATUS64 on one loop device.
+// flock(2) on a descriptor we hold, and LOOP_GET_STATUS64 on one loop device; and execv(2) for the daemon.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
+#include <malloc.h>
 #include <node_api.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-static napi_value host_throw(napi_env env, const char *what, int err) {
+napi_value host_throw(napi_env env, const char *what, int err) {
   char msg[256];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
   napi_value text, code, error;
@@ -93,10 +95,58 @@ static napi_value loop_status(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// execv(path: string, argv: string[]): replaces this process (same PID, same environment and
+// descriptors) with another program; returns only by throwing. The daemon restarts itself under
+// its own V8 flags (Node 20 has no process.execve).
+static napi_value exec_v(napi_env env, napi_callback_info info) {
+  size_t argc = 2, len;
+  napi_value argv[2];
+  uint32_t n = 0;
+  bool is_array = false;
+  char path[4096];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok ||
+      napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &n) != napi_ok || n == 0 || n > 4096) {
+    napi_throw_type_error(env, NULL, "execv(path: string, argv: string[])");
+    return NULL;
+  }
+  char **args = calloc(n + 1, sizeof *args);
+  bool ok = args != NULL;
+  for (uint32_t i = 0; ok && i < n; i++) {
+    napi_value v;
+    size_t size;
+    ok = napi_get_element(env, argv[1], i, &v) == napi_ok && napi_get_value_string_utf8(env, v, NULL, 0, &size) == napi_ok && (args[i] = malloc(size + 1)) != NULL &&
+         napi_get_value_string_utf8(env, v, args[i], size + 1, &size) == napi_ok;
+  }
+  int err = EINVAL;
+  if (ok) {
+    // Node marks its stdio close-on-exec: the new image keeps the same stdin, stdout and stderr.
+    for (int fd = 0; fd <= 2; fd++) {
+      int flags = fcntl(fd, F_GETFD);
+      if (flags >= 0) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+    }
+    execv(path, args);
+    err = errno;
+  }
+  for (uint32_t i = 0; args && i < n; i++) free(args[i]);
+  free(args);
+  return host_throw(env, "execv", err);
+}
+
+// mallocTrim(): gives the C heap's free pages back to the kernel (glibc keeps them otherwise):
+// the daemon calls it after each sample, whose SQLite and HTTP buffers are freed by then.
+static napi_value malloc_trim_fn(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_get_boolean(env, malloc_trim(0) != 0, &result);
+  return result;
+}
+
 void register_host_calls(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"tryFlock", NULL, try_flock, NULL, NULL, NULL, napi_default, NULL},
       {"loopStatus", NULL, loop_status, NULL, NULL, NULL, napi_default, NULL},
+      {"execv", NULL, exec_v, NULL, NULL, NULL, napi_default, NULL},
+      {"mallocTrim", NULL, malloc_trim_fn, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

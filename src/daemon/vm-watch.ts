@@ -3,12 +3,13 @@ import { hostname } from 'node:os';
 import { findV1Hierarchies, type V1Hierarchy } from '../host/cgroup-v1';
 import { Cgroup } from '../host/cgroupfs';
 import { lastPid, listPids } from '../host/proc';
+import { watchExecs, type ExecWatch } from '../host/proc-connector';
 import { CGROUP_VM } from '../core/state/paths';
 import { executePlan } from '../core/plan/executor';
 import { CgroupSet } from '../core/cgroups/subhost-cgroups';
 import { buildSetupPlan, decideVm, type MoveVmParams } from '../core/vms/setup-plan';
 import { SETUP_HANDLERS, type MoveVmResult, type SetupContext } from '../core/vms/setup-steps';
-import { findVmProcesses, type VmProcess } from '../core/vms/vm-process';
+import { findVmProcesses, isVmProcess, type VmProcess } from '../core/vms/vm-process';
 import type { DaemonCounters } from './metrics';
 
 export interface VmWatchOptions {
@@ -22,16 +23,24 @@ export interface VmWatchOptions {
 /** A forked child execs qemu a moment after it appears: new PIDs are looked at on this many scans. */
 const YOUNG_SCANS = 2;
 
+/** How new processes are found: the kernel's exec events, or a scan of /proc on each tick. */
+export type NewProcesses = 'connector' | 'scan';
+
 /**
  * Puts VM processes that start while the daemon runs into vm/NAME, with the plan and step handlers
  * of `cgroups setup` (the same matching, the same moves and undo), and removes vm/NAME cgroups
- * whose VM ended. New processes are found by a scan of /proc that reads only PIDs it has not seen
- * (readdir plus one stat read per new PID, and no readdir while /proc/loadavg's last PID stays the
- * same: no process was made): the netlink proc connector would tell of each exec but
- * needs a native socket that Node does not have, and forks and execs come far less often than
- * the scan. A full scan (every PID, now and then) finds a process that exec'd qemu long after it started.
+ * whose VM ended. New processes come from the netlink proc connector (each exec's PID; only those
+ * are read, and a lost batch costs one full scan), or where it cannot be had from a scan of /proc
+ * that reads only PIDs it has not seen (no readdir while /proc/loadavg's last PID stays the same)
+ * plus a full one now and then for a process that exec'd qemu long after it started.
  */
 export class VmWatcher {
+  /** Which way new processes are found (start() decides). */
+  mode: NewProcesses = 'scan';
+  private execs: ExecWatch | undefined;
+  /** Exec'd PIDs not looked at yet, and whether every PID is to be (the first look, an overrun). */
+  private pending = new Set<number>();
+  private pendingAll = false;
   private seen = new Set<number>();
   private young = new Map<number, number>();
   /** /proc/loadavg's last PID at the last listing of /proc. */
@@ -81,19 +90,71 @@ export class VmWatcher {
     }
   }
 
+  /**
+   * The proc connector, unless `scanOnly` or it cannot be had; then every running process is
+   * looked at once (subscribed first: a VM started meanwhile is in one or the other). Returns the log line.
+   */
+  async start(scanOnly = false): Promise<string> {
+    let why = 'SUBHOST_DAEMON_PROC_SCAN=1';
+    if (!scanOnly) {
+      try {
+        // Only a VM executable (or comm) is read further: most execs are of other programs.
+        this.execs = await watchExecs((execs, overrun) => this.onExecs(execs.filter((e) => isVmProcess(e.exe, e.comm)).map((e) => e.pid), overrun));
+        this.mode = 'connector';
+      } catch (err) {
+        why = (err as Error).message;
+      }
+    }
+    if (this.mode === 'connector') {
+      this.pendingAll = true;
+      await this.drain();
+      return 'vm: new processes from the netlink proc connector (exec events)';
+    }
+    await this.scan(true);
+    return `vm: new processes by a /proc scan every tick (no proc connector: ${why})`;
+  }
+
+  private onExecs(pids: number[], overrun: boolean): void {
+    for (const pid of pids) this.pending.add(pid);
+    if (overrun && !this.pendingAll) {
+      this.pendingAll = true;
+      this.o.log('vm: the proc connector lost events (receive buffer overrun): one scan of every PID');
+    }
+    void this.drain();
+  }
+
+  /** Looks at pending PIDs until none is left; one at a time (a batch that comes meanwhile waits its turn). */
+  private async drain(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.pending.size || this.pendingAll) {
+        const pids = this.pendingAll ? listPids() : [...this.pending];
+        this.pending.clear();
+        this.pendingAll = false;
+        await this.look(pids);
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
   /** One scan: `all` reads every PID (the first scan, and now and then, for a process that exec'd qemu late). */
   async scan(all = false): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
-      const pids = this.candidates(all);
-      if (!pids.length) return;
-      // By executable as well as comm: libvirt's and Ganeti's -name ...,process=P renames the process at once.
-      const vms = findVmProcesses(pids).filter((vm) => this.ours(vm.name) && decideVm(vm, this.v1).action === 'move');
-      if (vms.length) await this.place(vms);
+      await this.look(this.candidates(all));
     } finally {
       this.busy = false;
     }
+  }
+
+  private async look(pids: number[]): Promise<void> {
+    if (!pids.length) return;
+    // By executable as well as comm: libvirt's and Ganeti's -name ...,process=P renames the process at once.
+    const vms = findVmProcesses(pids).filter((vm) => this.ours(vm.name) && decideVm(vm, this.v1).action === 'move');
+    if (vms.length) await this.place(vms);
   }
 
   private async place(vms: VmProcess[]): Promise<void> {
@@ -164,6 +225,8 @@ export class VmWatcher {
   }
 
   close(): void {
+    this.execs?.close();
+    this.execs = undefined;
     for (const name of [...this.watchers.keys()]) this.unwatch(name);
   }
 }

@@ -13,14 +13,21 @@ export interface LoopStatus {
 }
 
 /**
- * What native/bpf exports: bpf(2) for cgroup device programs (bpf.c), and two host calls boot
- * and stop would otherwise spawn a process for (host.c): flock(2) and a loop device's status.
+ * What native/bpf exports: bpf(2) for cgroup device programs (bpf.c), two host calls boot and
+ * stop would otherwise spawn a process for (host.c): flock(2) and a loop device's status, and the
+ * proc connector's exec events for the daemon (proc_connector.c).
  */
 export interface BpfAddon {
   /** flock(fd, LOCK_EX or LOCK_SH | LOCK_NB): false when another holds it. */
   tryFlock(fd: number, exclusive: boolean): boolean;
   /** null: the device is not attached (or does not exist). */
   loopStatus(dev: string): LoopStatus | null;
+  /** execv(2): this process becomes path with argv (same PID); returns only by throwing. */
+  execv?(path: string, argv: string[]): never;
+  /** malloc_trim(0): the C heap's free pages back to the kernel. */
+  mallocTrim?(): boolean;
+  /** The netlink proc connector's exec events (proc_connector.c); throws where the kernel has none. */
+  watchExecs?(callback: (pids: number[], exes: string[], comms: string[], overrun: boolean, ack: number) => void, delayMs: number): { fd: number; close(): void };
   loadDeviceProgram(insns: Buffer, name: string, license: string): number;
   attachDeviceProgram(cgroupPath: string, progFd: number, flags: number): void;
   queryDevicePrograms(cgroupPath: string, effective: boolean): { flags: number; ids: number[] };

@@ -55,6 +55,18 @@ describe('subhost daemon', () => {
     removeTestRoot(root);
   });
 
+  it('finds new processes through the netlink proc connector on this host, and says so once at start', async () => {
+    await waitFor('its start line', () => d.stderr().includes('vm: new processes'));
+    expect(d.stderr().match(/vm: new processes.*/g)).toEqual(['vm: new processes from the netlink proc connector (exec events)']);
+  });
+
+  it('runs under its V8 flags, restarted in place by execv (the same PID), and says so', async () => {
+    await waitFor('its flags line', () => d.stderr().includes('daemon: V8 flags'));
+    expect(d.stderr()).toContain('daemon: V8 flags --single-threaded --no-opt\n');
+    // d.pid is the process the test spawned: the same one now runs node with the flags.
+    expect(readFileSync(`/proc/${d.pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining([process.execPath, '--single-threaded', '--no-opt', 'daemon']));
+  });
+
   it('is one per host: a second one exits 1 naming the first one\'s PID', () => {
     const r = cli(['daemon', '--listen', '127.0.0.1:0', '--db', join(root, 'other.sqlite')], { env });
     expect(r.stderr).toBe(`subhost: daemon: another daemon is running on this host (pid ${d.pid})\n`);
@@ -183,6 +195,18 @@ describe('subhost daemon', () => {
     expect(existsSync(join(run, 'daemon.json'))).toBe(false);
     // The lock went with it: the next daemon starts.
     d = await startDaemon({ root, run, db });
+  });
+
+  it('places a qemu started after it within 2 s by the /proc scan where the proc connector is not used (SUBHOST_DAEMON_PROC_SCAN=1)', async () => {
+    expect(await d.stop()).toEqual({ code: 0, signal: null });
+    d = await startDaemon({ root, run, db, env: { SUBHOST_DAEMON_PROC_SCAN: '1' } });
+    await waitFor('its start line', () => d.stderr().includes('vm: new processes'));
+    expect(d.stderr().match(/vm: new processes.*/g)).toEqual(['vm: new processes by a /proc scan every tick (no proc connector: SUBHOST_DAEMON_PROC_SCAN=1)']);
+    const name = `${PREFIX}ds${process.pid % 1000}`;
+    const q = await qemu(name);
+    await waitFor(`qemu ${name} in vm/${name}`, () => cgroupOf(q.pid!) === `/vm/${name}`, 2000, 20);
+    await killQemu(q);
+    await waitFor(`vm/${name} removed`, () => !existsSync(join(mount, 'vm', name)), 5000);
   });
 
   it('ships a systemd unit that systemd-analyze verify accepts', () => {
