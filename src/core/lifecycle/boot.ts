@@ -109,12 +109,10 @@ export async function checkAndRecord(
   { config, layout }: { config: SubhostConfig; layout: Layout },
   plan: (tables: Map<string, PartitionTable>) => SubhostPlan,
 ): Promise<{ plan: SubhostPlan; record: StateRecord }> {
-  // NAME's images are probed (partx, blkid -p) while this boot waits for the host lock, which
-  // serialises every boot's checks: held over the probes, it made a batch boot wait on each in turn.
+  // NAME's images are probed (partx, blkid -p) before the host lock, which serialises every
+  // boot's checks: held over the probes, it made a batch boot wait on each boot's in turn.
   let probes: ImageProbes | undefined;
-  const probed = timed('probe images', () => (probes = checkOwn(rt, config, layout)).settled());
-  probed.catch(() => undefined);
-  if (!probes) await probed; // the folder or the layout was refused
+  await timed('probe images', () => (probes = checkOwn(rt, config, layout)).settled());
   const hostLock = await timed('lock host', () => lockHost(rt, `${mode} ${name}`));
   try {
     const planned = plan(await timed('check against host', () => checkAgainstHost(rt, config, layout, probes)));
@@ -137,8 +135,6 @@ export async function checkAndRecord(
     return { plan: planned, record };
   } finally {
     hostLock.release();
-    // A refused check leaves no probe running behind it.
-    await probed;
   }
 }
 
