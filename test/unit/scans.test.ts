@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ImageProbes, probeable } from '../../src/core/config/image-probes';
 import { hostIfname } from '../../src/core/config/names';
 import { nameCandidates } from '../../src/core/inspect/resources';
 
@@ -16,5 +21,41 @@ describe('per-subhost scans', () => {
       const made = Array.from({ length: 12 }, (_, i) => hostIfname(name, i));
       expect(nameCandidates([...made, 'lo', `${name}x`], name)).toEqual(made);
     }
+  });
+});
+
+describe('image probes', () => {
+  it('reads early only a regular file, or a block device where one is allowed: never a FIFO, which would block partx', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pfc-probe-'));
+    try {
+      const file = join(dir, 'disk.raw');
+      writeFileSync(file, '');
+      const fifo = join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      expect(probeable(file, false)).toBe(true);
+      expect(probeable(fifo, true)).toBe(false);
+      expect(probeable(dir, true)).toBe(false);
+      expect(probeable(join(dir, 'missing'), true)).toBe(false);
+      const block = ['/dev/loop0', '/dev/sda', '/dev/vda'].find((d) => existsSync(d) && statSync(d).isBlockDevice());
+      if (block) {
+        expect(probeable(block, true)).toBe(true);
+        expect(probeable(block, false)).toBe(false);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs each probe once and hands the same result to every check that asks', async () => {
+    const probes = new ImageProbes();
+    const missing = '/nonexistent/pfc-disk.raw';
+    const a = probes.table(missing);
+    expect(probes.table(missing)).toBe(a);
+    await expect(a).rejects.toThrow();
+    const t = probes.type(missing, 512, 1024);
+    expect(probes.type(missing, 512, 1024)).toBe(t);
+    expect(probes.type(missing)).not.toBe(t);
+    await probes.settled();
+    expect((await t).problem).toMatch(/holds no filesystem/);
   });
 });
