@@ -1,5 +1,4 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
 
 /**
  * Write via a temp file and rename(2), so a reader or a crash sees the old or the new file, never
@@ -21,25 +20,4 @@ export function writeFileAtomic(path: string, data: string, mode = 0o644, sync =
   }
   closeSync(fd);
   renameSync(tmp, path);
-}
-
-/**
- * writeFileAtomic with the same steps (temp file, every byte, fsync, rename) on libuv's threads:
- * the fsync of a record on a disk-backed /run no longer stops the event loop, and with it the
- * other steps and the other boots of a batch. Calls on one path must not overlap (one temp name).
- */
-export async function writeFileAtomicAsync(path: string, data: string, mode = 0o644): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', mode);
-  try {
-    const buf = Buffer.from(data);
-    for (let done = 0; done < buf.length; ) done += (await fh.write(buf, done, buf.length - done)).bytesWritten;
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  await rename(tmp, path);
 }

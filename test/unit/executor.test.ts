@@ -23,26 +23,6 @@ function recorder() {
 const plan = (...ns: string[]): Plan<Step<'k', { n: string }>> => ({ name: 'x', command: 'test', steps: ns.map((n) => ({ kind: 'k', id: n, describe: `step ${n}`, params: { n } })) });
 
 describe('executePlan', () => {
-  it('starts the next step only once the record of the last is written (an async write is awaited)', async () => {
-    const { log, handler } = recorder();
-    const record = async (a: unknown[]) => {
-      await new Promise((r) => setTimeout(r, 20));
-      log.push(`recorded ${a.length}`);
-    };
-    await executePlan(plan('a', 'b'), { k: handler() }, { results: new Map() }, { record });
-    expect(log).toEqual(['apply a', 'recorded 1', 'apply b', 'recorded 2']);
-  });
-
-  it('undoes a step whose record could not be written, and throws', async () => {
-    const { log, handler } = recorder();
-    const record = async (a: unknown[]) => {
-      if (a.length === 2) throw new SubhostError('disk full');
-    };
-    await expect(executePlan(plan('a', 'b', 'c'), { k: handler() }, { results: new Map() }, { record })).rejects.toThrow(/disk full/);
-    expect(log.filter((l) => l.startsWith('apply'))).toEqual(['apply a', 'apply b']);
-    expect(log).toContain('undo a ra');
-  });
-
   it('applies in order and records each step', async () => {
     const { log, handler } = recorder();
     const seen: number[] = [];

@@ -2,7 +2,7 @@ import type { SubhostError } from '../../errors';
 import { executePlan } from '../plan/executor';
 import type { SubhostPlan } from '../plan/subhost-steps';
 import type { Runtime } from '../state/runtime';
-import { removeRuntimeDir, writeState, writeStateAsync, type StateRecord } from '../state/records';
+import { removeRuntimeDir, writeState, type StateRecord } from '../state/records';
 import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
 import { crashPoint, killAtStep } from './test-hooks';
@@ -15,15 +15,11 @@ import { crashPoint, killAtStep } from './test-hooks';
  */
 export async function applyRecorded(rt: Runtime, record: StateRecord, plan: SubhostPlan, ctx: SubhostContext): Promise<void> {
   const before = record.applied;
-  // One write at a time, each with the record as it is when its step ends (steps end at once).
-  let writing: Promise<void> = Promise.resolve();
   try {
     const applied = await executePlan(plan, SUBHOST_HANDLERS, ctx, {
       record: (a) => {
         record.applied = [...before, ...a];
-        const text = { ...record, applied: record.applied };
-        writing = writing.catch(() => undefined).then(() => writeStateAsync(rt.paths, text));
-        return writing;
+        writeState(rt.paths, record);
       },
       beforeStep: (step, index) => {
         killAtStep(rt.env, index);

@@ -27,8 +27,7 @@ function handlerOf<M, C extends StepContext>(handlers: Handlers<M, C>, kind: str
 
 export interface ExecuteOptions {
   /** Called after each step with everything applied so far (the caller persists it). */
-  /** Awaited before the step counts as done: its dependents start once it is recorded. */
-  record?: (applied: AppliedStep[]) => unknown;
+  record?: (applied: AppliedStep[]) => void;
   /** Called before each step; the fault-injection tests use it to kill us at every step. */
   beforeStep?: (step: Step, index: number) => void;
   /** Called after a step applied, before it is recorded (a crash between doing and recording). */
@@ -100,7 +99,7 @@ export async function executePlan<M, C extends StepContext>(plan: Plan<StepOf<M>
       ctx.results.set(step.id, result);
       applied.push({ kind: step.kind, id: step.id, params: step.params, result: result ?? null, after: waitsFor[index] });
       if (handler.undo) revert.add(step.describe, () => handler.undo!(step.params, result, ctx));
-      await opts.record?.(applied);
+      opts.record?.(applied);
       return true;
     } catch (err) {
       // A step that failed half-way may have made something: its undo runs too.

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
-import { writeFileAtomic, writeFileAtomicAsync } from '../../host/atomic-file';
+import { writeFileAtomic } from '../../host/atomic-file';
 import type { SubhostConfig } from '../config/types';
 import type { Layout } from '../storage/layout';
 import type { Paths } from './paths';
@@ -86,12 +86,6 @@ export function writeState(paths: Paths, state: StateRecord): void {
   mkdirSync(paths.runDir(state.name), { recursive: true, mode: 0o755 });
   // Complete or absent: every byte written, fsync'd, then renamed over the old record.
   writeFileAtomic(paths.stateFile(state.name), JSON.stringify(state, null, 1) + '\n', 0o644, true);
-}
-
-/** writeState off the event loop (the record after each plan step); one record's writes must not overlap. */
-export async function writeStateAsync(paths: Paths, state: StateRecord): Promise<void> {
-  mkdirSync(paths.runDir(state.name), { recursive: true, mode: 0o755 });
-  await writeFileAtomicAsync(paths.stateFile(state.name), JSON.stringify(state, null, 1) + '\n', 0o644);
 }
 
 export function removeRuntimeDir(paths: Paths, name: string): void {
