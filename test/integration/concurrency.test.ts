@@ -6,7 +6,7 @@ import { deriveMac } from '../../src/core/config/mac';
 import { linkMaster, readIfalias } from '../../src/host/ip';
 import { blockNumbers, listLoops } from '../../src/host/loop';
 import { isAlive, procRef } from '../../src/host/proc';
-import { cli, cliAsync, ok } from '../helpers/cli';
+import { cli, cliAsync, ok, spawnCli } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, sleep, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
 import { leftoversOf } from '../helpers/leaks';
@@ -49,6 +49,30 @@ describe('concurrency', () => {
     holder.kill('SIGKILL');
     const r = await boot;
     expect(r.code, r.stderr).toBe(0);
+    expect(statusOf(root, sub.name).state).toBe('running');
+    ok(['stop', sub.name], { root });
+  });
+
+  it("probes a boot's images while another command holds the host-wide lock, not after (a batch waited on each boot's probes in turn)", async () => {
+    const lockFile = '/run/subhost/.locks/.host';
+    mkdirSync('/run/subhost/.locks', { recursive: true });
+    const holder = spawn('sh', ['-c', `exec 9>>"$1"; flock 9; echo locked; exec sleep 600`, 'holder', lockFile], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((r) => holder.stdout.once('data', r));
+    const boot = spawnCli(['boot', sub.name], { root, env: { SUBHOST_TRACE: '1' } });
+    let stderr = '';
+    boot.stderr!.on('data', (b) => (stderr += b));
+    const ended = new Promise<number | null>((r) => boot.on('close', r));
+    // partx reads each image's table, blkid -p the root partition's type: all end while the lock is held.
+    const images = [sub.disk1, sub.disk2].filter((d) => d !== undefined).length;
+    try {
+      await waitFor('the image probes while the host lock is held', () => (stderr.match(/ms  partx /g) ?? []).length === images && /ms  blkid -p .*--offset/.test(stderr), 10_000);
+      expect(stderr).not.toMatch(/ms  losetup/);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    expect(await ended, stderr).toBe(0);
+    // Probed once each: the checks under the lock took the results, no second partx.
+    expect(stderr.match(/ms  partx /g)).toHaveLength(images);
     expect(statusOf(root, sub.name).state).toBe('running');
     ok(['stop', sub.name], { root });
   });

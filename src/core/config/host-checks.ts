@@ -1,7 +1,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { ConfigError } from '../../errors';
 import { isBridge, linkExists } from '../../host/ip';
-import { readPartitionTable, type PartitionTable, mountableType, partitionProblem } from '../storage/partition-table';
+import { type PartitionTable, partitionProblem } from '../storage/partition-table';
+import { ImageProbes } from './image-probes';
 import { identityOf, type Identity } from '../../host/file-identity';
 import { inUseBy } from '../storage/in-use';
 import type { LoopIdentity } from '../../host/loop-identity';
@@ -45,8 +46,9 @@ export function imageProblem(image: string, blockDeviceOk: boolean, loops: LoopI
 /**
  * Everything that can be checked before the host is touched, read-only: images, partitions,
  * bridges, MACs and images against other subhosts. Returns the partition tables for the plan.
+ * The image reads come from probes (started early by startImageProbes, or run here).
  */
-export async function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubhost[], loops: LoopIdentity[]): Promise<Map<string, PartitionTable>> {
+export async function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubhost[], loops: LoopIdentity[], probes = new ImageProbes()): Promise<Map<string, PartitionTable>> {
   const tables = new Map<string, PartitionTable & { size: number }>();
   const seen = new Map<Identity, { i: number; dev: string; part: number }>();
   const othersImages = others.flatMap((o) => o.config.disks.map((x) => ({ name: o.name, id: identityOf(x.image) })));
@@ -67,7 +69,7 @@ export async function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubh
     let table = tables.get(d.image);
     if (!table) {
       try {
-        table = await readPartitionTable(d.image);
+        table = await probes.table(d.image);
       } catch (err) {
         fail(what, element, `cannot read ${d.image}: ${(err as Error).message}`);
       }
@@ -82,7 +84,7 @@ export async function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubh
     const outside = part && partitionProblem(part, table.size);
     if (outside) fail(what, element, `partition ${d.part} of ${d.image} ${outside}`);
     if (i === 0) {
-      const { problem } = await mountableType(d.image, part?.offset ?? 0, part?.size ?? 0);
+      const { problem } = await probes.type(d.image, part?.offset ?? 0, part?.size ?? 0);
       if (problem) fail(what, element, `${d.part ? `partition ${d.part} of ` : ''}${d.image} ${problem}`);
     }
   }

@@ -68,8 +68,17 @@ export function subhostMountDirs(root: string, name: string): string[] {
 }
 
 /**
- * Host interfaces of NAME: those with our alias. boot sets it in the same `ip` process that
- * creates the link, so a link of that name without it is someone else's and is left alone.
+ * The link names boot gives NAME's host ends (hostIfname: NAME0, NAME1, ...), from a listing
+ * (pure): only these are asked for their alias, so the cost does not grow with other subhosts' links.
+ */
+export function nameCandidates(links: readonly string[], name: string): string[] {
+  return links.filter((l) => l.startsWith(name) && /^\d+$/.test(l.slice(name.length)));
+}
+
+/**
+ * Host interfaces of NAME: those named as boot names them that carry our alias. boot sets it in
+ * the same `ip` process that creates the link, so a link of that name without it is someone
+ * else's and is left alone.
  */
 export function subhostLinks(name: string): string[] {
   let links: string[];
@@ -78,7 +87,7 @@ export function subhostLinks(name: string): string[] {
   } catch {
     return [];
   }
-  return links.filter((l) => readIfalias(l) === linkAlias(name));
+  return nameCandidates(links, name).filter((l) => readIfalias(l) === linkAlias(name));
 }
 
 /** The network namespace NAME, if subhost made it: its `lo` carries our alias. */

@@ -11,7 +11,8 @@ import { deviceControl } from '../cgroups/devices';
 import { checkLayout, detectLayout, type Layout, checkLayoutImage } from '../storage/layout';
 import type { Lock } from '../../host/flock';
 import { checkName } from '../config/names';
-import { type PartitionTable, mountableType } from '../storage/partition-table';
+import type { PartitionTable } from '../storage/partition-table';
+import { startImageProbes, type ImageProbes } from '../config/image-probes';
 import { forceOffsetLoops } from '../steps/disks';
 import { listLoopIdentities } from '../../host/loop-identity';
 import { buildBootPlan } from '../plan/boot-plan';
@@ -61,17 +62,31 @@ export async function layoutConfig(rt: Runtime, name: string, configFile?: strin
   return { config, layout: detectLayout(config, rt.paths) };
 }
 
-/** Everything checkable before the host is touched: the folder's mode, the layout, images, partitions, bridges, MACs. */
-export async function checkAgainstHost(rt: Runtime, config: SubhostConfig, layout: Layout): Promise<Map<string, PartitionTable>> {
+/** What needs neither the host lock nor the other subhosts: the folder's mode, the layout; then the image probes start. */
+export function checkOwn(rt: Runtime, config: SubhostConfig, layout: Layout): ImageProbes {
   checkFolderMode(rt.paths.subhostDir(config.name));
   checkLayout(config, layout);
+  return startImageProbes(config, layout);
+}
+
+/** Everything checkable before the host is touched: the folder's mode, the layout, images, partitions, bridges, MACs. */
+export async function checkAgainstHost(rt: Runtime, config: SubhostConfig, layout: Layout, probes?: ImageProbes): Promise<Map<string, PartitionTable>> {
+  if (!probes) {
+    // Started here (a dry run): a refused check still leaves no probe running behind it.
+    const own = checkOwn(rt, config, layout);
+    try {
+      return await checkAgainstHost(rt, config, layout, own);
+    } finally {
+      await own.settled();
+    }
+  }
   const loops = await listLoopIdentities();
   checkLayoutImage(layout, loops);
   if (layout.imageFile) {
-    const { problem } = await mountableType(layout.imageFile);
+    const { problem } = await probes.type(layout.imageFile);
     if (problem) throw new ConfigError(`${layout.imageFile}: ${problem}`);
   }
-  return checkDisksAndNetwork(config, otherActive(rt, config.name), loops);
+  return checkDisksAndNetwork(config, otherActive(rt, config.name), loops, probes);
 }
 
 /** The config, its layout and the host checks in one (start, and the dry run of boot). */
@@ -102,9 +117,13 @@ export async function checkAndRecord(
   { config, layout }: { config: SubhostConfig; layout: Layout },
   plan: (tables: Map<string, PartitionTable>) => SubhostPlan,
 ): Promise<{ plan: SubhostPlan; record: StateRecord }> {
+  // NAME's images are probed (partx, blkid -p) before the host lock, which serialises every
+  // boot's checks: held over the probes, it made a batch boot wait on each boot's in turn.
+  let probes: ImageProbes | undefined;
+  await timed('probe images', () => (probes = checkOwn(rt, config, layout)).settled());
   const hostLock = await timed('lock host', () => lockHost(rt, `${mode} ${name}`));
   try {
-    const planned = plan(await timed('check against host', () => checkAgainstHost(rt, config, layout)));
+    const planned = plan(await timed('check against host', () => checkAgainstHost(rt, config, layout, probes)));
     await pausePoint(rt.env, `${mode}:checked`);
     const record: StateRecord = {
       version: 1,
