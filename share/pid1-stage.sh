@@ -19,11 +19,13 @@
 #   SUBHOST_SESSION       optional: "new" makes PID 1 a session leader; "tty" also makes stdin
 #                         (a terminal) its controlling terminal, which a shell needs for job control
 # fd 3, when open: the readiness pipe, passed down to subhost-init.
+# Run by a shell of its own (`subhost start`) or sourced in a subshell (the supervisor: one exec less).
 set -u
 
 # Joined before unshare, so that PID 1 starts inside and its cgroup namespace is rooted there.
+# "0" is the writing process: this shell, also where the supervisor sources us in a subshell ($$ is its own there).
 for procs in $SUBHOST_CGROUP_PROCS; do
-	echo $$ >"$procs" || exit 112
+	echo 0 >"$procs" || exit 112
 done
 
 # setsid runs as PID 1 itself (not a group leader, so it does not fork) before pivot_root.

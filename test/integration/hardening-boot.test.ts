@@ -60,12 +60,15 @@ describe('the set-up of PID 1', () => {
   // With dash as /bin/sh, /sbin (first in subhost-init's PATH) is where a command is looked up.
   const logging = (fail: string) => ({ mode: 0o755, content: `#!/bin/sh\necho "\${0##*/} $*" >>/ran-before-ready\ncase "$*" in ${fail}) echo "not supported" >&2; exit 1 ;; esac\nexec /bin/busybox "\${0##*/}" "$@"\n` });
   const files = Object.fromEntries(['mount', 'mknod', 'ln', 'mkdir', 'mkfifo', 'hostname'].map((c) => [`sbin/${c}`, logging(c === 'mount' ? '*remount,bind,ro*' : '--never--')]));
-  // No rcS: nothing of the guest's own start runs these commands either.
-  files['etc/init.d/rcS'] = { mode: 0o755, content: '#!/bin/sh\nexit 0\n' };
+  // An rcS that runs none of these commands, and notes its PID in the guest's PID namespace.
+  files['etc/init.d/rcS'] = { mode: 0o755, content: '#!/bin/sh\necho $$ >/run/rcS.pid\n' };
   const { sh, status } = useBootedSubhost('s', { subhost: () => ({ dataDisk: false, files, prepare: dashAsGuestShell }) });
 
   it('runs no program of the guest before "ready": a guest whose mount(8) fails boots, with every protection', () => {
     expect(sh('cat /ran-before-ready 2>/dev/null; echo end').stdout).toBe('end\n');
+    // Nothing was forked in the namespace before rcS, PID 1's first child (a mount, mknod or ln of
+    // the guest's sh was a process each: rcS was PID 40 or so).
+    expect(sh('cat /run/rcS.pid').stdout).toBe('2\n');
     const s = status();
     expect(s.hardening.problems).toEqual([]);
     const state = Object.fromEntries(s.hardening.paths.map((p: { path: string; state: string }) => [p.path, p.state]));
