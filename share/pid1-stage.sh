@@ -2,9 +2,10 @@
 # pid1-stage: become a subhost's PID 1, by way of unshare's fork. Joins the subhost's cgroups and
 # network namespace, makes new mount, PID, UTS, IPC and cgroup namespaces, drops capabilities (the
 # bounding set reduced, the inheritable and ambient sets emptied), and hands over to pivot-exec.pl,
-# which pivots into the root filesystem, detaches the host's root and only then runs subhost-init
-# with the guest's own /bin/sh. subhost-init is never written into the guest: its text is passed. Run by the supervisor of `subhost boot` (in the background, console to the
-# log) and by `subhost start` (in the foreground, on the caller's terminal or pipe).
+# which pivots into the root filesystem, detaches the host's root, makes the guest's filesystems and
+# only then runs subhost-init with the guest's own /bin/sh. subhost-init is never written into the
+# guest: its text is passed. Run by the supervisor of `subhost boot` (in the background, console to
+# the log) and by `subhost start` (in the foreground, on the caller's terminal or pipe).
 #
 # Set by the caller:
 #   SUBHOST_CGROUP_PROCS  cgroup.procs of the subhost's cgroups (v2, and v1 on hybrid hosts)
@@ -12,16 +13,19 @@
 #   SUBHOST_LIVE          the mounted root filesystem to pivot into
 #   SUBHOST_SETPRIV       setpriv's capability arguments for the guest (space-separated words)
 #   SUBHOST_PIVOT         share/pivot-exec.pl; SUBHOST_INIT  share/subhost-init
-#   SUBHOST_SYSCALLS      "PIVOT_ROOT UMOUNT2": their syscall numbers on this architecture
-#   SUBHOST_INIT_ENV      environment of PID 1 (space-separated NAME=value words)
+#   SUBHOST_SYSCALLS      "PIVOT_ROOT UMOUNT2 MOUNT MKNODAT SETHOSTNAME": their numbers on this architecture
+#   SUBHOST_INIT_ENV      environment of PID 1 (space-separated NAME=value words): pivot-exec.pl
+#                         makes it PID 1's whole environment, and SIGINT and SIGQUIT its defaults
 #   SUBHOST_SESSION       optional: "new" makes PID 1 a session leader; "tty" also makes stdin
 #                         (a terminal) its controlling terminal, which a shell needs for job control
 # fd 3, when open: the readiness pipe, passed down to subhost-init.
+# Run by a shell of its own (`subhost start`) or sourced in a subshell (the supervisor: one exec less).
 set -u
 
 # Joined before unshare, so that PID 1 starts inside and its cgroup namespace is rooted there.
+# "0" is the writing process: this shell, also where the supervisor sources us in a subshell ($$ is its own there).
 for procs in $SUBHOST_CGROUP_PROCS; do
-	echo $$ >"$procs" || exit 112
+	echo 0 >"$procs" || exit 112
 done
 
 # setsid runs as PID 1 itself (not a group leader, so it does not fork) before pivot_root.
@@ -31,12 +35,12 @@ tty) session='setsid --ctty --' ;;
 *) session= ;;
 esac
 
-# A background job of a non-interactive shell (the supervisor's) ignores SIGINT and SIGQUIT, and a
-# shell cannot trap what it was started ignoring: PID 1 must get them at their defaults.
-# Every program up to pivot-exec.pl is the host's, started while the host's root is ours.
-# shellcheck disable=SC2086 # SUBHOST_INIT_ENV, SUBHOST_SETPRIV, SUBHOST_SYSCALLS and session are lists of words by design
-exec env --default-signal=INT,QUIT -i LC_ALL=C $SUBHOST_INIT_ENV \
-	nsenter --net="$SUBHOST_NETNS" -- \
+# Every program up to pivot-exec.pl is the host's, started while the host's root is ours, with our
+# environment (LC_ALL=C); pivot-exec.pl gives PID 1 its own (SUBHOST_INIT_ENV) and default SIGINT
+# and SIGQUIT (ignored here when the supervisor's shell ran us in the background), which env(1) did
+# in an exec of its own.
+# shellcheck disable=SC2086 # SUBHOST_SETPRIV, SUBHOST_SYSCALLS and session are lists of words by design
+exec nsenter --net="$SUBHOST_NETNS" -- \
 	unshare --fork --kill-child --pid --mount --uts --ipc --cgroup --propagation private -- \
 	$session setpriv $SUBHOST_SETPRIV -- \
 	perl "$SUBHOST_PIVOT" "$SUBHOST_LIVE" "$SUBHOST_INIT" $SUBHOST_SYSCALLS

@@ -8,7 +8,7 @@
 # Set by `subhost boot` (all required; SUBHOST_CGROUP_PROCS, the subhost's cgroup.procs files,
 # is also where the console copier runs):
 #   SUBHOST_NAME SUBHOST_BOOT_ID  which subhost and which boot of it
-#   SUBHOST_STAGE_SHELL SUBHOST_STAGE  pid1-stage.sh and its shell; it reads the rest of its
+#   SUBHOST_STAGE                  pid1-stage.sh, sourced in a subshell; it reads the rest of its
 #                                  variables (SUBHOST_LIVE, SUBHOST_NETNS, ...) from our environment
 #   SUBHOST_MONITOR_PROCS          cgroup.procs of where this supervisor lives, outside the subhost's
 #   SUBHOST_FIFO SUBHOST_LOG SUBHOST_LOG_MAX  console FIFO, log file, rotation size in bytes
@@ -25,7 +25,8 @@ for procs in $SUBHOST_MONITOR_PROCS; do
 	echo $$ >"$procs"
 done
 
-"$SUBHOST_STAGE_SHELL" "$SUBHOST_STAGE" >"$SUBHOST_FIFO" 2>&1 </dev/null &
+# The stage in a subshell of ours (a fork, not a shell's exec); it ends by exec'ing nsenter.
+(. "$SUBHOST_STAGE") >"$SUBHOST_FIFO" 2>&1 </dev/null &
 child=$!
 exec 3>&-
 
@@ -38,11 +39,14 @@ exec 3>&-
 exec 5<"$SUBHOST_FIFO"
 copy_in=$SUBHOST_CGROUP_PROCS
 while :; do
-	# shellcheck disable=SC2016 # expanded by the copier's and split's own shells
-	"$SUBHOST_STAGE_SHELL" -c 'for p in $1; do echo $$ >"$p" 2>/dev/null; done; shift; exec "$@"' copier "$copy_in" \
-		split --suffix-length=12 --bytes="$SUBHOST_LOG_MAX" \
-		--filter='case $FILE in *.part-aaaaaaaaaaaa) ;; *) mv -f "$SUBHOST_LOG" "$SUBHOST_LOG.1" ;; esac; exec cat >>"$SUBHOST_LOG"' \
-		- "$SUBHOST_LOG.part-" <&5 && break
+	# A subshell that joins (echo 0: the writer itself) and becomes split.
+	# shellcheck disable=SC2016 # expanded by split's own shell
+	(
+		for p in $copy_in; do echo 0 >"$p" 2>/dev/null; done
+		exec split --suffix-length=12 --bytes="$SUBHOST_LOG_MAX" \
+			--filter='case $FILE in *.part-aaaaaaaaaaaa) ;; *) mv -f "$SUBHOST_LOG" "$SUBHOST_LOG.1" ;; esac; exec cat >>"$SUBHOST_LOG"' \
+			- "$SUBHOST_LOG.part-"
+	) <&5 && break
 	[ -n "$copy_in" ] || break
 	copy_in=
 done
