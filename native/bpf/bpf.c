@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include "addon.h"
 #include <unistd.h>
 
 #define LOG_SIZE 65536
@@ -200,9 +201,6 @@ static napi_value program_info(napi_env env, napi_callback_info info) {
   return result;
 }
 
-void register_host_calls(napi_env env, napi_value exports);
-void register_spawn_calls(napi_env env, napi_value exports);
-void register_proc_connector(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {

@@ -13,15 +13,20 @@
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include "addon.h"
 
-napi_value host_throw(napi_env env, const char *what, int err) {
-  char msg[256];
+napi_value error_value(napi_env env, const char *what, int err) {
+  char msg[512];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
   napi_value text, code, error;
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
   napi_create_string_utf8(env, strerrorname_np(err) ? strerrorname_np(err) : "EIO", NAPI_AUTO_LENGTH, &code);
   napi_create_error(env, code, text, &error);
-  napi_throw(env, error);
+  return error;
+}
+
+napi_value host_throw(napi_env env, const char *what, int err) {
+  napi_throw(env, error_value(env, what, err));
   return NULL;
 }
 

@@ -19,8 +19,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
+#include "addon.h"
 
-napi_value host_throw(napi_env env, const char *what, int err);
 
 #define MAX_BATCH 4096
 

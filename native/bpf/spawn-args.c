@@ -8,17 +8,6 @@
 #include <unistd.h>
 #include "spawn-args.h"
 
-napi_value error_value(napi_env env, const char *what, int err) {
-  char msg[512];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_value text, code, error;
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
-  napi_create_string_utf8(env, strerrorname_np(err) ? strerrorname_np(err) : "EIO", NAPI_AUTO_LENGTH, &code);
-  napi_create_error(env, code, text, &error);
-  napi_set_named_property(env, error, "code", code);
-  return error;
-}
-
 // A JS array of strings as a NULL-terminated vector in one allocation (strings after the pointers).
 char **string_vector(napi_env env, napi_value array) {
   uint32_t n = 0;

@@ -2,9 +2,8 @@
 #pragma once
 #include <node_api.h>
 #include <stddef.h>
+#include "addon.h"
 
-/** An Error with .code (ENOENT...) and the message "what: strerror". */
-napi_value error_value(napi_env env, const char *what, int err);
 /** A JS array of strings as a NULL-terminated vector in one malloc'ed block. */
 char **string_vector(napi_env env, napi_value array);
 /** file, or its path found in envp's PATH (in buf), or NULL. */

@@ -42,11 +42,6 @@ typedef struct watch {
   int tearing_down;
 } watch;
 
-static napi_value spawn_throw(napi_env env, const char *what, int err) {
-  napi_throw(env, error_value(env, what, err));
-  return NULL;
-}
-
 static int pidfd_open(pid_t pid) {
   return (int)syscall(SYS_pidfd_open, pid, 0);
 }
@@ -189,11 +184,11 @@ static napi_value spawn_child(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value args[6];
   napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  if (argc < 6) return spawn_throw(env, "spawn", EINVAL);
+  if (argc < 6) return host_throw(env, "spawn", EINVAL);
   uint32_t nextra = 0;
   napi_get_array_length(env, args[3], &nextra);
   watch *w = calloc(1, sizeof *w);
-  if (!w) return spawn_throw(env, "spawn", ENOMEM);
+  if (!w) return host_throw(env, "spawn", ENOMEM);
   w->env = env;
   w->pidfd = -1;
   w->ntargets = 3 + (int)nextra;
@@ -253,7 +248,7 @@ static napi_value spawn_child(napi_env env, napi_callback_info info) {
     free(w->envp);
     free(w->src);
     free(w);
-    return spawn_throw(env, what, err);
+    return host_throw(env, what, err);
   }
   napi_value result, v;
   napi_create_object(env, &result);

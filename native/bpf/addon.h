@@ -1,0 +1,13 @@
+// What the addon's files share: one way to make an errno error, and each file's registration
+// (called from bpf.c's module init).
+#pragma once
+#include <node_api.h>
+
+/** An Error with .code (ENOENT...) and the message "what: strerror(err)" (host.c). */
+napi_value error_value(napi_env env, const char *what, int err);
+/** Throw error_value(...); returns NULL for the caller to return (host.c). */
+napi_value host_throw(napi_env env, const char *what, int err);
+
+void register_host_calls(napi_env env, napi_value exports);
+void register_spawn_calls(napi_env env, napi_value exports);
+void register_proc_connector(napi_env env, napi_value exports);
