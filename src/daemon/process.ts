@@ -15,7 +15,7 @@ import { addWebRoutes } from '../web/routes';
 import { Sampler } from './sampler';
 import { HeldFiles } from '../core/usage/files';
 import { VmWatcher } from './vm-watch';
-import { bpfAddon } from '../host/bpf-addon';
+import { optionalAddon } from '../host/bpf-addon';
 import { DAEMON_V8_FLAGS, execWithDaemonFlags } from './v8-flags';
 
 export interface DaemonOptions {
@@ -55,13 +55,8 @@ function gcAfterSample(): () => void {
 
 /** The addon's malloc_trim where it has one: 2 MiB less RSS at 500 cgroups (the C heap's free pages after SQLite and /metrics). */
 function trimmer(): () => void {
-  try {
-    const a = bpfAddon();
-    if (typeof a.mallocTrim === 'function') return () => void a.mallocTrim!();
-  } catch {
-    /* no addon */
-  }
-  return () => {};
+  const a = optionalAddon();
+  return typeof a?.mallocTrim === 'function' ? () => void a.mallocTrim!() : () => {};
 }
 
 /** Log lines on stderr; under systemd the journal adds the time itself. */

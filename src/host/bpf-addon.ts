@@ -64,14 +64,19 @@ export function bpfAddon(): BpfAddon {
   return addon;
 }
 
-/** The addon's host calls, or undefined when it is not built or older than host.c (callers fall back on the tool). */
-export function hostCalls(): Pick<BpfAddon, 'tryFlock' | 'loopStatus'> | undefined {
+/** The addon, or undefined where it is not built: for calls that have a fallback (each checks that its functions exist, for an older build). */
+export function optionalAddon(): Partial<BpfAddon> | undefined {
   try {
-    const a = bpfAddon();
-    return typeof a.tryFlock === 'function' && typeof a.loopStatus === 'function' ? a : undefined;
+    return bpfAddon();
   } catch {
     return undefined;
   }
+}
+
+/** The addon's host calls, or undefined when it is not built or older than host.c (callers fall back on the tool). */
+export function hostCalls(): Pick<BpfAddon, 'tryFlock' | 'loopStatus'> | undefined {
+  const a = optionalAddon();
+  return typeof a?.tryFlock === 'function' && typeof a.loopStatus === 'function' ? (a as BpfAddon) : undefined;
 }
 
 /** What spawn.c exports: posix_spawn with pipes, the child reaped through a pidfd on the event loop. */
@@ -91,10 +96,6 @@ export interface SpawnCalls {
 
 /** The addon's spawn, or undefined when it is not built, older than spawn.c, or the kernel lacks pidfds. */
 export function spawnCalls(): SpawnCalls | undefined {
-  try {
-    const a = bpfAddon() as Partial<SpawnCalls>;
-    return typeof a.spawn === 'function' && typeof a.spawnSupported === 'function' && a.spawnSupported() ? (a as SpawnCalls) : undefined;
-  } catch {
-    return undefined;
-  }
+  const a = optionalAddon() as Partial<SpawnCalls> | undefined;
+  return typeof a?.spawn === 'function' && typeof a.spawnSupported === 'function' && a.spawnSupported() ? (a as SpawnCalls) : undefined;
 }
