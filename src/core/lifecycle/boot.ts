@@ -72,13 +72,9 @@ export function checkOwn(rt: Runtime, config: SubhostConfig, layout: Layout): Im
 /** Everything checkable before the host is touched: the folder's mode, the layout, images, partitions, bridges, MACs. */
 export async function checkAgainstHost(rt: Runtime, config: SubhostConfig, layout: Layout, probes?: ImageProbes): Promise<Map<string, PartitionTable>> {
   if (!probes) {
-    // Started here (a dry run): a refused check still leaves no probe running behind it.
-    const own = checkOwn(rt, config, layout);
-    try {
-      return await checkAgainstHost(rt, config, layout, own);
-    } finally {
-      await own.settled();
-    }
+    // A dry run: as boot does, every probe ends before any check, so a refused check leaves none running.
+    probes = checkOwn(rt, config, layout);
+    await probes.settled();
   }
   const loops = await listLoopIdentities();
   checkLayoutImage(layout, loops);
