@@ -4,7 +4,7 @@ import { CgroupSet } from '../cgroups/subhost-cgroups';
 import { setprivArgs } from './capabilities';
 import { protectionEnv } from './hardening';
 import { pivotSyscalls } from './pivot';
-import { shareDir, supervisorShell } from './share';
+import { shareDir } from './share';
 
 /** What PID 1 is started in, for subhost-init (boot) and for the shell (start) alike. */
 export interface Pid1Params {
@@ -35,7 +35,6 @@ export function pid1StageEnv(p: Pid1Params, cgroupMount: string, numbers: Device
   });
   const env = ['container=subhost', `SUBHOST_INIT_HOSTNAME=${p.hostname}`, `SUBHOST_INIT_DEVICES=${devices.join(',')}`, `SUBHOST_INIT_TUN=${p.tun ? 'yes' : 'no'}`, ...protectionEnv(), ...initEnv];
   return {
-    SUBHOST_STAGE_SHELL: supervisorShell(),
     SUBHOST_STAGE: join(shareDir(), 'pid1-stage.sh'),
     SUBHOST_CGROUP_PROCS: CgroupSet.at(cgroupMount, p.cgroup).procsFiles().join(' '),
     SUBHOST_NETNS: netnsPath(p.netns),
