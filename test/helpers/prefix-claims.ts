@@ -29,17 +29,12 @@ const listDir = (dir: string) => {
   }
 };
 
-const testRootsOf = (prefix: string) => {
-  const base = rootPrefixOf(prefix).slice('/var/tmp/'.length);
-  return listDir('/var/tmp')
-    .filter((d) => d.startsWith(base))
-    .map((d) => join('/var/tmp', d));
-};
+/** PREFIX's test roots among /var/tmp's entries (full paths). */
+const testRootsOf = (prefix: string, varTmp: string[]) => varTmp.filter((p) => p.startsWith(rootPrefixOf(prefix)));
 
 /** Whether anything on the host could be PREFIX's, found without the /proc scan of findTestLeftovers. */
 function traceOf(prefix: string, names: string[], paths: string[]): boolean {
-  const root = rootPrefixOf(prefix);
-  return names.some((n) => n.startsWith(prefix)) || paths.some((p) => p.startsWith(root)) || testRootsOf(prefix).length > 0;
+  return names.some((n) => n.startsWith(prefix)) || paths.some((p) => p.startsWith(rootPrefixOf(prefix)));
 }
 
 /**
@@ -59,7 +54,9 @@ export async function sweepUnclaimedPrefixes(own: string[], runDir = RUN_DIR): P
     ...listDir(runDir),
     ...testCgroups('').map((c) => basename(c.path)),
   ];
-  const paths = [...readMountinfo().map((m) => m.mountPoint), ...listLoops().map((l) => l.backingFile)];
+  const varTmp = listDir('/var/tmp').map((d) => join('/var/tmp', d));
+  // Mount points, loops' backing files and test roots: all under the prefix's root prefix.
+  const paths = [...readMountinfo().map((m) => m.mountPoint), ...listLoops().map((l) => l.backingFile), ...varTmp];
   const report: string[] = [];
   for (const prefix of prefixes.filter((p) => traceOf(p, names, paths))) {
     let lock: Lock;
@@ -76,7 +73,7 @@ export async function sweepUnclaimedPrefixes(own: string[], runDir = RUN_DIR): P
       }
       // The roots go only once nothing of the kernel still uses them.
       if (!findTestLeftovers(runDir, prefix, rootPrefixOf(prefix)).length) {
-        for (const root of testRootsOf(prefix)) {
+        for (const root of testRootsOf(prefix, varTmp)) {
           report.push(`  root: ${root}`);
           rmSync(root, { recursive: true, force: true });
         }
