@@ -21,8 +21,14 @@ export function stagingDirs(root: string): string[] {
  * Start `subhost bootstrap …` (through `via`, e.g. ip netns exec NS) and SIGKILL it once when()
  * is true; resolves once no process of root is left. A bootstrap that ends first fails the test.
  */
-export async function bootstrapKilledWhen(root: string, args: string[], what: string, when: () => boolean, timeoutMs = 300_000, via: string[] = []): Promise<void> {
-  const child = spawnCli(['bootstrap', ...args, '--progress', 'plain'], { root, via, stdio: ['ignore', 'ignore', 'pipe'] });
+export async function bootstrapKilledWhen(
+  root: string,
+  args: string[],
+  what: string,
+  when: () => boolean,
+  { timeoutMs = 300_000, via = [], env }: { timeoutMs?: number; via?: string[]; env?: Record<string, string> } = {},
+): Promise<void> {
+  const child = spawnCli(['bootstrap', ...args, '--progress', 'plain'], { root, via, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise((r) => child.on('exit', r));
@@ -40,6 +46,9 @@ export async function bootstrapKilledWhen(root: string, args: string[], what: st
 }
 
 export const hasProcess = (root: string, comm: string) => () => processesOf(root).some((p) => p.comm === comm);
+
+/** A process of root named comm that has stopped itself (state T). */
+export const hasStoppedProcess = (root: string, comm: string) => () => processesOf(root).some((p) => p.comm === comm && readStat(p.pid)?.state === 'T');
 
 /** Bootstrap, insisting on success. */
 export function bootstrapOk(root: string, args: string[], timeoutMs = 120_000): CliResult {

@@ -64,7 +64,7 @@ describe('subhost bootstrap --from debian', () => {
       const k = testName('dek');
       // A root of its own: only the killed bootstrap's processes can be working on it.
       const root = killRoot;
-      await bootstrapKilledWhen(root, [k, '--from', 'debian', '--packages', 'cron', '--dir'], 'dpkg to install packages', hasProcess(root, 'dpkg'), SLOW, ['ip', 'netns', 'exec', offline]);
+      await bootstrapKilledWhen(root, [k, '--from', 'debian', '--packages', 'cron', '--dir'], 'dpkg to install packages', hasProcess(root, 'dpkg'), { timeoutMs: SLOW, via: ['ip', 'netns', 'exec', offline] });
       // Only what this root holds: other test files' objects (the Ganeti cluster) live for the whole run.
       expect(findTestLeftovers().filter((l) => l.kind === 'mount' && l.id.startsWith(root))).toEqual([]);
       expect(processesOf(root)).toEqual([]);

@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapKilledWhen, bootstrapOk, exists, hasProcess, processesOf, stagingDirs, waitRunlevel2 } from '../helpers/bootstrap';
+import { bootstrapKilledWhen, bootstrapOk, exists, hasStoppedProcess, processesOf, stagingDirs, waitRunlevel2 } from '../helpers/bootstrap';
 import { run } from '../../src/host/exec';
 import { BIN, cli, ok } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from '../helpers/env';
@@ -112,9 +113,19 @@ describe('subhost bootstrap --from busybox', () => {
     expect(stagingDirs(root)).toEqual([]);
   });
 
-  it('killed while mke2fs fills the image: no process is left, no folder NAME; check-mounts names the staging folder and --fix removes it', async () => {
+  it('killed in its mke2fs step: no process is left, no folder NAME; check-mounts names the staging folder and --fix removes it', async () => {
     const n = name('k');
-    await bootstrapKilledWhen(root, [n, '--from', 'busybox', '--disk', '4G'], 'mke2fs to run', hasProcess(root, 'mke2fs'));
+    // mke2fs alone can end before a poll sees it (it did in CI): a wrapper of that name fills the
+    // image with the real one, then stops itself before returning, so the kill lands in the step.
+    const bin = mkdtempSync(join(tmpdir(), `${PREFIX}mke2fs-`));
+    try {
+      const real = ['/usr/sbin/mke2fs', '/sbin/mke2fs'].find((p) => existsSync(p))!;
+      writeFileSync(join(bin, 'mke2fs'), `#!/bin/sh\n${real} "$@" || exit\nkill -STOP $$\n`, { mode: 0o755 });
+      const env = { PATH: `${bin}:${process.env.PATH}` };
+      await bootstrapKilledWhen(root, [n, '--from', 'busybox', '--disk', '4G'], 'mke2fs to fill the image', hasStoppedProcess(root, 'mke2fs'), { env });
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
     expect(exists(root, n)).toBe(false);
     expect(stagingDirs(root)).toHaveLength(1);
     const check = cli(['check-mounts', '--json', n], { root });
