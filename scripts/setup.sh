@@ -17,6 +17,8 @@ case "${1:-}" in
   '' | demo | soak | bench) ;;
   test)
     PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus PKG[prometheus]=prometheus PKG[systemd-analyze]=systemd PKG[chromium]=chromium
+    # strace holds a guest process at a syscall, to open a race window on purpose (guest-power).
+    PKG[strace]=strace
     # The Ganeti tests: a single-node cluster and its node's sshd (its OS definition's sfdisk is above).
     PKG[gnt-cluster]=ganeti PKG[/usr/sbin/sshd]=openssh-server PKG[ssh]=openssh-client
     # bootstrap --from debian, and the DHCP servers the dhcp tests feed (run by the tests, never as services).

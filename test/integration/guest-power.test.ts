@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/host/proc';
 import { readState } from '../../src/core/state/records';
@@ -53,6 +54,20 @@ describe.each([
     expect(leftovers()).toEqual([]);
   }
 
+  /** The child of PID 1 reading /run/initctl (its stdin, or still opening it: openat is 257), by host PID. */
+  function initctlReader(pid1: number): number {
+    const children = readFileSync(`/proc/${pid1}/task/${pid1}/children`, 'utf8').trim().split(' ').map(Number);
+    const readers = children.filter((c) => {
+      try {
+        return readlinkSync(`/proc/${c}/fd/0`).endsWith('/initctl') || readFileSync(`/proc/${c}/syscall`, 'utf8').startsWith('257 ');
+      } catch {
+        return false;
+      }
+    });
+    expect(readers).toHaveLength(1);
+    return readers[0];
+  }
+
   beforeAll(async () => {
     await createBridge(bridge);
     sub = await createDiskSubhost(root, testName(sysvinit ? 'gs' : 'gb'), { bridges: [bridge], files: sysvinit ? sysvinitGuestFiles() : {} });
@@ -73,6 +88,29 @@ describe.each([
     if (sysvinit) expect(sh(`ls -l ${cmd.split(' ')[0]}`).stdout).not.toContain('busybox');
     await expectReleasedAfter(cmd);
     expect(ok(['logs', sub.name], { root }).stdout).toMatch(/PID 1 ended \(status (0|130)\); releasing/);
+  });
+
+  it('keeps a request written just as the reader of /run/initctl ends (sysvinit writes two in a row)', async () => {
+    const pid1 = await bootAndSettle();
+    const firstBoot = record()!.bootId;
+    const reader = initctlReader(pid1.pid);
+    // strace holds the reader at its exit (after it has read), the moment a second writer can come.
+    const trace = spawn('strace', ['-qq', '-o', '/dev/null', '-e', 'trace=exit_group', '-e', 'inject=exit_group:delay_enter=1500000', '-p', String(reader)], { stdio: 'ignore' });
+    try {
+      await waitFor('strace to attach', () => /^TracerPid:\s+[1-9]/m.test(readFileSync(`/proc/${reader}/status`, 'utf8')), 5000, 10);
+      // A request that changes nothing (runlevel 2), then, while the reader is held, a reboot.
+      expect(sh("printf '\\151\\031\\011\\003\\001\\000\\000\\000\\062\\000\\000\\000' > /run/initctl").code).toBe(0);
+      await waitFor('the reader to reach exit_group', () => readFileSync(`/proc/${reader}/syscall`, 'utf8').startsWith('231 '), 5000, 10);
+      expect(sh('echo reboot > /run/initctl').code).toBe(0);
+      await waitFor('a new boot', () => {
+        const r = record();
+        return r !== undefined && r.bootId !== firstBoot && r.phase === 'running' && !r.op && !isAlive(pid1);
+      }, 15_000);
+    } finally {
+      trace.kill('SIGKILL');
+    }
+    ok(['poweroff', sub.name], { root });
+    expect(leftovers()).toEqual([]);
   });
 
   const reboots = sysvinit ? ['/sbin/reboot', '/sbin/shutdown -r now', '/sbin/telinit 6'] : ['reboot', 'reboot -f', 'echo reboot > /run/initctl'];
