@@ -11,3 +11,4 @@ napi_value host_throw(napi_env env, const char *what, int err);
 void register_host_calls(napi_env env, napi_value exports);
 void register_spawn_calls(napi_env env, napi_value exports);
 void register_proc_connector(napi_env env, napi_value exports);
+void register_memory_calls(napi_env env, napi_value exports);

@@ -218,6 +218,7 @@ static napi_value init(napi_env env, napi_value exports) {
   register_host_calls(env, exports);
   register_spawn_calls(env, exports);
   register_proc_connector(env, exports);
+  register_memory_calls(env, exports);
   return exports;
 }
 

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
-#include <malloc.h>
 #include <node_api.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,21 +136,11 @@ static napi_value exec_v(napi_env env, napi_callback_info info) {
   return host_throw(env, "execv", err);
 }
 
-// mallocTrim(): gives the C heap's free pages back to the kernel (glibc keeps them otherwise):
-// the daemon calls it after each sample, whose SQLite and HTTP buffers are freed by then.
-static napi_value malloc_trim_fn(napi_env env, napi_callback_info info) {
-  (void)info;
-  napi_value result;
-  napi_get_boolean(env, malloc_trim(0) != 0, &result);
-  return result;
-}
-
 void register_host_calls(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"tryFlock", NULL, try_flock, NULL, NULL, NULL, napi_default, NULL},
       {"loopStatus", NULL, loop_status, NULL, NULL, NULL, napi_default, NULL},
       {"execv", NULL, exec_v, NULL, NULL, NULL, napi_default, NULL},
-      {"mallocTrim", NULL, malloc_trim_fn, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

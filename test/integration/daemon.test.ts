@@ -67,6 +67,14 @@ describe('subhost daemon', () => {
     expect(readFileSync(`/proc/${d.pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining([process.execPath, '--single-threaded', '--no-opt', 'daemon']));
   });
 
+  it("gives back the start-up's pages of node's binary once started: less file RSS than a node that only started", async () => {
+    await waitFor('its pages line', () => d.stderr().includes("daemon: start-up's pages"));
+    expect(d.stderr()).toMatch(/daemon: start-up's pages of read-only program files released \(file RSS \d+ -> \d+ MiB\)\n/);
+    const rssFile = (status: string) => Number(/^RssFile:\s+(\d+)/m.exec(status)![1]);
+    const fresh = spawnSync(process.execPath, ['-e', "process.stdout.write(require('fs').readFileSync('/proc/self/status', 'latin1'))"], { encoding: 'utf8' }).stdout;
+    expect(rssFile(readFileSync(`/proc/${d.pid}/status`, 'latin1'))).toBeLessThan(rssFile(fresh));
+  });
+
   it('is one per host: a second one exits 1 naming the first one\'s PID', () => {
     const r = cli(['daemon', '--listen', '127.0.0.1:0', '--db', join(root, 'other.sqlite')], { env });
     expect(r.stderr).toBe(`subhost: daemon: another daemon is running on this host (pid ${d.pid})\n`);
