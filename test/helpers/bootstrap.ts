@@ -5,11 +5,11 @@ import { cli, ok, spawnCli, type CliResult } from './cli';
 import { waitFor } from './env';
 
 /** Processes working for root: started with SUBHOST_ROOT=root, or with a path under it in their arguments. */
-export function processesOf(root: string): { pid: number; comm: string }[] {
+export function processesOf(root: string): { pid: number; comm: string; state: string }[] {
   return listPids()
     .filter((pid) => pid !== process.pid && (readEnviron(pid).SUBHOST_ROOT === root || readCmdline(pid).some((a) => a.startsWith(`${root}/`))))
-    .map((pid) => ({ pid, comm: readStat(pid)?.comm ?? '?' }))
-    .filter((p) => p.comm !== '?');
+    .map((pid) => readStat(pid))
+    .flatMap((st) => (st ? [{ pid: st.pid, comm: st.comm, state: st.state }] : []));
 }
 
 /** Everything under root but the subhosts' folders: staging folders of bootstraps. */
@@ -48,7 +48,7 @@ export async function bootstrapKilledWhen(
 export const hasProcess = (root: string, comm: string) => () => processesOf(root).some((p) => p.comm === comm);
 
 /** A process of root named comm that has stopped itself (state T). */
-export const hasStoppedProcess = (root: string, comm: string) => () => processesOf(root).some((p) => p.comm === comm && readStat(p.pid)?.state === 'T');
+export const hasStoppedProcess = (root: string, comm: string) => () => processesOf(root).some((p) => p.comm === comm && p.state === 'T');
 
 /** Bootstrap, insisting on success. */
 export function bootstrapOk(root: string, args: string[], timeoutMs = 120_000): CliResult {
