@@ -12,3 +12,4 @@ void register_host_calls(napi_env env, napi_value exports);
 void register_spawn_calls(napi_env env, napi_value exports);
 void register_proc_connector(napi_env env, napi_value exports);
 void register_memory_calls(napi_env env, napi_value exports);
+void register_pread_text(napi_env env, napi_value exports);

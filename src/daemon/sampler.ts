@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { collectUsage } from '../core/usage/collect';
 import type { HeldFiles } from '../core/usage/files';
+import type { UsageTarget } from '../core/usage/read';
 import type { UsageRecord } from '../core/usage/record';
 import type { Runtime } from '../core/state/runtime';
 import { crashPoint } from '../core/lifecycle/test-hooks';
@@ -11,6 +12,8 @@ import type { DaemonCounters } from './metrics';
 export class Sampler {
   /** The last sample's records: what /metrics and /api/v1/subhosts show. */
   latest: UsageRecord[] = [];
+  /** The cgroups read, kept from one sample to the next (the same objects while they are there). */
+  private readonly targets = new Map<string, UsageTarget>();
 
   constructor(
     private readonly rt: Runtime,
@@ -27,7 +30,7 @@ export class Sampler {
     try {
       let records: UsageRecord[];
       try {
-        records = collectUsage(this.rt, [], this.files);
+        records = collectUsage(this.rt, [], this.files, this.targets);
       } finally {
         this.files.sweep();
       }

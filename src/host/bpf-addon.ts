@@ -26,6 +26,8 @@ export interface BpfAddon {
   execv?(path: string, argv: string[]): never;
   /** malloc_trim(0): the C heap's free pages back to the kernel. */
   mallocTrim?(): boolean;
+  /** The text of a held file from offset 0 (pread, latin1); null when the read fails. */
+  preadText?(fd: number): string | null;
   /** MADV_DONTNEED on this process's read-only private file mappings without a copy-on-write page; the bytes advised. */
   releaseFilePages?(): number;
   /** The netlink proc connector's exec events (proc_connector.c); throws where the kernel has none. */

@@ -67,16 +67,20 @@ export function parseIoStat(text: string): DeviceIo[] {
  * last "Total N". Only devices the kernel lists appear; a device with no line was not counted.
  */
 export function parseBlkioRwstat(text: string): DeviceIo[] {
-  const byDevice = new Map<string, DeviceIo>();
-  for (const line of text.split('\n')) {
-    const [device, op, value] = line.trim().split(/\s+/);
-    if (!/^\d+:\d+$/.test(device ?? '') || value === undefined) continue;
-    const d = byDevice.get(device) ?? { device, readBytes: 0, writeBytes: 0 };
+  const out: DeviceIo[] = [];
+  // Line by line with indexOf: the daemon parses one of these per cgroup per sample.
+  for (let at = 0; at < text.length; ) {
+    const nl = text.indexOf('\n', at);
+    const end = nl < 0 ? text.length : nl;
+    const [device, op, value] = text.slice(at, end).trim().split(/\s+/);
+    at = end + 1;
+    if (value === undefined || (op !== 'Read' && op !== 'Write') || !/^\d+:\d+$/.test(device)) continue;
+    let d = out.find((x) => x.device === device);
+    if (!d) out.push((d = { device, readBytes: 0, writeBytes: 0 }));
     if (op === 'Read') d.readBytes = Number(value);
-    else if (op === 'Write') d.writeBytes = Number(value);
-    byDevice.set(device, d);
+    else d.writeBytes = Number(value);
   }
-  return [...byDevice.values()];
+  return out;
 }
 
 export interface PressureLine {
@@ -96,11 +100,38 @@ export interface PressureText {
 
 /** *.pressure (PSI): "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" and a "full" line. */
 export function parsePressure(text: string): PressureText | undefined {
-  const lines: Partial<Record<'some' | 'full', PressureLine>> = {};
-  for (const m of text.matchAll(/^(some|full) avg10=(\d+\.\d+) avg60=(\d+\.\d+) avg300=(\d+\.\d+) total=(\d+)$/gm)) {
-    lines[m[1] as 'some' | 'full'] = { avg10: Number(m[2]), avg60: Number(m[3]), avg300: Number(m[4]), totalUs: Number(m[5]) };
-  }
-  return lines.some ? { some: lines.some, ...(lines.full ? { full: lines.full } : {}) } : undefined;
+  const some = pressureLine(text, 'some');
+  if (!some) return undefined;
+  const full = pressureLine(text, 'full');
+  return full ? { some, full } : { some };
+}
+
+const PSI_AVG = /^\d+\.\d+$/;
+const PSI_TOTAL = /^\d+$/;
+
+/** Where psiField reads next: module state rather than a closure per line (the daemon parses 3,000 lines a sample). */
+let psiAt = 0;
+
+/** The field " NAME=VALUE" at psiAt, psiAt moved past it; NaN when it is not there. */
+function psiField(text: string, name: string, last: boolean): number {
+  if (!text.startsWith(name, psiAt)) return NaN;
+  const from = psiAt + name.length;
+  const stop = text.indexOf(last ? '\n' : ' ', from);
+  psiAt = stop < 0 ? text.length : stop;
+  const v = text.slice(from, psiAt);
+  return (last ? PSI_TOTAL : PSI_AVG).test(v) ? Number(v) : NaN;
+}
+
+/** The line "KIND avg10=… total=…" of a pressure file, with indexOf (no match objects). */
+function pressureLine(text: string, kind: 'some' | 'full'): PressureLine | undefined {
+  const at = text.startsWith(kind) ? 0 : text.indexOf(`\n${kind}`) + 1;
+  if (at === 0 && !text.startsWith(kind)) return undefined;
+  psiAt = at + kind.length;
+  const avg10 = psiField(text, ' avg10=', false);
+  const avg60 = psiField(text, ' avg60=', false);
+  const avg300 = psiField(text, ' avg300=', false);
+  const totalUs = psiField(text, ' total=', true);
+  return Number.isNaN(avg10 + avg60 + avg300 + totalUs) ? undefined : { avg10, avg60, avg300, totalUs };
 }
 
 export interface ProcCgroups {

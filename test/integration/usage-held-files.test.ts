@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CgroupSet } from '../../src/core/cgroups/subhost-cgroups';
-import { collectUsage } from '../../src/core/usage/collect';
+import { collectUsage, usageTargets } from '../../src/core/usage/collect';
 import { HeldFiles } from '../../src/core/usage/files';
 import { Runtime } from '../../src/core/state/runtime';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
+import { bpfAddon } from '../../src/host/bpf-addon';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import type { UsageTarget } from '../../src/core/usage/read';
 import { readStat } from '../../src/host/proc';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
 
@@ -61,6 +64,38 @@ describe('usage through held cgroup files (the daemon)', () => {
     expect(again.memory.currentBytes).not.toBeNull();
     expect(without(again)).toEqual(without(collectUsage(rt, [name])[0]));
     files.sweep();
+  });
+
+  it("reads a held file with the addon's pread: its text now, and null once its cgroup is gone", async () => {
+    const fd = openSync(`${set.v2.path}/cgroup.procs`, 'r');
+    try {
+      const pids = () => bpfAddon().preadText!(fd);
+      expect(pids()).toBe(readFileSync(`${set.v2.path}/cgroup.procs`, 'latin1'));
+      await addSleep();
+      // The same descriptor, read again from 0: the kernel's text of now (one pid more).
+      expect(pids()).toBe(readFileSync(`${set.v2.path}/cgroup.procs`, 'latin1'));
+      expect(pids()!.trim().split('\n')).toHaveLength(2);
+      await set.remove();
+      expect(pids()).toBeNull();
+    } finally {
+      closeSync(fd);
+    }
+    set.create();
+    await addSleep();
+  });
+
+  it('keeps the same target objects from one sample to the next, and forgets a removed cgroup', async () => {
+    const known = new Map<string, UsageTarget>();
+    const first = usageTargets(mount, known).find((t) => t.name === name);
+    expect(first).toBeDefined();
+    expect(usageTargets(mount, known).find((t) => t.name === name)).toBe(first);
+    expect(known.get(`subhost/${name}`)).toBe(first);
+    await set.remove();
+    usageTargets(mount, known);
+    expect(known.has(`subhost/${name}`)).toBe(false);
+    set.create();
+    await addSleep();
+    expect(usageTargets(mount, known).find((t) => t.name === name)).not.toBe(first);
   });
 
   it('closes the files of a cgroup gone at the next sweep', async () => {

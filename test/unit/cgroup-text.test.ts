@@ -71,6 +71,13 @@ describe('parseBlkioRwstat (v1 blkio.throttle.io_service_bytes_recursive)', () =
   it('reads Read and Write per device, leaving out Sync, Async, Discard and Total', () => {
     expect(parseBlkioRwstat(fixture('v1/cap/blkio.throttle.io_service_bytes_recursive'))).toEqual([{ device: '7:0', readBytes: 6553600, writeBytes: 13107200 }]);
   });
+  it('keeps devices apart, in the order listed', () => {
+    const text = '8:0 Read 1\n8:0 Write 2\n8:0 Sync 3\n7:1 Read 10\n7:1 Write 20\n7:1 Total 30\nTotal 33\n';
+    expect(parseBlkioRwstat(text)).toEqual([
+      { device: '8:0', readBytes: 1, writeBytes: 2 },
+      { device: '7:1', readBytes: 10, writeBytes: 20 },
+    ]);
+  });
   it('lists nothing when blk-throttle counted nothing', () => {
     expect(parseBlkioRwstat(fixture('v1-uncounted/cap/blkio.throttle.io_service_bytes_recursive'))).toEqual([]);
   });
@@ -91,6 +98,9 @@ describe('parsePressure', () => {
     expect(parsePressure('some avg10=1.50 avg60=0.00 avg300=0.00 total=42\n')).toEqual({ some: { avg10: 1.5, avg60: 0, avg300: 0, totalUs: 42 } });
     expect(parsePressure('')).toBeUndefined();
     expect(parsePressure('some avg10=x\n')).toBeUndefined();
+    expect(parsePressure('some avg10=1.00 avg60=0.00 total=5\n')).toBeUndefined();
+    expect(parsePressure('full avg10=1.00 avg60=0.00 avg300=0.00 total=5\n')).toBeUndefined();
+    expect(parsePressure('some avg10=1.00 avg60=2.00 avg300=3.00 total=7')).toEqual({ some: { avg10: 1, avg60: 2, avg300: 3, totalUs: 7 } });
   });
 });
 

@@ -16,10 +16,15 @@ const PARENTS: [UsageRecord['kind'], string][] = [
   ['vm', CGROUP_VM],
 ];
 
-/** Every subhost/NAME and vm/NAME cgroup on this host (found in cgroup2, which has them all). */
-export function usageTargets(cgroupMount: string): UsageTarget[] {
+/**
+ * Every subhost/NAME and vm/NAME cgroup on this host (found in cgroup2, which has them all).
+ * `known` (the daemon's, kept from one sample to the next): the targets of the last call by
+ * relative path, reused while their cgroup is there, so their paths are the same strings.
+ */
+export function usageTargets(cgroupMount: string, known?: Map<string, UsageTarget>): UsageTarget[] {
   const v1 = findV1Hierarchies();
   const out: UsageTarget[] = [];
+  const found: [string, UsageTarget][] = [];
   for (const [kind, parent] of PARENTS) {
     let names: string[] = [];
     try {
@@ -32,26 +37,35 @@ export function usageTargets(cgroupMount: string): UsageTarget[] {
     // Plain concatenation: mount points are normalized and readdir names have no '/'; at hundreds of cgroups path.join shows.
     for (const name of names.sort()) {
       const rel = `${parent}/${name}`;
-      out.push({ kind, name, set: new CgroupSet(new Cgroup(`${cgroupMount}/${rel}`), v1.map((h) => ({ controllers: h.controllers, cgroup: new Cgroup(`${h.mountPoint}/${rel}`) }))) });
+      const t = known?.get(rel) ?? { kind, name, set: new CgroupSet(new Cgroup(`${cgroupMount}/${rel}`), v1.map((h) => ({ controllers: h.controllers, cgroup: new Cgroup(`${h.mountPoint}/${rel}`) }))) };
+      out.push(t);
+      found.push([rel, t]);
     }
+  }
+  if (known) {
+    known.clear();
+    for (const [rel, t] of found) known.set(rel, t);
   }
   return out;
 }
 
-/** `subhost usage [NAME...]`: one record per subhost and VM (only those named, if any); files: the daemon keeps its own open. */
-export function collectUsage(rt: Runtime, names: string[] = [], files?: CgroupFiles): UsageRecord[] {
+/**
+ * `subhost usage [NAME...]`: one record per subhost and VM (only those named, if any). The daemon
+ * passes its own `files` (kept open) and `targets` (kept from one sample to the next).
+ */
+export function collectUsage(rt: Runtime, names: string[] = [], files?: CgroupFiles, targets?: Map<string, UsageTarget>): UsageRecord[] {
   for (const n of names) if (n.includes('/') || n === '.' || n === '..') throw new UsageError(`usage: ${JSON.stringify(n)} is not a subhost or VM name`);
-  let targets = usageTargets(rt.cgroupMount);
+  let all = usageTargets(rt.cgroupMount, targets);
   if (names.length) {
-    const missing = names.filter((n) => !targets.some((t) => t.name === n));
+    const missing = names.filter((n) => !all.some((t) => t.name === n));
     if (missing.length) throw new SubhostError(`usage: no subhost or VM named ${missing.join(', ')} is active on this host`);
-    targets = targets.filter((t) => names.includes(t.name));
+    all = all.filter((t) => names.includes(t.name));
   }
   const host = hostname();
   const time = new Date().toISOString();
   const isLoop = sysfsLoopCheck();
   const reader = new CgroupReader(files);
-  return targets.map((t) => readUsage(t, host, time, isLoop, reader));
+  return all.map((t) => readUsage(t, host, time, isLoop, reader));
 }
 
 /** The usage of one subhost's cgroup, while it exists (for `status`). */

@@ -30,30 +30,45 @@ export function sysfsLoopCheck(): (device: string) => boolean {
 
 const num = (v: number | null | undefined): number | null => (v === undefined ? null : v);
 
+/** Each cgroup's parent directory, made once per Cgroup (the daemon keeps them from sample to sample). */
+const parents = new WeakMap<Cgroup, string>();
+
+function parentOf(cg: Cgroup): string {
+  let p = parents.get(cg);
+  if (p === undefined) parents.set(cg, (p = cg.path.slice(0, cg.path.lastIndexOf('/'))));
+  return p;
+}
+
 /**
  * Reads cgroup files for one snapshot, fast enough for hundreds of cgroups: which interface
  * files exist depends only on the controllers the parent enables, so it is looked up once per
- * parent and file; the text comes from `files` (open + read + close, or the daemon's held files).
+ * parent and file; the text comes from `files` (open + read + close, or the daemon's held files,
+ * which are read without that lookup).
  */
 export class CgroupReader {
-  private present = new Map<string, boolean>();
+  /** Parent directory -> file -> is it there (in this snapshot). */
+  private present = new Map<string, Map<string, boolean>>();
 
   constructor(private readonly files: CgroupFiles = openReadClose) {}
 
   has(cg: Cgroup, file: string): boolean {
-    const key = `${cg.path.slice(0, cg.path.lastIndexOf('/'))}\0${file}`;
-    let yes = this.present.get(key);
+    const parent = parentOf(cg);
+    let known = this.present.get(parent);
+    if (!known) this.present.set(parent, (known = new Map()));
+    let yes = known.get(file);
     if (yes === undefined) {
       yes = cg.has(file);
       // A cgroup removed meanwhile (its subhost stopped) says nothing about its siblings' files.
-      if (yes || cg.exists()) this.present.set(key, yes);
+      if (yes || cg.exists()) known.set(file, yes);
     }
     return yes;
   }
 
   read(cg: Cgroup, file: string): string | undefined {
+    const held = this.files.readHeld?.(cg.path, file);
+    if (held !== undefined) return held;
     if (!this.has(cg, file)) return undefined;
-    return this.files.read(`${cg.path}/${file}`);
+    return this.files.read(cg.path, file);
   }
 }
 
