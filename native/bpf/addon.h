@@ -13,3 +13,4 @@ void register_spawn_calls(napi_env env, napi_value exports);
 void register_proc_connector(napi_env env, napi_value exports);
 void register_memory_calls(napi_env env, napi_value exports);
 void register_pread_text(napi_env env, napi_value exports);
+void register_loop_list(napi_env env, napi_value exports);

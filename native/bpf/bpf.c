@@ -220,6 +220,7 @@ static napi_value init(napi_env env, napi_value exports) {
   register_proc_connector(env, exports);
   register_memory_calls(env, exports);
   register_pread_text(env, exports);
+  register_loop_list(env, exports);
   return exports;
 }
 

@@ -3,6 +3,14 @@ import { join } from 'node:path';
 import { SubhostError } from '../errors';
 
 /** What one loop device is attached to (LOOP_GET_STATUS64), as `losetup --list` shows it. */
+/** One attached loop device as listLoops() reads it: its status, and the backing file's name (and st_rdev, when it is a block device). */
+export interface AttachedLoop extends LoopStatus {
+  dev: string;
+  backingFile: string;
+  blockMajor?: number;
+  blockMinor?: number;
+}
+
 export interface LoopStatus {
   backMajor: number;
   backMinor: number;
@@ -26,6 +34,8 @@ export interface BpfAddon {
   execv?(path: string, argv: string[]): never;
   /** malloc_trim(0): the C heap's free pages back to the kernel. */
   mallocTrim?(): boolean;
+  /** Every attached loop device in one call (loops.c). */
+  listLoops?(): AttachedLoop[];
   /** The text of a held file from offset 0 (pread, latin1); null when the read fails. */
   preadText?(fd: number): string | null;
   /** MADV_DONTNEED on this process's read-only private file mappings without a copy-on-write page; the bytes advised. */

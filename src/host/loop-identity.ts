@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { run } from './exec';
-import { hostCalls } from './bpf-addon';
+import { hostCalls, optionalAddon, type AttachedLoop } from './bpf-addon';
 import { listLoops } from './loop';
 import { blockIdentity, fileIdentity, identityOf, splitDev, type Identity } from './file-identity';
 
@@ -35,11 +35,14 @@ export function loopBackingIdentity(backingFile: string, backMajMin: string | nu
 }
 
 /**
- * Every attached loop device with its backing identity: the devices and file names from sysfs,
- * each one's LOOP_GET_STATUS64 by the native addon (what losetup reads, without its process);
- * without the addon, one `losetup --list --json`.
+ * Every attached loop device with its backing identity: in one call to the native addon where it
+ * has listLoops (sysfs for the file names, LOOP_GET_STATUS64 for what is behind each, as losetup
+ * reads it); else the devices from sysfs and one loopStatus call each; without the addon, one
+ * `losetup --list --json`.
  */
 export async function listLoopIdentities(): Promise<LoopIdentity[]> {
+  const addon = optionalAddon();
+  if (typeof addon?.listLoops === 'function') return addon.listLoops().map(attachedIdentity);
   const calls = hostCalls();
   if (!calls) return losetupIdentities();
   const out: LoopIdentity[] = [];
@@ -56,6 +59,12 @@ export async function listLoopIdentities(): Promise<LoopIdentity[]> {
     });
   }
   return out;
+}
+
+/** loopBackingIdentity's answer from what the addon read: the block device's numbers, else the file's. */
+function attachedIdentity(l: AttachedLoop): LoopIdentity {
+  const identity = l.blockMajor !== undefined && l.blockMinor !== undefined ? blockIdentity(l.blockMajor, l.blockMinor) : fileIdentity(`${l.backMajor}:${l.backMinor}`, l.backIno);
+  return { dev: l.dev, backingFile: l.backingFile, identity, offset: l.offset, sizeLimit: l.sizeLimit };
 }
 
 export async function losetupIdentities(): Promise<LoopIdentity[]> {

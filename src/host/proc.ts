@@ -108,16 +108,32 @@ export function readCmdline(pid: number): string[] {
 
 /** The environment a process was started with (root may read any process's). */
 export function readEnviron(pid: number): Record<string, string> {
-  const env: Record<string, string> = {};
+  return parseEnviron(readEnvironText(pid));
+}
+
+/** /proc/PID/environ as read ("" when the process is gone, or a kernel thread). */
+export function readEnvironText(pid: number): string {
   try {
-    for (const kv of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
-      const eq = kv.indexOf('=');
-      if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
-    }
+    return readFileSync(`/proc/${pid}/environ`, 'latin1');
   } catch {
-    /* gone, or a kernel thread */
+    return '';
+  }
+}
+
+/** NUL-separated KEY=VALUE pairs (latin1, as read: bytes kept, whatever their encoding). */
+export function parseEnviron(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of text.split('\0')) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   return env;
+}
+
+/** Does the environment text hold exactly KEY=VALUE (without parsing the rest)? */
+export function environHas(text: string, key: string, value: string): boolean {
+  const pair = `${key}=${value}\0`;
+  return text.startsWith(pair) || text.includes(`\0${pair}`);
 }
 
 /** Open file descriptors of a process (the soak watches them for growth). */

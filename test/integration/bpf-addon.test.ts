@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachDevicePolicy, devicePrograms, PROGRAM_NAME, programLoaded } from '../../src/core/cgroups/device-bpf';
@@ -105,5 +105,28 @@ describe("the addon's host calls", () => {
       await detachLoop(dev);
     }
     expect(bpfAddon().loopStatus(dev)).toBeNull();
+  });
+
+  it('listLoops reads every loop in one call: a deleted image by the numbers the kernel kept, a block device by its own, as losetup does', async () => {
+    const image = join(root, 'gone');
+    writeFileSync(image, Buffer.alloc(2 << 20));
+    const want = identityOf(image);
+    const file = await attachLoop(image);
+    const onDevice = await attachLoop(file);
+    try {
+      unlinkSync(image);
+      const listed = bpfAddon().listLoops!();
+      expect(listed.find((l) => l.dev === file)).toMatchObject({ backingFile: image, offset: 0 });
+      expect(listed.find((l) => l.dev === file)!.blockMajor).toBeUndefined();
+      const ours = await listLoopIdentities();
+      const theirs = await losetupIdentities();
+      expect(ours.find((l) => l.dev === file)).toEqual({ ...theirs.find((t) => t.dev === file), identity: want });
+      expect(ours.find((l) => l.dev === onDevice)).toEqual({ ...theirs.find((t) => t.dev === onDevice), identity: identityOf(file) });
+      expect(identityOf(file)).toMatch(/^b:7:\d+$/);
+    } finally {
+      await detachLoop(onDevice);
+      await detachLoop(file);
+    }
+    expect(bpfAddon().listLoops!().some((l) => l.dev === file || l.dev === onDevice)).toBe(false);
   });
 });

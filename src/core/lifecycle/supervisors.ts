@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Cgroup } from '../../host/cgroupfs';
-import { isAlive, procRef, readEnviron, signalProc, type ProcRef } from '../../host/proc';
+import { environHas, isAlive, parseEnviron, procRef, readEnvironText, signalProc, type ProcRef } from '../../host/proc';
 import { CGROUP_MONITOR } from '../state/paths';
 
 /** A process in subhost.monitor: a supervisor, or the `_reap` it has exec'd into. */
@@ -14,9 +14,10 @@ export interface MonitorProc extends ProcRef {
 export function listMonitorProcs(cgroupMount: string, only?: string): MonitorProc[] {
   const out: MonitorProc[] = [];
   for (const pid of new Cgroup(join(cgroupMount, CGROUP_MONITOR)).allProcs()) {
-    const env = readEnviron(pid);
-    // With `only`, the other subhosts' supervisors cost one read each, not two (stop scans twice).
-    if (only !== undefined && env.SUBHOST_NAME !== only) continue;
+    const text = readEnvironText(pid);
+    // With `only`, another subhost's supervisor costs one read and one search, not a parse (stop scans twice).
+    if (only !== undefined && !environHas(text, 'SUBHOST_NAME', only)) continue;
+    const env = parseEnviron(text);
     const ref = procRef(pid);
     if (!ref) continue;
     out.push({ ...ref, name: env.SUBHOST_NAME, bootId: env.SUBHOST_BOOT_ID });
