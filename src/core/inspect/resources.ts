@@ -45,6 +45,12 @@ export interface Scope {
   ourNetns?: boolean;
   /** Loop devices NAME's record says it attached: its own, when their backing file is one of its images. */
   recordedLoops?: string[];
+  /**
+   * PIDs in the monitor cgroup that an earlier pass of this command (under NAME's lock) found to be
+   * another subhost's: stop's second pass does not read their environments again. Even a PID reused
+   * since cannot be NAME's supervisor: only a boot of NAME starts one, and it waits for the lock.
+   */
+  othersInMonitor?: Set<number>;
 }
 
 /** Where a record says NAME's resources are: its root, its images, the loops and the netns it made. */
@@ -99,7 +105,7 @@ export async function isOurNetns(name: string): Promise<boolean> {
 export async function findResources(rt: Runtime, name: string, scope: Scope): Promise<HostResource[]> {
   const found: HostResource[] = [];
   const spare = new Set([process.pid, ...(scope.spare ?? [])]);
-  for (const s of listMonitorProcs(rt.cgroupMount, name)) {
+  for (const s of listMonitorProcs(rt.cgroupMount, name, (scope.othersInMonitor ??= new Set()))) {
     if (s.name === name && !spare.has(s.pid)) found.push({ kind: 'supervisor', subhost: name, id: String(s.pid), detail: `boot ${s.bootId ?? '?'}`, proc: { pid: s.pid, start: s.start } });
   }
   const set = subhostCgroupSet(rt.cgroupMount, name);

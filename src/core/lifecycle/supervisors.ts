@@ -10,13 +10,21 @@ export interface MonitorProc extends ProcRef {
   bootId?: string;
 }
 
-/** Every process in the monitor cgroup (v2 sees them all, also on hybrid hosts). */
-export function listMonitorProcs(cgroupMount: string, only?: string): MonitorProc[] {
+/**
+ * Every process in the monitor cgroup (v2 sees them all, also on hybrid hosts); with `only`, those
+ * of that subhost. `others`: PIDs an earlier call of the same command found to be another
+ * subhost's, skipped and added to (see Scope.othersInMonitor).
+ */
+export function listMonitorProcs(cgroupMount: string, only?: string, others?: Set<number>): MonitorProc[] {
   const out: MonitorProc[] = [];
   for (const pid of new Cgroup(join(cgroupMount, CGROUP_MONITOR)).allProcs()) {
+    if (others?.has(pid)) continue;
     const text = readEnvironText(pid);
-    // With `only`, another subhost's supervisor costs one read and one search, not a parse (stop scans twice).
-    if (only !== undefined && !environHas(text, 'SUBHOST_NAME', only)) continue;
+    // With `only`, another subhost's supervisor costs one read and one search, not a parse.
+    if (only !== undefined && !environHas(text, 'SUBHOST_NAME', only)) {
+      others?.add(pid);
+      continue;
+    }
     const env = parseEnviron(text);
     const ref = procRef(pid);
     if (!ref) continue;

@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { listMonitorProcs } from '../../src/core/lifecycle/supervisors';
+import { CGROUP_MONITOR } from '../../src/core/state/paths';
+import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
+import { isAlive, procRef, signalProc, type ProcRef } from '../../src/host/proc';
+import { testName, waitFor } from '../helpers/env';
+
+/** stop looks for NAME's supervisors twice (before and after releasing): the second pass skips the others already seen. */
+describe('the supervisors of one subhost in the monitor cgroup', () => {
+  const mount = findCgroup2Mount();
+  const [mine, theirs] = [testName('ma'), testName('mb')];
+  const planted: ProcRef[] = [];
+  const plant = (name: string): ProcRef => {
+    const child = spawn('sleep', ['600'], { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH, SUBHOST_NAME: name, SUBHOST_BOOT_ID: 'test' } });
+    child.unref();
+    const monitor = new Cgroup(join(mount, CGROUP_MONITOR));
+    monitor.create();
+    writeFileSync(join(monitor.path, 'cgroup.procs'), String(child.pid));
+    const ref = procRef(child.pid!)!;
+    planted.push(ref);
+    return ref;
+  };
+
+  afterAll(async () => {
+    for (const p of planted) signalProc(p, 'SIGKILL');
+    await waitFor('planted sleeps gone', () => planted.every((p) => !isAlive(p)));
+  });
+
+  it("finds NAME's own in both passes, and reads another's environment only in the first", () => {
+    const other = plant(theirs);
+    const first = plant(mine);
+    const others = new Set<number>();
+    expect(listMonitorProcs(mount, mine, others).map((p) => p.pid)).toEqual([first.pid]);
+    expect(others.has(other.pid)).toBe(true);
+    expect(others.has(first.pid)).toBe(false);
+    // Seen as another's: skipped from now on, while a process of NAME that appeared since is found.
+    const second = plant(mine);
+    const again = listMonitorProcs(mount, mine, others);
+    expect(again.map((p) => p.pid).sort()).toEqual([first.pid, second.pid].sort());
+    expect(again.every((p) => p.name === mine && p.bootId === 'test')).toBe(true);
+    expect(listMonitorProcs(mount, theirs, new Set()).map((p) => p.pid)).toEqual([other.pid]);
+  });
+});
