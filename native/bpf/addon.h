@@ -2,11 +2,14 @@
 // (called from bpf.c's module init).
 #pragma once
 #include <node_api.h>
+#include <sys/types.h>
 
 /** An Error with .code (ENOENT...) and the message "what: strerror(err)" (host.c). */
 napi_value error_value(napi_env env, const char *what, int err);
 /** Throw error_value(...); returns NULL for the caller to return (host.c). */
 napi_value host_throw(napi_env env, const char *what, int err);
+/** A small file's text (one read) without its trailing newline, NUL-terminated; its length, or -1 (host.c). */
+ssize_t read_line_file(const char *path, char *out, size_t size);
 
 void register_host_calls(napi_env env, napi_value exports);
 void register_spawn_calls(napi_env env, napi_value exports);

@@ -29,6 +29,17 @@ napi_value host_throw(napi_env env, const char *what, int err) {
   return NULL;
 }
 
+ssize_t read_line_file(const char *path, char *out, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, out, size - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  if (out[n - 1] == '\n') n--;
+  out[n] = '\0';
+  return n;
+}
+
 // tryFlock(fd: number, exclusive: boolean): boolean (false: another holds it). Never blocks: the
 // caller waits between tries, so the event loop keeps running.
 static napi_value try_flock(napi_env env, napi_callback_info info) {

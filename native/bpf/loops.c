@@ -25,18 +25,13 @@ static bool is_loop_name(const char *n) {
   return true;
 }
 
-// The backing file's path as sysfs prints it, without the newline and " (deleted)"; false when
-// the device is free (no loop/backing_file) or the read fails.
+// The backing file's path as sysfs prints it, without " (deleted)"; false when the device is free
+// (no loop/backing_file) or the read fails.
 static bool backing_file(const char *name, char *out, size_t size) {
   char path[320];
   snprintf(path, sizeof path, "/sys/block/%s/loop/backing_file", name);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  ssize_t n = read(fd, out, size - 1);
-  close(fd);
+  ssize_t n = read_line_file(path, out, size);
   if (n <= 0) return false;
-  out[n] = '\0';
-  if (out[n - 1] == '\n') out[--n] = '\0';
   const char *deleted = " (deleted)";
   size_t dl = strlen(deleted);
   if ((size_t)n > dl && strcmp(out + n - dl, deleted) == 0) out[n - dl] = '\0';

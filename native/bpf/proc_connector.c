@@ -85,14 +85,7 @@ static bool describe(int pid, char *exe, size_t exe_size, char *comm, size_t com
   if (n < 0) return false;
   exe[n] = 0;
   snprintf(path, sizeof path, "/proc/%d/comm", pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  ssize_t m = read(fd, comm, comm_size - 1);
-  close(fd);
-  if (m <= 0) return false;
-  if (comm[m - 1] == '\n') m--;
-  comm[m] = 0;
-  return true;
+  return read_line_file(path, comm, comm_size) > 0;
 }
 
 // callback(pids: number[], exes: string[], comms: string[], overrun: boolean, ack: number): the
