@@ -42,12 +42,17 @@ describe('subhost bootstrap --from busybox', () => {
     expect(config).toContain(`BRIDGES=( ${bridge} )`);
     expect(config).toContain('ADDRESSES=( 10.61.0.5/24 )');
     ok(['boot', n], { root });
-    await waitRunlevel2(root, n);
-    expect(enterSh(root, n, 'hostname; ip -o -4 addr show dev eth0; ip route; cat /etc/fstab | grep -v "^#"').stdout).toMatch(/^web\.example\.org\n.*inet 10\.61\.0\.5\/24.*\ndefault via 10\.61\.0\.1 dev eth0/s);
-    expect(enterSh(root, n, 'grep " / " /proc/mounts').stdout).toMatch(/^\S+ \/ ext4 rw/);
-    // The peer's netns, on the bridge, answers the guest (busybox ping).
-    expect(enterSh(root, n, 'ping -c 1 -W 5 10.61.0.1').code).toBe(0);
-    ok(['poweroff', n], { root });
+    try {
+      await waitRunlevel2(root, n);
+      expect(enterSh(root, n, 'hostname; ip -o -4 addr show dev eth0; ip route; cat /etc/fstab | grep -v "^#"').stdout).toMatch(/^web\.example\.org\n.*inet 10\.61\.0\.5\/24.*\ndefault via 10\.61\.0\.1 dev eth0/s);
+      expect(enterSh(root, n, 'grep " / " /proc/mounts').stdout).toMatch(/^\S+ \/ ext4 rw/);
+      // The peer's netns, on the bridge, answers the guest (busybox ping: one echo a second until a reply, 10 s at most).
+      const ping = enterSh(root, n, 'ping -c 1 -w 10 10.61.0.1; echo; ip neigh; ip -s link show dev eth0');
+      expect(ping.stdout, ping.stdout + ping.stderr).toMatch(/1 packets received/);
+    } finally {
+      // Powered off even when an assertion failed: the tests below count the processes of this root.
+      ok(['poweroff', n], { root });
+    }
     expect(leftoversOf(n)).toEqual([]);
   });
 
