@@ -24,10 +24,10 @@ export interface Leftover {
   subhost: string;
 }
 
-/** Test cgroups under subhost/ and vm/, in cgroup2 and in every v1 hierarchy of a hybrid host. */
+/** Test cgroups under subhost/, vm/ and subhost.monitor/ (supervisors'), in cgroup2 and in every v1 hierarchy of a hybrid host. */
 export function testCgroups(prefix = PREFIX): Cgroup[] {
   const roots = [findCgroup2Mount(), ...findV1Hierarchies().map((h) => h.mountPoint)];
-  return roots.flatMap((r) => ['subhost', 'vm'].flatMap((p) => new Cgroup(join(r, p)).children())).filter((c) => basename(c.path).startsWith(prefix));
+  return roots.flatMap((r) => ['subhost', 'vm', 'subhost.monitor'].flatMap((p) => new Cgroup(join(r, p)).children())).filter((c) => basename(c.path).startsWith(prefix));
 }
 
 /** /var/tmp/subhost-test-tsq-AbC123/NAME/live -> NAME: the first folder under the test root. */

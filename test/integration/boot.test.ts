@@ -49,7 +49,9 @@ describe('boot a partitioned disk image', () => {
       const leaf = h.controllers.includes('devices') ? '/guest' : '';
       expect(pid1.find((l) => l.split(':')[1].split(',').includes(h.controllers[0]))).toMatch(new RegExp(`:/subhost/${sub.name}${leaf}$`));
     }
-    expect(lines(s.supervisor)).toContain('0::/subhost.monitor');
+    // Its own monitor cgroup (one cgroup.procs finds it), in cgroup2 and in every v1 hierarchy.
+    expect(lines(s.supervisor)).toContain(`0::/subhost.monitor/${sub.name}`);
+    for (const h of findV1Hierarchies()) expect(lines(s.supervisor).find((l) => l.split(':')[1].split(',').includes(h.controllers[0]))).toMatch(new RegExp(`:/subhost.monitor/${sub.name}$`));
     expect(s.cgroup).toBe(`${findCgroup2Mount()}/subhost/${sub.name}`);
   });
 

@@ -157,6 +157,24 @@ describe('check-mounts', () => {
     expect(statusOf(root, running.name).state).toBe('running');
   });
 
+  it("reports a supervisor's cgroup left over (subhost.monitor/NAME) with what is in it, and --fix removes both", async () => {
+    const name = left.name;
+    const supervisor = plantProcess(join(cg2, 'subhost.monitor', name), { SUBHOST_NAME: name, SUBHOST_BOOT_ID: 'gone' });
+    const { code, report } = checkJson();
+    expect(code).toBe(1);
+    expect(report.leftovers).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'supervisor', subhost: name, id: String(supervisor.pid) }),
+        { kind: 'cgroup', subhost: name, id: join(cg2, 'subhost.monitor', name), detail: "its supervisor's" },
+      ]),
+    );
+    expect(checkJson('--fix').code).toBe(0);
+    expect(isAlive(supervisor)).toBe(false);
+    expect(existsSync(join(cg2, 'subhost.monitor', name))).toBe(false);
+    expect(existsSync(join(cg2, 'subhost.monitor', running.name))).toBe(true);
+    expect(statusOf(root, running.name).state).toBe('running');
+  });
+
   it("leaves alone what is in a boot's way and is not ours: a network namespace or link of that name", async () => {
     const name = left.name;
     await run(['ip', 'netns', 'add', name]);

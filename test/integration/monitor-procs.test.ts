@@ -13,11 +13,14 @@ describe('the supervisors of one subhost in the monitor cgroup', () => {
   const mount = findCgroup2Mount();
   const [mine, theirs] = [testName('ma'), testName('mb')];
   const planted: ProcRef[] = [];
-  const plant = (name: string): ProcRef => {
+  const cgroups: Cgroup[] = [];
+  /** A process naming `name` in subhost.monitor, or with `own` in subhost.monitor/NAME (where boot puts a supervisor). */
+  const plant = (name: string, own = false): ProcRef => {
     const child = spawn('sleep', ['600'], { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH, SUBHOST_NAME: name, SUBHOST_BOOT_ID: 'test' } });
     child.unref();
-    const monitor = new Cgroup(join(mount, CGROUP_MONITOR));
+    const monitor = new Cgroup(join(mount, CGROUP_MONITOR, ...(own ? [name] : [])));
     monitor.create();
+    if (own) cgroups.push(monitor);
     writeFileSync(join(monitor.path, 'cgroup.procs'), String(child.pid));
     const ref = procRef(child.pid!)!;
     planted.push(ref);
@@ -27,6 +30,7 @@ describe('the supervisors of one subhost in the monitor cgroup', () => {
   afterAll(async () => {
     for (const p of planted) signalProc(p, 'SIGKILL');
     await waitFor('planted sleeps gone', () => planted.every((p) => !isAlive(p)));
+    for (const c of cgroups) c.remove();
   });
 
   it("finds NAME's own in both passes, and reads another's environment only in the first", () => {
@@ -42,5 +46,15 @@ describe('the supervisors of one subhost in the monitor cgroup', () => {
     expect(again.map((p) => p.pid).sort()).toEqual([first.pid, second.pid].sort());
     expect(again.every((p) => p.name === mine && p.bootId === 'test')).toBe(true);
     expect(listMonitorProcs(mount, theirs, new Set()).map((p) => p.pid)).toEqual([other.pid]);
+  });
+
+  it("reads NAME's own monitor cgroup and not another subhost's", () => {
+    const own = plant(mine, true);
+    const elsewhere = plant(theirs, true);
+    const others = new Set<number>();
+    expect(listMonitorProcs(mount, mine, others).map((p) => p.pid)).toContain(own.pid);
+    // Never listed, so never read: not even found to be another's.
+    expect(others.has(elsewhere.pid)).toBe(false);
+    expect(listMonitorProcs(mount).map((p) => p.pid)).toEqual(expect.arrayContaining([own.pid, elsewhere.pid]));
   });
 });

@@ -3,7 +3,7 @@ import { Cgroup } from '../../host/cgroupfs';
 import { findV1Hierarchies, type V1Controller } from '../../host/cgroup-v1';
 import { SubhostError } from '../../errors';
 import { DEVICES_LEAF } from './devices';
-import { CGROUP_PARENT } from '../state/paths';
+import { CGROUP_MONITOR, CGROUP_PARENT } from '../state/paths';
 
 /**
  * Where a subhost's processes go: its cgroup v2 directory, and on a hybrid host (v1
@@ -79,4 +79,9 @@ export class CgroupSet {
 /** The cgroups of subhost NAME: subhost/NAME in cgroup2 and each v1 hierarchy subhost uses. */
 export function subhostCgroupSet(cgroupMount: string, name: string): CgroupSet {
   return CgroupSet.at(cgroupMount, `${CGROUP_PARENT}/${name}`);
+}
+
+/** Where NAME's supervisor lives (subhost.monitor/NAME), or with no name the monitor cgroup itself. */
+export function monitorCgroupSet(cgroupMount: string, name?: string): CgroupSet {
+  return CgroupSet.at(cgroupMount, name === undefined ? CGROUP_MONITOR : `${CGROUP_MONITOR}/${name}`);
 }

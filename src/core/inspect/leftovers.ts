@@ -10,7 +10,7 @@ import { readCmdline } from '../../host/proc';
 import { loadConfig } from '../config';
 import { isLocked } from '../../host/flock';
 import { NAME_RE } from '../config/names';
-import { CGROUP_PARENT } from '../state/paths';
+import { CGROUP_MONITOR, CGROUP_PARENT } from '../state/paths';
 import type { Runtime } from '../state/runtime';
 import { deriveState, namesWithState, readState, type StateRecord } from '../state/records';
 import { readIfalias } from '../../host/ip';
@@ -74,6 +74,8 @@ async function scan(rt: Runtime, imageOwner: Map<string, string>): Promise<(Host
       }
       found.push({ kind: 'cgroup', subhost: name, id: c.path });
     }
+    // A supervisor's cgroup: what is in it was listed above, by the name its environment gives.
+    for (const c of new Cgroup(join(base, CGROUP_MONITOR)).children()) found.push({ kind: 'cgroup', subhost: basename(c.path), id: c.path, detail: "its supervisor's" });
   }
   for (const m of readMountinfo()) {
     const name = nameUnder(rt.paths.root, m.mountPoint, ['live', 'mnt']);

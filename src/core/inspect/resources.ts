@@ -14,9 +14,9 @@ import { netnsExists, netnsLoAlias } from '../../host/netns';
 import type { ProcRef } from '../../host/proc';
 import type { Runtime } from '../state/runtime';
 import { removeRuntimeDir, type StateRecord } from '../state/records';
-import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
+import { monitorCgroupSet, subhostCgroupSet } from '../cgroups/subhost-cgroups';
 import { linkAlias } from '../config/names';
-import { killProcs, listMonitorProcs } from '../lifecycle/supervisors';
+import { killProcs, listMonitorProcs, removeMonitor } from '../lifecycle/supervisors';
 
 export type ResourceKind = 'supervisor' | 'process' | 'mount' | 'loop' | 'veth' | 'netns' | 'cgroup' | 'state' | 'bootstrap';
 
@@ -131,6 +131,7 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
   for (const link of subhostLinks(name)) found.push({ kind: 'veth', subhost: name, id: link });
   if (netnsExists(name) && (scope.ourNetns || (await isOurNetns(name)))) found.push({ kind: 'netns', subhost: name, id: name });
   for (const c of set.existing()) found.push({ kind: 'cgroup', subhost: name, id: c.path });
+  for (const c of monitorCgroupSet(rt.cgroupMount, name).existing()) found.push({ kind: 'cgroup', subhost: name, id: c.path, detail: 'its supervisor\'s' });
   return found;
 }
 
@@ -186,7 +187,12 @@ export async function releaseResources(rt: Runtime, name: string, found: HostRes
     });
   };
   await Promise.all([disks(), network()]);
-  if (of('cgroup').length) await attempt(`removing the cgroups of ${name}`, () => set.remove());
+  if (of('cgroup').length) {
+    await attempt(`removing the cgroups of ${name}`, async () => {
+      await set.remove();
+      await removeMonitor(rt.cgroupMount, name);
+    });
+  }
   if (of('state').length) removeRuntimeDir(rt.paths, name);
   return errors;
 }

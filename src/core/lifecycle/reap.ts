@@ -6,6 +6,7 @@ import { recordedLayout } from '../storage/layout';
 import { boot } from './boot';
 import { lockSubhost } from '../state/lock';
 import { release } from './stop';
+import { stepOutOfMonitor } from './supervisors';
 
 /** PID 1's end as the supervisor saw it: exit 129 or death by SIGHUP means reboot. */
 export function wantsReboot(status: number): boolean {
@@ -33,6 +34,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * A stale call (another boot since) does nothing.
  */
 export async function reap(rt: Runtime, name: string, bootId: string, status: number, log: (line: string) => void): Promise<void> {
+  try {
+    stepOutOfMonitor(rt.cgroupMount);
+  } catch (err) {
+    log(`subhost: ${name}: leaving subhost.monitor/${name}: ${(err as Error).message}`);
+  }
   const lock = await lockSubhost(rt, name, 'release', 120);
   try {
     const record = readState(rt.paths, name);

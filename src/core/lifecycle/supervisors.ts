@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Cgroup } from '../../host/cgroupfs';
 import { environHas, isAlive, parseEnviron, procRef, readEnvironText, signalProc, type ProcRef } from '../../host/proc';
+import { monitorCgroupSet } from '../cgroups/subhost-cgroups';
 import { CGROUP_MONITOR } from '../state/paths';
 
 /** A process in subhost.monitor: a supervisor, or the `_reap` it has exec'd into. */
@@ -11,13 +12,16 @@ export interface MonitorProc extends ProcRef {
 }
 
 /**
- * Every process in the monitor cgroup (v2 sees them all, also on hybrid hosts); with `only`, those
- * of that subhost. `others`: PIDs an earlier call of the same command found to be another
- * subhost's, skipped and added to (see Scope.othersInMonitor).
+ * Every process in the monitor cgroups (v2 sees them all, also on hybrid hosts); with `only`, those
+ * of that subhost: in subhost.monitor/NAME, and in subhost.monitor itself (a `_reap`, or a
+ * supervisor started before the per-subhost monitor) when its environment names NAME. `others`:
+ * PIDs an earlier call of the same command found to be another subhost's, skipped and added to
+ * (see Scope.othersInMonitor).
  */
 export function listMonitorProcs(cgroupMount: string, only?: string, others?: Set<number>): MonitorProc[] {
   const out: MonitorProc[] = [];
-  for (const pid of new Cgroup(join(cgroupMount, CGROUP_MONITOR)).allProcs()) {
+  const monitor = new Cgroup(join(cgroupMount, CGROUP_MONITOR));
+  for (const pid of only === undefined ? monitor.allProcs() : [...monitor.child(only).allProcs(), ...monitor.procs()]) {
     if (others?.has(pid)) continue;
     const text = readEnvironText(pid);
     // With `only`, another subhost's supervisor costs one read and one search, not a parse.
@@ -41,4 +45,20 @@ export async function killProcs(refs: ProcRef[], timeoutMs = 5000): Promise<Proc
   const deadline = Date.now() + timeoutMs;
   for (let delay = 1; refs.some(isAlive) && Date.now() < deadline; delay = Math.min(delay * 2, 50)) await sleep(delay);
   return refs.filter(isAlive);
+}
+
+/**
+ * Remove NAME's monitor cgroups, killing what is left in them; not while this process is in one
+ * (a `_reap` that could not step out: killing it would stop the release half-way).
+ */
+export async function removeMonitor(cgroupMount: string, name: string): Promise<void> {
+  const set = monitorCgroupSet(cgroupMount, name);
+  const existing = set.existing();
+  if (!existing.length || existing.some((c) => c.allProcs().includes(process.pid))) return;
+  await set.remove();
+}
+
+/** `_reap` (the supervisor, exec'd) leaves subhost.monitor/NAME for subhost.monitor, so that the release can remove it. */
+export function stepOutOfMonitor(cgroupMount: string): void {
+  monitorCgroupSet(cgroupMount).addProc(process.pid);
 }

@@ -7,7 +7,11 @@ export const DEFAULT_RUN = '/run/subhost';
 export const CGROUP_PARENT = 'subhost';
 /** Parent cgroup of the virtual machines (`subhost cgroups setup` moves each into vm/NAME). */
 export const CGROUP_VM = 'vm';
-/** Where the per-subhost supervisors live: outside the subhost's own cgroup, like LXC's monitor. */
+/**
+ * Where the supervisors live, outside the subhosts' own cgroups like LXC's monitor: NAME's in
+ * subhost.monitor/NAME, so that finding them reads one cgroup.procs, not every supervisor's
+ * environment (`_reap` steps up into subhost.monitor itself, as did every supervisor before).
+ */
 export const CGROUP_MONITOR = 'subhost.monitor';
 
 /** Every path subhost reads or writes, derived from SUBHOST_ROOT and SUBHOST_RUN. */

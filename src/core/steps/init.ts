@@ -5,13 +5,13 @@ import type { Readable } from 'node:stream';
 import { SubhostError } from '../../errors';
 import { BASE_PATH, noteSpawn } from '../../host/exec';
 import { isAlive, procRef, readCmdline, signalProc, type ProcRef } from '../../host/proc';
-import { CgroupSet } from '../cgroups/subhost-cgroups';
+import { CgroupSet, monitorCgroupSet } from '../cgroups/subhost-cgroups';
 import { LOG_MAX_BYTES, rotateLog, tailOf } from '../guest/console-log';
 import { findPid1, notReadyReason, READY_TIMEOUT_MS, waitReady } from '../guest/pid1';
 import { pid1StageEnv, type Pid1Params } from '../guest/pid1-env';
 import { shareDir, supervisorShell } from '../guest/share';
 import type { StepHandler } from '../plan/executor';
-import { CGROUP_MONITOR } from '../state/paths';
+import { removeMonitor } from '../lifecycle/supervisors';
 import { resultOf, type SubhostContext } from './context';
 import type { PartitionResult } from './disks';
 
@@ -47,7 +47,7 @@ async function consoleCopied(supervisor: ProcRef, ms: number): Promise<void> {
 
 export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostContext> = {
   async apply(p, ctx) {
-    const monitor = CgroupSet.at(ctx.cgroupMount, CGROUP_MONITOR);
+    const monitor = monitorCgroupSet(ctx.cgroupMount, ctx.name);
     monitor.create();
     const cgroups = CgroupSet.at(ctx.cgroupMount, p.cgroup);
     const log = ctx.paths.consoleLog(ctx.name);
@@ -91,8 +91,10 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
     }
     return { supervisor, pid1 };
   },
-  async undo(_p, r) {
+  async undo(_p, r, ctx) {
     // `_reap` is the supervisor itself (exec'd in its place) when it releases after a power off.
     if (r && r.supervisor.pid !== process.pid && isAlive(r.supervisor)) signalProc(r.supervisor, 'SIGKILL');
+    // Also after a failed start (no result): the killed supervisor's copier may still be in it.
+    await removeMonitor(ctx.cgroupMount, ctx.name);
   },
 };
