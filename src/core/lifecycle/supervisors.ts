@@ -60,5 +60,6 @@ export async function removeMonitor(cgroupMount: string, name: string): Promise<
 
 /** `_reap` (the supervisor, exec'd) leaves subhost.monitor/NAME for subhost.monitor, so that the release can remove it. */
 export function stepOutOfMonitor(cgroupMount: string): void {
-  monitorCgroupSet(cgroupMount).addProc(process.pid);
+  // Into each hierarchy's subhost.monitor itself: CgroupSet.addProc would take a subhost named like DEVICES_LEAF for its leaf.
+  for (const c of monitorCgroupSet(cgroupMount).all()) c.addProc(process.pid);
 }
