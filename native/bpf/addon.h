@@ -8,6 +8,11 @@
 napi_value error_value(napi_env env, const char *what, int err);
 /** Throw error_value(...); returns NULL for the caller to return (host.c). */
 napi_value host_throw(napi_env env, const char *what, int err);
+struct loop_info64;
+/** LOOP_GET_STATUS64 of a loop device (open, ioctl, close): 0, or the errno (host.c). */
+int loop_status_of(const char *dev, struct loop_info64 *li);
+/** Set backMajor, backMinor, backIno (a string), offset and sizeLimit on obj from li (host.c). */
+void put_loop_status(napi_env env, napi_value obj, const struct loop_info64 *li);
 /** A small file's text (one read) without its trailing newline, NUL-terminated; its length, or -1 (host.c). */
 ssize_t read_line_file(const char *path, char *out, size_t size);
 

@@ -73,6 +73,26 @@ static napi_value text(napi_env env, const char *s) {
   return v;
 }
 
+int loop_status_of(const char *dev, struct loop_info64 *li) {
+  int fd = open(dev, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  memset(li, 0, sizeof *li);
+  int rc = ioctl(fd, LOOP_GET_STATUS64, li);
+  int err = errno;
+  close(fd);
+  return rc < 0 ? err : 0;
+}
+
+void put_loop_status(napi_env env, napi_value obj, const struct loop_info64 *li) {
+  char ino[24];
+  snprintf(ino, sizeof ino, "%llu", (unsigned long long)li->lo_inode);
+  napi_set_named_property(env, obj, "backMajor", number(env, major(li->lo_device)));
+  napi_set_named_property(env, obj, "backMinor", number(env, minor(li->lo_device)));
+  napi_set_named_property(env, obj, "backIno", text(env, ino));
+  napi_set_named_property(env, obj, "offset", number(env, (double)li->lo_offset));
+  napi_set_named_property(env, obj, "sizeLimit", number(env, (double)li->lo_sizelimit));
+}
+
 // loopStatus(dev: string): { backMajor, backMinor, backIno (string), offset, sizeLimit } | null
 // (null: not attached, or no such device). What `losetup --list` reads, for one device.
 static napi_value loop_status(napi_env env, napi_callback_info info) {
@@ -84,29 +104,14 @@ static napi_value loop_status(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "loopStatus(dev: /dev/loopN)");
     return NULL;
   }
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  napi_value result;
-  if (fd < 0) {
-    if (errno == ENOENT || errno == ENXIO || errno == ENODEV) return napi_get_null(env, &result), result;
-    return host_throw(env, path, errno);
-  }
   struct loop_info64 li;
-  memset(&li, 0, sizeof li);
-  int rc = ioctl(fd, LOOP_GET_STATUS64, &li);
-  int err = errno;
-  close(fd);
-  if (rc < 0) {
-    if (err == ENXIO) return napi_get_null(env, &result), result;
-    return host_throw(env, "LOOP_GET_STATUS64", err);
-  }
-  char ino[24];
-  snprintf(ino, sizeof ino, "%llu", (unsigned long long)li.lo_inode);
+  int err = loop_status_of(path, &li);
+  napi_value result;
+  // ENOENT/ENODEV: no such device; ENXIO: not attached.
+  if (err == ENOENT || err == ENXIO || err == ENODEV) return napi_get_null(env, &result), result;
+  if (err) return host_throw(env, path, err);
   napi_create_object(env, &result);
-  napi_set_named_property(env, result, "backMajor", number(env, major(li.lo_device)));
-  napi_set_named_property(env, result, "backMinor", number(env, minor(li.lo_device)));
-  napi_set_named_property(env, result, "backIno", text(env, ino));
-  napi_set_named_property(env, result, "offset", number(env, (double)li.lo_offset));
-  napi_set_named_property(env, result, "sizeLimit", number(env, (double)li.lo_sizelimit));
+  put_loop_status(env, result, &li);
   return result;
 }
 

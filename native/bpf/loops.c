@@ -5,16 +5,13 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/loop.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <unistd.h>
 
 #include "addon.h"
 
@@ -68,24 +65,13 @@ static napi_value list_loops(napi_env env, napi_callback_info info) {
     if (!is_loop_name(e->d_name) || !backing_file(e->d_name, backing, sizeof backing)) continue;
     char dev[272];
     snprintf(dev, sizeof dev, "/dev/%s", e->d_name);
-    int fd = open(dev, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
     struct loop_info64 li;
-    memset(&li, 0, sizeof li);
-    int rc = ioctl(fd, LOOP_GET_STATUS64, &li);
-    close(fd);
-    if (rc < 0) continue;
-    char ino[24];
-    snprintf(ino, sizeof ino, "%llu", (unsigned long long)li.lo_inode);
+    if (loop_status_of(dev, &li) != 0) continue;
     napi_value l;
     napi_create_object(env, &l);
     set_text(env, l, "dev", dev);
     set_text(env, l, "backingFile", backing);
-    set_number(env, l, "backMajor", major(li.lo_device));
-    set_number(env, l, "backMinor", minor(li.lo_device));
-    set_text(env, l, "backIno", ino);
-    set_number(env, l, "offset", (double)li.lo_offset);
-    set_number(env, l, "sizeLimit", (double)li.lo_sizelimit);
+    put_loop_status(env, l, &li);
     struct stat st;
     if (stat(backing, &st) == 0 && S_ISBLK(st.st_mode)) {
       set_number(env, l, "blockMajor", major(st.st_rdev));
