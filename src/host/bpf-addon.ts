@@ -21,9 +21,10 @@ export interface LoopStatus {
 }
 
 /**
- * What native/bpf exports: bpf(2) for cgroup device programs (bpf.c), two host calls boot and
- * stop would otherwise spawn a process for (host.c): flock(2) and a loop device's status, and the
- * proc connector's exec events for the daemon (proc_connector.c).
+ * What native/bpf exports: bpf(2) for cgroup device programs (bpf.c); host calls boot and stop
+ * would otherwise spawn a process for: flock(2), a loop device's status (host.c) and every loop's
+ * (loops.c), posix_spawn (spawn.c); and for the daemon the proc connector's exec events
+ * (proc_connector.c), its memory calls (memory.c) and its held files' reads (pread_text.c).
  */
 export interface BpfAddon {
   /** flock(fd, LOCK_EX or LOCK_SH | LOCK_NB): false when another holds it. */

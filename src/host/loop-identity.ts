@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import { run } from './exec';
-import { hostCalls, optionalAddon, type AttachedLoop } from './bpf-addon';
-import { listLoops } from './loop';
+import { optionalAddon, type AttachedLoop } from './bpf-addon';
 import { blockIdentity, fileIdentity, identityOf, splitDev, type Identity } from './file-identity';
 
 /** An attached loop device and the identity of what is behind it (not its path string). */
@@ -35,30 +34,13 @@ export function loopBackingIdentity(backingFile: string, backMajMin: string | nu
 }
 
 /**
- * Every attached loop device with its backing identity: in one call to the native addon where it
- * has listLoops (sysfs for the file names, LOOP_GET_STATUS64 for what is behind each, as losetup
- * reads it); else the devices from sysfs and one loopStatus call each; without the addon, one
- * `losetup --list --json`.
+ * Every attached loop device with its backing identity: in one call to the native addon
+ * (listLoops: sysfs for the file names, LOOP_GET_STATUS64 for what is behind each, as losetup
+ * reads it); without the addon, one `losetup --list --json`.
  */
 export async function listLoopIdentities(): Promise<LoopIdentity[]> {
   const addon = optionalAddon();
-  if (typeof addon?.listLoops === 'function') return addon.listLoops().map(attachedIdentity);
-  const calls = hostCalls();
-  if (!calls) return losetupIdentities();
-  const out: LoopIdentity[] = [];
-  for (const l of listLoops()) {
-    const st = calls.loopStatus(l.dev);
-    // Detached since sysfs was read: nothing is behind it any more.
-    if (!st) continue;
-    out.push({
-      dev: l.dev,
-      backingFile: l.backingFile,
-      identity: loopBackingIdentity(l.backingFile, `${st.backMajor}:${st.backMinor}`, st.backIno),
-      offset: st.offset,
-      sizeLimit: st.sizeLimit,
-    });
-  }
-  return out;
+  return typeof addon?.listLoops === 'function' ? addon.listLoops().map(attachedIdentity) : losetupIdentities();
 }
 
 /** loopBackingIdentity's answer from what the addon read: the block device's numbers, else the file's. */
