@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { run } from '../src/host/exec';
 import type { BenchWorld } from './fixture';
 import { figure, type Figure } from './figures';
-import { must } from './run';
+import { must, nodeStartEnv } from './run';
 import { summarize } from './stats';
 
 /** The bench image's one partition starts at 1 MiB (bench/fixture.ts, as peers.ts mounts it). */
@@ -25,7 +25,7 @@ export async function benchFloors(w: BenchWorld, runs: number, ours: Figure[]): 
   const t = Object.fromEntries(ops.map((o) => [o, [] as number[]])) as Record<(typeof ops)[number], number[]>;
   const node: number[] = [];
   for (let i = 0; i < runs; i++) {
-    node.push(must([process.execPath, '-e', '0']).ms);
+    node.push(must([process.execPath, '-e', '0'], nodeStartEnv()).ms);
     const attach = must(['losetup', '--find', '--show', '--offset', String(PARTITION_OFFSET), image]);
     const dev = attach.stdout.trim();
     try {
@@ -51,7 +51,7 @@ export async function benchFloors(w: BenchWorld, runs: number, ours: Figure[]): 
   const boot = nodeMs + Math.max(med(t.attach) + med(t.mount), med(t.netns) + med(t.veth)) + med(t.pid1);
   const stop = nodeMs + Math.max(med(t['veth-del']) + med(t['netns-del']), med(t.umount) + med(t.detach));
   const out: Figure[] = [
-    figure('floor-node', 'bare: `node -e 0` (every command pays it)', 'ms', node),
+    figure('floor-node', 'bare: `node -e 0` as bin/subhost starts Node (every command pays it)', 'ms', node),
     figure('floor-attach', 'bare: `losetup --find --show --offset` of the image', 'ms', t.attach),
     figure('floor-mount', 'bare: `mount` of its ext4 partition', 'ms', t.mount),
     figure('floor-netns', 'bare: `ip netns add`', 'ms', t.netns),

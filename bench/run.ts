@@ -31,13 +31,20 @@ function childrenCpuMs(): number {
   return (Number(f[13]) + Number(f[14])) * TICK_MS;
 }
 
+/** The environment Node starts in under bin/subhost: without NODE_EXTRA_CA_CERTS, which its sh line moves aside. */
+export function nodeStartEnv(): NodeJS.ProcessEnv {
+  const { NODE_EXTRA_CA_CERTS: _moved, ...env } = process.env;
+  return env;
+}
+
+/** bin/subhost itself, as an operator runs it (its sh line keeps NODE_EXTRA_CA_CERTS from Node's start). */
 export function subhostArgv(...args: string[]): string[] {
-  return [process.execPath, BIN, ...args];
+  return [BIN, ...args];
 }
 
 /** Like timed, but a failure stops the bench with what the command said. */
 export function must(argv: string[], env?: NodeJS.ProcessEnv, input?: string): Timed {
   const r = timed(argv, env, input);
-  if (r.code !== 0) throw new Error(`${argv.slice(argv[1] === BIN ? 2 : 0).join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  if (r.code !== 0) throw new Error(`${argv.slice(argv[0] === BIN ? 1 : argv[1] === BIN ? 2 : 0).join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
   return r;
 }

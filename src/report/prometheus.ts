@@ -1,4 +1,5 @@
 import { SubhostError, UsageError } from '../errors';
+import { getJson, type JsonAnswer } from './http-json';
 import type { History, HistoryQuery, HistorySource } from './build';
 import type { Kind, Sample, Series } from './types';
 
@@ -43,15 +44,16 @@ export class PrometheusSource implements HistorySource {
   private async get<T>(path: string, params: Record<string, string>): Promise<T> {
     const u = new URL(path, this.base);
     for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-    let res: Response;
+    let res: JsonAnswer;
     try {
-      res = await fetch(u, { signal: AbortSignal.timeout(60_000) });
+      res = await getJson(u, 60_000);
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new SubhostError(`report: prometheus ${this.base.href}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      if (err instanceof SubhostError) throw err.withContext('report');
+      const e = err as NodeJS.ErrnoException;
+      throw new SubhostError(`report: prometheus ${this.base.href}: ${e.code === 'ABORT_ERR' ? 'no answer within 60 s' : (e.code ?? e.message)}`);
     }
-    const body = (await res.json().catch(() => null)) as { status?: string; data?: T; error?: string } | null;
-    if (!res.ok || body?.status !== 'success') throw new SubhostError(`report: prometheus ${this.base.href}: ${body?.error ?? `HTTP ${res.status}`}`);
+    const body = res.body as { status?: string; data?: T; error?: string } | null;
+    if (res.status < 200 || res.status > 299 || body?.status !== 'success') throw new SubhostError(`report: prometheus ${this.base.href}: ${body?.error ?? `HTTP ${res.status}`}`);
     return body.data as T;
   }
 

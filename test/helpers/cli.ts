@@ -28,7 +28,8 @@ function env(opts: CliOptions): NodeJS.ProcessEnv {
   return e;
 }
 
-const argv = (args: string[], opts: CliOptions) => [...(opts.via ?? []), process.execPath, BIN, ...args];
+// BIN itself, as an operator runs it: its sh line moves NODE_EXTRA_CA_CERTS aside before Node starts.
+const argv = (args: string[], opts: CliOptions) => [...(opts.via ?? []), BIN, ...args];
 
 /** Run the real, built CLI (bin/subhost), as an operator would. */
 export function cli(args: string[], opts: CliOptions = {}): CliResult {

@@ -63,7 +63,7 @@ function session(argv: string[], env: Record<string, string | undefined>): Sessi
 
 /** `subhost start NAME` reading commands from a pipe. */
 export function startFromPipe(name: string, root: string, env: Record<string, string> = {}): Session {
-  return session([process.execPath, BIN, 'start', name], { SUBHOST_ROOT: root, ...env });
+  return session([BIN, 'start', name], { SUBHOST_ROOT: root, ...env });
 }
 
 /** `subhost start NAME` on a terminal: script(1) gives it a pseudo-terminal as its stdin. */

@@ -42,4 +42,19 @@ describe('the CLI start-up', () => {
       expect(commands).toContain(c);
     }
   });
+
+  it('bin/subhost keeps NODE_EXTRA_CA_CERTS from Node\'s start and hands it on as SUBHOST_EXTRA_CA_CERTS', () => {
+    // Node 20 loads that file at every start and warns when it cannot: no warning, no load.
+    const env = { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'no-such-ca.pem') };
+    const direct = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8', env });
+    expect(direct.stderr).toMatch(/Ignoring extra certs/);
+    const r = spawnSync(BIN, ['--version'], { encoding: 'utf8', env });
+    expect(r).toMatchObject({ status: 0, stderr: '' });
+    const tracer = join(dir, 'env.cjs');
+    writeFileSync(tracer, `require('fs').writeFileSync(${JSON.stringify(join(dir, 'env.json'))}, JSON.stringify(process.env));`);
+    expect(spawnSync(BIN, ['--version'], { env: { ...env, NODE_OPTIONS: `--require ${tracer}` } }).status).toBe(0);
+    const seen = JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8')) as Record<string, string>;
+    expect(seen.NODE_EXTRA_CA_CERTS).toBeUndefined();
+    expect(seen.SUBHOST_EXTRA_CA_CERTS).toBe(env.NODE_EXTRA_CA_CERTS);
+  });
 });
