@@ -9,6 +9,7 @@
 #include <node_api.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ typedef struct watch {
   pid_t pid;
   int pidfd;
   int tearing_down;
+  int new_group;
 } watch;
 
 static int pidfd_open(pid_t pid) {
@@ -115,7 +117,13 @@ static void spawn_work(uv_work_t *work) {
     // Node ignores SIGPIPE and the pool's threads block every signal: the child starts with the defaults.
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+    // A group of its own: the caller can end the child and whatever it left in the background at once.
+    if (w->new_group) {
+      posix_spawnattr_setpgroup(&attr, 0);
+      flags |= POSIX_SPAWN_SETPGROUP;
+    }
+    posix_spawnattr_setflags(&attr, flags);
     for (int i = 0; i < w->ntargets; i++) posix_spawn_file_actions_adddup2(&fa, w->src[i], i);
     // What the process inherited without O_CLOEXEC stays with it too: the child gets 0-2 and extraFds only.
     posix_spawn_file_actions_addclosefrom_np(&fa, w->ntargets);
@@ -179,10 +187,10 @@ static void spawn_done(uv_work_t *work, int status) {
   napi_close_handle_scope(env, scope);
 }
 
-// spawn(argv, envp, cwd | null, extraFds, onStart(error | undefined, pid), onExit(code, signo)) -> { stdin, stdout, stderr }
+// spawn(argv, envp, cwd | null, extraFds, onStart(error | undefined, pid), onExit(code, signo)[, newGroup]) -> { stdin, stdout, stderr }
 static napi_value spawn_child(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value args[6];
+  size_t argc = 7;
+  napi_value args[7];
   napi_get_cb_info(env, info, &argc, args, NULL, NULL);
   if (argc < 6) return host_throw(env, "spawn", EINVAL);
   uint32_t nextra = 0;
@@ -191,6 +199,9 @@ static napi_value spawn_child(napi_env env, napi_callback_info info) {
   if (!w) return host_throw(env, "spawn", ENOMEM);
   w->env = env;
   w->pidfd = -1;
+  bool new_group = false;
+  if (argc > 6) napi_get_value_bool(env, args[6], &new_group);
+  w->new_group = new_group;
   w->ntargets = 3 + (int)nextra;
   w->argv = string_vector(env, args[0]);
   w->envp = string_vector(env, args[1]);

@@ -104,6 +104,8 @@ export interface SpawnCalls {
     extraFds: number[],
     onStart: (error: NodeJS.ErrnoException | undefined, pid: number) => void,
     onExit: (code: number, signo: number) => void,
+    /** The child leads a process group of its own (setpgid(0, 0)), to be killed as a whole. */
+    newGroup?: boolean,
   ): { stdin: number; stdout: number; stderr: number };
   /** pidfd_open and waitid(P_PIDFD) exist (Linux 5.4). */
   spawnSupported(): boolean;

@@ -43,6 +43,11 @@ export function spawnPath(): 'native' | 'node' {
   return spawnCallsChosen ? 'native' : 'node';
 }
 
+/** The addon's spawn where run() uses it (spawnPath() is 'native'), else undefined. */
+export function nativeSpawn(): SpawnCalls | undefined {
+  return spawnPath() === 'native' ? spawnCallsChosen! : undefined;
+}
+
 /** Run argv (never through a shell) and collect its output. Throws CommandError on failure. */
 export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const started = performance.now();

@@ -10,7 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), 'subhost-startup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Every module the process requires and every native addon it opens, by name, run with `args`. */
-function loaded(args: string[]): string[] {
+function loaded(args: string[], env: Record<string, string> = {}): string[] {
   const tracer = join(dir, 'trace.cjs');
   writeFileSync(
     tracer,
@@ -20,7 +20,7 @@ const dl = process.dlopen; process.dlopen = function (m, f, ...a) { seen.add('dl
 process.on('exit', () => fs.writeFileSync(${JSON.stringify(join(dir, 'seen'))}, [...seen].join('\\n')));
 `,
   );
-  const r = spawnSync(process.execPath, ['-r', tracer, BIN, ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-r', tracer, BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
   expect(r.status, r.stderr).toBe(0);
   return readFileSync(join(dir, 'seen'), 'utf8').split('\n');
 }
@@ -33,6 +33,16 @@ describe('the CLI start-up', () => {
   it.each([[['--version']], [['--help']], [['bootstrap', '--help']]])('%j loads only the loader and commander: no command module, addon or library', (args) => {
     const modules = loaded(args).filter((m) => m !== BIN && m !== './load-bundle.cjs');
     expect(modules.filter((m) => !LEAN.includes(m))).toEqual([]);
+  });
+
+  it.each([[['list']], [['stop', 'nosuch']]])('%j loads neither node:crypto nor node:fs/promises (5 ms and 2-5 ms of a start)', (args) => {
+    const root = mkdtempSync(join(tmpdir(), 'subhost-startup-root-'));
+    try {
+      const modules = loaded(args, { SUBHOST_ROOT: root });
+      expect(modules.filter((m) => m === 'node:crypto' || m === 'node:fs/promises')).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('--help lists every command of SPEC §3-§5', () => {

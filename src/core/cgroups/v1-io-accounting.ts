@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupSet } from './subhost-cgroups';
 
@@ -17,7 +17,7 @@ export async function countIoOnV1(set: CgroupSet, devices: string[]): Promise<{ 
   const file = join(blkio.path, 'blkio.throttle.read_bps_device');
   // The first rule on a disk freezes its queue for a grace period (~45 ms): all devices at once,
   // without blocking the rest of boot.
-  const written = await Promise.allSettled(devices.map((d) => writeFile(file, `${d} 0`)));
+  const written = await Promise.allSettled(devices.map((d) => new Promise<void>((resolve, reject) => writeFile(file, `${d} 0`, (e) => (e ? reject(e) : resolve())))));
   written.forEach((w, i) => {
     if (w.status === 'fulfilled') out.counted.push(devices[i]);
     // Accounting only: the subhost runs the same without it, so this is no reason to fail boot.

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { ConfigError, firstLine } from '../../errors';
 import { childEnv, noteSpawn } from '../../host/exec';
+import { spawnGroup, type GroupChild } from '../../host/spawn-group';
 
 export const CONFIG_TIMEOUT_MS = 10_000;
 /** The variables' text (declare -p) and bash's complaints are kept up to these sizes. */
@@ -9,15 +9,18 @@ export const VARIABLES_MAX_BYTES = 1 << 20;
 const STDERR_MAX_BYTES = 64 << 10;
 /** After bash ends, how long its pipes may take to close once its process group is killed. */
 const CLOSE_MS = 2000;
+/** After its process group is killed, how long we wait to see the group gone. */
+const KILLED_MS = 50;
 const SENTINEL = 'subhost-config-end';
 
 /**
- * bash sources the file with fd 3 closed, then writes the variables and a last line to fd 3: a
- * config that prints is fine (stdout is discarded), and one that exits or execs early lacks the
- * last line. bash sets HOSTNAME itself at start-up, so it is unset first: only the config may set it.
+ * bash keeps its stdout as fd 3 and sources the file with fd 3 closed and stdout on /dev/null, then
+ * writes the variables and a last line to fd 3: a config that prints is fine, and one that exits or
+ * execs early lacks the last line. bash sets HOSTNAME itself at start-up, so it is unset first:
+ * only the config may set it.
  */
 function reader(vars: readonly string[]): string {
-  return `unset HOSTNAME; set -e; source "$1" 3>&-; set +e; { declare -p ${vars.join(' ')} 2>/dev/null; echo ${SENTINEL}; } >&3; exit 0`;
+  return `exec 3>&1 >/dev/null; unset HOSTNAME; set -e; source "$1" 3>&-; set +e; { declare -p ${vars.join(' ')} 2>/dev/null; echo ${SENTINEL}; } >&3; exit 0`;
 }
 
 export interface EvaluateOptions {
@@ -55,52 +58,47 @@ export function evaluateConfig(file: string, vars: readonly string[], opts: Eval
   const fail = (why: string) => new ConfigError(`config ${file}: ${why}`);
   const started = performance.now();
   return new Promise<string>((resolve, reject) => {
-    const child = spawn('bash', ['--noprofile', '--norc', '-c', reader(vars), 'subhost-config', file], {
-      env: childEnv({ SUBHOST_NAME: opts.name, HOME: '/', LC_ALL: undefined }, true),
-      cwd: opts.cwd,
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
     let problem: string | undefined;
-    const killGroup = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* the group is gone already */
-      }
-    };
+    let child: GroupChild | undefined;
+    let timer: NodeJS.Timeout | undefined;
     const stop = (why: string) => {
       problem ??= why;
-      killGroup();
+      child?.killGroup();
     };
-    const channel = child.stdio[3] as Readable;
-    child.stdout!.resume();
-    child.stdout!.on('error', () => undefined);
-    const stderr = collect(child.stderr!, STDERR_MAX_BYTES);
-    const text = collect(channel, VARIABLES_MAX_BYTES, () => stop(`its variables exceed ${VARIABLES_MAX_BYTES >> 20} MiB`));
-    const timer = setTimeout(() => stop(`did not finish within ${timeoutMs / 1000} s (a config only sets variables)`), timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(fail(`cannot run bash: ${e.message}`));
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      noteSpawn(['bash', 'config', file], performance.now() - started);
-      // Whatever it left running in the background goes with it.
-      killGroup();
-      const pipes = [channel, child.stdout!, child.stderr!];
-      const late = setTimeout(() => pipes.forEach((p) => p.destroy()), CLOSE_MS);
-      void Promise.all(pipes.map(closed)).then(() => {
-        clearTimeout(late);
-        if (problem) return reject(fail(problem));
-        if (code !== 0) {
-          const why = firstLine(stderr()) || (signal ? `bash was killed by ${signal}` : `bash exited with status ${code}`);
-          return reject(fail(`fails in bash: ${why.replace(/^subhost-config: /, '').replace(/^\S*config: /, '')}`));
-        }
-        const out = text();
-        if (!out.endsWith(`\n${SENTINEL}\n`) && out !== `${SENTINEL}\n`) return reject(fail('ended before its last line (an exit or exec in it?): its variables cannot be read'));
-        resolve(out.slice(0, out.length - SENTINEL.length - 1));
-      });
-    });
+    const events = {
+      error(e: Error) {
+        clearTimeout(timer);
+        reject(fail(`cannot run bash: ${e.message}`));
+      },
+      exit(code: number | null, signal: string | null) {
+        clearTimeout(timer);
+        noteSpawn(['bash', 'config', file], performance.now() - started);
+        // Whatever it left running in the background goes with it.
+        child!.killGroup();
+        const pipes = [child!.stdout, child!.stderr];
+        const late = setTimeout(() => pipes.forEach((p) => p.destroy()), CLOSE_MS);
+        // A killed process dies a moment after kill(2) returns; a zombie runs nothing but stays in the group until init reaps it.
+        void Promise.all([...pipes.map(closed), child!.groupGone(KILLED_MS)]).then(() => {
+          clearTimeout(late);
+          if (problem) return reject(fail(problem));
+          if (code !== 0) {
+            const why = firstLine(stderr()) || (signal ? `bash was killed by ${signal}` : `bash exited with status ${code}`);
+            return reject(fail(`fails in bash: ${why.replace(/^subhost-config: /, '').replace(/^\S*config: /, '')}`));
+          }
+          const out = text();
+          if (!out.endsWith(`\n${SENTINEL}\n`) && out !== `${SENTINEL}\n`) return reject(fail('ended before its last line (an exit or exec in it?): its variables cannot be read'));
+          resolve(out.slice(0, out.length - SENTINEL.length - 1));
+        });
+      },
+    };
+    const argv = ['bash', '--noprofile', '--norc', '-c', reader(vars), 'subhost-config', file];
+    try {
+      child = spawnGroup(argv, childEnv({ SUBHOST_NAME: opts.name, HOME: '/', LC_ALL: undefined }, true), opts.cwd, events);
+    } catch (e) {
+      return reject(fail(`cannot run bash: ${(e as Error).message}`));
+    }
+    const stderr = collect(child.stderr, STDERR_MAX_BYTES);
+    const text = collect(child.stdout, VARIABLES_MAX_BYTES, () => stop(`its variables exceed ${VARIABLES_MAX_BYTES >> 20} MiB`));
+    timer = setTimeout(() => stop(`did not finish within ${timeoutMs / 1000} s (a config only sets variables)`), timeoutMs);
   });
 }

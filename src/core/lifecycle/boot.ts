@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { ConfigError, SubhostError } from '../../errors';
 import { procRef } from '../../host/proc';
@@ -18,7 +17,7 @@ import { listLoopIdentities } from '../../host/loop-identity';
 import { buildBootPlan } from '../plan/boot-plan';
 import type { SubhostPlan } from '../plan/subhost-steps';
 import type { Runtime } from '../state/runtime';
-import { removeRuntimeDir, writeState, type Mode, type StateRecord } from '../state/records';
+import { newBootId, removeRuntimeDir, writeState, type Mode, type StateRecord } from '../state/records';
 import type { SubhostContext } from '../steps/context';
 import type { StartInitResult } from '../steps/init';
 import { pausePoint } from './test-hooks';
@@ -145,7 +144,7 @@ export async function checkAndRecord(
 /** `subhost boot NAME`: plan, then apply with a revert stack; returns once PID 1 runs. */
 export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): Promise<BootOutcome> {
   checkName(name);
-  const bootId = randomUUID();
+  const bootId = newBootId();
   if (opts.dryRun) {
     const { plan, config } = await bootPlan(rt, name, opts, bootId);
     return { dryRun: true, plan, config };

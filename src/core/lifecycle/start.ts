@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { isatty } from 'node:tty';
 import { SubhostError } from '../../errors';
 import { exitStatus, procRef } from '../../host/proc';
@@ -10,7 +9,7 @@ import type { PartitionTable } from '../storage/partition-table';
 import { buildResumePlan, buildStartPlan, type ShellFacts } from '../plan/boot-plan';
 import type { SubhostPlan } from '../plan/subhost-steps';
 import type { Runtime } from '../state/runtime';
-import { writeState, type StateRecord } from '../state/records';
+import { newBootId, writeState, type StateRecord } from '../state/records';
 import type { SubhostContext } from '../steps/context';
 import type { StartShellResult } from '../steps/shell';
 import type { ShellTerminal } from '../guest/pid1-env';
@@ -82,7 +81,7 @@ export async function start(rt: Runtime, name: string, opts: StartOptions = {}):
   checkName(name);
   const shell: ShellFacts = { terminal: opts.terminal ?? (isatty(0) ? 'tty' : 'pipe'), term: guestTerm(rt.env.TERM) };
   if (opts.dryRun) return { dryRun: true, plan: (await planStart(rt, name, opts, shell)).plan };
-  const bootId = randomUUID();
+  const bootId = newBootId();
   const me = procRef(process.pid)!;
   const ctx: SubhostContext = { results: new Map(), paths: rt.paths, name, cgroupMount: rt.cgroupMount, warnings: [] };
   const lock = await lockSubhost(rt, name, 'start');

@@ -115,9 +115,9 @@ function shellSteps(cfg: SubhostConfig, live: string, shell: ShellFacts): Subhos
 
 /**
  * What may run at the same time: the root filesystem's chain (each loop device at once, then its
- * partitions, then the mount) beside the network (netns, then veths); the cgroup after the root,
- * IO accounting and devices once the loop devices and partitions are known; PID 1 last, after
- * everything but IO accounting.
+ * partitions, then the mount) beside the network (netns, then veths) and the cgroup; devices once
+ * the partitions are known, IO accounting once the root is mounted; PID 1 last, after everything
+ * but IO accounting.
  */
 function withOrder(root: SubhostStep[], env: SubhostStep[], pid1: SubhostStep[]): SubhostStep[] {
   const rootIds = root.map((s) => s.id);
@@ -128,8 +128,9 @@ function withOrder(root: SubhostStep[], env: SubhostStep[], pid1: SubhostStep[])
     return { ...s, after: i === 0 ? [] : [root[i - 1].id] };
   });
   for (const s of env) {
-    if (s.kind === 'cgroup') ordered.push({ ...s, after: rootIds });
-    else if (s.kind === 'io-accounting') ordered.push({ ...s, after: ['cgroup', ...s.params.loops] });
+    if (s.kind === 'cgroup') ordered.push({ ...s, after: [] });
+    // After the root too: v1 IO accounting's first rule on a new loop device freezes its queue (about 45 ms), which would stall the mount.
+    else if (s.kind === 'io-accounting') ordered.push({ ...s, after: ['cgroup', ...new Set([...s.params.loops, ...rootIds])] });
     else if (s.kind === 'devices') ordered.push({ ...s, after: ['cgroup', ...root.filter((r) => r.kind === 'partition').map((r) => r.id)] });
     else if (s.kind === 'netns') ordered.push({ ...s, after: [] });
     else if (s.kind === 'veths') ordered.push({ ...s, after: ['netns'] });

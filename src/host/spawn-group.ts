@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { Socket } from 'node:net';
+import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
+import { nativeSpawn } from './exec';
+
+/** A child that leads a process group of its own, its stdin at EOF, its stdout and stderr as streams. */
+export interface GroupChild {
+  stdout: Readable;
+  stderr: Readable;
+  /** SIGKILL to the whole group: the child and whatever it left running (asked before it started: once it has). */
+  killGroup(): void;
+  /** Resolves once no process of the group is left (a killed one dies a little later), or after ms. */
+  groupGone(ms: number): Promise<void>;
+}
+
+export interface GroupEvents {
+  /** It never ran (bash is missing, ...). */
+  error(e: Error): void;
+  /** It ended (its pipes may still be open: a background job can hold them). */
+  exit(code: number | null, signal: string | null): void;
+}
+
+const signalNames = new Map<number, string>(Object.entries(constants.signals).map(([name, n]) => [n, name]));
+
+/** Whether any process (a zombie too) is still in group pid. */
+function groupAlive(pid: number | undefined): boolean {
+  try {
+    if (pid) process.kill(-pid, 0);
+    return !!pid;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGroupGone(pid: number | undefined, ms: number): Promise<void> {
+  for (const until = Date.now() + ms; groupAlive(pid) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 2));
+}
+
+function killGroupOf(pid: number | undefined): void {
+  try {
+    if (pid) process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is gone already.
+  }
+}
+
+/**
+ * Start argv in a process group of its own: through the addon's posix_spawn where run() uses it
+ * (Node's fork of the whole process would hold the main thread for some ms), else child_process.
+ */
+export function spawnGroup(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string, on: GroupEvents): GroupChild {
+  const calls = nativeSpawn();
+  if (!calls) {
+    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child.on('error', (e) => on.error(e));
+    child.on('exit', (code, signal) => on.exit(code, signal));
+    return { stdout: child.stdout, stderr: child.stderr, killGroup: () => killGroupOf(child.pid), groupGone: (ms) => waitGroupGone(child.pid, ms) };
+  }
+  let pid: number | undefined;
+  let killAsked = false;
+  const envp = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const fds = calls.spawn(
+    argv,
+    envp,
+    cwd,
+    [],
+    (error, started) => {
+      if (error) return on.error(error);
+      pid = started;
+      if (killAsked) killGroupOf(pid);
+    },
+    (code, signo) => on.exit(signo ? null : code, signo ? (signalNames.get(signo) ?? `SIG${signo}`) : null),
+    true,
+  );
+  const stream = (fd: number) => new Socket({ fd, readable: true, writable: false });
+  const stdin = new Socket({ fd: fds.stdin, readable: false, writable: true });
+  stdin.on('error', () => undefined);
+  stdin.end();
+  return {
+    stdout: stream(fds.stdout),
+    stderr: stream(fds.stderr),
+    killGroup: () => {
+      killAsked = true;
+      killGroupOf(pid);
+    },
+    groupGone: (ms) => waitGroupGone(pid, ms),
+  };
+}

@@ -1,0 +1,3 @@
+import { groupContract } from '../helpers/group-contract';
+
+groupContract('native');
