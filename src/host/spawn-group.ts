@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { Socket } from 'node:net';
-import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { nativeSpawn } from './exec';
+import { signalNames } from './spawn-native';
 
 /** A child that leads a process group of its own, its stdin at EOF, its stdout and stderr as streams. */
 export interface GroupChild {
@@ -20,8 +20,6 @@ export interface GroupEvents {
   /** It ended (its pipes may still be open: a background job can hold them). */
   exit(code: number | null, signal: string | null): void;
 }
-
-const signalNames = new Map<number, string>(Object.entries(constants.signals).map(([name, n]) => [n, name]));
 
 /** Whether any process (a zombie too) is still in group pid. */
 function groupAlive(pid: number | undefined): boolean {

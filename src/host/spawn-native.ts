@@ -12,7 +12,8 @@ export interface StartOptions {
   extraFds?: number[];
 }
 
-const signalNames = new Map<number, string>(Object.entries(constants.signals).map(([name, n]) => [n, name]));
+/** A signal's name by its number, as child_process reports it. */
+export const signalNames = new Map<number, string>(Object.entries(constants.signals).map(([name, n]) => [n, name]));
 
 /**
  * child_process.spawn's contract for run() through the addon's posix_spawn: finish once the child

@@ -91,10 +91,10 @@ describe('crash recovery', () => {
   it('also honours SUBHOST_TEST_KILL_AT_STEP (boot killed before step N)', async () => {
     const r = cli(['boot', sub.name], { root, env: { SUBHOST_TEST_KILL_AT_STEP: '5' } });
     expect(r.code).toBeNull();
-    // Step 5 mounts vda1, so vda1's chain is done; the data disk's and the network's run beside it.
+    // Step 5 mounts vda1, so vda1's chain is done; the data disk's, the network's, the cgroup and its devices run beside it.
     const applied = readState(paths, sub.name)!.applied.map((a) => a.id);
     expect(applied).toEqual(expect.arrayContaining([`loop:${sub.disk1}`, 'disk:vda1']));
-    const beside = [`loop:${sub.disk2}`, 'disk:vdb1', 'netns', 'veths'];
+    const beside = [`loop:${sub.disk2}`, 'disk:vdb1', 'netns', 'veths', 'cgroup', 'devices'];
     expect(applied.filter((id) => id !== `loop:${sub.disk1}` && id !== 'disk:vda1').every((id) => beside.includes(id))).toBe(true);
     await expectFailedThenCleanedByStop('boot');
   });
@@ -123,6 +123,7 @@ describe('crash recovery', () => {
   it('poweroff killed while releasing', async () => {
     await bootAndSettle();
     expect(killedAt(['poweroff', sub.name], 'stop:undo:root').code).toBeNull();
-    await expectFailedThenCleanedByStop('stop');
+    // The record keeps poweroff's mark through the release (it is written once): poweroff is what was interrupted.
+    await expectFailedThenCleanedByStop('poweroff');
   });
 });

@@ -10,6 +10,7 @@ import { refuseOtherRoot } from './stop';
 import { waitForPid1End } from './pid1-end';
 import { CGROUP_PARENT } from '../state/paths';
 import { release, type StopOutcome } from './stop';
+import { timed } from '../plan/timings';
 
 export interface PoweroffOutcome extends StopOutcome {
   /** True when the guest did not finish in time and was killed. */
@@ -25,29 +26,36 @@ export interface PoweroffOutcome extends StopOutcome {
  */
 export async function poweroff(rt: Runtime, name: string, timeoutSeconds: number): Promise<PoweroffOutcome> {
   checkName(name);
-  const lock = await lockSubhost(rt, name, 'poweroff');
+  const lock = await timed('lock subhost', () => lockSubhost(rt, name, 'poweroff'));
   try {
     const { record, derived } = known(rt, name);
     if (derived.state === 'failed') throw new SubhostError(`subhost ${name} is failed: ${derived.reason}`);
     if (!record || derived.state === 'stopped') return { released: false, killed: false, alreadyStopped: true };
     refuseOtherRoot(rt, record);
-    let killed = false;
     let ignored = false;
-    if (record.pid1 && isAlive(record.pid1)) {
+    let waited: Promise<boolean> | undefined;
+    const pid1 = record.pid1;
+    if (pid1 && isAlive(pid1)) {
+      // Marked as stop marks it (phase stopping, this process at work): release then writes it no more.
       record.op = { cmd: 'poweroff', ...procRef(process.pid)! };
-      writeState(rt.paths, record);
+      record.phase = 'stopping';
+      await timed('write record', () => writeState(rt.paths, record));
       // A shell as PID 1 (subhost start) takes SIGHUP as its terminal going away.
       const signal = record.mode === 'start' ? 'SIGHUP' : 'SIGUSR2';
       // The kernel drops a signal that a PID namespace's init does not catch: then there is nothing to wait for.
-      ignored = !catchesSignal(record.pid1.pid, signal);
-      signalProc(record.pid1, signal);
+      ignored = !catchesSignal(pid1.pid, signal);
+      signalProc(pid1, signal);
       crashPoint(rt.env, 'poweroff:signalled');
       const deadline = ignored ? 0 : Date.now() + timeoutSeconds * 1000;
-      killed = !(await waitForPid1End(record.pid1, `${rt.cgroupMount}/${CGROUP_PARENT}/${name}/cgroup.events`, deadline));
-      crashPoint(rt.env, 'poweroff:waited');
+      const events = `${rt.cgroupMount}/${CGROUP_PARENT}/${name}/cgroup.events`;
+      waited = timed('wait for PID 1', () => waitForPid1End(pid1, events, deadline)).then((ended) => {
+        crashPoint(rt.env, 'poweroff:waited');
+        return ended;
+      });
     }
-    const out = await release(rt, name, { lock });
-    return { ...out, killed, ignored, alreadyStopped: false };
+    // The release looks for NAME's resources while the guest powers off.
+    const out = await release(rt, name, { lock, until: waited });
+    return { ...out, killed: waited ? !(await waited) : false, ignored, alreadyStopped: false };
   } finally {
     lock.release();
   }

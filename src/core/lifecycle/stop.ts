@@ -4,7 +4,7 @@ import type { Lock } from '../../host/flock';
 import { checkName } from '../config/names';
 import { undoApplied } from '../plan/executor';
 import type { Runtime } from '../state/runtime';
-import { readState, removeRuntimeDir, writeState, type StateRecord } from '../state/records';
+import { readState, removeRuntimeDir, writeState, type AppliedStep, type StateRecord } from '../state/records';
 import { canonicalPath } from '../../host/file-identity';
 import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
@@ -36,7 +36,12 @@ export interface ReleaseOptions {
   /** More images whose loop devices are NAME's, and roots its folder may be in (check-mounts found them). */
   images?: string[];
   roots?: string[];
+  /** What to wait for between finding NAME's resources and releasing them (poweroff: PID 1's end, meanwhile the scan runs). */
+  until?: Promise<unknown>;
 }
+
+/** Steps whose undo needs only NAME's processes gone (PID 1's supervisor and monitor cgroup, NAME's cgroups), not its disks. */
+const PROCESS_SIDE = new Set(['start-init', 'start-shell', 'cgroup', 'io-accounting', 'devices']);
 
 /**
  * Release everything of NAME: kill its processes, undo every recorded step, then look for
@@ -52,11 +57,11 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     if (record && !opts.self && !opts.roots) refuseOtherRoot(rt, record);
     const own: Scope = record ? recordScope(record, rt.paths) : { roots: [rt.paths.root], images: [] };
     const scope: Scope = { ...own, roots: [...own.roots, ...(opts.roots ?? [])], images: [...own.images, ...(opts.images ?? [])], spare: opts.self ? [opts.self.pid] : [] };
-    if (record) {
+    if (record && !(record.phase === 'stopping' && record.op?.pid === process.pid)) {
       record.op = { cmd: 'stop', ...procRef(process.pid)! };
       record.phase = 'stopping';
       await timed('write record', () => writeState(rt.paths, record));
-    } else {
+    } else if (!record) {
       try {
         const cfg = await loadConfig(rt.paths, name, { env: rt.env });
         scope.images.push(...imagesOf(cfg, detectLayout(cfg, rt.paths)));
@@ -67,6 +72,8 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     crashPoint(rt.env, 'stop:marked');
     // The supervisor is found in subhost.monitor (by SUBHOST_NAME) and killed before the processes.
     const before = await timed('find resources', () => findResources(rt, name, scope));
+    // A guest powering off changes only its own processes (its unmounts are in its own namespace): found ones that end meanwhile are skipped by their start time.
+    await opts.until;
     const ctx: SubhostContext = { results: new Map(), paths: rt.paths, name, cgroupMount: rt.cgroupMount, warnings: [] };
     // The network goes at once (found by its marks, so its recorded steps need no undo): deleting a
     // veth makes the kernel wait, and nothing needs the processes gone for it. The disks wait for the
@@ -81,17 +88,22 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     const disks = async () => {
       errors.push(...(await timed('kill processes', () => releaseResources(rt, name, before.filter((r) => r.kind === 'process' || r.kind === 'supervisor')))));
       crashPoint(rt.env, 'stop:killed');
-      errors.push(...(await timed('unmount found', () => releaseResources(rt, name, before.filter((r) => r.kind === 'mount')))));
-      if (record) {
-        const rest = record.applied.filter((a) => a.kind !== 'veths' && a.kind !== 'netns');
+      const rest = record ? record.applied.filter((a) => a.kind !== 'veths' && a.kind !== 'netns') : [];
+      const undo = async (steps: AppliedStep[]) => errors.push(...(await undoApplied(steps, SUBHOST_HANDLERS, ctx, (a) => crashPoint(rt.env, `stop:undo:${a.id}`))));
+      // With the processes dead, PID 1's and the cgroup's undos need the disks no more: they go beside them.
+      const unmountAndDetach = async () => {
+        errors.push(...(await timed('unmount found', () => releaseResources(rt, name, before.filter((r) => r.kind === 'mount')))));
+        if (!record) return;
+        const disk = rest.filter((a) => !PROCESS_SIDE.has(a.kind));
         // Once unmounted, the loops go in one losetup; one still in use is left to its undo, which says so.
         try {
-          await timed('detach loops', () => detachAppliedLoops(rest));
+          await timed('detach loops', () => detachAppliedLoops(disk));
         } catch {
           /* reported by the undo of that loop */
         }
-        errors.push(...(await undoApplied(rest, SUBHOST_HANDLERS, ctx, (a) => crashPoint(rt.env, `stop:undo:${a.id}`))));
-      }
+        await undo(disk);
+      };
+      await Promise.all([unmountAndDetach(), undo(rest.filter((a) => PROCESS_SIDE.has(a.kind)))]);
     };
     await Promise.all([disks(), net()]);
     crashPoint(rt.env, 'stop:undone');
