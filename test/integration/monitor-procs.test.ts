@@ -3,7 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listMonitorProcs } from '../../src/core/lifecycle/supervisors';
+import { kernelEvidence } from '../../src/core/state/active';
 import { CGROUP_MONITOR } from '../../src/core/state/paths';
+import { Runtime } from '../../src/core/state/runtime';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
 import { isAlive, procRef, signalProc, type ProcRef } from '../../src/host/proc';
 import { testName, waitFor } from '../helpers/env';
@@ -15,10 +17,10 @@ describe('the supervisors of one subhost in the monitor cgroup', () => {
   const planted: ProcRef[] = [];
   const cgroups: Cgroup[] = [];
   /** A process naming `name` in subhost.monitor, or with `own` in subhost.monitor/NAME (where boot puts a supervisor). */
-  const plant = (name: string, own = false): ProcRef => {
+  const plant = (name: string, own = false, cgroupName = name): ProcRef => {
     const child = spawn('sleep', ['600'], { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH, SUBHOST_NAME: name, SUBHOST_BOOT_ID: 'test' } });
     child.unref();
-    const monitor = new Cgroup(join(mount, CGROUP_MONITOR, ...(own ? [name] : [])));
+    const monitor = new Cgroup(join(mount, CGROUP_MONITOR, ...(own ? [cgroupName] : [])));
     monitor.create();
     if (own) cgroups.push(monitor);
     writeFileSync(join(monitor.path, 'cgroup.procs'), String(child.pid));
@@ -56,5 +58,17 @@ describe('the supervisors of one subhost in the monitor cgroup', () => {
     // Never listed, so never read: not even found to be another's.
     expect(others.has(elsewhere.pid)).toBe(false);
     expect(listMonitorProcs(mount).map((p) => p.pid)).toEqual(expect.arrayContaining([own.pid, elsewhere.pid]));
+  });
+
+  it("boot's and stop's one-name check (no host view) reads NAME's monitor cgroup only; list's view reads them all", () => {
+    const [a, b] = [testName('mc'), testName('md')];
+    const rt = Runtime.fromEnv({ ...process.env, SUBHOST_ROOT: '/nonexistent-subhost-root' });
+    expect(kernelEvidence(rt, a)).toBeUndefined();
+    // A process naming A in B's monitor cgroup is not A's supervisor to a check of A alone: B's cgroup is not read.
+    plant(a, true, b);
+    expect(kernelEvidence(rt, a)).toBeUndefined();
+    expect(kernelEvidence(rt, a, {})).toBe('its supervisor');
+    plant(a, true);
+    expect(kernelEvidence(rt, a)).toBe('its supervisor');
   });
 });

@@ -23,13 +23,17 @@ export interface Known {
   derived: DerivedState;
 }
 
-/** What the kernel shows of NAME without a record: its cgroup, its supervisor, its marked links, mounts on its folder. */
-export function kernelEvidence(rt: Runtime, name: string, view: HostView = {}): string | undefined {
+/**
+ * What the kernel shows of NAME without a record: its cgroup, its supervisor, its marked links, mounts on its folder.
+ * Without a view (one name: boot's and stop's check) only NAME's monitor cgroup is read, not every subhost's.
+ */
+export function kernelEvidence(rt: Runtime, name: string, view?: HostView): string | undefined {
   if (subhostCgroupSet(rt.cgroupMount, name).existing().length) return 'its cgroup';
+  const monitor = view ? (view.monitor ??= listMonitorProcs(rt.cgroupMount)) : listMonitorProcs(rt.cgroupMount, name);
   // Not a `_reap` (the supervisor exec'd): it releases NAME, or boots it again after a guest's reboot.
-  if ((view.monitor ??= listMonitorProcs(rt.cgroupMount)).some((p) => p.name === name && p.pid !== process.pid && !readCmdline(p.pid).includes('_reap'))) return 'its supervisor';
+  if (monitor.some((p) => p.name === name && p.pid !== process.pid && !readCmdline(p.pid).includes('_reap'))) return 'its supervisor';
   if (subhostLinks(name).length) return 'its network links';
-  const mounts = (view.mounts ??= readMountinfo());
+  const mounts = view ? (view.mounts ??= readMountinfo()) : readMountinfo();
   if (subhostMountDirs(rt.paths.root, name).some((d) => existsSync(d) && mountsUnder(mounts, d).length)) return 'a mount on its folder';
   return undefined;
 }
