@@ -14,6 +14,10 @@ export function bundleOptions(testBuild) {
     logLevel: 'warning',
     // Drops the dead branches of defines (the test hooks of a shipped build).
     minifySyntax: true,
+    // 552 -> 409 KB: every command reads and decodes the whole file at its start (5 ms of 99 for
+    // --version, alternated 30 times). Stack traces then give columns of line 1: the .map beside it
+    // maps them back (identifiers are kept: minifying them as well made the start no faster).
+    minifyWhitespace: true,
     // Loaded from node_modules at run time, never bundled: a native module, and the browser driver.
     external: ['better-sqlite3', 'playwright-core'],
     define: { SUBHOST_VERSION: JSON.stringify(pkg.version), SUBHOST_TEST_HOOKS: String(Boolean(testBuild)) },
