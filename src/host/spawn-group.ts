@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { nativeSpawn } from './exec';
-import { signalNames } from './spawn-native';
+import { nativeEnvp, signalNames } from './spawn-native';
 
 /** A child that leads a process group of its own, its stdin at EOF, its stdout and stderr as streams. */
 export interface GroupChild {
@@ -57,7 +57,7 @@ export function spawnGroup(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
   }
   let pid: number | undefined;
   let killAsked = false;
-  const envp = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const envp = nativeEnvp(argv, env);
   const fds = calls.spawn(
     argv,
     envp,

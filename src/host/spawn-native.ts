@@ -15,15 +15,21 @@ export interface StartOptions {
 /** A signal's name by its number, as child_process reports it. */
 export const signalNames = new Map<number, string>(Object.entries(constants.signals).map(([name, n]) => [n, name]));
 
+/** The environment as the addon's spawn takes it (KEY=VALUE strings), argv and it checked as child_process checks them. */
+export function nativeEnvp(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const envp = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  // C strings would cut these short where child_process refuses them: refuse them the same way.
+  if (argv.length === 0 || [...argv, ...envp].some((s) => s.includes('\0'))) throw new TypeError(`the argv or environment of ${argv[0]} is empty or holds a NUL byte`);
+  return envp;
+}
+
 /**
  * child_process.spawn's contract for run() through the addon's posix_spawn: finish once the child
  * has been reaped AND its stdout and stderr reached EOF (child_process's 'close'), so a grandchild
  * that keeps a pipe open holds the result back as it does there.
  */
 export function startNative(calls: SpawnCalls, argv: readonly string[], env: NodeJS.ProcessEnv, opts: StartOptions, finish: Finish): void {
-  const envp = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  // C strings would cut these short where child_process refuses them: refuse them the same way.
-  if (argv.length === 0 || [...argv, ...envp].some((s) => s.includes('\0'))) throw new TypeError(`the argv or environment of ${argv[0]} is empty or holds a NUL byte`);
+  const envp = nativeEnvp(argv, env);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   let exit: [number | null, string | null] | undefined;

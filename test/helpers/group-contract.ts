@@ -51,6 +51,11 @@ export function groupContract(path: 'native' | 'node'): void {
       expect(running(pid)).toBe(false);
     });
 
+    it('refuses an argument with a NUL byte, as child_process does, before starting anything', () => {
+      const events = { error: () => undefined, exit: () => undefined };
+      expect(() => spawnGroup(['sh', '-c', 'echo a\0b'], { PATH: process.env.PATH }, '/', events)).toThrow(/NUL byte|null bytes/);
+    });
+
     it('reports a program that cannot start', async () => {
       expect((await started(['/nonexistent/prog']).ended).error).toMatchObject({ code: 'ENOENT' });
     });
