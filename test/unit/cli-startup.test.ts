@@ -38,7 +38,8 @@ describe('the CLI start-up', () => {
   it.each([[['list']], [['stop', 'nosuch']]])('%j loads neither node:crypto nor node:fs/promises (5 ms and 2-5 ms of a start)', (args) => {
     const root = mkdtempSync(join(tmpdir(), 'subhost-startup-root-'));
     try {
-      const modules = loaded(args, { SUBHOST_ROOT: root });
+      // Its own run folder too: stop takes NAME's lock there, and the host's /run/subhost is not the test's.
+      const modules = loaded(args, { SUBHOST_ROOT: root, SUBHOST_RUN: join(root, 'run') });
       expect(modules.filter((m) => m === 'node:crypto' || m === 'node:fs/promises')).toEqual([]);
     } finally {
       rmSync(root, { recursive: true, force: true });
