@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { SubhostError } from '../errors';
 
 export interface JsonAnswer {
@@ -26,12 +26,22 @@ export function extraCa(env: NodeJS.ProcessEnv = process.env): string[] | undefi
   return [...rootCertificates, pem];
 }
 
+/** One TLS context with those roots for every request of the process (a report makes a dozen): the certificates are parsed once. */
+let extraContext: SecureContext | null | undefined;
+function extraCaContext(): SecureContext | undefined {
+  if (extraContext === undefined) {
+    const ca = extraCa();
+    extraContext = ca ? createSecureContext({ ca }) : null;
+  }
+  return extraContext ?? undefined;
+}
+
 /** GET a JSON document over http or https; rejects with Node's error (its code: ECONNREFUSED, CERT_HAS_EXPIRED, ...). */
 export function getJson(url: URL, timeoutMs: number): Promise<JsonAnswer> {
   const secure = url.protocol === 'https:';
   const get = secure ? https.get : http.get;
-  const ca = secure ? extraCa() : undefined;
-  const options: https.RequestOptions = { signal: AbortSignal.timeout(timeoutMs), ...(ca ? { ca } : {}) };
+  const secureContext = secure ? extraCaContext() : undefined;
+  const options: https.RequestOptions = { signal: AbortSignal.timeout(timeoutMs), ...(secureContext ? { secureContext } : {}) };
   return new Promise((resolve, reject) => {
     const req = get(url, options, (res) => {
       const parts: Buffer[] = [];
