@@ -1,5 +1,6 @@
 // Two host calls that boot and stop would otherwise spawn a process for (flock(1), losetup --list):
-// flock(2) on a descriptor we hold, and LOOP_GET_STATUS64 on one loop device; and execv(2) for the daemon.
+// flock(2) on a descriptor we hold, and LOOP_GET_STATUS64 on one loop device; execv(2) for the daemon;
+// and _exit(2) for a command that is done.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -152,11 +153,23 @@ static napi_value exec_v(napi_env env, napi_callback_info info) {
   return host_throw(env, "execv", err);
 }
 
+// _exit(2): the process ends with CODE at once, without Node's teardown of V8's heap and threads.
+static napi_value exit_now(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t code = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, argv[0], &code) != napi_ok) {
+    return host_throw(env, "exitNow", EINVAL);
+  }
+  _exit(code & 0xff);
+}
+
 void register_host_calls(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"tryFlock", NULL, try_flock, NULL, NULL, NULL, napi_default, NULL},
       {"loopStatus", NULL, loop_status, NULL, NULL, NULL, napi_default, NULL},
       {"execv", NULL, exec_v, NULL, NULL, NULL, napi_default, NULL},
+      {"exitNow", NULL, exit_now, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { SubhostError, UsageError } from '../errors';
 import type { Runtime } from '../core/state/runtime';
+import { exitWithoutTeardown } from './fast-exit';
 
 declare const SUBHOST_VERSION: string;
 const VERSION = typeof SUBHOST_VERSION === 'string' ? SUBHOST_VERSION : '0.0.0-dev';
@@ -275,6 +276,7 @@ export function run(): void {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
+  exitWithoutTeardown();
   main(process.argv).then((code) => {
     process.exitCode = code;
   });

@@ -33,6 +33,8 @@ export interface BpfAddon {
   loopStatus(dev: string): LoopStatus | null;
   /** execv(2): this process becomes path with argv (same PID); returns only by throwing. */
   execv?(path: string, argv: string[]): never;
+  /** _exit(2) with code: no return, no exit handlers, no teardown. */
+  exitNow?(code: number): never;
   /** malloc_trim(0): the C heap's free pages back to the kernel. */
   mallocTrim?(): boolean;
   /** Every attached loop device in one call (loops.c). */

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,5 +67,46 @@ describe('the CLI start-up', () => {
     const seen = JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8')) as Record<string, string>;
     expect(seen.NODE_EXTRA_CA_CERTS).toBeUndefined();
     expect(seen.SUBHOST_EXTRA_CA_CERTS).toBe(env.NODE_EXTRA_CA_CERTS);
+  });
+
+  describe('a finished command', () => {
+    const own = (root: string) => ({ ...process.env, SUBHOST_ROOT: root, SUBHOST_RUN: join(root, 'run') });
+
+    it.each([
+      [['--version'], 0],
+      [['stop', 'nosuch'], 0],
+      [['logs', 'nosuch'], 1],
+      [['boot', 'bad/name'], 1],
+      [['boot'], 2],
+    ])('%j ends with _exit(2) and its status: none of Node\'s threads is joined by a teardown', (args, status) => {
+      const root = mkdtempSync(join(tmpdir(), 'subhost-exit-'));
+      try {
+        const trace = join(root, 'strace');
+        const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=exit,exit_group', '-o', trace, BIN, ...(args as string[])], { encoding: 'utf8', env: own(root) });
+        expect(r.status, r.stderr).toBe(status);
+        const calls = readFileSync(trace, 'utf8');
+        // Node's own exit joins its platform's worker threads, each ending with exit(2); _exit ends them all at once.
+        expect(calls).not.toMatch(/^\d+ +exit\(/m);
+        expect(calls).toMatch(new RegExp(`^\\d+ +exit_group\\(${status}\\)`, 'm'));
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+
+    it('has written all of its output first, to a pipe its reader empties late', () => {
+      const root = mkdtempSync(join(tmpdir(), 'subhost-exit-'));
+      try {
+        // 4 MiB of console log: far more than a pipe holds, so most of it is written while the reader sleeps.
+        const logs = join(root, 'run', '.logs');
+        mkdirSync(logs, { recursive: true });
+        const text = Buffer.alloc(4 << 20, 'console line\n');
+        writeFileSync(join(logs, 'late.log'), text);
+        const r = spawnSync('sh', ['-c', `"$0" logs late | { sleep 0.5; wc -c; }`, BIN], { encoding: 'utf8', env: own(root) });
+        expect(r.status, r.stderr).toBe(0);
+        expect(Number(r.stdout.trim())).toBe(text.length);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
   });
 });
