@@ -19,6 +19,8 @@ export interface BlockNumbers {
 }
 
 const SYS_BLOCK = '/sys/block';
+/** Disks and their partitions alike. */
+const SYS_CLASS_BLOCK = '/sys/class/block';
 
 function readSys(path: string): string | undefined {
   return readFileOr(path)?.trim();
@@ -140,6 +142,15 @@ export function blockNumbers(dev: string): BlockNumbers | undefined {
 }
 
 /** The kernel's partition device loopNpK, when its partition scan made one. */
+/** Where the kernel put partition DEV (/dev/loop0p1) in its disk: sysfs start and size, in 512-byte sectors. */
+export function kernelPartitionExtent(dev: string): { start: number; sectors: number } | undefined {
+  const name = basename(dev);
+  const start = readFileOr(`${SYS_CLASS_BLOCK}/${name}/start`);
+  const size = readFileOr(`${SYS_CLASS_BLOCK}/${name}/size`);
+  if (start === undefined || size === undefined || !/^\d+\s*$/.test(start) || !/^\d+\s*$/.test(size)) return undefined;
+  return { start: Number(start), sectors: Number(size) };
+}
+
 export function kernelPartition(dev: string, part: number): string | undefined {
   const name = basename(dev);
   return existsSync(`${SYS_BLOCK}/${name}/${name}p${part}`) ? `/dev/${name}p${part}` : undefined;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/core/config/validate';
 import { buildBootPlan } from '../../src/core/plan/boot-plan';
+import { sameExtent } from '../../src/core/steps/disks';
+import type { PartitionTable } from '../../src/core/storage/partition-table';
 import { formatPlan } from '../../src/core/plan/types';
 import { Paths } from '../../src/core/state/paths';
 
@@ -26,6 +28,14 @@ describe('buildBootPlan', () => {
     expect(plan.steps[2].params).toMatchObject({ image: '/d/root.raw', part: 1, node: 'vda1', offset: 1048576, size: 1000, loop: 'loop:/d/root.raw' });
     expect(plan.steps[3].params).toMatchObject({ part: 0, node: 'vdb' });
     expect(plan.steps[4].params).toEqual({ source: 'disk:vda1', target: '/opt/sub/web1/live' });
+  });
+
+  it('hands the root\'s probed type to mount-root only when it was probed in the partition\'s own bytes', () => {
+    const probed = (rootType: { offset: number; size: number; type: string }) =>
+      buildBootPlan(cfg, { paths, tables: new Map<string, PartitionTable>([...tables, ['/d/root.raw', { ...tables.get('/d/root.raw')!, rootType }]]), bootId: 'b1', graceSeconds: 10, deviceControl: 'bpf', cgroupLayout: pureV2 }).steps.find((s) => s.kind === 'mount-root')!;
+    expect(probed({ offset: 1048576, size: 1000, type: 'ext4' })).toMatchObject({ params: { source: 'disk:vda1', probedType: 'ext4' }, describe: 'mount /dev/vda1 (/d/root.raw) on /opt/sub/web1/live as ext4' });
+    expect(probed({ offset: 0, size: 0, type: 'ext4' }).params).not.toHaveProperty('probedType');
+    expect(probed({ offset: 1048576, size: 2000, type: 'ext4' }).params).not.toHaveProperty('probedType');
   });
 
   it('forces offset loops without partition scan when asked (SUBHOST_FORCE_OFFSET_LOOPS=1), and only then', () => {
@@ -117,5 +127,14 @@ describe('what the boot plan may run at the same time', () => {
     expect(after('cgroup')).toEqual([]);
     expect(after('devices')).toEqual(expect.arrayContaining(['cgroup', 'disk:vda1', 'disk:vdb']));
     expect(after('start-init')).toEqual(plan.steps.filter((s) => s.id !== 'start-init').map((s) => s.id));
+  });
+});
+
+describe('sameExtent', () => {
+  it('is true only for a kernel partition at exactly the offset and size the checks probed', () => {
+    expect(sameExtent({ start: 2048, sectors: 63488 }, { offset: 2048 * 512, size: 63488 * 512 })).toBe(true);
+    expect(sameExtent({ start: 2048, sectors: 63487 }, { offset: 2048 * 512, size: 63488 * 512 })).toBe(false);
+    expect(sameExtent({ start: 4096, sectors: 63488 }, { offset: 2048 * 512, size: 63488 * 512 })).toBe(false);
+    expect(sameExtent(undefined, { offset: 0, size: 0 })).toBe(false);
   });
 });

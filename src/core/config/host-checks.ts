@@ -84,8 +84,10 @@ export async function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubh
     const outside = part && partitionProblem(part, table.size);
     if (outside) fail(what, element, `partition ${d.part} of ${d.image} ${outside}`);
     if (i === 0) {
-      const { problem } = await probes.type(d.image, part?.offset ?? 0, part?.size ?? 0);
-      if (problem) fail(what, element, `${d.part ? `partition ${d.part} of ` : ''}${d.image} ${problem}`);
+      const [offset, size] = [part?.offset ?? 0, part?.size ?? 0];
+      const { type, problem } = await probes.type(d.image, offset, size);
+      if (problem || !type) fail(what, element, `${d.part ? `partition ${d.part} of ` : ''}${d.image} ${problem}`);
+      tables.set(d.image, { ...table, rootType: { offset, size, type } });
     }
   }
   cfg.bridges.forEach((b, i) => {

@@ -31,8 +31,14 @@ function diskSteps(cfg: SubhostConfig, live: string, tables: Map<string, Partiti
     const params = { image: d.image, part: d.part, node, offset: part?.offset ?? 0, size: part?.size ?? 0, loop: `loop:${d.image}`, ...(offsetLoops ? { offsetLoop: true } : {}) };
     steps.push({ kind: 'partition', id: `disk:${node}`, describe, params });
   }
-  const rootNode = deviceNode(cfg.disks[0].dev, cfg.disks[0].part);
-  steps.push({ kind: 'mount-root', id: 'root', describe: `mount /dev/${rootNode} (${cfg.disks[0].image}) on ${live}`, params: { source: `disk:${rootNode}`, target: live } });
+  const first = cfg.disks[0];
+  const rootNode = deviceNode(first.dev, first.part);
+  // The checks probed the root's bytes: its partition step says whether its device holds exactly those.
+  const probed = tables.get(first.image)?.rootType;
+  const rootPart = tables.get(first.image)?.partitions.find((p) => p.index === first.part);
+  const type = probed && probed.offset === (rootPart?.offset ?? 0) && probed.size === (rootPart?.size ?? 0) ? probed.type : undefined;
+  const describe = `mount /dev/${rootNode} (${first.image}) on ${live}${type ? ` as ${type}` : ''}`;
+  steps.push({ kind: 'mount-root', id: 'root', describe, params: { source: `disk:${rootNode}`, target: live, ...(type ? { probedType: type } : {}) } });
   return steps;
 }
 

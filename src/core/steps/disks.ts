@@ -1,5 +1,5 @@
 import { SubhostError } from '../../errors';
-import { attachLoop, blockNumbers, detachLoop, detachLoops, kernelPartition, loopInfo } from '../../host/loop';
+import { attachLoop, blockNumbers, detachLoop, detachLoops, kernelPartition, kernelPartitionExtent, loopInfo } from '../../host/loop';
 import type { AppliedStep } from '../state/records';
 import type { StepHandler } from '../plan/executor';
 import { identityOf } from '../../host/file-identity';
@@ -39,6 +39,8 @@ export interface PartitionResult {
   minor: number;
   /** True when this step attached its own offset loop (kernel without partition parsers). */
   ownLoop: boolean;
+  /** The device holds exactly the image's bytes [offset, offset+size) that the host checks probed (the whole image for part 0). */
+  probedBytes?: boolean;
 }
 
 /**
@@ -82,6 +84,11 @@ export async function detachAppliedLoops(applied: AppliedStep[]): Promise<void> 
   if (devs.length > 1) await detachLoops(devs);
 }
 
+/** A kernel partition's extent (sysfs start and size, in 512-byte sectors) is [offset, offset+size) of the image. */
+export function sameExtent(extent: { start: number; sectors: number } | undefined, p: { offset: number; size: number }): boolean {
+  return extent !== undefined && extent.start * 512 === p.offset && extent.sectors * 512 === p.size;
+}
+
 export const loopAttach: StepHandler<LoopParams, LoopResult, SubhostContext> = {
   async apply(p) {
     return { dev: await attachLoop(p.image, { partscan: p.partscan !== false }) };
@@ -105,7 +112,9 @@ export const partitionDevice: StepHandler<PartitionParams, PartitionResult, Subh
       if (ownLoop) await detachLoop(dev);
       throw new SubhostError(`no device numbers for ${dev} in /sys/block`);
     }
-    return { dev, ...numbers, ownLoop };
+    // The kernel's own parser may read a hostile table otherwise than libblkid did.
+    const probedBytes = p.part === 0 || ownLoop || sameExtent(kernelPartitionExtent(dev), p);
+    return { dev, ...numbers, ownLoop, probedBytes };
   },
   async undo(p, r) {
     if (r?.ownLoop) await detachIfOurs(r.dev, p.image, p.offset);

@@ -17,6 +17,8 @@ export interface MountRootParams {
   /** Step id of the partition to mount. */
   source: string;
   target: string;
+  /** blkid -p's type of the partition's bytes in the image, from the host checks: used when the device holds exactly those bytes. */
+  probedType?: string;
 }
 
 export async function undoMount(target: string): Promise<void> {
@@ -42,9 +44,11 @@ export async function typeToMount(dev: string): Promise<string> {
 export const mountRoot: StepHandler<MountRootParams, { target: string }, SubhostContext> = {
   check: (p, ctx) => refuseMountPoint(p.target, ctx),
   async apply(p, ctx) {
-    const dev = resultOf<PartitionResult>(ctx, p.source).dev;
+    const { dev, probedBytes } = resultOf<PartitionResult>(ctx, p.source);
     mkdirSync(p.target, { recursive: true, mode: 0o755 });
-    await mount(dev, p.target, { type: await typeToMount(dev), options: GUEST_MOUNT_OPTIONS });
+    // mount -t restricts the kernel to that driver: the type probed in the image's bytes holds for a device of those bytes.
+    const type = p.probedType && probedBytes ? p.probedType : await typeToMount(dev);
+    await mount(dev, p.target, { type, options: GUEST_MOUNT_OPTIONS });
     return { target: p.target };
   },
   async undo(p) {

@@ -15,6 +15,8 @@ export interface PartitionTable {
   /** libblkid's name of the scheme (dos, gpt, mac, bsd, ...), or none. */
   scheme: string;
   partitions: Partition[];
+  /** The root's filesystem type as the host checks probed it (`blkid -p`) in bytes [offset, offset+size) of this image (size 0: to its end). */
+  rootType?: { offset: number; size: number; type: string };
 }
 
 /**
