@@ -16,8 +16,7 @@
 # fd 3: the readiness pipe of `subhost boot`, passed down to subhost-init.
 set -u
 
-# subhost boot removed any old FIFO of that name before starting us.
-mkfifo -m 600 "$SUBHOST_FIFO" || exit 111
+# subhost boot made the console FIFO (mode 600, any old one of that name removed) before starting us.
 
 # The supervisor's own cost is not the guest's: it lives outside the subhost's cgroups, and
 # PID 1's parent joins them itself (pid1-stage.sh).

@@ -22,3 +22,4 @@ void register_proc_connector(napi_env env, napi_value exports);
 void register_memory_calls(napi_env env, napi_value exports);
 void register_pread_text(napi_env env, napi_value exports);
 void register_loop_list(napi_env env, napi_value exports);
+void register_session_calls(napi_env env, napi_value exports);

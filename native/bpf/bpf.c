@@ -221,6 +221,7 @@ static napi_value init(napi_env env, napi_value exports) {
   register_memory_calls(env, exports);
   register_pread_text(env, exports);
   register_loop_list(env, exports);
+  register_session_calls(env, exports);
   return exports;
 }
 

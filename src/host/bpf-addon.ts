@@ -96,6 +96,22 @@ export function hostCalls(): Pick<BpfAddon, 'tryFlock' | 'loopStatus'> | undefin
   return typeof a?.tryFlock === 'function' && typeof a.loopStatus === 'function' ? (a as BpfAddon) : undefined;
 }
 
+/** What session.c exports: how boot starts a supervisor that outlives it. */
+export interface SessionCalls {
+  /** pipe2(O_CLOEXEC): [read end, write end]. */
+  pipe(): [number, number];
+  /** mkfifo(2); throws with .code. */
+  mkfifo(path: string, mode: number): void;
+  /** posix_spawn in a new session; the child's descriptor i is fds[i] (-1: /dev/null) and it has no other. Never reaped here. */
+  spawnSession(argv: readonly string[], envp: string[], fds: number[]): number;
+}
+
+/** The addon's session calls, or undefined when it is not built or older than session.c. */
+export function sessionCalls(): SessionCalls | undefined {
+  const a = optionalAddon() as Partial<SessionCalls> | undefined;
+  return typeof a?.spawnSession === 'function' && typeof a.pipe === 'function' && typeof a.mkfifo === 'function' ? (a as SessionCalls) : undefined;
+}
+
 /** What spawn.c exports: posix_spawn with pipes, the child reaped through a pidfd on the event loop. */
 export interface SpawnCalls {
   /** The parent's pipe ends at once; onStart once posix_spawn returned (error code ENOENT etc.), onExit once the child was reaped. */

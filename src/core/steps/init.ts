@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { closeSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { SubhostError } from '../../errors';
 import { BASE_PATH, noteSpawn } from '../../host/exec';
+import { makeFifo, spawnSession } from '../../host/spawn-session';
 import { isAlive, procRef, readCmdline, signalProc, type ProcRef } from '../../host/proc';
 import { CgroupSet, monitorCgroupSet } from '../cgroups/subhost-cgroups';
 import { LOG_MAX_BYTES, rotateLog, tailOf } from '../guest/console-log';
@@ -54,32 +53,31 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
     const logFd = rotateLog(log);
     const fifo = ctx.paths.consoleFifo(ctx.name);
     rmSync(fifo, { force: true });
+    try {
+      await makeFifo(fifo, 0o600);
+    } catch (err) {
+      closeSync(logFd);
+      throw new SubhostError(`cannot make the console FIFO ${fifo}: ${(err as Error).message}`);
+    }
     const started = performance.now();
-    const child = spawn(supervisorShell(), [join(shareDir(), 'supervisor.sh')], {
-      detached: true,
-      stdio: ['ignore', logFd, logFd, 'pipe'],
-      env: {
-        PATH: BASE_PATH,
-        LC_ALL: 'C',
-        SUBHOST_NAME: ctx.name,
-        SUBHOST_BOOT_ID: p.bootId,
-        ...pid1StageEnv(p, ctx.cgroupMount, (id) => resultOf<PartitionResult>(ctx, id), ['HOME=/', 'TERM=linux', `SUBHOST_INIT_GRACE=${p.graceSeconds}`], ''),
-        SUBHOST_MONITOR_PROCS: monitor.procsFiles().join(' '),
-        SUBHOST_FIFO: fifo,
-        SUBHOST_LOG: log,
-        SUBHOST_LOG_MAX: String(LOG_MAX_BYTES),
-        SUBHOST_NODE: process.execPath,
-        SUBHOST_CLI: realpathSync(process.argv[1]),
-        SUBHOST_ROOT: ctx.paths.root,
-        SUBHOST_RUN: ctx.paths.run,
-      },
-    });
+    const child = spawnSession([supervisorShell(), join(shareDir(), 'supervisor.sh')], {
+      PATH: BASE_PATH,
+      LC_ALL: 'C',
+      SUBHOST_NAME: ctx.name,
+      SUBHOST_BOOT_ID: p.bootId,
+      ...pid1StageEnv(p, ctx.cgroupMount, (id) => resultOf<PartitionResult>(ctx, id), ['HOME=/', 'TERM=linux', `SUBHOST_INIT_GRACE=${p.graceSeconds}`], ''),
+      SUBHOST_MONITOR_PROCS: monitor.procsFiles().join(' '),
+      SUBHOST_FIFO: fifo,
+      SUBHOST_LOG: log,
+      SUBHOST_LOG_MAX: String(LOG_MAX_BYTES),
+      SUBHOST_NODE: process.execPath,
+      SUBHOST_CLI: realpathSync(process.argv[1]),
+      SUBHOST_ROOT: ctx.paths.root,
+      SUBHOST_RUN: ctx.paths.run,
+    }, logFd);
     closeSync(logFd);
-    let spawnError: string | undefined;
-    child.once('error', (e) => (spawnError = e.message));
     const supervisor = child.pid === undefined ? undefined : procRef(child.pid);
-    child.unref();
-    const outcome = await waitReady(child.stdio[3] as Readable, READY_TIMEOUT_MS);
+    const outcome = await waitReady(child.fd3, READY_TIMEOUT_MS);
     // The supervisor lives on; what is counted is its way to PID 1's "ready" (dash ... perl, the guest's sh and its mounts).
     noteSpawn([supervisorShell(), 'supervisor.sh', `(until ${outcome})`], performance.now() - started);
     const pid1 = outcome === 'ready' ? findPid1(cgroups.v2) : undefined;
@@ -87,7 +85,7 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
       if (supervisor && outcome === 'eof') await consoleCopied(supervisor, COPIED_WAIT_MS);
       if (supervisor) signalProc(supervisor, 'SIGKILL');
       const last = tailOf(log, 3).join(' | ');
-      throw new SubhostError(`PID 1 did not start: ${notReadyReason(outcome, spawnError)}${last ? `; console: ${last}` : ''}`);
+      throw new SubhostError(`PID 1 did not start: ${notReadyReason(outcome, child.error)}${last ? `; console: ${last}` : ''}`);
     }
     return { supervisor, pid1 };
   },

@@ -1,0 +1,3 @@
+import { sessionContract } from '../helpers/session-contract';
+
+sessionContract('native');
