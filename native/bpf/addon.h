@@ -23,3 +23,5 @@ void register_memory_calls(napi_env env, napi_value exports);
 void register_pread_text(napi_env env, napi_value exports);
 void register_loop_list(napi_env env, napi_value exports);
 void register_session_calls(napi_env env, napi_value exports);
+void register_teardown_calls(napi_env env, napi_value exports);
+void register_loop_attach(napi_env env, napi_value exports);

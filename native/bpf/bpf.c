@@ -222,6 +222,8 @@ static napi_value init(napi_env env, napi_value exports) {
   register_pread_text(env, exports);
   register_loop_list(env, exports);
   register_session_calls(env, exports);
+  register_teardown_calls(env, exports);
+  register_loop_attach(env, exports);
   return exports;
 }
 

@@ -112,6 +112,22 @@ export function sessionCalls(): SessionCalls | undefined {
   return typeof a?.spawnSession === 'function' && typeof a.pipe === 'function' && typeof a.mkfifo === 'function' ? (a as SessionCalls) : undefined;
 }
 
+/** What teardown.c and loop-attach.c export: the system calls of umount(8) and losetup, on a thread of the pool. */
+export interface TeardownCalls {
+  /** umount2(path, UMOUNT_NOFOLLOW [| MNT_DETACH]); rejects with .code (EBUSY, EINVAL: not a mount point). */
+  umount(path: string, lazy: boolean): Promise<void>;
+  /** LOOP_CLR_FD (the kernel detaches it on its last close); rejects with .code (ENXIO: not attached). */
+  detachLoop(dev: string): Promise<void>;
+  /** LOOP_CTL_GET_FREE and LOOP_CONFIGURE (loop-attach.c): the device; rejects with .code (ENOTTY/EINVAL: no LOOP_CONFIGURE). */
+  attachLoop(file: string, offset: number, sizeLimit: number, partscan: boolean): Promise<string>;
+}
+
+/** The addon's teardown calls, or undefined when it is not built or older than teardown.c. */
+export function teardownCalls(): TeardownCalls | undefined {
+  const a = optionalAddon() as Partial<TeardownCalls> | undefined;
+  return typeof a?.umount === 'function' && typeof a.detachLoop === 'function' && typeof a.attachLoop === 'function' ? (a as TeardownCalls) : undefined;
+}
+
 /** What spawn.c exports: posix_spawn with pipes, the child reaped through a pidfd on the event loop. */
 export interface SpawnCalls {
   /** The parent's pipe ends at once; onStart once posix_spawn returned (error code ENOENT etc.), onExit once the child was reaped. */

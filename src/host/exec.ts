@@ -1,6 +1,6 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { CommandError } from '../errors';
-import { spawnCalls, type SpawnCalls } from './bpf-addon';
+import { spawnCalls, teardownCalls, type SpawnCalls, type TeardownCalls } from './bpf-addon';
 import { type Finish, startNative } from './spawn-native';
 
 export interface RunOptions {
@@ -48,6 +48,11 @@ export function nativeSpawn(): SpawnCalls | undefined {
   return spawnPath() === 'native' ? spawnCallsChosen! : undefined;
 }
 
+/** The addon's umount2 and LOOP_CLR_FD where run() uses the addon (SUBHOST_SPAWN=node: the tools, as without it). */
+export function nativeTeardown(): TeardownCalls | undefined {
+  return nativeSpawn() ? teardownCalls() : undefined;
+}
+
 /** Run argv (never through a shell) and collect its output. Throws CommandError on failure. */
 export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const started = performance.now();
@@ -85,8 +90,10 @@ export function trace(line: string): void {
   process.stderr.write(`trace ${(performance.now() / 1000).toFixed(3)} ${line}\n`);
 }
 
-type SpawnObserver = (argv: readonly string[], ms: number) => void;
-const observers: SpawnObserver[] = TRACE ? [(argv, ms) => trace(`${ms.toFixed(1)} ms  ${argv.join(' ')}`)] : [];
+/** 'call': a system call of the addon's in place of a tool's process (umount2, LOOP_CLR_FD, LOOP_CONFIGURE). */
+export type SpawnKind = 'process' | 'call';
+type SpawnObserver = (argv: readonly string[], ms: number, kind: SpawnKind) => void;
+const observers: SpawnObserver[] = TRACE ? [(argv, ms, kind) => trace(`${ms.toFixed(1)} ms  ${kind === 'call' ? '(system call) ' : ''}${argv.join(' ')}`)] : [];
 
 /** Be told of every external process once it has ended (--timings counts them per step). */
 export function observeSpawns(fn: SpawnObserver): void {
@@ -95,5 +102,15 @@ export function observeSpawns(fn: SpawnObserver): void {
 
 /** An external process ended after ms; run() says it itself, the few direct spawn() callers must. */
 export function noteSpawn(argv: readonly string[], ms: number): void {
-  for (const o of observers) o(argv, ms);
+  for (const o of observers) o(argv, ms, 'process');
+}
+
+/** A system call made in place of a tool's process, named as that tool's work (shown, never counted as a spawn). */
+export async function noteCall<T>(argv: readonly string[], call: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await call();
+  } finally {
+    for (const o of observers) o(argv, performance.now() - started, 'call');
+  }
 }

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFileOr } from './read-file';
 import { basename } from 'node:path';
 import { CommandError } from '../errors';
-import { run } from './exec';
+import { nativeTeardown, noteCall, run } from './exec';
 import { describeForeignMounts, mountsInOtherNamespaces } from './mount-namespaces';
 
 export interface LoopDevice {
@@ -33,6 +33,16 @@ export async function attachLoop(file: string, opts: { partscan?: boolean; offse
   if (opts.offset) argv.push('--offset', String(opts.offset));
   if (opts.sizeLimit) argv.push('--sizelimit', String(opts.sizeLimit));
   argv.push(file);
+  const calls = nativeTeardown();
+  if (calls && file.startsWith('/')) {
+    try {
+      return await noteCall(argv, () => calls.attachLoop(file, opts.offset ?? 0, opts.sizeLimit ?? 0, opts.partscan === true));
+    } catch (err) {
+      // A kernel before 5.8 has no LOOP_CONFIGURE: losetup knows the older way.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTTY' && code !== 'EINVAL') throw new CommandError(argv, 1, null, (err as Error).message);
+    }
+  }
   const { stdout } = await run(argv);
   return stdout.trim();
 }
@@ -48,11 +58,20 @@ export function detachLoop(dev: string, waitMs = 5000): Promise<void> {
   return detachLoops([dev], waitMs);
 }
 
+/** LOOP_CLR_FD on each (the addon's, else one losetup --detach): what failed, as losetup says it. */
+async function detachNow(devs: string[]): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  const calls = nativeTeardown();
+  if (!calls) return run(['losetup', '--detach', ...devs], { allowFailure: true });
+  const failed = await noteCall(['losetup', '--detach', ...devs], () => Promise.all(devs.map((d) => calls.detachLoop(d).then(() => '', (e: Error) => e.message))));
+  const stderr = failed.filter(Boolean).join('\n');
+  return { code: stderr ? 1 : 0, signal: null, stderr };
+}
+
 /** Detach several devices with one losetup, then wait for each as detachLoop does. */
 export async function detachLoops(devs: string[], waitMs = 5000): Promise<void> {
   const attached = devs.map((dev) => ({ dev, backing: backingFileOf(dev) })).filter((d) => d.backing !== undefined);
   if (!attached.length) return;
-  const r = await run(['losetup', '--detach', ...attached.map((d) => d.dev)], { allowFailure: true });
+  const r = await detachNow(attached.map((d) => d.dev));
   const deadline = Date.now() + waitMs;
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
     const still = attached.filter((d) => backingFileOf(d.dev) === d.backing);

@@ -35,6 +35,16 @@ describe('formatTimings', () => {
     expect(lines[8]).toBe('timings:             2.0          - flock 3');
     expect(lines).toHaveLength(10);
   });
+
+  it('lists a system call made in place of a tool (with verbose) without counting it as a spawn', () => {
+    const withCall = { rows: [{ label: 'detach loops', start: 10, ms: 0.5, spawns: [{ argv: ['losetup', '--detach', '/dev/loop0'], ms: 0.1, call: true }] }], loose: [], now: 20 };
+    expect(formatTimings(withCall, true)).toEqual([
+      'timings:   start      ms  spawns  step',
+      'timings:    10.0     0.5       0  detach loops',
+      'timings:             0.1          - (system call) losetup --detach /dev/loop0',
+      'timings:     0.0    20.0       0  total (since the process started)',
+    ]);
+  });
 });
 
 describe('timed', () => {

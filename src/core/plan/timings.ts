@@ -9,6 +9,8 @@ import { observeSpawns } from '../../host/exec';
 export interface Spawn {
   argv: readonly string[];
   ms: number;
+  /** A system call in place of a tool's process: listed with --verbose, not counted as a spawn. */
+  call?: boolean;
 }
 
 export interface Timing {
@@ -28,7 +30,7 @@ let loose: Spawn[] = [];
 export function enableTimings(): void {
   if (rows) return;
   rows = [];
-  observeSpawns((argv, ms) => (scope.getStore()?.spawns ?? loose).push({ argv, ms }));
+  observeSpawns((argv, ms, kind) => (scope.getStore()?.spawns ?? loose).push(kind === 'call' ? { argv, ms, call: true } : { argv, ms }));
 }
 
 export function timingsEnabled(): boolean {
@@ -70,15 +72,17 @@ function shortArgv(argv: readonly string[]): string {
 export function formatTimings(t: { rows: Timing[]; loose: Spawn[]; now: number }, verbose = false): string[] {
   const lines = ['timings:   start      ms  spawns  step'];
   const sorted = [...t.rows].sort((a, b) => a.start - b.start);
-  let spawns = t.loose.length;
+  const processes = (list: Spawn[]) => list.filter((s) => !s.call).length;
+  const detail = (s: Spawn) => `timings:         ${ms(s.ms)}          - ${s.call ? '(system call) ' : ''}${shortArgv(s.argv)}`;
+  let spawns = processes(t.loose);
   for (const r of sorted) {
-    spawns += r.spawns.length;
-    lines.push(`timings: ${ms(r.start)} ${ms(r.ms)} ${String(r.spawns.length).padStart(7)}  ${r.label}`);
-    if (verbose) for (const s of r.spawns) lines.push(`timings:         ${ms(s.ms)}          - ${shortArgv(s.argv)}`);
+    spawns += processes(r.spawns);
+    lines.push(`timings: ${ms(r.start)} ${ms(r.ms)} ${String(processes(r.spawns)).padStart(7)}  ${r.label}`);
+    if (verbose) for (const s of r.spawns) lines.push(detail(s));
   }
   if (t.loose.length) {
-    lines.push(`timings:         ${ms(t.loose.reduce((a, s) => a + s.ms, 0))} ${String(t.loose.length).padStart(7)}  (outside the steps)`);
-    if (verbose) for (const s of t.loose) lines.push(`timings:         ${ms(s.ms)}          - ${shortArgv(s.argv)}`);
+    lines.push(`timings:         ${ms(t.loose.reduce((a, s) => a + s.ms, 0))} ${String(processes(t.loose)).padStart(7)}  (outside the steps)`);
+    if (verbose) for (const s of t.loose) lines.push(detail(s));
   }
   lines.push(`timings: ${ms(0)} ${ms(t.now)} ${String(spawns).padStart(7)}  total (since the process started)`);
   return lines;
