@@ -160,7 +160,6 @@ export function blockNumbers(dev: string): BlockNumbers | undefined {
   return { major, minor };
 }
 
-/** The kernel's partition device loopNpK, when its partition scan made one. */
 /** Where the kernel put partition DEV (/dev/loop0p1) in its disk: sysfs start and size, in 512-byte sectors. */
 export function kernelPartitionExtent(dev: string): { start: number; sectors: number } | undefined {
   const name = basename(dev);
@@ -170,6 +169,7 @@ export function kernelPartitionExtent(dev: string): { start: number; sectors: nu
   return { start: Number(start), sectors: Number(size) };
 }
 
+/** The kernel's partition device loopNpK, when its partition scan made one. */
 export function kernelPartition(dev: string, part: number): string | undefined {
   const name = basename(dev);
   return existsSync(`${SYS_BLOCK}/${name}/${name}p${part}`) ? `/dev/${name}p${part}` : undefined;
