@@ -16,6 +16,13 @@ void put_loop_status(napi_env env, napi_value obj, const struct loop_info64 *li)
 /** A small file's text (one read) without its trailing newline, NUL-terminated; its length, or -1 (host.c). */
 ssize_t read_line_file(const char *path, char *out, size_t size);
 
+/**
+ * Run exec(job) on libuv's pool and done(job) back on the loop, for a promise: its deferred is
+ * stored in *deferred and the work in *work (done settles the one and deletes the other). The
+ * promise, or NULL with an error thrown (job is then the caller's to free) (teardown.c).
+ */
+napi_value queue_promise(napi_env env, const char *name, void *job, napi_async_execute_callback exec, napi_async_complete_callback done, napi_async_work *work, napi_deferred *deferred);
+
 void register_host_calls(napi_env env, napi_value exports);
 void register_spawn_calls(napi_env env, napi_value exports);
 void register_proc_connector(napi_env env, napi_value exports);

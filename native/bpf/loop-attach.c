@@ -96,13 +96,8 @@ static napi_value attach_loop(napi_env env, napi_callback_info info) {
   }
   j->offset = (uint64_t)offset;
   j->size_limit = (uint64_t)size_limit;
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "subhost.attachLoop", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, attach_work, attach_done, j, &j->work) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
-    free(j);
-    return host_throw(env, "attachLoop", ENOMEM);
-  }
+  napi_value promise = queue_promise(env, "attachLoop", j, attach_work, attach_done, &j->work, &j->deferred);
+  if (!promise) free(j);
   return promise;
 }
 

@@ -69,23 +69,7 @@ static napi_value spawn_session(napi_env env, napi_callback_info info) {
     if (fd < 0 && from >= 0) close(from);
   }
   pid_t pid = 0;
-  if (!err) {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
-    for (uint32_t i = 0; i < n; i++) posix_spawn_file_actions_adddup2(&fa, src[i], (int)i);
-    posix_spawn_file_actions_addclosefrom_np(&fa, (int)n);
-    err = posix_spawn(&pid, argv[0], &fa, &attr, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-  }
+  if (!err) err = spawn_fds(&pid, argv[0], argv, envp, src, (int)n, NULL, POSIX_SPAWN_SETSID);
   for (uint32_t i = 0; i < n; i++)
     if (src[i] >= 0) close(src[i]);
   char what[300];

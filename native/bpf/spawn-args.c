@@ -1,6 +1,8 @@
-// What spawn.c needs from JS values and from the child's environment, before posix_spawn.
+// What spawn.c and session.c need from JS values and from the child's environment, and their posix_spawn.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,4 +50,27 @@ const char *resolve(const char *file, char *const envp[], char *buf, size_t size
     if (snprintf(buf, size, "%.*s%s%s", (int)len, dir, len ? "/" : "", file) < (int)size && stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0) return buf;
     if (!strchr(dir, ':')) return NULL;
   }
+}
+
+int spawn_fds(pid_t *pid, const char *file, char *const argv[], char *const envp[], const int *src, int n, const char *cwd, short flags) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  // Node ignores SIGPIPE and the pool's threads block every signal: the child starts with the defaults.
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  if (flags & POSIX_SPAWN_SETPGROUP) posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, (short)(flags | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
+  for (int i = 0; i < n; i++) posix_spawn_file_actions_adddup2(&fa, src[i], i);
+  // What the process inherited without O_CLOEXEC stays with it too: the child gets src's only.
+  posix_spawn_file_actions_addclosefrom_np(&fa, n);
+  if (cwd && cwd[0]) posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  int err = posix_spawn(pid, file, &fa, &attr, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return err;
 }

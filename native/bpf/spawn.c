@@ -107,30 +107,8 @@ static void spawn_work(uv_work_t *work) {
   if (!file) {
     w->err = ENOENT;
   } else {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
-    // Node ignores SIGPIPE and the pool's threads block every signal: the child starts with the defaults.
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
     // A group of its own: the caller can end the child and whatever it left in the background at once.
-    if (w->new_group) {
-      posix_spawnattr_setpgroup(&attr, 0);
-      flags |= POSIX_SPAWN_SETPGROUP;
-    }
-    posix_spawnattr_setflags(&attr, flags);
-    for (int i = 0; i < w->ntargets; i++) posix_spawn_file_actions_adddup2(&fa, w->src[i], i);
-    // What the process inherited without O_CLOEXEC stays with it too: the child gets 0-2 and extraFds only.
-    posix_spawn_file_actions_addclosefrom_np(&fa, w->ntargets);
-    if (w->cwd[0]) posix_spawn_file_actions_addchdir_np(&fa, w->cwd);
-    w->err = posix_spawn(&w->pid, file, &fa, &attr, w->argv, w->envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    w->err = spawn_fds(&w->pid, file, w->argv, w->envp, w->src, w->ntargets, w->cwd, w->new_group ? POSIX_SPAWN_SETPGROUP : 0);
     if (!w->err && (w->pidfd = pidfd_open(w->pid)) < 0) {
       // Cannot watch it (EMFILE): end it now rather than leave a child nobody reaps.
       w->err = errno;

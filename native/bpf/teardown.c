@@ -54,6 +54,17 @@ static void teardown_done(napi_env env, napi_status status, void *data) {
   free(j);
 }
 
+napi_value queue_promise(napi_env env, const char *name, void *job, napi_async_execute_callback exec, napi_async_complete_callback done, napi_async_work *work, napi_deferred *deferred) {
+  napi_value promise, resource_name;
+  if (napi_create_promise(env, deferred, &promise) != napi_ok) return host_throw(env, name, ENOMEM);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name);
+  if (napi_create_async_work(env, NULL, resource_name, exec, done, job, work) != napi_ok || napi_queue_async_work(env, *work) != napi_ok) {
+    // The promise was never handed out: nothing waits on it.
+    return host_throw(env, name, ENOMEM);
+  }
+  return promise;
+}
+
 static napi_value start(napi_env env, napi_callback_info info, int is_loop) {
   size_t argc = 2;
   napi_value argv[2];
@@ -68,13 +79,8 @@ static napi_value start(napi_env env, napi_callback_info info, int is_loop) {
   bool lazy = false;
   if (argc > 1) napi_get_value_bool(env, argv[1], &lazy);
   j->lazy = lazy;
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "subhost.teardown", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, teardown_work, teardown_done, j, &j->work) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
-    free(j);
-    return host_throw(env, "teardown", ENOMEM);
-  }
+  napi_value promise = queue_promise(env, is_loop ? "detachLoop" : "umount", j, teardown_work, teardown_done, &j->work, &j->deferred);
+  if (!promise) free(j);
   return promise;
 }
 
