@@ -13,6 +13,8 @@ struct loop_info64;
 int loop_status_of(const char *dev, struct loop_info64 *li);
 /** Set backMajor, backMinor, backIno (a string), offset and sizeLimit on obj from li (host.c). */
 void put_loop_status(napi_env env, napi_value obj, const struct loop_info64 *li);
+/** A JS string as a whole C path in buf: 0, or -1 when it is not a string, does not fit or holds a NUL byte (a cut path is another path) (host.c). */
+int get_path(napi_env env, napi_value v, char *buf, size_t size);
 /** A small file's text (one read) without its trailing newline, NUL-terminated; its length, or -1 (host.c). */
 ssize_t read_line_file(const char *path, char *out, size_t size);
 

@@ -30,6 +30,13 @@ napi_value host_throw(napi_env env, const char *what, int err) {
   return NULL;
 }
 
+int get_path(napi_env env, napi_value v, char *buf, size_t size) {
+  size_t full = 0, copied = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &full) != napi_ok || full + 1 > size) return -1;
+  if (napi_get_value_string_utf8(env, v, buf, size, &copied) != napi_ok || copied != full || strlen(buf) != full) return -1;
+  return 0;
+}
+
 ssize_t read_line_file(const char *path, char *out, size_t size) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;

@@ -88,7 +88,7 @@ static napi_value attach_loop(napi_env env, napi_callback_info info) {
   if (!j) return host_throw(env, "attachLoop", ENOMEM);
   double offset = 0, size_limit = 0;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
-      napi_get_value_string_utf8(env, argv[0], j->file, sizeof j->file, NULL) != napi_ok || j->file[0] != '/' ||
+      get_path(env, argv[0], j->file, sizeof j->file) != 0 || j->file[0] != '/' ||
       napi_get_value_double(env, argv[1], &offset) != napi_ok || napi_get_value_double(env, argv[2], &size_limit) != napi_ok ||
       napi_get_value_bool(env, argv[3], &j->partscan) != napi_ok || offset < 0 || size_limit < 0) {
     free(j);

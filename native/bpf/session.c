@@ -35,7 +35,7 @@ static napi_value make_fifo(napi_env env, napi_callback_info info) {
   char path[4096];
   uint32_t mode = 0;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_value_string_utf8(env, argv[0], path, sizeof path, NULL) != napi_ok || napi_get_value_uint32(env, argv[1], &mode) != napi_ok) {
+      get_path(env, argv[0], path, sizeof path) != 0 || napi_get_value_uint32(env, argv[1], &mode) != napi_ok) {
     return host_throw(env, "mkfifo", EINVAL);
   }
   if (mkfifo(path, (mode_t)mode)) return host_throw(env, "mkfifo", errno);

@@ -72,7 +72,7 @@ static napi_value start(napi_env env, napi_callback_info info, int is_loop) {
   if (!j) return host_throw(env, "teardown", ENOMEM);
   j->is_loop = is_loop;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_string_utf8(env, argv[0], j->path, sizeof j->path, NULL) != napi_ok || j->path[0] != '/') {
+      get_path(env, argv[0], j->path, sizeof j->path) != 0 || j->path[0] != '/') {
     free(j);
     return host_throw(env, is_loop ? "detachLoop" : "umount", EINVAL);
   }

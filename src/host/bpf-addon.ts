@@ -118,7 +118,7 @@ export interface TeardownCalls {
   umount(path: string, lazy: boolean): Promise<void>;
   /** LOOP_CLR_FD (the kernel detaches it on its last close); rejects with .code (ENXIO: not attached). */
   detachLoop(dev: string): Promise<void>;
-  /** LOOP_CTL_GET_FREE and LOOP_CONFIGURE (loop-attach.c): the device; rejects with .code (ENOTTY/EINVAL: no LOOP_CONFIGURE). */
+  /** LOOP_CTL_GET_FREE and LOOP_CONFIGURE (loop-attach.c) on file opened read-write: the device; rejects with .code (ENOTTY/EINVAL: no LOOP_CONFIGURE). */
   attachLoop(file: string, offset: number, sizeLimit: number, partscan: boolean): Promise<string>;
 }
 

@@ -38,9 +38,10 @@ export async function attachLoop(file: string, opts: { partscan?: boolean; offse
     try {
       return await noteCall(argv, () => calls.attachLoop(file, opts.offset ?? 0, opts.sizeLimit ?? 0, opts.partscan === true));
     } catch (err) {
-      // A kernel before 5.8 has no LOOP_CONFIGURE: losetup knows the older way.
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTTY' && code !== 'EINVAL') throw new CommandError(argv, 1, null, (err as Error).message);
+      // A kernel before 5.8 has no LOOP_CONFIGURE, and a file we may not open read-write losetup
+      // attaches read-only: losetup knows both ways.
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (!['ENOTTY', 'EINVAL', 'EROFS', 'EACCES', 'EPERM'].includes(code)) throw new CommandError(argv, 1, null, (err as Error).message);
     }
   }
   const { stdout } = await run(argv);

@@ -74,6 +74,9 @@ export function sessionContract(path: 'native' | 'node'): void {
       expect(st.mode & 0o777).toBe(0o600);
       await expect(makeFifo(fifo, 0o600)).rejects.toThrow(/exists/i);
       expect(existsSync(fifo)).toBe(true);
+      // Cut at the NUL byte, the path would name another file.
+      await expect(makeFifo(join(dir, 'cut\0here'), 0o600)).rejects.toThrow();
+      expect(existsSync(join(dir, 'cut'))).toBe(false);
     });
   });
 }

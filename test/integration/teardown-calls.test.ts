@@ -24,6 +24,14 @@ describe('the addon\'s umount2, LOOP_CLR_FD and LOOP_CONFIGURE', () => {
     await expect(calls.umount(dir, false)).rejects.toMatchObject({ code: 'EINVAL', message: `umount2 ${dir}: Invalid argument` });
   });
 
+  it('refuses a path it would have to cut (too long, or a NUL byte inside): a cut path is another path', () => {
+    for (const path of [`${root}/live\0x`, `/${'a'.repeat(5000)}`]) {
+      expect(() => calls.umount(path, false)).toThrow(/Invalid argument/);
+      expect(() => calls.detachLoop(path)).toThrow(/Invalid argument/);
+      expect(() => calls.attachLoop(path, 0, 0, false)).toThrow(/Invalid argument/);
+    }
+  });
+
   it('never follows a symbolic link to a mount point', async () => {
     const dir = join(root, 'target');
     const link = join(root, 'link');
