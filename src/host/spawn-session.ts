@@ -43,9 +43,9 @@ export function spawnSession(argv: readonly string[], env: NodeJS.ProcessEnv, ou
   }
 }
 
-/** mkfifo PATH with MODE: a system call through the addon, else mkfifo(1). */
+/** mkfifo PATH with MODE: a system call through the addon where run() uses it, else mkfifo(1). */
 export async function makeFifo(path: string, mode: number): Promise<void> {
-  const calls = sessionCalls();
+  const calls = nativeSpawn() ? sessionCalls() : undefined;
   if (calls) calls.mkfifo(path, mode);
   else await run(['mkfifo', '-m', mode.toString(8), path]);
 }
