@@ -33,6 +33,21 @@ export function linkExists(name: string): boolean {
   return existsSync(`/sys/class/net/${name}`);
 }
 
+/**
+ * Waits until none of links exists on the host, looking in sysfs 1, 2, 4 and then every 8 ms;
+ * returns those still there after limitMs.
+ */
+export async function waitLinksGone(links: string[], limitMs: number): Promise<string[]> {
+  const deadline = Date.now() + limitMs;
+  let pause = 1;
+  for (;;) {
+    const left = links.filter(linkExists);
+    if (!left.length || Date.now() >= deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(1, deadline - Date.now()))));
+    pause = Math.min(pause * 2, 8);
+  }
+}
+
 export function linkMaster(name: string): string | undefined {
   try {
     return readFileSync(`/sys/class/net/${name}/master/uevent`, 'utf8').match(/^INTERFACE=(.*)$/m)?.[1];

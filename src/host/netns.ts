@@ -1,5 +1,6 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { run } from './exec';
+import { umount } from './mount';
 
 export const NETNS_DIR = '/run/netns';
 
@@ -36,4 +37,19 @@ export async function netnsLoAlias(name: string): Promise<string | undefined> {
 
 export async function deleteNetns(name: string): Promise<void> {
   if (netnsExists(name)) await run(['ip', 'netns', 'delete', name]);
+}
+
+/**
+ * What `ip netns delete` does (detach the namespace's bind mount, remove its file), with the
+ * addon's umount2(2) where it has one. The kernel frees the namespace, and every veth pair with an
+ * end inside, once no process or mount holds it any more.
+ */
+export async function dropNetns(name: string): Promise<void> {
+  const path = netnsPath(name);
+  try {
+    await umount(path, { lazy: true });
+  } catch {
+    /* not mounted (a file left by a crash): removed below all the same, as ip does */
+  }
+  rmSync(path, { force: true });
 }

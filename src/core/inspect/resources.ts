@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { asSubhostError, SubhostError } from '../../errors';
-import { ipBatchForce, readIfalias } from '../../host/ip';
+import { ipBatchForce, linkExists, readIfalias, waitLinksGone } from '../../host/ip';
 import { detachLoops, type LoopDevice } from '../../host/loop';
 import { canonicalPath, identityOf } from '../../host/file-identity';
 import { claimsOfOthers, loopHeldElsewhere, recordedLoops, type Claims } from '../storage/claims';
@@ -10,7 +10,7 @@ import type { Paths } from '../state/paths';
 import { listLoopIdentities } from '../../host/loop-identity';
 import { mountsUnder, readMountinfo } from '../../host/mountinfo';
 import { umount } from '../../host/mount';
-import { netnsExists, netnsLoAlias } from '../../host/netns';
+import { dropNetns, netnsExists, netnsLoAlias, netnsPath } from '../../host/netns';
 import type { ProcRef } from '../../host/proc';
 import type { Runtime } from '../state/runtime';
 import { removeRuntimeDir, type StateRecord } from '../state/records';
@@ -139,6 +139,9 @@ export function loopResource(name: string, l: Pick<LoopDevice, 'dev' | 'backingF
   return { kind: 'loop', subhost: name, id: l.dev, detail: `${l.backingFile}${l.offset ? ` at offset ${l.offset}` : ''}`, backingFile: l.backingFile, identity: l.identity };
 }
 
+/** How long a veth may take to go with its peer's namespace before it is deleted by itself (the killed processes' end and the kernel's cleanup). */
+const NETNS_FREED_MS = 1000;
+
 /** Release found resources in the safe order: processes, mounts, loops, links, netns, cgroups, state. */
 export async function releaseResources(rt: Runtime, name: string, found: HostResource[]): Promise<SubhostError[]> {
   const errors: SubhostError[] = [];
@@ -177,12 +180,21 @@ export async function releaseResources(rt: Runtime, name: string, found: HostRes
     if (loops.length) await attempt(`detaching ${loops.join(', ')}`, () => detachLoops(loops));
   };
   const network = async () => {
-    const links = of('veth').map((v) => v.id);
-    const netns = of('netns').length > 0;
-    if (!links.length && !netns) return;
-    await attempt(`deleting ${[...links, ...(netns ? [`network namespace ${name}`] : [])].join(', ')}`, async () => {
-      const stderr = await ipBatchForce([...links.map((l) => `link del ${l}`), ...(netns ? [`netns del ${name}`] : [])]);
-      const still = [...subhostLinks(name), ...(netns && netnsExists(name) ? [`network namespace ${name}`] : [])];
+    let links = of('veth').map((v) => v.id);
+    if (of('netns').length) {
+      await attempt(`deleting network namespace ${name}`, async () => {
+        await dropNetns(name);
+        if (netnsExists(name)) throw new Error(`${netnsPath(name)} still there`);
+      });
+      // The veths' peers are inside: the kernel deletes the pairs as it frees the namespace (once
+      // NAME's processes are gone), sparing this command `ip link del`'s wait for an RCU grace period
+      // (~30 ms against ~10). One kept by a namespace that something else holds is deleted below.
+      links = await waitLinksGone(links, NETNS_FREED_MS);
+    }
+    if (!links.length) return;
+    await attempt(`deleting ${links.join(', ')}`, async () => {
+      const stderr = await ipBatchForce(links.map((l) => `link del ${l}`));
+      const still = links.filter(linkExists);
       if (still.length) throw new Error(`${still.join(', ')} still there: ${stderr.trim() || 'no reason given'}`);
     });
   };
