@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --out FILE] [--runs N] [--with-peers] [--only a,b] [--scale 0,50,200]`: how fast subhost boots and
+ * `npm run bench [-- --out FILE] [--runs N] [--with-peers] [--only a,b] [--scale 0,50,200] [--compare DIR]`: how fast subhost boots and
  * stops, what each running subhost costs the host, how it scales, and the floors the bare tools set; figures are medians with
  * min and max. It makes its own images, bridge and subhosts (PREFIX*: SUBHOST_BENCH_PREFIX, default bn), and
  * removes them.
@@ -12,7 +12,8 @@ import { figure, formatTable, type Figure } from './figures';
 import { hostSideMemory } from './memory';
 import { benchPeers } from './peers';
 import { benchFloors } from './floors';
-import { must, nodeStartEnv, subhostArgv } from './run';
+import { buildArgv, must, nodeStartEnv, subhostArgv } from './run';
+import { benchBuilds, inTurn, perBuild, type Build } from './compare';
 import { benchReport } from './report';
 import { benchUsage } from './usage';
 import { benchDaemon } from './daemon';
@@ -24,6 +25,8 @@ interface Options {
   withPeers: boolean;
   only?: Set<string>;
   scale: number[];
+  /** Another checkout, built: measured in the same rounds as this one (single, version). */
+  compare?: string;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -35,7 +38,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--with-peers') o.withPeers = true;
     else if (a === '--only') o.only = new Set(argv[++i].split(','));
     else if (a === '--scale') o.scale = argv[++i].split(',').map(Number);
-    else throw new Error(`unknown argument ${a} (use --out FILE, --runs N, --with-peers, --only single,hundred,scale,usage,daemon,report,version,floors, --scale 0,50,200)`);
+    else if (a === '--compare') o.compare = argv[++i];
+    else throw new Error(`unknown argument ${a} (use --out FILE, --runs N, --with-peers, --only single,hundred,scale,usage,daemon,report,version,floors, --scale 0,50,200, --compare DIR)`);
   }
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs takes a whole number of at least 1');
   if (!o.scale.length || o.scale.some((n) => !Number.isInteger(n) || n < 0 || n > 800)) throw new Error('--scale takes levels 0..800, comma-separated');
@@ -44,28 +48,33 @@ function parseArgs(argv: string[]): Options {
 
 const MiB = 1024 * 1024;
 
-/** 1. One disk-image subhost with one veth on a bridge: boot, stop, poweroff. */
-async function single(w: BenchWorld, runs: number): Promise<Figure[]> {
+/** 1. One disk-image subhost with one veth on a bridge: boot, stop, poweroff (each build in turn, with --compare). */
+async function single(w: BenchWorld, runs: number, builds: Build[]): Promise<Figure[]> {
   const name = await w.makeSubhost(0);
-  const boot: number[] = [];
-  const stop: number[] = [];
-  const poweroff: number[] = [];
-  const cycle: number[] = [];
+  const m = perBuild(builds, ['boot', 'stop', 'poweroff', 'cycle'] as const);
   for (let i = 0; i < runs; i++) {
-    boot.push(must(subhostArgv('boot', name), w.env).ms);
-    stop.push(must(subhostArgv('stop', name), w.env).ms);
-    cycle.push(boot[i] + stop[i]);
+    for (const b of inTurn(builds, i)) {
+      const x = m.get(b)!;
+      const boot = must(buildArgv(b.bin, 'boot', name), w.env).ms;
+      const stop = must(buildArgv(b.bin, 'stop', name), w.env).ms;
+      x.boot.push(boot);
+      x.stop.push(stop);
+      x.cycle.push(boot + stop);
+    }
   }
   for (let i = 0; i < runs; i++) {
-    must(subhostArgv('boot', name), w.env);
-    poweroff.push(must(subhostArgv('poweroff', name), w.env).ms);
+    for (const b of inTurn(builds, i)) {
+      must(buildArgv(b.bin, 'boot', name), w.env);
+      m.get(b)!.poweroff.push(must(buildArgv(b.bin, 'poweroff', name), w.env).ms);
+    }
   }
-  return [
-    figure('boot', '`subhost boot` (disk image, 1 veth), until PID 1 runs', 'ms', boot, 110),
-    figure('stop', '`subhost stop` of a running subhost', 'ms', stop, 70),
-    figure('poweroff', '`subhost poweroff` (guest shuts down, then release)', 'ms', poweroff, 150),
-    figure('cycle', '`subhost boot` + `subhost stop`, one cycle', 'ms', cycle),
+  const rows: ['boot' | 'stop' | 'poweroff' | 'cycle', string, number | undefined][] = [
+    ['boot', '`subhost boot` (disk image, 1 veth), until PID 1 runs', 110],
+    ['stop', '`subhost stop` of a running subhost', 70],
+    ['poweroff', '`subhost poweroff` (guest shuts down, then release)', 150],
+    ['cycle', '`subhost boot` + `subhost stop`, one cycle', undefined],
   ];
+  return rows.flatMap(([id, label, target]) => builds.map((b) => figure(`${id}${b.suffix}`, label + b.note, 'ms', m.get(b)![id], b.suffix ? undefined : target)));
 }
 
 /** 2. 100 subhosts: sequential commands and one batch command; host-side memory of each. */
@@ -103,39 +112,40 @@ async function hundred(w: BenchWorld, runs: number): Promise<Figure[]> {
 }
 
 /** 4. CLI start-up: `subhost --version` against `node -e 0`, started as bin/subhost starts Node. */
-function version(runs: number): Figure[] {
-  const ours: number[] = [];
+function version(runs: number, builds: Build[]): Figure[] {
+  const ours = perBuild(builds, ['version'] as const);
   const node: number[] = [];
   const withCa: number[] = [];
   for (let i = 0; i < Math.max(runs, 20); i++) {
     node.push(must([process.execPath, '-e', '0'], nodeStartEnv()).ms);
     if (process.env.NODE_EXTRA_CA_CERTS) withCa.push(must([process.execPath, '-e', '0']).ms);
-    ours.push(must(subhostArgv('--version')).ms);
+    for (const b of inTurn(builds, i)) ours.get(b)!.version.push(must(buildArgv(b.bin, '--version')).ms);
   }
-  const a = figure('version', '`subhost --version`', 'ms', ours);
+  const [a, ...before] = builds.map((b) => figure(`version${b.suffix}`, `\`subhost --version\`${b.note}`, 'ms', ours.get(b)!.version));
   const b = figure('node', '`node -e 0` (without NODE_EXTRA_CA_CERTS, as bin/subhost starts it)', 'ms', node);
   const ratio = figure('version-ratio', '`subhost --version` / `node -e 0` (medians)', 'x', [a.median / b.median], 1.3);
   // This environment's CA file, which Node 20 would parse at every start: what bin/subhost saves.
   const ca = withCa.length ? [figure('node-ca', `\`node -e 0\` with this environment's NODE_EXTRA_CA_CERTS (${process.env.NODE_EXTRA_CA_CERTS})`, 'ms', withCa)] : [];
-  return [a, b, ratio, ...ca];
+  return [a, ...before, b, ratio, ...ca];
 }
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('run the bench as root');
   const want = (s: string) => !o.only || o.only.has(s);
+  const builds = benchBuilds(o.compare);
   const w = new BenchWorld();
   const figures: Figure[] = [];
   const started = new Date();
   await w.setUp();
   try {
-    if (want('single')) figures.push(...(await single(w, o.runs)));
+    if (want('single')) figures.push(...(await single(w, o.runs, builds)));
     if (want('hundred')) figures.push(...(await hundred(w, o.runs)));
     if (want('scale')) figures.push(...(await benchScale(w, o.runs, o.scale)));
     if (want('usage')) figures.push(...(await benchUsage(w, o.runs)));
     if (want('daemon')) figures.push(...(await benchDaemon(w, o.runs)));
     if (want('report')) figures.push(...benchReport(o.runs));
-    if (want('version')) figures.push(...version(o.runs));
+    if (want('version')) figures.push(...version(o.runs, builds));
     if (o.withPeers) figures.push(...(await benchPeers(w, o.runs, figures)));
     if (want('floors')) figures.push(...(await benchFloors(w, o.runs, figures)));
   } finally {

@@ -42,9 +42,14 @@ export function subhostArgv(...args: string[]): string[] {
   return [BIN, ...args];
 }
 
+/** Another build's bin/subhost (`--compare DIR`), run the same way. */
+export function buildArgv(bin: string, ...args: string[]): string[] {
+  return [bin, ...args];
+}
+
 /** Like timed, but a failure stops the bench with what the command said. */
 export function must(argv: string[], env?: NodeJS.ProcessEnv, input?: string): Timed {
   const r = timed(argv, env, input);
-  if (r.code !== 0) throw new Error(`${argv.slice(argv[0] === BIN ? 1 : argv[1] === BIN ? 2 : 0).join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  if (r.code !== 0) throw new Error(`${argv.slice(argv[0].endsWith('/bin/subhost') ? 1 : argv[1] === BIN ? 2 : 0).join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
   return r;
 }
