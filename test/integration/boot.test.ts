@@ -193,6 +193,9 @@ describe('power off and data', () => {
   it('keeps what was written inside across power off and a new boot, with a clean e2fsck', async () => {
     await bootAndSettle(root, sub.name);
     expect(sh('echo on-root > /root/marker && echo on-data > /data/marker && sync').code).toBe(0);
+    // Written after the last sync inside: the power off itself must get them to the images (the kernel
+    // unmounts the guest's filesystems as its mount namespace ends, flushing each).
+    expect(sh('echo late-root > /root/late && echo late-data > /data/late').code).toBe(0);
     const r = ok(['poweroff', sub.name], { root });
     expect(r.stdout).toBe(`${sub.name}: powered off\n`);
     expect(noneLeft()).toEqual([]);
@@ -201,7 +204,7 @@ describe('power off and data', () => {
       expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
     }
     await bootAndSettle(root, sub.name);
-    expect(sh('cat /root/marker /data/marker').stdout).toBe('on-root\non-data\n');
+    expect(sh('cat /root/marker /data/marker /root/late /data/late').stdout).toBe('on-root\non-data\nlate-root\nlate-data\n');
   });
 
   it('powers off by itself when something writes to /run/initctl inside', async () => {
