@@ -1,10 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../src/host/exec';
 import type { BenchWorld } from './fixture';
 import { figure, type Figure } from './figures';
 import { must, nodeStartEnv } from './run';
-import { summarize } from './stats';
+import { nowMs, summarize } from './stats';
 
 /** The bench image's one partition starts at 1 MiB (bench/fixture.ts, as peers.ts mounts it). */
 const PARTITION_OFFSET = 1024 * 1024;
@@ -21,7 +21,7 @@ export async function benchFloors(w: BenchWorld, runs: number, ours: Figure[]): 
   mkdirSync(mnt, { recursive: true });
   const ns = `${w.prefix}flns`;
   const veth = `${w.prefix}flv`;
-  const ops = ['attach', 'mount', 'netns', 'veth', 'pid1', 'veth-del', 'netns-del', 'umount', 'detach'] as const;
+  const ops = ['attach', 'mount', 'netns', 'veth', 'pid1', 'netns-drop', 'veth-del', 'netns-del', 'umount', 'detach'] as const;
   const t = Object.fromEntries(ops.map((o) => [o, [] as number[]])) as Record<(typeof ops)[number], number[]>;
   const node: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -35,6 +35,14 @@ export async function benchFloors(w: BenchWorld, runs: number, ours: Figure[]): 
       t.veth.push(must(['ip', '-batch', '-'], undefined, `link add ${veth} type veth peer name eth0 netns ${ns}\nlink set ${veth} master ${w.bridge} up\n`).ms);
       // PID 1 of new namespaces in the guest's root, running the guest's sh, and its teardown.
       t.pid1.push(must(['unshare', '--fork', '--kill-child', '--pid', '--mount', '--uts', '--ipc', '--propagation', 'private', `--root=${mnt}`, '/bin/sh', '-c', 'exit 0']).ms);
+      // Both ways of releasing the network: the namespace alone, the kernel deleting the veth pair with it
+      // (as stop does), then again made, the veth by `ip link del` before the namespace.
+      const t0 = nowMs();
+      must(['ip', 'netns', 'del', ns]);
+      while (existsSync(`/sys/class/net/${veth}`)) await new Promise((r) => setTimeout(r, 1));
+      t['netns-drop'].push(nowMs() - t0);
+      must(['ip', 'netns', 'add', ns]);
+      must(['ip', '-batch', '-'], undefined, `link add ${veth} type veth peer name eth0 netns ${ns}\nlink set ${veth} master ${w.bridge} up\n`);
       t['veth-del'].push(must(['ip', 'link', 'del', veth]).ms);
       t['netns-del'].push(must(['ip', 'netns', 'del', ns]).ms);
       t.umount.push(must(['umount', mnt]).ms);
@@ -49,7 +57,8 @@ export async function benchFloors(w: BenchWorld, runs: number, ours: Figure[]): 
   const nodeMs = med(node);
   // A boot attaches and mounts beside making the network, then starts PID 1; a stop releases the network beside the disks.
   const boot = nodeMs + Math.max(med(t.attach) + med(t.mount), med(t.netns) + med(t.veth)) + med(t.pid1);
-  const stop = nodeMs + Math.max(med(t['veth-del']) + med(t['netns-del']), med(t.umount) + med(t.detach));
+  const network = Math.min(med(t['veth-del']) + med(t['netns-del']), med(t['netns-drop']));
+  const stop = nodeMs + Math.max(network, med(t.umount) + med(t.detach));
   const out: Figure[] = [
     figure('floor-node', 'bare: `node -e 0` as bin/subhost starts Node (every command pays it)', 'ms', node),
     figure('floor-attach', 'bare: `losetup --find --show --offset` of the image', 'ms', t.attach),
@@ -57,12 +66,13 @@ export async function benchFloors(w: BenchWorld, runs: number, ours: Figure[]): 
     figure('floor-netns', 'bare: `ip netns add`', 'ms', t.netns),
     figure('floor-veth', 'bare: one `ip -batch`: veth pair into the netns, on the bridge, up', 'ms', t.veth),
     figure('floor-pid1', 'bare: `unshare --fork --pid --mount --uts --ipc --root` running the guest sh', 'ms', t.pid1),
+    figure('floor-netns-drop', 'bare: `ip netns del` with the veth pair inside, until the kernel has deleted it', 'ms', t['netns-drop']),
     figure('floor-veth-del', 'bare: `ip link del` of the veth (RCU wait)', 'ms', t['veth-del']),
     figure('floor-netns-del', 'bare: `ip netns del`', 'ms', t['netns-del']),
     figure('floor-umount', 'bare: `umount`', 'ms', t.umount),
     figure('floor-detach', 'bare: `losetup --detach`', 'ms', t.detach),
     figure('floor-boot', 'floor of boot: node + max(attach+mount, netns+veth) + pid1', 'ms', [boot], 110),
-    figure('floor-stop', 'floor of stop: node + max(veth-del+netns-del, umount+detach)', 'ms', [stop], 70),
+    figure('floor-stop', 'floor of stop: node + max(min(veth-del+netns-del, netns-drop), umount+detach)', 'ms', [stop], 70),
     figure('floor-poweroff', 'floor of poweroff: the floor of stop (a guest with nothing left to stop)', 'ms', [stop], 150),
     figure('floor-boot100', 'floor of 100 sequential boots: 100 × the floor of boot', 's', [(100 * boot) / 1000], 11),
   ];
