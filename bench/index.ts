@@ -25,7 +25,7 @@ interface Options {
   withPeers: boolean;
   only?: Set<string>;
   scale: number[];
-  /** Another checkout, built: measured in the same rounds as this one (single, version). */
+  /** Another checkout, built: measured in the same rounds as this one (single, scale, version). */
   compare?: string;
 }
 
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   try {
     if (want('single')) figures.push(...(await single(w, o.runs, builds)));
     if (want('hundred')) figures.push(...(await hundred(w, o.runs)));
-    if (want('scale')) figures.push(...(await benchScale(w, o.runs, o.scale)));
+    if (want('scale')) figures.push(...(await benchScale(w, o.runs, o.scale, builds)));
     if (want('usage')) figures.push(...(await benchUsage(w, o.runs)));
     if (want('daemon')) figures.push(...(await benchDaemon(w, o.runs)));
     if (want('report')) figures.push(...benchReport(o.runs));

@@ -1,6 +1,7 @@
 import type { BenchWorld } from './fixture';
 import { figure, type Figure } from './figures';
-import { must, subhostArgv } from './run';
+import { buildArgv, must, subhostArgv } from './run';
+import { benchBuilds, inTurn, perBuild, type Build } from './compare';
 
 /** Levels of running subhosts the scale section measures at (--scale overrides). */
 export const SCALE_LEVELS = [0, 50, 200];
@@ -12,38 +13,42 @@ const FIRST = 101;
  * (booted in batches of `--parallel 4`), and the ratio of the highest level to 0: nothing in
  * boot or stop may grow with the host's count of subhosts, links, mounts or cgroups.
  */
-export async function benchScale(w: BenchWorld, runs: number, levels: number[] = SCALE_LEVELS): Promise<Figure[]> {
+export async function benchScale(w: BenchWorld, runs: number, levels: number[] = SCALE_LEVELS, builds: Build[] = benchBuilds()): Promise<Figure[]> {
   const measured = await w.makeSubhost(0);
   const running: string[] = [];
   const out: Figure[] = [];
-  const med: Record<string, Record<number, number>> = { boot: {}, stop: {}, 'boot-cpu': {}, 'stop-cpu': {} };
+  // Per build (with --compare, the other one measures the same subhost in the same rounds, in turn).
+  const med = new Map(builds.map((b) => [b, { boot: {}, stop: {}, 'boot-cpu': {}, 'stop-cpu': {} } as Record<string, Record<number, number>>]));
   try {
     for (const level of [...levels].sort((a, b) => a - b)) {
       const more: string[] = [];
       while (running.length + more.length < level) more.push(await w.makeSubhost(FIRST + running.length + more.length));
       if (more.length) must(subhostArgv('boot', '--parallel', '4', ...more), w.env);
       running.push(...more);
-      const boot: number[] = [];
-      const stop: number[] = [];
-      const bootCpu: number[] = [];
-      const stopCpu: number[] = [];
+      const m = perBuild(builds, ['boot', 'stop', 'bootCpu', 'stopCpu'] as const);
       for (let i = 0; i < runs; i++) {
-        const b = must(subhostArgv('boot', measured), w.env);
-        const s = must(subhostArgv('stop', measured), w.env);
-        boot.push(b.ms);
-        stop.push(s.ms);
-        bootCpu.push(b.cpuMs);
-        stopCpu.push(s.cpuMs);
+        for (const b of inTurn(builds, i)) {
+          const x = m.get(b)!;
+          const booted = must(buildArgv(b.bin, 'boot', measured), w.env);
+          const stopped = must(buildArgv(b.bin, 'stop', measured), w.env);
+          x.boot.push(booted.ms);
+          x.stop.push(stopped.ms);
+          x.bootCpu.push(booted.cpuMs);
+          x.stopCpu.push(stopped.cpuMs);
+        }
       }
-      const figs = [
-        figure(`scale-boot-${level}`, `\`subhost boot\` with ${level} subhosts running`, 'ms', boot),
-        figure(`scale-stop-${level}`, `\`subhost stop\` with ${level} subhosts running`, 'ms', stop),
-        // CPU of the command and its children: what grows with the count, without the host's other load.
-        figure(`scale-boot-cpu-${level}`, `CPU of \`subhost boot\` with ${level} running`, 'ms', bootCpu),
-        figure(`scale-stop-cpu-${level}`, `CPU of \`subhost stop\` with ${level} running`, 'ms', stopCpu),
-      ];
-      for (const f of figs) med[f.id.replace(/^scale-/, '').replace(/-\d+$/, '')][level] = f.median;
-      out.push(...figs);
+      for (const b of builds) {
+        const x = m.get(b)!;
+        const figs = [
+          figure(`scale-boot-${level}${b.suffix}`, `\`subhost boot\` with ${level} subhosts running${b.note}`, 'ms', x.boot),
+          figure(`scale-stop-${level}${b.suffix}`, `\`subhost stop\` with ${level} subhosts running${b.note}`, 'ms', x.stop),
+          // CPU of the command and its children: what grows with the count, without the host's other load.
+          figure(`scale-boot-cpu-${level}${b.suffix}`, `CPU of \`subhost boot\` with ${level} running${b.note}`, 'ms', x.bootCpu),
+          figure(`scale-stop-cpu-${level}${b.suffix}`, `CPU of \`subhost stop\` with ${level} running${b.note}`, 'ms', x.stopCpu),
+        ];
+        for (const f of figs) med.get(b)![f.id.replace(/^scale-/, '').replace(/-\d+(-before)?$/, '')][level] = f.median;
+        out.push(...figs);
+      }
     }
   } finally {
     for (let i = 0; i < running.length; i += 50) must(subhostArgv('stop', '--parallel', '4', ...running.slice(i, i + 50)), w.env);
@@ -51,9 +56,12 @@ export async function benchScale(w: BenchWorld, runs: number, levels: number[] =
   const lo = Math.min(...levels);
   const hi = Math.max(...levels);
   if (hi > lo) {
-    for (const op of ['boot', 'stop'] as const) {
-      out.push(figure(`scale-${op}-ratio`, `\`subhost ${op}\` at ${hi} running / at ${lo} (medians)`, 'x', [med[op][hi] / med[op][lo]], 1.2));
-      out.push(figure(`scale-${op}-cpu-ratio`, `CPU of \`subhost ${op}\` at ${hi} running / at ${lo} (medians)`, 'x', [med[`${op}-cpu`][hi] / med[`${op}-cpu`][lo]], 1.2));
+    for (const b of builds) {
+      const x = med.get(b)!;
+      for (const op of ['boot', 'stop'] as const) {
+        out.push(figure(`scale-${op}-ratio${b.suffix}`, `\`subhost ${op}\` at ${hi} running / at ${lo} (medians)${b.note}`, 'x', [x[op][hi] / x[op][lo]], b.suffix ? undefined : 1.2));
+        out.push(figure(`scale-${op}-cpu-ratio${b.suffix}`, `CPU of \`subhost ${op}\` at ${hi} running / at ${lo} (medians)${b.note}`, 'x', [x[`${op}-cpu`][hi] / x[`${op}-cpu`][lo]], b.suffix ? undefined : 1.2));
+      }
     }
   }
   return out;
