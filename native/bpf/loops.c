@@ -47,6 +47,21 @@ static void set_text(napi_env env, napi_value obj, const char *key, const char *
   napi_set_named_property(env, obj, key, v);
 }
 
+// The backing file's name of the device loop_object last described.
+static char backing[PATH_MAX + 32];
+
+// The object listLoops() gives for one device, its backing file read from sysfs (false: detached meanwhile).
+static bool loop_object(napi_env env, const char *name, const struct loop_info64 *li, napi_value *out) {
+  if (!backing_file(name, backing, sizeof backing)) return false;
+  char dev[272];
+  snprintf(dev, sizeof dev, "/dev/%s", name);
+  napi_create_object(env, out);
+  set_text(env, *out, "dev", dev);
+  set_text(env, *out, "backingFile", backing);
+  put_loop_status(env, *out, li);
+  return true;
+}
+
 // listLoops(): [{ dev, backingFile, backMajor, backMinor, backIno (string), offset, sizeLimit,
 // blockMajor?, blockMinor? }] for each attached loop device: sysfs for the name of the backing
 // file, LOOP_GET_STATUS64 for its st_dev and st_ino (what `losetup --list` shows), and where the
@@ -59,19 +74,14 @@ static napi_value list_loops(napi_env env, napi_callback_info info) {
   napi_create_array(env, &result);
   if (dir == NULL) return result;
   uint32_t count = 0;
-  static char backing[PATH_MAX + 32];
   struct dirent *e;
   while ((e = readdir(dir)) != NULL) {
-    if (!is_loop_name(e->d_name) || !backing_file(e->d_name, backing, sizeof backing)) continue;
+    if (!is_loop_name(e->d_name)) continue;
     char dev[272];
     snprintf(dev, sizeof dev, "/dev/%s", e->d_name);
     struct loop_info64 li;
-    if (loop_status_of(dev, &li) != 0) continue;
     napi_value l;
-    napi_create_object(env, &l);
-    set_text(env, l, "dev", dev);
-    set_text(env, l, "backingFile", backing);
-    put_loop_status(env, l, &li);
+    if (loop_status_of(dev, &li) != 0 || !loop_object(env, e->d_name, &li, &l)) continue;
     struct stat st;
     if (stat(backing, &st) == 0 && S_ISBLK(st.st_mode)) {
       set_number(env, l, "blockMajor", major(st.st_rdev));
@@ -83,9 +93,54 @@ static napi_value list_loops(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// listLoopsBacking(files: string[]): listLoops() of the devices whose backing file is one of files,
+// each "major:minor:inode" as LOOP_GET_STATUS64 gives them. The status (an open and an ioctl,
+// ~9 µs) is read first and sysfs (~20 µs a file) only for a match: boot asks whether its own
+// images are attached, and with 200 subhosts running that is 400 devices to look at.
+static napi_value list_loops_backing(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  bool is_array = false;
+  uint32_t wanted = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[0], &wanted) != napi_ok || wanted > 64) {
+    napi_throw_type_error(env, NULL, "listLoopsBacking(files: string[] of major:minor:inode, at most 64)");
+    return NULL;
+  }
+  char ids[64][72];
+  for (uint32_t i = 0; i < wanted; i++) {
+    napi_value v;
+    size_t len;
+    if (napi_get_element(env, argv[0], i, &v) != napi_ok || napi_get_value_string_utf8(env, v, ids[i], sizeof ids[i], &len) != napi_ok || len >= sizeof ids[i] - 1) {
+      napi_throw_type_error(env, NULL, "listLoopsBacking(files: string[] of major:minor:inode)");
+      return NULL;
+    }
+  }
+  napi_create_array(env, &result);
+  DIR *dir = opendir("/sys/block");
+  if (dir == NULL) return result;
+  uint32_t count = 0;
+  struct dirent *e;
+  while ((e = readdir(dir)) != NULL) {
+    if (!is_loop_name(e->d_name)) continue;
+    char dev[272], id[72];
+    snprintf(dev, sizeof dev, "/dev/%s", e->d_name);
+    struct loop_info64 li;
+    if (loop_status_of(dev, &li) != 0) continue;
+    snprintf(id, sizeof id, "%u:%u:%llu", major(li.lo_device), minor(li.lo_device), (unsigned long long)li.lo_inode);
+    bool match = false;
+    for (uint32_t i = 0; i < wanted && !match; i++) match = strcmp(ids[i], id) == 0;
+    napi_value l;
+    if (match && loop_object(env, e->d_name, &li, &l)) napi_set_element(env, result, count++, l);
+  }
+  closedir(dir);
+  return result;
+}
+
 void register_loop_list(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"listLoops", NULL, list_loops, NULL, NULL, NULL, napi_default, NULL},
+      {"listLoopsBacking", NULL, list_loops_backing, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -43,6 +43,21 @@ export async function listLoopIdentities(): Promise<LoopIdentity[]> {
   return typeof addon?.listLoops === 'function' ? addon.listLoops().map(attachedIdentity) : losetupIdentities();
 }
 
+/**
+ * The attached loop devices backed by one of these images (by identity), for a boot's "is it in
+ * use?": the addon reads every device's status but the sysfs name only of those that match,
+ * three times cheaper a device (9 µs against 30; 400 devices with 200 subhosts running). Block
+ * devices (known by their st_rdev, which the status does not give) and hosts without the addon
+ * take the full list.
+ */
+export async function loopsBackedBy(identities: Identity[]): Promise<LoopIdentity[]> {
+  const addon = optionalAddon();
+  const files = identities.map((i) => /^f:(\d+:\d+:\d+)$/.exec(i)?.[1]);
+  if (typeof addon?.listLoopsBacking === 'function' && files.length <= 64 && files.every((f) => f !== undefined)) return addon.listLoopsBacking(files as string[]).map(attachedIdentity);
+  const wanted = new Set(identities);
+  return (await listLoopIdentities()).filter((l) => wanted.has(l.identity));
+}
+
 /** loopBackingIdentity's answer from what the addon read: the block device's numbers, else the file's. */
 function attachedIdentity(l: AttachedLoop): LoopIdentity {
   const identity = l.blockMajor !== undefined && l.blockMinor !== undefined ? blockIdentity(l.blockMajor, l.blockMinor) : fileIdentity(`${l.backMajor}:${l.backMinor}`, l.backIno);

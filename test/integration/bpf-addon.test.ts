@@ -9,7 +9,7 @@ import { findCgroup2Mount } from '../../src/host/cgroupfs';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { acquireLock, isLocked } from '../../src/host/flock';
 import { attachLoop, detachLoop } from '../../src/host/loop';
-import { listLoopIdentities, losetupIdentities } from '../../src/host/loop-identity';
+import { listLoopIdentities, loopsBackedBy, losetupIdentities } from '../../src/host/loop-identity';
 import { identityOf } from '../../src/host/file-identity';
 
 // The addon (native/bpf) against the kernel: each of its calls, and the errors it turns into
@@ -128,5 +128,31 @@ describe("the addon's host calls", () => {
       await detachLoop(file);
     }
     expect(bpfAddon().listLoops!().some((l) => l.dev === file || l.dev === onDevice)).toBe(false);
+  });
+
+  it('listLoopsBacking lists only the loops of the files asked for, as listLoops describes them; loopsBackedBy falls back for a block device', async () => {
+    const [a, b] = ['backed-a', 'backed-b'].map((n) => join(root, n));
+    for (const f of [a, b]) writeFileSync(f, Buffer.alloc(2 << 20));
+    const loopA = await attachLoop(a);
+    const loopA2 = await attachLoop(a, { offset: 1 << 20 });
+    const loopB = await attachLoop(b);
+    const onDevice = await attachLoop(loopB);
+    try {
+      const id = (f: string) => identityOf(f)!.replace(/^f:/, '');
+      const listed = bpfAddon().listLoopsBacking!([id(a)]);
+      expect(listed.map((l) => l.dev).sort()).toEqual([loopA, loopA2].sort());
+      const all = bpfAddon().listLoops!();
+      for (const l of listed) expect(l).toEqual(all.find((x) => x.dev === l.dev));
+      expect(bpfAddon().listLoopsBacking!([])).toEqual([]);
+      expect(() => bpfAddon().listLoopsBacking!('x' as unknown as string[])).toThrow(TypeError);
+      // By identity, as the full list gives them: a file's, and a block device's (its st_rdev, through the full list).
+      const full = await listLoopIdentities();
+      const of = (...devs: string[]) => full.filter((l) => devs.includes(l.dev));
+      expect(await loopsBackedBy([identityOf(b)!])).toEqual(of(loopB));
+      expect(await loopsBackedBy([identityOf(loopB)!])).toEqual(of(onDevice));
+      expect(await loopsBackedBy([identityOf(join(root, 'not-attached')) ?? 'f:0:0:1'])).toEqual([]);
+    } finally {
+      for (const l of [onDevice, loopB, loopA2, loopA]) await detachLoop(l);
+    }
   });
 });

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { asSubhostError, SubhostError } from '../../errors';
 import { ipBatchForce, linkExists, readIfalias, waitLinksGone } from '../../host/ip';
-import { detachLoops, type LoopDevice } from '../../host/loop';
+import { detachLoops, loopInfo, type LoopDevice } from '../../host/loop';
 import { canonicalPath, identityOf } from '../../host/file-identity';
 import { claimsOfOthers, loopHeldElsewhere, recordedLoops, type Claims } from '../storage/claims';
 import { imagesOf, recordedLayout } from '../storage/layout';
@@ -51,6 +51,13 @@ export interface Scope {
    * since cannot be NAME's supervisor: only a boot of NAME starts one, and it waits for the lock.
    */
   othersInMonitor?: Set<number>;
+  /**
+   * A release's final scan: the loops its first scan found and its record names. Under NAME's lock
+   * nothing of ours attaches NAME's images meanwhile, so when none of these is attached any more,
+   * the other loops are not listed (~35 µs a device: 14 ms with 200 subhosts running); when one
+   * is, every loop is, as in a first scan.
+   */
+  loopsAmong?: string[];
 }
 
 /** Where a record says NAME's resources are: its root, its images, the loops and the netns it made. */
@@ -123,7 +130,8 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
   const recorded = new Set(scope.recordedLoops ?? []);
   let claims: Claims | undefined;
   const dirs = roots.flatMap((r) => subhostMountDirs(canonicalPath(r), name));
-  for (const l of await listLoopIdentities()) {
+  const listed = scope.loopsAmong && !scope.loopsAmong.some((dev) => loopInfo(dev) !== undefined) ? [] : await listLoopIdentities();
+  for (const l of listed) {
     if (!images.has(l.identity) && !folders.some((f) => l.backingFile.startsWith(f))) continue;
     if (!recorded.has(l.dev) && loopHeldElsewhere(l, (claims ??= claimsOfOthers(rt.paths, name)), dirs, mounts)) continue;
     found.push(loopResource(name, l));

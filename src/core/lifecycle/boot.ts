@@ -7,13 +7,14 @@ import { checkDisksAndNetwork } from '../config/host-checks';
 import { checkFolderMode } from '../storage/folder-mode';
 import type { SubhostConfig } from '../config/types';
 import { deviceControl } from '../cgroups/devices';
-import { checkLayout, detectLayout, type Layout, checkLayoutImage } from '../storage/layout';
+import { checkLayout, detectLayout, type Layout, checkLayoutImage, imagesOf } from '../storage/layout';
+import { identityOf } from '../../host/file-identity';
 import type { Lock } from '../../host/flock';
 import { checkName } from '../config/names';
 import type { PartitionTable } from '../storage/partition-table';
 import { startImageProbes, type ImageProbes } from '../config/image-probes';
 import { forceOffsetLoops } from '../steps/disks';
-import { listLoopIdentities } from '../../host/loop-identity';
+import { loopsBackedBy } from '../../host/loop-identity';
 import { buildBootPlan } from '../plan/boot-plan';
 import type { SubhostPlan } from '../plan/subhost-steps';
 import type { Runtime } from '../state/runtime';
@@ -75,7 +76,8 @@ export async function checkAgainstHost(rt: Runtime, config: SubhostConfig, layou
     probes = checkOwn(rt, config, layout);
     await probes.settled();
   }
-  const loops = await listLoopIdentities();
+  // Only whether NAME's own images are attached matters here: loops are looked at by identity.
+  const loops = await loopsBackedBy(imagesOf(config, layout).flatMap((image) => identityOf(image) ?? []));
   checkLayoutImage(layout, loops);
   if (layout.imageFile) {
     const { problem } = await probes.type(layout.imageFile);

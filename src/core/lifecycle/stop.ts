@@ -107,7 +107,8 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     };
     await Promise.all([disks(), net()]);
     crashPoint(rt.env, 'stop:undone');
-    const left = await timed('find leftovers', () => findResources(rt, name, scope));
+    const loopsAmong = [...before.filter((r) => r.kind === 'loop').map((r) => r.id), ...(scope.recordedLoops ?? [])];
+    const left = await timed('find leftovers', () => findResources(rt, name, { ...scope, loopsAmong }));
     let remaining = left;
     if (left.length) {
       errors.push(...(await releaseResources(rt, name, left)));
