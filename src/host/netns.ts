@@ -35,9 +35,6 @@ export async function netnsLoAlias(name: string): Promise<string | undefined> {
   }
 }
 
-export async function deleteNetns(name: string): Promise<void> {
-  if (netnsExists(name)) await run(['ip', 'netns', 'delete', name]);
-}
 
 /**
  * What `ip netns delete` does (detach the namespace's bind mount, remove its file), with the

@@ -1,6 +1,6 @@
 import { SubhostError } from '../../errors';
 import { ipBatch, ipBatchForce, isBridge, linkExists, readIfalias } from '../../host/ip';
-import { deleteNetns, netnsExists } from '../../host/netns';
+import { dropNetns, netnsExists } from '../../host/netns';
 import type { StepHandler } from '../plan/executor';
 import type { SubhostContext } from './context';
 
@@ -42,7 +42,7 @@ export const netnsAdd: StepHandler<NetnsParams, { netns: string }, SubhostContex
     return { netns: p.netns };
   },
   async undo(p) {
-    await deleteNetns(p.netns);
+    if (netnsExists(p.netns)) await dropNetns(p.netns);
   },
 };
 
