@@ -39,7 +39,7 @@ export function nodeStartEnv(): NodeJS.ProcessEnv {
 
 /** bin/subhost itself, as an operator runs it (its sh line keeps NODE_EXTRA_CA_CERTS from Node's start). */
 export function subhostArgv(...args: string[]): string[] {
-  return [BIN, ...args];
+  return buildArgv(BIN, ...args);
 }
 
 /** Another build's bin/subhost (`--compare DIR`), run the same way. */
