@@ -62,13 +62,10 @@ static bool loop_object(napi_env env, const char *name, const struct loop_info64
   return true;
 }
 
-// listLoops(): [{ dev, backingFile, backMajor, backMinor, backIno (string), offset, sizeLimit,
-// blockMajor?, blockMinor? }] for each attached loop device: sysfs for the name of the backing
-// file, LOOP_GET_STATUS64 for its st_dev and st_ino (what `losetup --list` shows), and where the
-// backing file is a block device, its st_rdev (blockMajor, blockMinor). A device detached
-// between the reads is left out.
-static napi_value list_loops(napi_env env, napi_callback_info info) {
-  (void)info;
+// The attached loop devices, as listLoops() describes them: every one (ids NULL), or only those
+// whose backing file is one of ids ("major:minor:inode", n of them). The status (an open and an
+// ioctl, ~9 µs) is read first and sysfs (~20 µs a file) only for a device that is wanted.
+static napi_value loops_backed_by(napi_env env, const char (*ids)[72], uint32_t n) {
   DIR *dir = opendir("/sys/block");
   napi_value result;
   napi_create_array(env, &result);
@@ -80,8 +77,16 @@ static napi_value list_loops(napi_env env, napi_callback_info info) {
     char dev[272];
     snprintf(dev, sizeof dev, "/dev/%s", e->d_name);
     struct loop_info64 li;
+    if (loop_status_of(dev, &li) != 0) continue;
+    if (ids) {
+      char id[72];
+      snprintf(id, sizeof id, "%u:%u:%llu", major(li.lo_device), minor(li.lo_device), (unsigned long long)li.lo_inode);
+      bool wanted = false;
+      for (uint32_t i = 0; i < n && !wanted; i++) wanted = strcmp(ids[i], id) == 0;
+      if (!wanted) continue;
+    }
     napi_value l;
-    if (loop_status_of(dev, &li) != 0 || !loop_object(env, e->d_name, &li, &l)) continue;
+    if (!loop_object(env, e->d_name, &li, &l)) continue;
     struct stat st;
     if (stat(backing, &st) == 0 && S_ISBLK(st.st_mode)) {
       set_number(env, l, "blockMajor", major(st.st_rdev));
@@ -93,22 +98,31 @@ static napi_value list_loops(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// listLoops(): [{ dev, backingFile, backMajor, backMinor, backIno (string), offset, sizeLimit,
+// blockMajor?, blockMinor? }] for each attached loop device: sysfs for the name of the backing
+// file, LOOP_GET_STATUS64 for its st_dev and st_ino (what `losetup --list` shows), and where the
+// backing file is a block device, its st_rdev (blockMajor, blockMinor). A device detached
+// between the reads is left out.
+static napi_value list_loops(napi_env env, napi_callback_info info) {
+  (void)info;
+  return loops_backed_by(env, NULL, 0);
+}
+
 // listLoopsBacking(files: string[]): listLoops() of the devices whose backing file is one of files,
-// each "major:minor:inode" as LOOP_GET_STATUS64 gives them. The status (an open and an ioctl,
-// ~9 µs) is read first and sysfs (~20 µs a file) only for a match: boot asks whether its own
-// images are attached, and with 200 subhosts running that is 400 devices to look at.
+// each "major:minor:inode" as LOOP_GET_STATUS64 gives them: boot asks whether its own images are
+// attached, and with 200 subhosts running that is 400 devices to look at.
 static napi_value list_loops_backing(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], result;
+  napi_value argv[1];
   bool is_array = false;
-  uint32_t wanted = 0;
+  uint32_t n = 0;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
-      napi_get_array_length(env, argv[0], &wanted) != napi_ok || wanted > 64) {
+      napi_get_array_length(env, argv[0], &n) != napi_ok || n > 64) {
     napi_throw_type_error(env, NULL, "listLoopsBacking(files: string[] of major:minor:inode, at most 64)");
     return NULL;
   }
   char ids[64][72];
-  for (uint32_t i = 0; i < wanted; i++) {
+  for (uint32_t i = 0; i < n; i++) {
     napi_value v;
     size_t len;
     if (napi_get_element(env, argv[0], i, &v) != napi_ok || napi_get_value_string_utf8(env, v, ids[i], sizeof ids[i], &len) != napi_ok || len >= sizeof ids[i] - 1) {
@@ -116,25 +130,7 @@ static napi_value list_loops_backing(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  napi_create_array(env, &result);
-  DIR *dir = opendir("/sys/block");
-  if (dir == NULL) return result;
-  uint32_t count = 0;
-  struct dirent *e;
-  while ((e = readdir(dir)) != NULL) {
-    if (!is_loop_name(e->d_name)) continue;
-    char dev[272], id[72];
-    snprintf(dev, sizeof dev, "/dev/%s", e->d_name);
-    struct loop_info64 li;
-    if (loop_status_of(dev, &li) != 0) continue;
-    snprintf(id, sizeof id, "%u:%u:%llu", major(li.lo_device), minor(li.lo_device), (unsigned long long)li.lo_inode);
-    bool match = false;
-    for (uint32_t i = 0; i < wanted && !match; i++) match = strcmp(ids[i], id) == 0;
-    napi_value l;
-    if (match && loop_object(env, e->d_name, &li, &l)) napi_set_element(env, result, count++, l);
-  }
-  closedir(dir);
-  return result;
+  return loops_backed_by(env, (const char (*)[72])ids, n);
 }
 
 void register_loop_list(napi_env env, napi_value exports) {
