@@ -90,4 +90,26 @@ describe('the addon\'s umount2, LOOP_CLR_FD and LOOP_CONFIGURE', () => {
     }
     await expect(calls.attachLoop(join(root, 'missing.raw'), 0, 0, false)).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('leaves a file it may not open read-write to losetup, which attaches it read-only', async () => {
+    const dir = join(root, 'ro');
+    mkdirSync(dir);
+    const image = join(dir, 'ro.raw');
+    writeFileSync(image, Buffer.alloc(1 << 20));
+    await run(['mount', '--bind', dir, dir]);
+    try {
+      await run(['mount', '-o', 'remount,bind,ro', dir]);
+      await expect(calls.attachLoop(image, 0, 0, false)).rejects.toMatchObject({ code: 'EROFS' });
+      // attachLoop (host/loop.ts) takes the addon's EROFS as losetup's case, as it did before the addon.
+      const dev = await attachLoop(image);
+      try {
+        expect(readFileSync(`/sys/block/${dev.slice(5)}/ro`, 'utf8').trim()).toBe('1');
+        expect(loopInfo(dev)?.backingFile).toBe(image);
+      } finally {
+        await detachLoops([dev]);
+      }
+    } finally {
+      await run(['umount', dir]);
+    }
+  });
 });
