@@ -52,12 +52,12 @@ export interface Scope {
    */
   othersInMonitor?: Set<number>;
   /**
-   * A release's final scan: the loops its first scan found and its record names. Under NAME's lock
-   * nothing of ours attaches NAME's images meanwhile, so when none of these is attached any more,
-   * the other loops are not listed (~35 µs a device: 14 ms with 200 subhosts running); when one
-   * is, every loop is, as in a first scan.
+   * A release's final scan: the loops its first scan found (with recordedLoops, all it knows of).
+   * Under NAME's lock nothing of ours attaches NAME's images meanwhile, so when none of these is
+   * attached any more, the other loops are not listed (~35 µs a device: 14 ms with 200 subhosts
+   * running); when one is, every loop is, as in a first scan.
    */
-  loopsAmong?: string[];
+  foundLoops?: string[];
 }
 
 /** Where a record says NAME's resources are: its root, its images, the loops and the netns it made. */
@@ -130,7 +130,8 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
   const recorded = new Set(scope.recordedLoops ?? []);
   let claims: Claims | undefined;
   const dirs = roots.flatMap((r) => subhostMountDirs(canonicalPath(r), name));
-  const listed = scope.loopsAmong && !scope.loopsAmong.some((dev) => loopInfo(dev) !== undefined) ? [] : await listLoopIdentities();
+  const known = scope.foundLoops && [...scope.foundLoops, ...recorded];
+  const listed = known && !known.some((dev) => loopInfo(dev) !== undefined) ? [] : await listLoopIdentities();
   for (const l of listed) {
     if (!images.has(l.identity) && !folders.some((f) => l.backingFile.startsWith(f))) continue;
     if (!recorded.has(l.dev) && loopHeldElsewhere(l, (claims ??= claimsOfOthers(rt.paths, name)), dirs, mounts)) continue;

@@ -107,8 +107,8 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     };
     await Promise.all([disks(), net()]);
     crashPoint(rt.env, 'stop:undone');
-    const loopsAmong = [...before.filter((r) => r.kind === 'loop').map((r) => r.id), ...(scope.recordedLoops ?? [])];
-    const left = await timed('find leftovers', () => findResources(rt, name, { ...scope, loopsAmong }));
+    const foundLoops = before.filter((r) => r.kind === 'loop').map((r) => r.id);
+    const left = await timed('find leftovers', () => findResources(rt, name, { ...scope, foundLoops }));
     let remaining = left;
     if (left.length) {
       errors.push(...(await releaseResources(rt, name, left)));
