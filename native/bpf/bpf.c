@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <node_api.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,19 @@ static napi_value int_value(napi_env env, int64_t n) {
   return v;
 }
 
+// The verifier gives up with EAGAIN whenever a signal is pending for the thread (Node gets SIGCHLD
+// as children end; --cpu-prof sends SIGPROF every few µs): the load runs with every signal
+// blocked, which the kernel then leaves pending until the mask is restored.
+static int load_unsignalled(union bpf_attr *attr, int *err) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  int fd = sys_bpf(BPF_PROG_LOAD, attr);
+  *err = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return fd;
+}
+
 // loadDeviceProgram(insns: Buffer, name: string, license: string): number (fd)
 static napi_value load_device_program(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -66,30 +81,31 @@ static napi_value load_device_program(napi_env env, napi_callback_info info) {
   if (get_args(env, info, 3, argv) || napi_get_buffer_info(env, argv[0], &insns, &size) != napi_ok || size == 0 || size % sizeof(struct bpf_insn) ||
       get_string(env, argv[1], name, sizeof name) || get_string(env, argv[2], license, sizeof license))
     return throw_usage(env, "loadDeviceProgram(insns: Buffer of 8-byte instructions, name: string, license: string)");
-  char *log = calloc(1, LOG_SIZE);
   union bpf_attr attr;
   memset(&attr, 0, sizeof attr);
   attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
   attr.insns = (uintptr_t)insns;
   attr.insn_cnt = size / sizeof(struct bpf_insn);
   attr.license = (uintptr_t)license;
-  attr.log_buf = (uintptr_t)log;
-  attr.log_size = log ? LOG_SIZE : 0;
-  attr.log_level = log ? 1 : 0;
   memcpy(attr.prog_name, name, sizeof attr.prog_name);  // NUL-terminated by get_string
-  // The verifier gives up with EAGAIN when a signal is pending (Node gets SIGCHLD as children end): try again, as libbpf does.
-  int fd, err, tries = 0;
-  do {
-    fd = sys_bpf(BPF_PROG_LOAD, &attr);
-    err = errno;
-  } while (fd < 0 && err == EAGAIN && ++tries < 5);
-  if (fd < 0) {
-    napi_value r = throw_errno(env, "BPF_PROG_LOAD", err, log);
-    free(log);
-    return r;
+  int err, fd = load_unsignalled(&attr, &err);
+  if (fd >= 0) return int_value(env, fd);
+  // Refused: load again with the verifier's log (a logged load takes it several times longer), for the message.
+  char *log = calloc(1, LOG_SIZE);
+  if (log) {
+    attr.log_buf = (uintptr_t)log;
+    attr.log_size = LOG_SIZE;
+    attr.log_level = 1;
+    int again, fd2 = load_unsignalled(&attr, &again);
+    if (fd2 >= 0) {
+      free(log);
+      return int_value(env, fd2);
+    }
+    err = again;
   }
+  napi_value r = throw_errno(env, "BPF_PROG_LOAD", err, log);
   free(log);
-  return int_value(env, fd);
+  return r;
 }
 
 static int open_cgroup(napi_env env, napi_value v, char *path, size_t size) {

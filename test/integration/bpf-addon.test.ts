@@ -1,10 +1,11 @@
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachDevicePolicy, devicePrograms, PROGRAM_NAME, programLoaded } from '../../src/core/cgroups/device-bpf';
 import { deviceProgram } from '../../src/core/cgroups/device-program';
 import { encode, exit, jneImm, movImm } from '../../src/host/bpf-insn';
-import { bpfAddon } from '../../src/host/bpf-addon';
+import { addonCandidates, bpfAddon } from '../../src/host/bpf-addon';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { acquireLock, isLocked } from '../../src/host/flock';
@@ -50,6 +51,24 @@ describe('the bpf(2) addon', () => {
     expect(() => bpfAddon().loadDeviceProgram(Buffer.alloc(5), 'x', 'MIT')).toThrow(TypeError);
     expect(bpfAddon().programInfo({ id: 0x7ffffff0 })).toBeNull();
     expect(encode(deviceProgram([])).length).toBe(6 * 8);
+  });
+
+  it('loads while signals keep arriving: the verifier, which gives up with EAGAIN on a pending signal, runs with them blocked', () => {
+    // --cpu-prof sends the main thread SIGPROF every 20 µs; a 200-rule program takes the verifier
+    // over a millisecond. Before signals were blocked, every one of these loads failed.
+    const root = makeTestRoot();
+    try {
+      const prog = join(root, 'prog.bin');
+      writeFileSync(prog, encode(deviceProgram(Array.from({ length: 200 }, (_, minor) => ({ type: 'c' as const, major: 1, minor })))));
+      const file = addonCandidates().find((f) => existsSync(f))!;
+      const script = `const m={exports:{}};process.dlopen(m,${JSON.stringify(file)});const fs=require('fs');const p=fs.readFileSync(${JSON.stringify(prog)});
+let failed=[];for(let i=0;i<50;i++){try{fs.closeSync(m.exports.loadDeviceProgram(p,'sig','MIT'))}catch(e){failed.push(e.message.split('\\n')[0])}}
+process.stdout.write(JSON.stringify(failed))`;
+      const out = execFileSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${join(root, 'prof')}`, '--cpu-prof-interval', '20', '-e', script], { encoding: 'utf8' });
+      expect(JSON.parse(out)).toEqual([]);
+    } finally {
+      removeTestRoot(root);
+    }
   });
 });
 
