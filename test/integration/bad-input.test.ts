@@ -1,12 +1,13 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, testMac, testName } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
 import { expectRefused as refused, withConfig as configured } from '../helpers/refused';
 import { createBridge, deleteBridge } from '../helpers/net';
 import { bootAndSettle } from '../helpers/subhost';
+import { RUN_DIR } from '../helpers/prefix-claims';
 
 /** Each case: a config (or argv) that must fail with one line naming what and why, touching nothing. */
 describe('bad input', () => {
@@ -87,6 +88,15 @@ describe('bad input', () => {
     expectRefused(['boot', sameImage], 1, new RegExp(`image .* is in use by subhost ${other.name}`));
     const sameMac = withConfig(`DISKS=( vda:1:${good.disk1} )\nBRIDGES=( ${bridge}:${otherMac} )`);
     expectRefused(['boot', sameMac], 1, new RegExp(`MAC ${otherMac} is already used by subhost ${other.name}`));
+    // What the checks read of it: claims.json beside its record, the record when that is torn or
+    // missing (a crash while writing it; a runtime folder of an older subhost).
+    const claimsFile = join(RUN_DIR, other.name, 'claims.json');
+    expect(JSON.parse(readFileSync(claimsFile, 'utf8'))).toEqual({ version: 1, name: other.name, images: [other.disk1], macs: [otherMac], ips: [] });
+    for (const damage of [() => writeFileSync(claimsFile, '{"version":1,"na'), () => writeFileSync(claimsFile, ''), () => rmSync(claimsFile)]) {
+      damage();
+      expectRefused(['boot', sameImage], 1, new RegExp(`image .* is in use by subhost ${other.name}`));
+      expectRefused(['boot', sameMac], 1, new RegExp(`MAC ${otherMac} is already used by subhost ${other.name}`));
+    }
   });
 
   it('refuses a subhost that does not exist', () => {

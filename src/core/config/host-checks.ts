@@ -7,12 +7,7 @@ import { identityOf, type Identity } from '../../host/file-identity';
 import { inUseBy } from '../storage/in-use';
 import type { LoopIdentity } from '../../host/loop-identity';
 import type { SubhostConfig } from './types';
-
-/** Another active subhost, as far as conflicts go. */
-export interface OtherSubhost {
-  name: string;
-  config: SubhostConfig;
-}
+import type { SubhostClaims } from '../storage/claims';
 
 function fail(what: string, element: string, why: string): never {
   throw new ConfigError(`${what} (${JSON.stringify(element)}): ${why}`);
@@ -48,10 +43,10 @@ export function imageProblem(image: string, blockDeviceOk: boolean, loops: LoopI
  * bridges, MACs and images against other subhosts. Returns the partition tables for the plan.
  * The image reads come from probes (started early by startImageProbes, or run here).
  */
-export async function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubhost[], loops: LoopIdentity[], probes = new ImageProbes()): Promise<Map<string, PartitionTable>> {
+export async function checkDisksAndNetwork(cfg: SubhostConfig, others: SubhostClaims[], loops: LoopIdentity[], probes = new ImageProbes()): Promise<Map<string, PartitionTable>> {
   const tables = new Map<string, PartitionTable & { size: number }>();
   const seen = new Map<Identity, { i: number; dev: string; part: number }>();
-  const othersImages = others.flatMap((o) => o.config.disks.map((x) => ({ name: o.name, id: identityOf(x.image) })));
+  const othersImages = others.flatMap((o) => o.images.map((image) => ({ name: o.name, id: identityOf(image) })));
   for (const [i, d] of cfg.disks.entries()) {
     const what = `DISKS[${i}]`;
     const element = `${d.dev}:${d.part}:${d.image}`;
@@ -95,11 +90,11 @@ export async function checkDisksAndNetwork(cfg: SubhostConfig, others: OtherSubh
     const element = b.derivedMac ? b.bridge : `${b.bridge}:${b.mac}`;
     if (!linkExists(b.bridge)) fail(what, element, `bridge ${b.bridge} does not exist`);
     if (!isBridge(b.bridge)) fail(what, element, `${b.bridge} is not a bridge`);
-    const user = others.find((o) => o.config.bridges.some((x) => x.mac === b.mac));
+    const user = others.find((o) => o.macs.includes(b.mac));
     if (user) fail(what, element, `MAC ${b.mac} is already used by subhost ${user.name}`);
   });
   cfg.addresses?.forEach((a, i) => {
-    const user = a && others.find((o) => o.config.addresses?.some((x) => x?.ip === a.ip));
+    const user = a && others.find((o) => o.ips.includes(a.ip));
     if (user) fail(`ADDRESSES[${i}]`, a!.cidr, `address ${a!.ip} is already used by subhost ${user.name}`);
   });
   return tables;

@@ -22,7 +22,8 @@ import { newBootId, removeRuntimeDir, writeState, type Mode, type StateRecord } 
 import type { SubhostContext } from '../steps/context';
 import type { StartInitResult } from '../steps/init';
 import { pausePoint } from './test-hooks';
-import { known, otherActive } from '../state/active';
+import { known } from '../state/active';
+import { otherClaims, writeClaims } from '../storage/claims';
 import { applyRecorded } from './apply';
 import { lockHost, lockSubhost } from '../state/lock';
 import { timed } from '../plan/timings';
@@ -83,7 +84,7 @@ export async function checkAgainstHost(rt: Runtime, config: SubhostConfig, layou
     const { problem } = await probes.type(layout.imageFile);
     if (problem) throw new ConfigError(`${layout.imageFile}: ${problem}`);
   }
-  return checkDisksAndNetwork(config, otherActive(rt, config.name), loops, probes);
+  return checkDisksAndNetwork(config, otherClaims(rt.paths, config.name), loops, probes);
 }
 
 /** The config, its layout and the host checks in one (start, and the dry run of boot). */
@@ -136,7 +137,11 @@ export async function checkAndRecord(
       applied: [],
       warnings: [],
     };
-    await timed('write record', () => writeState(rt.paths, record));
+    await timed('write record', () => {
+      // Claims first: a crash between the two leaves them for the next boot's checks to respect.
+      writeClaims(rt.paths, record);
+      writeState(rt.paths, record);
+    });
     return { plan: planned, record };
   } finally {
     hostLock.release();

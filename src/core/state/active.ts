@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mountsUnder, readMountinfo, type MountEntry } from '../../host/mountinfo';
 import { readCmdline } from '../../host/proc';
-import type { OtherSubhost } from '../config/host-checks';
 import type { Runtime } from './runtime';
-import { namesWithState, type DerivedState, type StateRecord, deriveRead, readRecord } from './records';
+import { type DerivedState, type StateRecord, deriveRead, readRecord } from './records';
 import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
 import { subhostLinks, subhostMountDirs } from '../inspect/resources';
 import { listMonitorProcs, type MonitorProc } from '../lifecycle/supervisors';
@@ -42,13 +41,4 @@ export function kernelEvidence(rt: Runtime, name: string, view?: HostView): stri
 export function known(rt: Runtime, name: string, view?: HostView): Known {
   const read = readRecord(rt.paths, name);
   return { name, record: read.record, derived: deriveRead(name, read, () => kernelEvidence(rt, name, view)) };
-}
-
-/** Subhosts other than `except` that hold resources (running, hibernated, failed or busy). */
-export function otherActive(rt: Runtime, except: string): OtherSubhost[] {
-  return namesWithState(rt.paths)
-    .filter((n) => n !== except)
-    .map((n) => readRecord(rt.paths, n).record)
-    .filter((r): r is StateRecord => r !== undefined)
-    .map((r) => ({ name: r.name, config: r.config }));
 }

@@ -64,6 +64,11 @@ export class Paths {
     return join(this.run, name, 'state.json');
   }
 
+  /** What NAME holds that no other subhost may take (storage/claims.ts), beside its record. */
+  claimsFile(name: string): string {
+    return join(this.run, name, 'claims.json');
+  }
+
   /** Console logs outlive the runtime dir (stop removes it), so the last boot can still be read. */
   consoleLog(name: string): string {
     return join(this.run, '.logs', `${name}.log`);
