@@ -23,6 +23,11 @@ describe('parseMountinfo', () => {
     const m = parseMountinfo(text);
     expect(m[2]).toMatchObject({ id: 60, parent: 24, majorMinor: '7:2', mountPoint: '/opt/sub/a b/live', fsType: 'ext4', source: '/dev/loop2' });
     expect(m[1].fsType).toBe('cgroup2');
+    // Split when asked for: each time a new array, so a caller's change leaves the entry as read.
+    expect(m[2].options).toEqual(['rw', 'nodev']);
+    m[2].options.push('ro');
+    expect(m[2].options).toEqual(['rw', 'nodev']);
+    expect(m[1].superOptions).toEqual(['rw']);
   });
   it('orders mounts under a folder deepest first', () => {
     expect(mountsUnder(parseMountinfo(text), '/opt/sub/a b').map((m) => m.mountPoint)).toEqual(['/opt/sub/a b/live/proc', '/opt/sub/a b/live']);
