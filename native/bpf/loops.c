@@ -62,10 +62,31 @@ static bool loop_object(napi_env env, const char *name, const struct loop_info64
   return true;
 }
 
-// The attached loop devices, as listLoops() describes them: every one (ids NULL), or only those
-// whose backing file is one of ids ("major:minor:inode", n of them). The status (an open and an
-// ioctl, ~9 µs) is read first and sysfs (~20 µs a file) only for a device that is wanted.
-static napi_value loops_backed_by(napi_env env, const char (*ids)[72], uint32_t n) {
+// Which devices a walk over the loops describes: every one (no ids, no prefixes), or those whose
+// backing file is one of ids ("major:minor:inode") or whose sysfs path starts with one of prefixes.
+struct wanted {
+  const char (*ids)[72];
+  uint32_t n_ids;
+  char **prefixes;
+  uint32_t n_prefixes;
+};
+
+static bool is_wanted(const struct wanted *w, const char *name, const struct loop_info64 *li) {
+  if (w->n_ids == 0 && w->n_prefixes == 0) return true;
+  char id[72];
+  snprintf(id, sizeof id, "%u:%u:%llu", major(li->lo_device), minor(li->lo_device), (unsigned long long)li->lo_inode);
+  for (uint32_t i = 0; i < w->n_ids; i++)
+    if (strcmp(w->ids[i], id) == 0) return true;
+  if (w->n_prefixes == 0 || !backing_file(name, backing, sizeof backing)) return false;
+  for (uint32_t i = 0; i < w->n_prefixes; i++)
+    if (strncmp(backing, w->prefixes[i], strlen(w->prefixes[i])) == 0) return true;
+  return false;
+}
+
+// The attached loop devices, as listLoops() describes them, that w wants. The status (an open and
+// an ioctl, ~9 µs) is read first, sysfs (~20 µs a file) only where a prefix asks for the path or
+// the device is wanted.
+static napi_value loops_wanted(napi_env env, const struct wanted *w) {
   DIR *dir = opendir("/sys/block");
   napi_value result;
   napi_create_array(env, &result);
@@ -77,14 +98,7 @@ static napi_value loops_backed_by(napi_env env, const char (*ids)[72], uint32_t 
     char dev[272];
     snprintf(dev, sizeof dev, "/dev/%s", e->d_name);
     struct loop_info64 li;
-    if (loop_status_of(dev, &li) != 0) continue;
-    if (ids) {
-      char id[72];
-      snprintf(id, sizeof id, "%u:%u:%llu", major(li.lo_device), minor(li.lo_device), (unsigned long long)li.lo_inode);
-      bool wanted = false;
-      for (uint32_t i = 0; i < n && !wanted; i++) wanted = strcmp(ids[i], id) == 0;
-      if (!wanted) continue;
-    }
+    if (loop_status_of(dev, &li) != 0 || !is_wanted(w, e->d_name, &li)) continue;
     napi_value l;
     if (!loop_object(env, e->d_name, &li, &l)) continue;
     struct stat st;
@@ -105,32 +119,53 @@ static napi_value loops_backed_by(napi_env env, const char (*ids)[72], uint32_t 
 // between the reads is left out.
 static napi_value list_loops(napi_env env, napi_callback_info info) {
   (void)info;
-  return loops_backed_by(env, NULL, 0);
+  struct wanted all = {0};
+  return loops_wanted(env, &all);
 }
 
-// listLoopsBacking(files: string[]): listLoops() of the devices whose backing file is one of files,
-// each "major:minor:inode" as LOOP_GET_STATUS64 gives them: boot asks whether its own images are
-// attached, and with 200 subhosts running that is 400 devices to look at.
-static napi_value list_loops_backing(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+#define MAX_WANTED 64
+
+// A string[] argument of at most MAX_WANTED strings shorter than size each, into out; false (a
+// TypeError thrown) otherwise. An absent (undefined) one is empty.
+static bool string_list(napi_env env, napi_value v, char *out, size_t size, uint32_t *n) {
+  napi_valuetype type;
   bool is_array = false;
-  uint32_t n = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
-      napi_get_array_length(env, argv[0], &n) != napi_ok || n > 64) {
-    napi_throw_type_error(env, NULL, "listLoopsBacking(files: string[] of major:minor:inode, at most 64)");
+  *n = 0;
+  if (napi_typeof(env, v, &type) == napi_ok && type == napi_undefined) return true;
+  if (napi_is_array(env, v, &is_array) != napi_ok || !is_array || napi_get_array_length(env, v, n) != napi_ok || *n > MAX_WANTED) return false;
+  for (uint32_t i = 0; i < *n; i++) {
+    napi_value s;
+    size_t len;
+    if (napi_get_element(env, v, i, &s) != napi_ok || napi_get_value_string_utf8(env, s, out + i * size, size, &len) != napi_ok || len >= size - 1 || len == 0) return false;
+  }
+  return true;
+}
+
+// listLoopsBacking(files: string[], prefixes?: string[]): listLoops() of the devices whose backing
+// file is one of files, each "major:minor:inode" as LOOP_GET_STATUS64 gives them, or whose path
+// (as sysfs gives it) starts with one of prefixes. Boot asks whether its own images are attached,
+// stop which loops are NAME's (its images', or a file's under its folder); with 200 subhosts
+// running that is 400 devices to look at, and only the few wanted become objects.
+static napi_value list_loops_backing(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  static char ids[MAX_WANTED][72];
+  static char prefix_text[MAX_WANTED][PATH_MAX];
+  char *prefixes[MAX_WANTED];
+  struct wanted w = {.ids = (const char (*)[72])ids, .prefixes = prefixes};
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !string_list(env, argv[0], ids[0], sizeof ids[0], &w.n_ids) ||
+      (argc > 1 && !string_list(env, argv[1], prefix_text[0], sizeof prefix_text[0], &w.n_prefixes))) {
+    napi_throw_type_error(env, NULL, "listLoopsBacking(files: string[] of major:minor:inode, prefixes?: string[] of paths; at most 64 each)");
     return NULL;
   }
-  char ids[64][72];
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value v;
-    size_t len;
-    if (napi_get_element(env, argv[0], i, &v) != napi_ok || napi_get_value_string_utf8(env, v, ids[i], sizeof ids[i], &len) != napi_ok || len >= sizeof ids[i] - 1) {
-      napi_throw_type_error(env, NULL, "listLoopsBacking(files: string[] of major:minor:inode)");
-      return NULL;
-    }
+  for (uint32_t i = 0; i < w.n_prefixes; i++) prefixes[i] = prefix_text[i];
+  // Nothing asked for is nothing wanted (not every device).
+  if (w.n_ids == 0 && w.n_prefixes == 0) {
+    napi_value empty;
+    napi_create_array(env, &empty);
+    return empty;
   }
-  return loops_backed_by(env, (const char (*)[72])ids, n);
+  return loops_wanted(env, &w);
 }
 
 void register_loop_list(napi_env env, napi_value exports) {

@@ -39,8 +39,12 @@ export interface BpfAddon {
   mallocTrim?(): boolean;
   /** Every attached loop device in one call (loops.c). */
   listLoops?(): AttachedLoop[];
-  /** listLoops() of the devices backed by one of these files (major:minor:inode, as LOOP_GET_STATUS64 gives them): sysfs read for those only. */
-  listLoopsBacking?(files: string[]): AttachedLoop[];
+  /**
+   * listLoops() of the devices backed by one of these files (major:minor:inode, as LOOP_GET_STATUS64
+   * gives them) or whose backing file's path starts with one of prefixes: sysfs read only where a
+   * prefix needs the path or the device is listed. At most 64 of each.
+   */
+  listLoopsBacking?(files: string[], prefixes?: string[]): AttachedLoop[];
   /** The text of a held file from offset 0 (pread, latin1); null when the read fails. */
   preadText?(fd: number): string | null;
   /** MADV_DONTNEED on this process's read-only private file mappings without a copy-on-write page; the bytes advised. */

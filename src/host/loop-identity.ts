@@ -44,18 +44,21 @@ export async function listLoopIdentities(): Promise<LoopIdentity[]> {
 }
 
 /**
- * The attached loop devices backed by one of these images (by identity), for a boot's "is it in
- * use?": the addon reads every device's status but the sysfs name only of those that match,
- * three times cheaper a device (9 µs against 30; 400 devices with 200 subhosts running). Block
- * devices (known by their st_rdev, which the status does not give) and hosts without the addon
- * take the full list.
+ * The attached loop devices backed by one of these images (by identity), or by a file whose path
+ * starts with one of prefixes (a subhost's folder, with its trailing /). The addon reads every
+ * device's status but the sysfs name only where a prefix needs it or the device matches, and
+ * makes objects of the matches only: with 200 subhosts running, 400 devices, of which boot and
+ * stop want one or two. Block devices (known by their st_rdev, which the status does not give)
+ * and hosts without the addon take the full list.
  */
-export async function loopsBackedBy(identities: Identity[]): Promise<LoopIdentity[]> {
+export async function loopsBackedBy(identities: Identity[], prefixes: string[] = []): Promise<LoopIdentity[]> {
   const addon = optionalAddon();
   const files = identities.map((i) => /^f:(\d+:\d+:\d+)$/.exec(i)?.[1]);
-  if (typeof addon?.listLoopsBacking === 'function' && files.length <= 64 && files.every((f) => f !== undefined)) return addon.listLoopsBacking(files as string[]).map(attachedIdentity);
+  if (typeof addon?.listLoopsBacking === 'function' && files.length <= 64 && prefixes.length <= 64 && files.every((f) => f !== undefined) && prefixes.every((p) => p.length > 0 && p.length < 4095)) {
+    return addon.listLoopsBacking(files as string[], prefixes).map(attachedIdentity);
+  }
   const wanted = new Set(identities);
-  return (await listLoopIdentities()).filter((l) => wanted.has(l.identity));
+  return (await listLoopIdentities()).filter((l) => wanted.has(l.identity) || prefixes.some((p) => l.backingFile.startsWith(p)));
 }
 
 /** loopBackingIdentity's answer from what the addon read: the block device's numbers, else the file's. */

@@ -174,4 +174,28 @@ describe("the addon's host calls", () => {
       for (const l of [onDevice, loopB, loopA2, loopA]) await detachLoop(l);
     }
   });
+
+  it("listLoopsBacking also lists the loops of any file under a folder (stop's rule for NAME's folder), a deleted one too, by sysfs's path", async () => {
+    const folder = join(root, 'sub');
+    mkdirSync(join(folder, 'deep'), { recursive: true });
+    const [inside, deep, gone, beside, outside] = [join(folder, 'x.img'), join(folder, 'deep', 'y.img'), join(folder, 'gone.img'), `${folder}-twin.img`, join(root, 'z.img')];
+    for (const f of [inside, deep, gone, beside, outside]) writeFileSync(f, Buffer.alloc(1 << 20));
+    const loops = await Promise.all([inside, deep, gone, beside, outside].map((f) => attachLoop(f)));
+    const [lInside, lDeep, lGone, , lOutside] = loops;
+    unlinkSync(gone);
+    try {
+      const id = (f: string) => identityOf(f)!.replace(/^f:/, '');
+      const devs = (l: { dev: string }[]) => l.map((x) => x.dev).sort();
+      // A prefix ends with /: the folder's twin beside it is not under it.
+      expect(devs(bpfAddon().listLoopsBacking!([], [`${folder}/`]))).toEqual([lInside, lDeep, lGone].sort());
+      expect(devs(bpfAddon().listLoopsBacking!([id(outside)], [`${folder}/`]))).toEqual([lInside, lDeep, lGone, lOutside].sort());
+      const all = await listLoopIdentities();
+      const expected = all.filter((l) => l.backingFile.startsWith(`${folder}/`) || l.dev === lOutside);
+      expect(await loopsBackedBy([identityOf(outside)!], [`${folder}/`])).toEqual(expected);
+      expect(() => bpfAddon().listLoopsBacking!([], [''])).toThrow(TypeError);
+      expect(() => bpfAddon().listLoopsBacking!([], Array(65).fill('/x/'))).toThrow(TypeError);
+    } finally {
+      for (const l of loops) await detachLoop(l);
+    }
+  });
 });

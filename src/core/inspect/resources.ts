@@ -7,7 +7,7 @@ import { canonicalPath, identityOf } from '../../host/file-identity';
 import { claimsOfOthers, loopHeldElsewhere, recordedLoops, type Claims } from '../storage/claims';
 import { imagesOf, recordedLayout } from '../storage/layout';
 import type { Paths } from '../state/paths';
-import { listLoopIdentities } from '../../host/loop-identity';
+import { loopsBackedBy } from '../../host/loop-identity';
 import { mountsUnder, readMountinfo } from '../../host/mountinfo';
 import { umount } from '../../host/mount';
 import { dropNetns, netnsExists, netnsLoAlias } from '../../host/netns';
@@ -123,17 +123,16 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
   for (const dir of roots.flatMap((r) => subhostMountDirs(r, name))) {
     for (const m of mountsUnder(mounts, dir)) found.push({ kind: 'mount', subhost: name, id: m.mountPoint, detail: `${m.fsType} ${m.source}` });
   }
-  // Loops by their backing file's identity (a symlinked or hard-linked image is the same image);
+  // Loops by their backing file's identity (a symlinked or hard-linked image is the same image) or a path under NAME's folder;
   // one not in NAME's record is NAME's only when no other subhost claims it and nothing else mounts it.
-  const images = new Set(scope.images.map(identityOf).filter((i) => i !== undefined));
+  const images = [...new Set(scope.images.map(identityOf).filter((i) => i !== undefined))];
   const folders = roots.map((r) => `${canonicalPath(join(r, name))}/`);
   const recorded = new Set(scope.recordedLoops ?? []);
   let claims: Claims | undefined;
   const dirs = roots.flatMap((r) => subhostMountDirs(canonicalPath(r), name));
   const known = scope.foundLoops && [...scope.foundLoops, ...recorded];
-  const listed = known && !known.some((dev) => loopInfo(dev) !== undefined) ? [] : await listLoopIdentities();
+  const listed = known && !known.some((dev) => loopInfo(dev) !== undefined) ? [] : await loopsBackedBy(images, folders);
   for (const l of listed) {
-    if (!images.has(l.identity) && !folders.some((f) => l.backingFile.startsWith(f))) continue;
     if (!recorded.has(l.dev) && loopHeldElsewhere(l, (claims ??= claimsOfOthers(rt.paths, name)), dirs, mounts)) continue;
     found.push(loopResource(name, l));
   }
