@@ -18,7 +18,15 @@ let cached: V1Hierarchy[] | undefined;
 
 export function findV1Hierarchies(entries?: MountEntry[]): V1Hierarchy[] {
   // The host's hierarchies do not change during one command: read mountinfo once, not at every cgroup.
-  if (!entries) return (cached ??= findV1Hierarchies(readMountinfo()));
+  return entries ? v1Of(entries) : (cached ??= v1Of(readMountinfo()));
+}
+
+/** The host's mounts as read for something else (the cgroup2 mount): this command's hierarchies, unless found already. */
+export function noteV1Hierarchies(entries: MountEntry[]): void {
+  cached ??= v1Of(entries);
+}
+
+function v1Of(entries: MountEntry[]): V1Hierarchy[] {
   const seen = new Set<string>();
   const out: V1Hierarchy[] = [];
   for (const e of entries) {
