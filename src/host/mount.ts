@@ -1,6 +1,6 @@
 import { CommandError } from '../errors';
 import { nativeTeardown, noteCall, run } from './exec';
-import { mountsUnder, readMountinfo } from './mountinfo';
+import { mountsUnder, readMountsAt } from './mountinfo';
 
 export interface MountOptions {
   type?: string;
@@ -24,7 +24,7 @@ export const GUEST_MOUNT_OPTIONS = ['nosuid', 'nodev'];
 
 /** nosuid,nodev on target and every mount below it (an rbind brings its source's submounts); ro and the rest kept. */
 export async function restrictTree(target: string): Promise<void> {
-  for (const m of mountsUnder(readMountinfo(), target)) await run(['mount', '-o', `remount,bind,${GUEST_MOUNT_OPTIONS.join(',')}`, m.mountPoint]);
+  for (const m of mountsUnder(readMountsAt([target]), target)) await run(['mount', '-o', `remount,bind,${GUEST_MOUNT_OPTIONS.join(',')}`, m.mountPoint]);
 }
 
 export async function makePrivate(target: string, recursive = true): Promise<void> {
@@ -52,7 +52,7 @@ export async function umount(target: string, opts: { lazy?: boolean; recursive?:
 /** Unmount every mount at or below dir, deepest first; returns what it could not unmount. */
 export async function umountTree(dir: string): Promise<string[]> {
   const failed: string[] = [];
-  for (const m of mountsUnder(readMountinfo(), dir)) {
+  for (const m of mountsUnder(readMountsAt([dir]), dir)) {
     try {
       await umount(m.mountPoint);
     } catch {

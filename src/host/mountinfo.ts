@@ -58,6 +58,31 @@ export function readMountinfo(pid: number | 'self' = 'self'): MountEntry[] {
   return parseMountinfo(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
 }
 
+/** A path as mountinfo prints it: space, tab, newline and backslash in octal (the kernel's seq_escape). */
+function escapePath(path: string): string {
+  return path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+/**
+ * The mounts of a mountinfo text whose line holds one of these paths: every mount at or below each
+ * of them is among them (mountsUnder and isMountPoint then answer as on the whole text). Only
+ * those lines are parsed: a query about one subhost's folders costs the kernel's text, not a
+ * parse of every mount of a host with hundreds.
+ */
+export function parseMountsAt(text: string, paths: string[]): MountEntry[] {
+  const needles = paths.map(escapePath);
+  return parseMountinfo(
+    text
+      .split('\n')
+      .filter((line) => needles.some((n) => line.includes(n)))
+      .join('\n'),
+  );
+}
+
+export function readMountsAt(paths: string[], pid: number | 'self' = 'self'): MountEntry[] {
+  return parseMountsAt(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'), paths);
+}
+
 /** Mounts at or below dir, deepest first (the order to unmount them in). */
 export function mountsUnder(entries: MountEntry[], dir: string): MountEntry[] {
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mountsUnder, parseMountinfo } from '../../src/host/mountinfo';
+import { mountsUnder, parseMountinfo, parseMountsAt } from '../../src/host/mountinfo';
 import { parseStat } from '../../src/host/proc';
 import { checkName, isValidHostname } from '../../src/core/config/names';
 import { hostSideMac, macProblem, parseMac } from '../../src/core/config/mac';
@@ -28,6 +28,15 @@ describe('parseMountinfo', () => {
     m[2].options.push('ro');
     expect(m[2].options).toEqual(['rw', 'nodev']);
     expect(m[1].superOptions).toEqual(['rw']);
+  });
+  it('parses only the lines of the paths asked for, and answers as the whole text does', () => {
+    const withTwin = `${text}\n62 24 7:3 / /opt/sub/a\\040b2/live rw - ext4 /dev/loop3 rw\n63 24 7:4 /opt/sub/a\\040b /srv rw - ext4 /dev/loop4 rw`;
+    for (const dir of ['/opt/sub/a b', '/opt/sub/a b/live', '/opt/sub/a b/live/proc', '/opt/sub/a', '/srv', '/nowhere']) {
+      const some = parseMountsAt(withTwin, [dir]);
+      expect(mountsUnder(some, dir)).toEqual(mountsUnder(parseMountinfo(withTwin), dir));
+    }
+    expect(parseMountsAt(withTwin, ['/opt/sub/a b']).map((m) => m.id)).toEqual([60, 61, 62, 63]);
+    expect(parseMountsAt(withTwin, ['/nowhere'])).toEqual([]);
   });
   it('orders mounts under a folder deepest first', () => {
     expect(mountsUnder(parseMountinfo(text), '/opt/sub/a b').map((m) => m.mountPoint)).toEqual(['/opt/sub/a b/live/proc', '/opt/sub/a b/live']);

@@ -8,7 +8,7 @@ import { claimsOfOthers, loopHeldElsewhere, recordedLoops, type Claims } from '.
 import { imagesOf, recordedLayout } from '../storage/layout';
 import type { Paths } from '../state/paths';
 import { loopsBackedBy } from '../../host/loop-identity';
-import { mountsUnder, readMountinfo } from '../../host/mountinfo';
+import { mountsUnder, readMountinfo, readMountsAt, type MountEntry } from '../../host/mountinfo';
 import { umount } from '../../host/mount';
 import { dropNetns, netnsExists, netnsLoAlias } from '../../host/netns';
 import type { ProcRef } from '../../host/proc';
@@ -118,9 +118,10 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
   const set = subhostCgroupSet(rt.cgroupMount, name);
   const pids = new Set(set.existing().flatMap((c) => c.allProcs()));
   for (const pid of pids) found.push({ kind: 'process', subhost: name, id: String(pid), detail: `in the cgroups of ${name}` });
-  const mounts = readMountinfo();
   const roots = [...new Set(scope.roots.map(canonicalPath))];
-  for (const dir of roots.flatMap((r) => subhostMountDirs(r, name))) {
+  const mountDirs = roots.flatMap((r) => subhostMountDirs(r, name));
+  const mounts = readMountsAt(mountDirs);
+  for (const dir of mountDirs) {
     for (const m of mountsUnder(mounts, dir)) found.push({ kind: 'mount', subhost: name, id: m.mountPoint, detail: `${m.fsType} ${m.source}` });
   }
   // Loops by their backing file's identity (a symlinked or hard-linked image is the same image) or a path under NAME's folder;
@@ -129,11 +130,11 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
   const folders = roots.map((r) => `${canonicalPath(join(r, name))}/`);
   const recorded = new Set(scope.recordedLoops ?? []);
   let claims: Claims | undefined;
-  const dirs = roots.flatMap((r) => subhostMountDirs(canonicalPath(r), name));
+  let all: MountEntry[] | undefined;
   const known = scope.foundLoops && [...scope.foundLoops, ...recorded];
   const listed = known && !known.some((dev) => loopInfo(dev) !== undefined) ? [] : await loopsBackedBy(images, folders);
   for (const l of listed) {
-    if (!recorded.has(l.dev) && loopHeldElsewhere(l, (claims ??= claimsOfOthers(rt.paths, name)), dirs, mounts)) continue;
+    if (!recorded.has(l.dev) && loopHeldElsewhere(l, (claims ??= claimsOfOthers(rt.paths, name)), mountDirs, (all ??= readMountinfo()))) continue;
     found.push(loopResource(name, l));
   }
   for (const link of subhostLinks(name)) found.push({ kind: 'veth', subhost: name, id: link });

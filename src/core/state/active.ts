@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mountsUnder, readMountinfo, type MountEntry } from '../../host/mountinfo';
+import { mountsUnder, readMountinfo, readMountsAt, type MountEntry } from '../../host/mountinfo';
 import { readCmdline } from '../../host/proc';
 import type { Runtime } from './runtime';
 import { type DerivedState, type StateRecord, deriveRead, readRecord } from './records';
@@ -32,8 +32,9 @@ export function kernelEvidence(rt: Runtime, name: string, view?: HostView): stri
   // Not a `_reap` (the supervisor exec'd): it releases NAME, or boots it again after a guest's reboot.
   if (monitor.some((p) => p.name === name && p.pid !== process.pid && !readCmdline(p.pid).includes('_reap'))) return 'its supervisor';
   if (subhostLinks(name).length) return 'its network links';
-  const mounts = view ? (view.mounts ??= readMountinfo()) : readMountinfo();
-  if (subhostMountDirs(rt.paths.root, name).some((d) => existsSync(d) && mountsUnder(mounts, d).length)) return 'a mount on its folder';
+  const dirs = subhostMountDirs(rt.paths.root, name).filter((d) => existsSync(d));
+  const mounts = view ? (view.mounts ??= readMountinfo()) : readMountsAt(dirs);
+  if (dirs.some((d) => mountsUnder(mounts, d).length)) return 'a mount on its folder';
   return undefined;
 }
 
