@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { BenchWorld } from './fixture';
 import { figure, type Figure } from './figures';
 import { buildArgv, must, subhostArgv } from './run';
@@ -8,10 +9,35 @@ export const SCALE_LEVELS = [0, 50, 200];
 /** Index of the first of the subhosts kept running (the measured one is name(0), the hundred 1..100). */
 const FIRST = 101;
 
+/** The host's idle share since the last reading, from /proc/stat (idle and iowait of all CPUs). */
+function cpuTimes(): { idle: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  return { idle: f[3] + f[4], total: f.reduce((a, b) => a + b, 0) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Wait until the host is at least 90 % idle over one second (at most 60 s): a batch of new
+ * subhosts leaves their guests' start-up and the kernel's writeback of their filesystems running
+ * for a while, load that is not what a boot or stop costs with that many subhosts running.
+ */
+export async function settle(limitMs = 60_000): Promise<{ ms: number; idle: number }> {
+  const t0 = Date.now();
+  for (;;) {
+    const a = cpuTimes();
+    await sleep(1000);
+    const b = cpuTimes();
+    const idle = (b.idle - a.idle) / Math.max(1, b.total - a.total);
+    if (idle >= 0.9 || Date.now() - t0 >= limitMs) return { ms: Date.now() - t0, idle };
+  }
+}
+
 /**
  * 6. Scale: `subhost boot` and `subhost stop` of one subhost with 0, 50 and 200 others running
- * (booted in batches of `--parallel 4`), and the ratio of the highest level to 0: nothing in
- * boot or stop may grow with the host's count of subhosts, links, mounts or cgroups.
+ * (booted in batches of `--parallel 4`, then the host left to settle), and the ratio of the
+ * highest level to 0: nothing in boot or stop may grow with the host's count of subhosts, links,
+ * mounts or cgroups.
  */
 export async function benchScale(w: BenchWorld, runs: number, levels: number[] = SCALE_LEVELS, builds: Build[] = benchBuilds()): Promise<Figure[]> {
   const measured = await w.makeSubhost(0);
@@ -25,6 +51,8 @@ export async function benchScale(w: BenchWorld, runs: number, levels: number[] =
       while (running.length + more.length < level) more.push(await w.makeSubhost(FIRST + running.length + more.length));
       if (more.length) must(subhostArgv('boot', '--parallel', '4', ...more), w.env);
       running.push(...more);
+      const quiet = await settle();
+      process.stderr.write(`scale: ${level} running; the host ${Math.round(quiet.idle * 100)} % idle after ${(quiet.ms / 1000).toFixed(1)} s\n`);
       const m = perBuild(builds, ['boot', 'stop', 'bootCpu', 'stopCpu'] as const);
       for (let i = 0; i < runs; i++) {
         for (const b of inTurn(builds, i)) {
