@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli';
@@ -97,6 +98,46 @@ describe('bad input', () => {
       expectRefused(['boot', sameImage], 1, new RegExp(`image .* is in use by subhost ${other.name}`));
       expectRefused(['boot', sameMac], 1, new RegExp(`MAC ${otherMac} is already used by subhost ${other.name}`));
     }
+  });
+
+  it('leaves no runtime folder when /run is full: whichever of its files cannot be made, NAME stays stopped', () => {
+    // A tmpfs with room for n inodes as SUBHOST_RUN: boot fails at each of its writes in turn (the
+    // locks, NAME's folder, claims.json, state.json, the console, the last record: PID 1 runs then,
+    // and is released) until it has room enough.
+    const name = good.name;
+    let booted = false;
+    for (let n = 3; n <= 20 && !booted; n++) {
+      const dir = join(root, `run-${n}`);
+      mkdirSync(dir);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `nr_inodes=${n},size=1m,mode=0700`, `${PREFIX}run`, dir]);
+      try {
+        const env = { SUBHOST_RUN: join(dir, 'subhost') };
+        const r = cli(['boot', name], { root, env });
+        if (r.code === 0) {
+          booted = true;
+          // Full again: stop cannot write its mark, and releases NAME all the same.
+          for (let i = 0; ; i++) {
+            try {
+              writeFileSync(join(dir, `filler-${i}`), '');
+            } catch {
+              break;
+            }
+          }
+          expect(cli(['stop', name], { root, env })).toMatchObject({ code: 0, stderr: '' });
+        } else {
+          // One line: what could not be written (or, once the record is, the step that failed for want of room).
+          expect(r.stderr).toMatch(/^subhost: [^\n]+\n$/);
+          if (!existsSync(join(dir, 'subhost', '.logs'))) expect(r.stderr).toMatch(/no space left on device/i);
+          expect(r.code).toBe(1);
+        }
+        // No folder of NAME's (it would make NAME `failed`): only the host-wide .locks (and .logs, where the console log is kept).
+        expect(readdirSync(join(dir, 'subhost')).filter((e) => !['.locks', '.logs'].includes(e)), `with ${n} inodes`).toEqual([]);
+        expect(cli(['status', name], { root, env }).stdout).toMatch(/stopped/);
+      } finally {
+        execFileSync('umount', [dir]);
+      }
+    }
+    expect(booted).toBe(true);
   });
 
   it('refuses a subhost that does not exist', () => {

@@ -35,7 +35,12 @@ export async function applyRecorded(rt: Runtime, record: StateRecord, plan: Subh
       if (clean) record.applied = before;
       else record.phase = 'starting';
       delete record.op;
-      writeState(rt.paths, record);
+      try {
+        writeState(rt.paths, record);
+      } catch (writing) {
+        // The failure to report is the first one; the record on disk still says what was applied.
+        (err as SubhostError).details?.push(`while recording the revert: ${(writing as Error).message}`);
+      }
     }
     throw err;
   }

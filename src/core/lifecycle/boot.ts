@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { ConfigError, SubhostError } from '../../errors';
+import { asSubhostError, ConfigError, SubhostError } from '../../errors';
 import { procRef } from '../../host/proc';
 import { readCgroupLayout } from '../cgroups/limits';
 import { loadConfig } from '../config';
@@ -138,9 +138,15 @@ export async function checkAndRecord(
       warnings: [],
     };
     await timed('write record', () => {
-      // Claims first: a crash between the two leaves them for the next boot's checks to respect.
-      writeClaims(rt.paths, record);
-      writeState(rt.paths, record);
+      try {
+        // Claims first: a crash between the two leaves them for the next boot's checks to respect.
+        writeClaims(rt.paths, record);
+        writeState(rt.paths, record);
+      } catch (err) {
+        // A full /run: the folder made for them (NAME had none: it is not active) goes, or NAME would be failed.
+        removeRuntimeDir(rt.paths, name);
+        throw err;
+      }
     });
     return { plan: planned, record };
   } finally {
@@ -175,7 +181,15 @@ export async function boot(rt: Runtime, name: string, opts: BootOptions = {}): P
     record.phase = 'running';
     record.warnings = ctx.warnings;
     delete record.op;
-    await timed('write record', () => writeState(rt.paths, record));
+    try {
+      await timed('write record', () => writeState(rt.paths, record));
+    } catch (err) {
+      // PID 1 runs but the record cannot say so (a full /run): released, as a boot that failed is.
+      const failed = asSubhostError(err).withContext(`recording ${name} as running`);
+      const { release } = await import('./stop');
+      await release(rt, name, { lock }).catch((e: unknown) => failed.details.push(`while releasing it: ${(e as Error).message}`));
+      throw failed;
+    }
     return { dryRun: false, record };
   } finally {
     if (!opts.lock) lock.release();

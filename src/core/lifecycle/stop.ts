@@ -60,7 +60,9 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     if (record && !(record.phase === 'stopping' && record.op?.pid === process.pid)) {
       record.op = { cmd: 'stop', ...procRef(process.pid)! };
       record.phase = 'stopping';
-      await timed('write record', () => writeState(rt.paths, record));
+      // The mark only tells a later command that a stop began; one that cannot be written (a full
+      // /run) must not keep NAME from being released: the release finds what to undo by looking.
+      await timed('write record', () => writeState(rt.paths, record)).catch(() => undefined);
     } else if (!record) {
       try {
         const cfg = await loadConfig(rt.paths, name, { env: rt.env });

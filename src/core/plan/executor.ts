@@ -99,14 +99,20 @@ export async function executePlan<M, C extends StepContext>(plan: Plan<StepOf<M>
       ctx.results.set(step.id, result);
       applied.push({ kind: step.kind, id: step.id, params: step.params, result: result ?? null, after: waitsFor[index] });
       if (handler.undo) revert.add(step.describe, () => handler.undo!(step.params, result, ctx));
-      opts.record?.(applied);
-      return true;
     } catch (err) {
       // A step that failed half-way may have made something: its undo runs too.
       if (handler.undo) revert.add(step.describe, () => handler.undo!(step.params, undefined, ctx));
       first ??= asSubhostError(err).withContext(step.describe);
       return false;
     }
+    try {
+      opts.record?.(applied);
+    } catch (err) {
+      // Done but not recorded (a full /run): its undo is on the stack already, with what it made.
+      first ??= asSubhostError(err).withContext(`recording: ${step.describe}`);
+      return false;
+    }
+    return true;
   };
 
   const done = await runGraph(waits, (i) => timed(stepLabel(steps[i]), () => runStep(i)), () => first !== undefined);

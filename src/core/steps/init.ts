@@ -4,7 +4,7 @@ import { SubhostError } from '../../errors';
 import { BASE_PATH, noteSpawn } from '../../host/exec';
 import { makeFifo, spawnSession } from '../../host/spawn-session';
 import { isAlive, procRef, readCmdline, signalProc, type ProcRef } from '../../host/proc';
-import { CgroupSet, monitorCgroupSet } from '../cgroups/subhost-cgroups';
+import { CgroupSet, monitorCgroupSet, subhostCgroupSet } from '../cgroups/subhost-cgroups';
 import { LOG_MAX_BYTES, rotateLog, tailOf } from '../guest/console-log';
 import { findPid1, notReadyReason, READY_TIMEOUT_MS, waitReady } from '../guest/pid1';
 import { pid1StageEnv, type Pid1Params } from '../guest/pid1-env';
@@ -92,6 +92,9 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
   async undo(_p, r, ctx) {
     // `_reap` is the supervisor itself (exec'd in its place) when it releases after a power off.
     if (r && r.supervisor.pid !== process.pid && isAlive(r.supervisor)) signalProc(r.supervisor, 'SIGKILL');
+    // A revert (a later step, or this one's record, failed): PID 1 and its processes still run and
+    // hold the guest's mounts, so they go now, as stop kills them before its undos (then PID 1 is gone).
+    if (r && isAlive(r.pid1)) await subhostCgroupSet(ctx.cgroupMount, ctx.name).killAll();
     // Also after a failed start (no result): the killed supervisor's copier may still be in it.
     await removeMonitor(ctx.cgroupMount, ctx.name);
   },
