@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { SubhostError, UsageError } from '../errors';
+import { asSubhostError, SubhostError, UsageError } from '../errors';
 import type { Runtime } from '../core/state/runtime';
 import { exitWithoutTeardown } from './fast-exit';
 
@@ -260,6 +260,8 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       return 2;
     }
+    // A system call the host refused (ENOSPC, EACCES, EROFS…) is the host's answer, not a bug: one line, as boot's batch says it.
+    if (!(err instanceof SubhostError) && err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string') err = asSubhostError(err);
     if (err instanceof SubhostError) {
       process.stderr.write(`subhost: ${err.message}\n`);
       if (verbose) for (const d of err.details) process.stderr.write(`  ${d}\n`);

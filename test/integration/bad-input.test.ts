@@ -140,6 +140,23 @@ describe('bad input', () => {
     expect(booted).toBe(true);
   });
 
+  it("says in one line what a full /run refused, for start too (it printed an internal error's stack)", () => {
+    for (let n = 3; n <= 8; n++) {
+      const dir = join(root, `run-start-${n}`);
+      mkdirSync(dir);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `nr_inodes=${n},size=1m,mode=0700`, `${PREFIX}run`, dir]);
+      try {
+        const env = { SUBHOST_RUN: join(dir, 'subhost') };
+        const r = cli(['start', good.name], { root, env, input: 'true\n' });
+        expect(r.stderr, `with ${n} inodes`).toMatch(/^subhost: [^\n]*no space left on device[^\n]*\n$/i);
+        expect(r.code).toBe(1);
+        expect(readdirSync(join(dir, 'subhost')).filter((e) => !['.locks', '.logs'].includes(e)), `with ${n} inodes`).toEqual([]);
+      } finally {
+        execFileSync('umount', [dir]);
+      }
+    }
+  });
+
   it('refuses a subhost that does not exist', () => {
     expectRefused(['boot', `${PREFIX}nosuch`], 1, new RegExp(`no subhost ${PREFIX}nosuch: .* does not exist and no config was given`));
   });
