@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../src/host/exec';
+import { waitLinksGone } from '../src/host/ip';
 import type { BenchWorld } from './fixture';
 import { figure, type Figure } from './figures';
 import { must, nodeStartEnv } from './run';
@@ -39,7 +40,7 @@ export async function benchFloors(w: BenchWorld, runs: number, ours: Figure[]): 
       // (as stop does), then again made, the veth by `ip link del` before the namespace.
       const t0 = nowMs();
       must(['ip', 'netns', 'del', ns]);
-      while (existsSync(`/sys/class/net/${veth}`)) await new Promise((r) => setTimeout(r, 1));
+      if ((await waitLinksGone([veth], 5000)).length) throw new Error(`${veth} still there 5 s after its namespace was deleted`);
       t['netns-drop'].push(nowMs() - t0);
       must(['ip', 'netns', 'add', ns]);
       must(['ip', '-batch', '-'], undefined, `link add ${veth} type veth peer name eth0 netns ${ns}\nlink set ${veth} master ${w.bridge} up\n`);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchWorld } from './fixture';
 import { figure, type Figure } from './figures';
 import { buildArgv, must, subhostArgv } from './run';
@@ -14,8 +15,6 @@ function cpuTimes(): { idle: number; total: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
   return { idle: f[3] + f[4], total: f.reduce((a, b) => a + b, 0) };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Wait until the host is at least 90 % idle over one second (at most 60 s): a batch of new
@@ -67,15 +66,15 @@ export async function benchScale(w: BenchWorld, runs: number, levels: number[] =
       }
       for (const b of builds) {
         const x = m.get(b)!;
-        const figs = [
-          figure(`scale-boot-${level}${b.suffix}`, `\`subhost boot\` with ${level} subhosts running${b.note}`, 'ms', x.boot),
-          figure(`scale-stop-${level}${b.suffix}`, `\`subhost stop\` with ${level} subhosts running${b.note}`, 'ms', x.stop),
+        const figs = {
+          boot: figure(`scale-boot-${level}${b.suffix}`, `\`subhost boot\` with ${level} subhosts running${b.note}`, 'ms', x.boot),
+          stop: figure(`scale-stop-${level}${b.suffix}`, `\`subhost stop\` with ${level} subhosts running${b.note}`, 'ms', x.stop),
           // CPU of the command and its children: what grows with the count, without the host's other load.
-          figure(`scale-boot-cpu-${level}${b.suffix}`, `CPU of \`subhost boot\` with ${level} running${b.note}`, 'ms', x.bootCpu),
-          figure(`scale-stop-cpu-${level}${b.suffix}`, `CPU of \`subhost stop\` with ${level} running${b.note}`, 'ms', x.stopCpu),
-        ];
-        for (const f of figs) med.get(b)![f.id.replace(/^scale-/, '').replace(/-\d+(-before)?$/, '')][level] = f.median;
-        out.push(...figs);
+          'boot-cpu': figure(`scale-boot-cpu-${level}${b.suffix}`, `CPU of \`subhost boot\` with ${level} running${b.note}`, 'ms', x.bootCpu),
+          'stop-cpu': figure(`scale-stop-cpu-${level}${b.suffix}`, `CPU of \`subhost stop\` with ${level} running${b.note}`, 'ms', x.stopCpu),
+        };
+        for (const [key, f] of Object.entries(figs)) med.get(b)![key][level] = f.median;
+        out.push(...Object.values(figs));
       }
     }
   } finally {

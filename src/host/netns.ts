@@ -35,7 +35,6 @@ export async function netnsLoAlias(name: string): Promise<string | undefined> {
   }
 }
 
-
 /**
  * What `ip netns delete` does (detach the namespace's bind mount, remove its file), with the
  * addon's umount2(2) where it has one. The kernel frees the namespace, and every veth pair with an
