@@ -1,7 +1,8 @@
 import { lstatSync, mkdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { SubhostError } from '../../errors';
-import { attachLoop, listLoops } from '../../host/loop';
+import { attachLoop } from '../../host/loop';
+import { loopsBackedBy } from '../../host/loop-identity';
 import { GUEST_MOUNT_OPTIONS, makePrivate, mount, restrictTree } from '../../host/mount';
 import type { StepHandler } from '../plan/executor';
 import { identityOf } from '../../host/file-identity';
@@ -56,7 +57,7 @@ export const mountImage: StepHandler<MountImageParams, MountImageResult, Subhost
   async undo(p) {
     await undoMount(p.target);
     const id = identityOf(p.image);
-    for (const l of listLoops()) if (identityOf(l.backingFile) === id) await detachIfOurs(l.dev, p.image, 0);
+    if (id) for (const l of await loopsBackedBy([id])) await detachIfOurs(l.dev, p.image, 0);
   },
 };
 
