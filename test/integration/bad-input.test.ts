@@ -115,14 +115,24 @@ describe('bad input', () => {
         const r = cli(['boot', name], { root, env });
         if (r.code === 0) {
           booted = true;
-          // Full again: stop cannot write its mark, and releases NAME all the same.
-          for (let i = 0; ; i++) {
-            try {
-              writeFileSync(join(dir, `filler-${i}`), '');
-            } catch {
-              break;
+          const fill = () => {
+            for (let i = 0; ; i++) {
+              try {
+                writeFileSync(join(dir, `filler-${i}`), '');
+              } catch {
+                return i;
+              }
             }
-          }
+          };
+          // Full again: poweroff, then stop (booted again once there is room), cannot write their
+          // mark, and release NAME all the same.
+          fill();
+          expect(cli(['poweroff', name], { root, env })).toMatchObject({ code: 0, stderr: '' });
+          // Room again (its console log now takes an inode of its own), to boot it for stop.
+          for (const f of readdirSync(dir).filter((e) => e.startsWith('filler-'))) rmSync(join(dir, f));
+          execFileSync('mount', ['-o', `remount,nr_inodes=${n + 10}`, dir]);
+          expect(cli(['boot', name], { root, env })).toMatchObject({ code: 0, stderr: '' });
+          fill();
           expect(cli(['stop', name], { root, env })).toMatchObject({ code: 0, stderr: '' });
         } else {
           // One line: what could not be written (or, once the record is, the step that failed for want of room).

@@ -1,15 +1,13 @@
 import { SubhostError } from '../../errors';
-import { catchesSignal, isAlive, procRef, signalProc } from '../../host/proc';
+import { catchesSignal, isAlive, signalProc } from '../../host/proc';
 import { checkName } from '../config/names';
 import type { Runtime } from '../state/runtime';
-import { writeState } from '../state/records';
 import { lockSubhost } from '../state/lock';
 import { crashPoint } from './test-hooks';
 import { known } from '../state/active';
-import { refuseOtherRoot } from './stop';
 import { waitForPid1End } from './pid1-end';
 import { CGROUP_PARENT } from '../state/paths';
-import { release, type StopOutcome } from './stop';
+import { markStopping, refuseOtherRoot, release, type StopOutcome } from './stop';
 import { timed } from '../plan/timings';
 
 export interface PoweroffOutcome extends StopOutcome {
@@ -37,9 +35,7 @@ export async function poweroff(rt: Runtime, name: string, timeoutSeconds: number
     const pid1 = record.pid1;
     if (pid1 && isAlive(pid1)) {
       // Marked as stop marks it (phase stopping, this process at work): release then writes it no more.
-      record.op = { cmd: 'poweroff', ...procRef(process.pid)! };
-      record.phase = 'stopping';
-      await timed('write record', () => writeState(rt.paths, record));
+      await markStopping(rt, record, 'poweroff');
       // A shell as PID 1 (subhost start) takes SIGHUP as its terminal going away.
       const signal = record.mode === 'start' ? 'SIGHUP' : 'SIGUSR2';
       // The kernel drops a signal that a PID namespace's init does not catch: then there is nothing to wait for.

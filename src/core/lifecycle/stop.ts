@@ -40,6 +40,17 @@ export interface ReleaseOptions {
   until?: Promise<unknown>;
 }
 
+/**
+ * Mark NAME's record as being stopped by this process (phase stopping): a later command then
+ * knows that a release began. A mark that cannot be written (a full /run) must not keep NAME from
+ * being released: the release finds what to undo by looking, and the old record says as much.
+ */
+export async function markStopping(rt: Runtime, record: StateRecord, cmd: 'stop' | 'poweroff'): Promise<void> {
+  record.op = { cmd, ...procRef(process.pid)! };
+  record.phase = 'stopping';
+  await timed('write record', () => writeState(rt.paths, record)).catch(() => undefined);
+}
+
 /** Steps whose undo needs only NAME's processes gone (PID 1's supervisor and monitor cgroup, NAME's cgroups), not its disks. */
 const PROCESS_SIDE = new Set(['start-init', 'start-shell', 'cgroup', 'io-accounting', 'devices']);
 
@@ -58,11 +69,7 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     const own: Scope = record ? recordScope(record, rt.paths) : { roots: [rt.paths.root], images: [] };
     const scope: Scope = { ...own, roots: [...own.roots, ...(opts.roots ?? [])], images: [...own.images, ...(opts.images ?? [])], spare: opts.self ? [opts.self.pid] : [] };
     if (record && !(record.phase === 'stopping' && record.op?.pid === process.pid)) {
-      record.op = { cmd: 'stop', ...procRef(process.pid)! };
-      record.phase = 'stopping';
-      // The mark only tells a later command that a stop began; one that cannot be written (a full
-      // /run) must not keep NAME from being released: the release finds what to undo by looking.
-      await timed('write record', () => writeState(rt.paths, record)).catch(() => undefined);
+      await markStopping(rt, record, 'stop');
     } else if (!record) {
       try {
         const cfg = await loadConfig(rt.paths, name, { env: rt.env });
