@@ -96,6 +96,11 @@ static napi_value loops_wanted(napi_env env, const struct wanted *w) {
   while ((e = readdir(dir)) != NULL) {
     if (!is_loop_name(e->d_name)) continue;
     char dev[272];
+    // The kernel gives a bound device its loop/ attributes and takes them at the detach: an unbound
+    // one (the kernel keeps every /dev/loopN once made) costs a stat here, not an open and an ioctl.
+    snprintf(dev, sizeof dev, "/sys/block/%s/loop", e->d_name);
+    struct stat bound;
+    if (stat(dev, &bound) != 0) continue;
     snprintf(dev, sizeof dev, "/dev/%s", e->d_name);
     struct loop_info64 li;
     if (loop_status_of(dev, &li) != 0 || !is_wanted(w, e->d_name, &li)) continue;
