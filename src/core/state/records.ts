@@ -90,8 +90,10 @@ export function readState(paths: Paths, name: string): StateRecord | undefined {
 
 export function writeState(paths: Paths, state: StateRecord): void {
   mkdirSync(paths.runDir(state.name), { recursive: true, mode: 0o755 });
-  // Complete or absent: every byte written, fsync'd, then renamed over the old record.
-  writeFileAtomic(paths.stateFile(state.name), JSON.stringify(state, null, 1) + '\n', 0o644, true);
+  // Complete or absent to every process: every byte written, then renamed over the old record. No
+  // fsync (a boot wrote ~10, on the main thread): /run is cleared at host boot (SPEC), so only a
+  // kill can interrupt a write, and a killed process's writes are the kernel's already.
+  writeFileAtomic(paths.stateFile(state.name), JSON.stringify(state, null, 1) + '\n', 0o644, false);
 }
 
 export function removeRuntimeDir(paths: Paths, name: string): void {
