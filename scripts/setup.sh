@@ -12,6 +12,7 @@ declare -A PKG=(
   [losetup]=mount [ip]=iproute2 [dash]=dash [bash]=bash [tail]=coreutils [script]=bsdutils
   [mke2fs]=e2fsprogs [/bin/busybox]=busybox-static [sfdisk]=fdisk # bootstrap --disk partitions its image
   [g++]=g++ [make]=make [python3]=python3 # node-gyp builds native/bpf (bpf(2) for the device program)
+  [/usr/include/blkid/blkid.h]=libblkid-dev # native/bpf's image probes: partx's and blkid's own library
 )
 case "${1:-}" in
   '' | demo | soak | bench) ;;
@@ -38,7 +39,7 @@ fi
 
 missing=()
 for cmd in "${!PKG[@]}"; do
-  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "$cmd" ]; then missing+=("${PKG[$cmd]}"); fi
+  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -e "$cmd" ]; then missing+=("${PKG[$cmd]}"); fi
 done
 # busybox (not busybox-static) also provides /bin/busybox, but dynamically linked: guests need the static one.
 if [ -x /bin/busybox ]; then

@@ -34,3 +34,6 @@ void register_loop_list(napi_env env, napi_value exports);
 void register_session_calls(napi_env env, napi_value exports);
 void register_teardown_calls(napi_env env, napi_value exports);
 void register_loop_attach(napi_env env, napi_value exports);
+void register_mount_call(napi_env env, napi_value exports);
+void register_netns_call(napi_env env, napi_value exports);
+void register_blkid_calls(napi_env env, napi_value exports);

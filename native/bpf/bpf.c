@@ -240,6 +240,9 @@ static napi_value init(napi_env env, napi_value exports) {
   register_session_calls(env, exports);
   register_teardown_calls(env, exports);
   register_loop_attach(env, exports);
+  register_mount_call(env, exports);
+  register_netns_call(env, exports);
+  register_blkid_calls(env, exports);
   return exports;
 }
 

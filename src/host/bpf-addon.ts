@@ -118,7 +118,7 @@ export function sessionCalls(): SessionCalls | undefined {
   return typeof a?.spawnSession === 'function' && typeof a.pipe === 'function' && typeof a.mkfifo === 'function' ? (a as SessionCalls) : undefined;
 }
 
-/** What teardown.c and loop-attach.c export: the system calls of umount(8) and losetup, on a thread of the pool. */
+/** What teardown.c, loop-attach.c and mount.c export: the system calls of umount(8), losetup and mount(8), on a thread of the pool. */
 export interface TeardownCalls {
   /** umount2(path, UMOUNT_NOFOLLOW [| MNT_DETACH]); rejects with .code (EBUSY, EINVAL: not a mount point). */
   umount(path: string, lazy: boolean): Promise<void>;
@@ -126,12 +126,40 @@ export interface TeardownCalls {
   detachLoop(dev: string): Promise<void>;
   /** LOOP_CTL_GET_FREE and LOOP_CONFIGURE (loop-attach.c) on file opened read-write: the device; rejects with .code (ENOTTY/EINVAL: no LOOP_CONFIGURE). */
   attachLoop(file: string, offset: number, sizeLimit: number, partscan: boolean): Promise<string>;
+  /** mount(2) (mount.c; absent from an older addon); type and data '' for none; rejects with .code. */
+  mount?(source: string, target: string, type: string, flags: number, data: string): Promise<void>;
 }
 
 /** The addon's teardown calls, or undefined when it is not built or older than teardown.c. */
 export function teardownCalls(): TeardownCalls | undefined {
   const a = optionalAddon() as Partial<TeardownCalls> | undefined;
   return typeof a?.umount === 'function' && typeof a.detachLoop === 'function' && typeof a.attachLoop === 'function' ? (a as TeardownCalls) : undefined;
+}
+
+/** What netns.c exports: `ip netns add` with lo up and marked, on a thread of the pool. */
+export interface NetnsCalls {
+  /** A network namespace bound at path, its lo up with alias set before the bind; rejects with .code (EEXIST), leaving no file. */
+  addNetns(path: string, alias: string): Promise<void>;
+}
+
+/** The addon's network namespace call, or undefined when it is not built or older than netns.c. */
+export function netnsCalls(): NetnsCalls | undefined {
+  const a = optionalAddon() as Partial<NetnsCalls> | undefined;
+  return typeof a?.addNetns === 'function' ? (a as NetnsCalls) : undefined;
+}
+
+/** What blkid.c exports: partx --show's and blkid -p's libblkid calls, on a thread of the pool. */
+export interface BlkidCalls {
+  /** partx's NR, START and SECTORS (512-byte sectors) and the last one's SCHEME; scheme '' and no partitions where partx fails. */
+  partitionTable(path: string): Promise<{ scheme: string; partitions: { index: number; start: number; sectors: number }[]; truncated: boolean }>;
+  /** blkid -p's TYPE of bytes [offset, offset+size) (size 0: to the end), '' where it prints none. */
+  filesystemType(path: string, offset: number, size: number): Promise<string>;
+}
+
+/** The addon's libblkid calls, or undefined when it is not built or older than blkid.c. */
+export function blkidCalls(): BlkidCalls | undefined {
+  const a = optionalAddon() as Partial<BlkidCalls> | undefined;
+  return typeof a?.partitionTable === 'function' && typeof a.filesystemType === 'function' ? (a as BlkidCalls) : undefined;
 }
 
 /** What spawn.c exports: posix_spawn with pipes, the child reaped through a pidfd on the event loop. */

@@ -1,6 +1,6 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { CommandError } from '../errors';
-import { spawnCalls, teardownCalls, type SpawnCalls, type TeardownCalls } from './bpf-addon';
+import { blkidCalls, netnsCalls, spawnCalls, teardownCalls, type BlkidCalls, type NetnsCalls, type SpawnCalls, type TeardownCalls } from './bpf-addon';
 import { type Finish, startNative } from './spawn-native';
 
 export interface RunOptions {
@@ -51,6 +51,16 @@ export function nativeSpawn(): SpawnCalls | undefined {
 /** The addon's umount2 and LOOP_CLR_FD where run() uses the addon (SUBHOST_SPAWN=node: the tools, as without it). */
 export function nativeTeardown(): TeardownCalls | undefined {
   return nativeSpawn() ? teardownCalls() : undefined;
+}
+
+/** The addon's `ip netns add` where run() uses the addon (SUBHOST_SPAWN=node: ip, as without it). */
+export function nativeNetns(): NetnsCalls | undefined {
+  return nativeSpawn() ? netnsCalls() : undefined;
+}
+
+/** The addon's libblkid calls where run() uses the addon (SUBHOST_SPAWN=node: partx and blkid, as without it). */
+export function nativeBlkid(): BlkidCalls | undefined {
+  return nativeSpawn() ? blkidCalls() : undefined;
 }
 
 /** Run argv (never through a shell) and collect its output. Throws CommandError on failure. */

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { CommandError } from '../errors';
 import { nativeTeardown, noteCall, run } from './exec';
 import { mountsUnder, readMountsAt } from './mountinfo';
@@ -16,7 +17,49 @@ export async function mount(source: string, target: string, opts: MountOptions =
   if (opts.rbind) argv.push('--rbind');
   if (opts.options?.length) argv.push('-o', opts.options.join(','));
   argv.push(source, target);
-  await run(argv);
+  const call = nativeTeardown()?.mount;
+  const args = call && mountCallArgs(opts);
+  // mount(8) attaches a loop for a regular file as the source of a filesystem: that is not one call.
+  if (!call || !args || (!args.bind && isRegularFile(source))) {
+    await run(argv);
+    return;
+  }
+  try {
+    await noteCall(argv, () => call(source, target, args.type, args.flags, args.data));
+  } catch (err) {
+    // What mount(8) says of EINVAL: the kernel tells which in its log.
+    const hint = (err as NodeJS.ErrnoException).code === 'EINVAL' && !args.bind ? ' (wrong filesystem type, bad option or bad superblock: see dmesg)' : '';
+    throw new CommandError(argv, 32, null, `${(err as Error).message.replace(/^mount /, "")}${hint}`);
+  }
+}
+
+function isRegularFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() === true;
+}
+
+/** mount(8)'s flag options (mount(2)'s MS_*), the ones it passes to the kernel as flags rather than data. */
+const FLAG_OPTIONS: Record<string, number> = { ro: 1, rw: 0, nosuid: 2, nodev: 4, noexec: 8, sync: 16, dirsync: 128, noatime: 1024, nodiratime: 2048, relatime: 1 << 21, strictatime: 1 << 24 };
+const MS_BIND = 4096;
+const MS_REC = 16384;
+/** Options that mount(8) itself acts on (a loop, a helper, userspace flags): such a mount goes through mount(8). */
+const USERSPACE_OPTION = /^(x-|X-|loop|offset|sizelimit|helper|uhelper|encryption|user|users|owner|group|auto|noauto|nofail|_netdev|defaults|remount)/;
+
+/**
+ * The one mount(2) that mount(8) would make for these options, or undefined where mount(8) does
+ * more (a bind with options is a bind and then a remount; options of its own).
+ */
+export function mountCallArgs(opts: MountOptions): { type: string; flags: number; data: string; bind: boolean } | undefined {
+  const bind = opts.bind || opts.rbind;
+  if (bind && (opts.type || opts.options?.length)) return undefined;
+  if (!bind && !opts.type) return undefined;
+  let flags = bind ? MS_BIND | (opts.rbind ? MS_REC : 0) : 0;
+  const data: string[] = [];
+  for (const o of opts.options ?? []) {
+    if (Object.hasOwn(FLAG_OPTIONS, o)) flags |= FLAG_OPTIONS[o]!;
+    else if (o.includes('=') && !USERSPACE_OPTION.test(o)) data.push(o);
+    else return undefined;
+  }
+  return { type: opts.type ?? '', flags, data: data.join(','), bind: bind === true };
 }
 
 /** Host-side mounts of a guest's files: its setuid programs and device nodes do nothing for host users. */

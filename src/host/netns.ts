@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { run } from './exec';
 import { umount } from './mount';
+import { isMountPoint, readMountsAt } from './mountinfo';
 
 export const NETNS_DIR = '/run/netns';
 
@@ -18,6 +19,12 @@ export function listNetns(): string[] {
   } catch {
     return [];
   }
+}
+
+/** The namespace's file is bound to a namespace (a file there that is not holds none). */
+export function netnsBound(name: string): boolean {
+  const path = netnsPath(name);
+  return isMountPoint(readMountsAt([path]), path);
 }
 
 /**

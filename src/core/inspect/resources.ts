@@ -10,7 +10,7 @@ import type { Paths } from '../state/paths';
 import { loopsBackedBy } from '../../host/loop-identity';
 import { mountsUnder, readMountinfo, readMountsAt, type MountEntry } from '../../host/mountinfo';
 import { umount } from '../../host/mount';
-import { dropNetns, netnsExists, netnsLoAlias } from '../../host/netns';
+import { dropNetns, netnsBound, netnsExists, netnsLoAlias } from '../../host/netns';
 import type { ProcRef } from '../../host/proc';
 import type { Runtime } from '../state/runtime';
 import { removeRuntimeDir, type StateRecord } from '../state/records';
@@ -103,8 +103,13 @@ export function subhostLinks(name: string): string[] {
   return nameCandidates(links, name).filter((l) => readIfalias(l) === linkAlias(name));
 }
 
-/** The network namespace NAME, if subhost made it: its `lo` carries our alias. */
+/**
+ * The network namespace NAME, if subhost made it: its `lo` carries our alias. A file of that name
+ * bound to no namespace is what a boot killed inside the addon's addNetns leaves (it binds the
+ * file last, once lo is marked): it holds nothing, and goes as NAME's.
+ */
 export async function isOurNetns(name: string): Promise<boolean> {
+  if (!netnsBound(name)) return true;
   return (await netnsLoAlias(name)) === linkAlias(name);
 }
 

@@ -1,6 +1,7 @@
 import { SubhostError } from '../../errors';
-import { ipBatch, ipBatchForce, isBridge, linkExists, readIfalias } from '../../host/ip';
-import { dropNetns, netnsExists } from '../../host/netns';
+import { nativeNetns } from '../../host/exec';
+import { ipBatch, ipBatchForce, ipBatchOrCall, isBridge, linkExists, readIfalias } from '../../host/ip';
+import { dropNetns, netnsExists, netnsPath } from '../../host/netns';
 import type { StepHandler } from '../plan/executor';
 import type { SubhostContext } from './context';
 
@@ -37,8 +38,9 @@ export const netnsAdd: StepHandler<NetnsParams, { netns: string }, SubhostContex
     if (netnsExists(p.netns)) throw new SubhostError(`network namespace ${p.netns} already exists (left over? \`subhost stop ${ctx.name}\` releases it)`);
   },
   async apply(p) {
-    // One ip process makes and marks it: a boot killed meanwhile cannot leave it unmarked.
-    await ipBatch(netnsBatch(p));
+    // Marked as it is made (the addon binds it to its name only once marked; ip in one process).
+    const calls = nativeNetns();
+    await ipBatchOrCall(netnsBatch(p), calls && (() => calls.addNetns(netnsPath(p.netns), p.alias ?? '')));
     return { netns: p.netns };
   },
   async undo(p) {
@@ -71,6 +73,7 @@ export const vethsAdd: StepHandler<VethsParams, { hosts: string[] }, SubhostCont
     }
   },
   async apply(p) {
+    // ip, in a process of its own: a boot killed meanwhile still gets the host end marked.
     await ipBatch(vethBatch(p));
     return { hosts: p.links.map((l) => l.host) };
   },

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { run } from '../../host/exec';
+import { nativeBlkid, noteCall, run } from '../../host/exec';
 import { readFileOr } from '../../host/read-file';
 import { splitDev } from '../../host/file-identity';
 
@@ -46,11 +46,21 @@ export function imageSize(path: string): number {
 
 /**
  * Read the table of an image file or block device with util-linux (libblkid knows every scheme
- * the kernel does, and numbers logical partitions as it does), never with a parser of our own.
+ * the kernel does, and numbers logical partitions as it does), never with a parser of our own:
+ * partx's own libblkid calls in the addon where it has them, else partx.
  */
 export async function readPartitionTable(path: string): Promise<PartitionTable & { size: number }> {
   const size = imageSize(path);
-  const r = await run(['partx', '--raw', '--noheadings', '--output', 'NR,START,SECTORS,SCHEME', path], { allowFailure: true });
+  const argv = ['partx', '--raw', '--noheadings', '--output', 'NR,START,SECTORS,SCHEME', path];
+  const calls = nativeBlkid();
+  if (calls) {
+    const t = await noteCall(argv, () => calls.partitionTable(path));
+    if (!t.truncated) {
+      const partitions = t.partitions.map((p) => ({ index: p.index, offset: p.start * 512, size: p.sectors * 512 }));
+      return { scheme: partitions.length ? t.scheme : 'none', partitions, size };
+    }
+  }
+  const r = await run(argv, { allowFailure: true });
   // partx fails when there is no table at all (a whole-disk filesystem).
   if (r.code !== 0) return { scheme: 'none', partitions: [], size };
   return { ...parsePartx(r.stdout), size };
@@ -69,6 +79,8 @@ export const MOUNTABLE_TYPES = ['ext4', 'ext3', 'ext2', 'xfs', 'btrfs'] as const
 /** The filesystem type of bytes [offset, offset+size) of an image, as libblkid probes it (`blkid -p`); undefined when none is found. */
 export async function probeFsType(path: string, offset: number, size: number): Promise<string | undefined> {
   const argv = ['blkid', '-p', '-o', 'export', ...(offset ? ['--offset', String(offset)] : []), ...(size ? ['--size', String(size)] : []), path];
+  const calls = nativeBlkid();
+  if (calls) return (await noteCall(argv, () => calls.filesystemType(path, offset, size))) || undefined;
   const r = await run(argv, { allowFailure: true });
   if (r.code !== 0) return undefined;
   return /^TYPE=(\S+)$/m.exec(r.stdout)?.[1];
