@@ -29,7 +29,7 @@ export async function mount(source: string, target: string, opts: MountOptions =
   } catch (err) {
     // What mount(8) says of EINVAL: the kernel tells which in its log.
     const hint = (err as NodeJS.ErrnoException).code === 'EINVAL' && !args.bind ? ' (wrong filesystem type, bad option or bad superblock: see dmesg)' : '';
-    throw new CommandError(argv, 32, null, `${(err as Error).message.replace(/^mount /, "")}${hint}`);
+    throw new CommandError(argv, 32, null, `${(err as Error).message.replace(/^mount /, '')}${hint}`);
   }
 }
 
@@ -41,8 +41,8 @@ function isRegularFile(path: string): boolean {
 const FLAG_OPTIONS: Record<string, number> = { ro: 1, rw: 0, nosuid: 2, nodev: 4, noexec: 8, sync: 16, dirsync: 128, noatime: 1024, nodiratime: 2048, relatime: 1 << 21, strictatime: 1 << 24 };
 const MS_BIND = 4096;
 const MS_REC = 16384;
-/** Options that mount(8) itself acts on (a loop, a helper, userspace flags): such a mount goes through mount(8). */
-const USERSPACE_OPTION = /^(x-|X-|loop|offset|sizelimit|helper|uhelper|encryption|user|users|owner|group|auto|noauto|nofail|_netdev|defaults|remount)/;
+/** key=value options that mount(8) acts on itself (a loop, a helper, userspace x-*): such a mount goes through mount(8). */
+const USERSPACE_OPTION = /^(x-|X-|(loop|offset|sizelimit|helper|uhelper|encryption)=)/;
 
 /**
  * The one mount(2) that mount(8) would make for these options, or undefined where mount(8) does
