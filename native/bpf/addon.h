@@ -13,7 +13,7 @@ struct loop_info64;
 int loop_status_of(const char *dev, struct loop_info64 *li);
 /** Set backMajor, backMinor, backIno (a string), offset and sizeLimit on obj from li (host.c). */
 void put_loop_status(napi_env env, napi_value obj, const struct loop_info64 *li);
-/** A JS string as a whole C path in buf: 0, or -1 when it is not a string, does not fit or holds a NUL byte (a cut path is another path) (host.c). */
+/** A JS string (a path, a name, options) whole in buf: 0, or -1 when it is not a string, does not fit or holds a NUL byte (a cut path is another path) (host.c). */
 int get_path(napi_env env, napi_value v, char *buf, size_t size);
 /** A small file's text (one read) without its trailing newline, NUL-terminated; its length, or -1 (host.c). */
 ssize_t read_line_file(const char *path, char *out, size_t size);
@@ -24,6 +24,9 @@ ssize_t read_line_file(const char *path, char *out, size_t size);
  * promise, or NULL with an error thrown (job is then the caller's to free) (teardown.c).
  */
 napi_value queue_promise(napi_env env, const char *name, void *job, napi_async_execute_callback exec, napi_async_complete_callback done, napi_async_work *work, napi_deferred *deferred);
+
+/** Resolve deferred (with undefined), or reject it with error_value(what, err); ECANCELED where the work was cancelled (teardown.c). */
+void settle(napi_env env, napi_deferred deferred, napi_status status, int err, const char *what);
 
 void register_host_calls(napi_env env, napi_value exports);
 void register_spawn_calls(napi_env env, napi_value exports);

@@ -30,25 +30,11 @@ static void mount_work(napi_env env, void *data) {
 
 static void mount_done(napi_env env, napi_status status, void *data) {
   mount_job *j = data;
-  if (status != napi_ok && !j->err) j->err = ECANCELED;
-  if (j->err) {
-    char what[8300];
-    snprintf(what, sizeof what, "mount %s on %s", j->source, j->target);
-    napi_reject_deferred(env, j->deferred, error_value(env, what, j->err));
-  } else {
-    napi_value result;
-    napi_get_undefined(env, &result);
-    napi_resolve_deferred(env, j->deferred, result);
-  }
+  char what[8300];
+  snprintf(what, sizeof what, "mount %s on %s", j->source, j->target);
+  settle(env, j->deferred, status, j->err, what);
   napi_delete_async_work(env, j->work);
   free(j);
-}
-
-/** A JS string into buf whole (no NUL inside, not cut): 0, or -1. */
-static int get_text(napi_env env, napi_value v, char *buf, size_t size) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok || len + 1 >= size || strlen(buf) != len) return -1;
-  return 0;
 }
 
 // mount(source, target, type, flags, data) -> Promise: mount(2); rejects with .code.
@@ -60,8 +46,8 @@ static napi_value mount_fs(napi_env env, napi_callback_info info) {
   if (!j) return host_throw(env, "mount", ENOMEM);
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 ||
       get_path(env, argv[0], j->source, sizeof j->source) != 0 || get_path(env, argv[1], j->target, sizeof j->target) != 0 ||
-      j->target[0] != '/' || get_text(env, argv[2], j->type, sizeof j->type) != 0 ||
-      napi_get_value_double(env, argv[3], &flags) != napi_ok || flags < 0 || get_text(env, argv[4], j->data, sizeof j->data) != 0) {
+      j->target[0] != '/' || get_path(env, argv[2], j->type, sizeof j->type) != 0 ||
+      napi_get_value_double(env, argv[3], &flags) != napi_ok || flags < 0 || get_path(env, argv[4], j->data, sizeof j->data) != 0) {
     free(j);
     return host_throw(env, "mount", EINVAL);
   }

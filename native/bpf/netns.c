@@ -153,25 +153,11 @@ static void netns_work(napi_env env, void *data) {
 
 static void netns_done(napi_env env, napi_status status, void *data) {
   netns_job *j = data;
-  if (status != napi_ok && !j->err) j->err = ECANCELED, j->failed = "queueing";
-  if (j->err) {
-    char what[4200];
-    snprintf(what, sizeof what, "network namespace %s: %s", j->path, j->failed);
-    napi_reject_deferred(env, j->deferred, error_value(env, what, j->err));
-  } else {
-    napi_value result;
-    napi_get_undefined(env, &result);
-    napi_resolve_deferred(env, j->deferred, result);
-  }
+  char what[4200];
+  snprintf(what, sizeof what, "network namespace %s: %s", j->path, j->err ? j->failed : "queueing");
+  settle(env, j->deferred, status, j->err, what);
   napi_delete_async_work(env, j->work);
   free(j);
-}
-
-/** A JS string into buf whole (no NUL inside, not cut): 0, or -1. */
-static int get_name(napi_env env, napi_value v, char *buf, size_t size) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok || len + 1 >= size || strlen(buf) != len) return -1;
-  return 0;
 }
 
 // addNetns(path, alias) -> Promise: `ip netns add` at path with lo up and alias set before the
@@ -182,7 +168,7 @@ static napi_value add_netns(napi_env env, napi_callback_info info) {
   netns_job *j = calloc(1, sizeof *j);
   if (!j) return host_throw(env, "addNetns", ENOMEM);
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      get_path(env, argv[0], j->path, sizeof j->path) != 0 || j->path[0] != '/' || get_name(env, argv[1], j->alias, sizeof j->alias) != 0) {
+      get_path(env, argv[0], j->path, sizeof j->path) != 0 || j->path[0] != '/' || get_path(env, argv[1], j->alias, sizeof j->alias) != 0) {
     free(j);
     return host_throw(env, "addNetns", EINVAL);
   }

@@ -38,18 +38,22 @@ static void teardown_work(napi_env env, void *data) {
   }
 }
 
+void settle(napi_env env, napi_deferred deferred, napi_status status, int err, const char *what) {
+  if (status != napi_ok && !err) err = ECANCELED;
+  if (err) {
+    napi_reject_deferred(env, deferred, error_value(env, what, err));
+  } else {
+    napi_value result;
+    napi_get_undefined(env, &result);
+    napi_resolve_deferred(env, deferred, result);
+  }
+}
+
 static void teardown_done(napi_env env, napi_status status, void *data) {
   job *j = data;
-  napi_value result;
-  if (status != napi_ok && !j->err) j->err = ECANCELED;
-  if (j->err) {
-    char what[4200];
-    snprintf(what, sizeof what, "%s %s", j->is_loop ? "LOOP_CLR_FD" : "umount2", j->path);
-    napi_reject_deferred(env, j->deferred, error_value(env, what, j->err));
-  } else {
-    napi_get_undefined(env, &result);
-    napi_resolve_deferred(env, j->deferred, result);
-  }
+  char what[4200];
+  snprintf(what, sizeof what, "%s %s", j->is_loop ? "LOOP_CLR_FD" : "umount2", j->path);
+  settle(env, j->deferred, status, j->err, what);
   napi_delete_async_work(env, j->work);
   free(j);
 }

@@ -1,36 +1,14 @@
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blkidCalls } from '../../src/host/bpf-addon';
 import { observeSpawns, run, type SpawnKind } from '../../src/host/exec';
 import { parsePartx, probeFsType, readPartitionTable } from '../../src/core/storage/partition-table';
-import { makeDiskImage, MiB } from '../fixtures/image/disk-image';
+import { makeDiskImage, MiB, writeSectors } from '../fixtures/image/disk-image';
 import { buildMbr } from '../fixtures/image/mbr';
 import { makeTestRoot, removeTestRoot } from '../helpers/env';
 
 const SECTOR = 512;
-
-function poke(image: string, at: number, buf: Buffer): void {
-  const fd = openSync(image, 'r+');
-  try {
-    writeSync(fd, buf, 0, buf.length, at);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** An MBR-style sector (an EBR too) from its four entries. */
-function tableSector(entries: ({ type: number; start: number; sectors: number } | undefined)[]): Buffer {
-  const s = Buffer.alloc(SECTOR);
-  entries.forEach((e, i) => {
-    if (!e) return;
-    s[446 + i * 16 + 4] = e.type;
-    s.writeUInt32LE(e.start, 446 + i * 16 + 8);
-    s.writeUInt32LE(e.sectors, 446 + i * 16 + 12);
-  });
-  s.writeUInt16LE(0xaa55, 510);
-  return s;
-}
 
 /** What partx itself answers: its table, or none where it fails (readPartitionTable's fallback, inline). */
 async function partxTable(path: string) {
@@ -59,9 +37,11 @@ describe('the addon\'s libblkid probes', () => {
     await makeDiskImage(at('whole.raw'), { sizeMiB: 8, partitioned: false });
     // An extended partition whose first EBR is empty: its logical partition is 5, as the kernel numbers it.
     await makeDiskImage(at('ebr.raw'), { sizeMiB: 16, partitioned: false });
-    poke(at('ebr.raw'), 0, tableSector([{ type: 0x05, start: 2048, sectors: 30000 }]));
-    poke(at('ebr.raw'), 2048 * SECTOR, tableSector([undefined, { type: 0x05, start: 4096, sectors: 20000 }]));
-    poke(at('ebr.raw'), 6144 * SECTOR, tableSector([{ type: 0x83, start: 2048, sectors: 8192 }]));
+    writeSectors(at('ebr.raw'), [
+      [0, buildMbr([{ type: 0x05, start: 2048, sectors: 30000 }])],
+      [2048, buildMbr([undefined, { type: 0x05, start: 4096, sectors: 20000 }])],
+      [6144, buildMbr([{ type: 0x83, start: 2048, sectors: 8192 }])],
+    ]);
     await run(['mke2fs', '-q', '-F', '-t', 'ext4', '-E', `offset=${8192 * SECTOR}`, at('ebr.raw'), '4096k']);
     // A GPT of three, the second ext4.
     await run(['truncate', '-s', '24M', at('gpt.raw')]);
@@ -74,14 +54,13 @@ describe('the addon\'s libblkid probes', () => {
     hdr.writeBigUInt64LE(2n, 72);
     hdr.writeUInt32LE(1024, 80);
     hdr.writeUInt32LE(0x7fffffff, 84);
-    poke(at('badgpt.raw'), 0, buildMbr([{ start: 1, sectors: 16383, type: 0xee }]));
-    poke(at('badgpt.raw'), SECTOR, hdr);
+    writeSectors(at('badgpt.raw'), [[0, buildMbr([{ start: 1, sectors: 16383, type: 0xee }])], [1, hdr]]);
     // A small disk (1 MiB: blkid -p looks for a table before any filesystem there).
     writeFileSync(at('floppy.raw'), Buffer.alloc(MiB));
-    poke(at('floppy.raw'), 0, buildMbr([{ start: 64, sectors: 1984 }]));
+    writeSectors(at('floppy.raw'), [[0, buildMbr([{ start: 64, sectors: 1984 }])]]);
     // ext4 with a btrfs superblock's magic at 64 KiB: two filesystems, an ambivalent answer (blkid exits 8).
     await makeDiskImage(at('ambivalent.raw'), { sizeMiB: 8, partitioned: false });
-    poke(at('ambivalent.raw'), 65536 + 64, Buffer.from('_BHRfS_M'));
+    writeSectors(at('ambivalent.raw'), [[128, Buffer.from('\0'.repeat(64) + '_BHRfS_M')]]);
     await run(['truncate', '-s', '8M', at('minix.raw')]);
     await run(['mkfs.minix', at('minix.raw')]);
     writeFileSync(at('zeros.raw'), Buffer.alloc(4 * MiB));

@@ -1,7 +1,6 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeDiskImage } from '../fixtures/image/disk-image';
+import { makeDiskImage, writeSectors } from '../fixtures/image/disk-image';
 import { buildMbr } from '../fixtures/image/mbr';
 import { run } from '../../src/host/exec';
 import { cli } from '../helpers/cli';
@@ -9,31 +8,6 @@ import { makeTestRoot, removeTestRoot } from '../helpers/env';
 import { expectRefused, withConfig } from '../helpers/refused';
 
 const SECTOR = 512;
-
-/** Write sectors into an image at their sector numbers. */
-function poke(image: string, writes: [number, Buffer][]): void {
-  const fd = openSync(image, 'r+');
-  try {
-    for (const [sector, buf] of writes) writeSync(fd, buf, 0, buf.length, sector * SECTOR);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** An MBR-style sector (an EBR too) from its four entries. */
-function tableSector(entries: ({ type: number; start: number; sectors: number } | undefined)[]): Buffer {
-  const s = Buffer.alloc(SECTOR);
-  entries.forEach((e, i) => {
-    if (!e) return;
-    const at = 446 + i * 16;
-    s[at + 4] = e.type;
-    s.writeUInt32LE(e.start, at + 8);
-    s.writeUInt32LE(e.sectors, at + 12);
-  });
-  s[510] = 0x55;
-  s[511] = 0xaa;
-  return s;
-}
 
 // Issue 12, class 6: an image's partition table is untrusted; util-linux reads it, subhost bounds-checks it and never lets mount guess.
 describe('crafted partition tables', () => {
@@ -48,7 +22,7 @@ describe('crafted partition tables', () => {
     const image = join(root, 'outside.raw');
     await makeDiskImage(image, { sizeMiB: 8 });
     // Partition 1 claims 64 MiB of an 8 MiB image.
-    poke(image, [[0, buildMbr([{ start: 2048, sectors: 131072 }])]]);
+    writeSectors(image, [[0, buildMbr([{ start: 2048, sectors: 131072 }])]]);
     const name = withConfig(root, `DISKS=( vda:1:${image} )\n`);
     for (const args of [['boot', name, '--dry-run'], ['boot', name]]) expectRefused(root, args, 1, /DISKS\[0\] .*: partition 1 of .* lies outside the image/);
   });
@@ -57,10 +31,10 @@ describe('crafted partition tables', () => {
     const image = join(root, 'ebr.raw');
     await makeDiskImage(image, { sizeMiB: 16, partitioned: false });
     // Extended partition at 2048; its first EBR has no logical partition, only the link to a second, whose logical partition holds ext4.
-    poke(image, [
-      [0, tableSector([{ type: 0x05, start: 2048, sectors: 30000 }])],
-      [2048, tableSector([undefined, { type: 0x05, start: 4096, sectors: 20000 }])],
-      [6144, tableSector([{ type: 0x83, start: 2048, sectors: 8192 }])],
+    writeSectors(image, [
+      [0, buildMbr([{ type: 0x05, start: 2048, sectors: 30000 }])],
+      [2048, buildMbr([undefined, { type: 0x05, start: 4096, sectors: 20000 }])],
+      [6144, buildMbr([{ type: 0x83, start: 2048, sectors: 8192 }])],
     ]);
     await run(['mke2fs', '-q', '-F', '-t', 'ext4', '-E', `offset=${8192 * SECTOR}`, image, '4096k']);
     const { r } = dryRun(`DISKS=( vda:5:${image} )\n`);
@@ -77,7 +51,7 @@ describe('crafted partition tables', () => {
     hdr.writeBigUInt64LE(2n, 72);
     hdr.writeUInt32LE(1024, 80);
     hdr.writeUInt32LE(0x7fffffff, 84);
-    poke(image, [[0, buildMbr([{ start: 1, sectors: 16383, type: 0xee }])], [1, hdr]]);
+    writeSectors(image, [[0, buildMbr([{ start: 1, sectors: 16383, type: 0xee }])], [1, hdr]]);
     const name = withConfig(root, `DISKS=( vda:1:${image} )\n`);
     expectRefused(root, ['boot', name, '--dry-run'], 1, /DISKS\[0\] .*: partition 1 does not exist/);
   });
