@@ -168,3 +168,25 @@ describe('the addon\'s network namespace', () => {
     expect(existsSync('/run/netns/none')).toBe(false);
   });
 });
+
+// A host without the addon's calls (not built, or SUBHOST_SPAWN=node) boots and stops by the tools they replace.
+describe('boot and stop by the tools (SUBHOST_SPAWN=node)', () => {
+  const root = makeTestRoot();
+  afterAll(() => removeTestRoot(root));
+
+  it('probes with partx and blkid, mounts with mount(8), makes the namespace with ip, and leaves nothing', async () => {
+    const sub = await createDiskSubhost(root, testName('nt'), { dataDisk: false });
+    const env = { SUBHOST_SPAWN: 'node' };
+    const boot = cli(['--timings', '--verbose', 'boot', sub.name], { root, env });
+    expect(boot.code, boot.stderr).toBe(0);
+    const spawned = boot.stderr.split('\n').filter((l) => / - /.test(l));
+    expect(spawned.filter((l) => l.includes('(system call)'))).toEqual([]);
+    for (const tool of ['partx --raw', 'blkid -p', 'mount -t ext4', 'ip -batch']) expect(spawned.some((l) => l.includes(` - ${tool}`)), tool).toBe(true);
+    expect(await isOurNetns(sub.name)).toBe(true);
+    expect(netnsBound(sub.name)).toBe(true);
+    const stop = cli(['stop', sub.name], { root, env });
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(existsSync(netnsPath(sub.name))).toBe(false);
+    expect(mountsUnder(readMountinfo(), join(root, sub.name))).toEqual([]);
+  });
+});
