@@ -198,4 +198,26 @@ describe("the addon's host calls", () => {
       for (const l of loops) await detachLoop(l);
     }
   });
+
+  it('listLoopsBackingAsync walks as listLoopsBacking does, on the pool: the same answers, several walks at once, the same refusals', async () => {
+    const folder = join(root, 'async');
+    mkdirSync(folder);
+    const [x, y, z] = ['x.img', 'y.img', 'z.img'].map((n) => join(folder, n));
+    for (const f of [x, y, z]) writeFileSync(f, Buffer.alloc(1 << 20));
+    const loops = await Promise.all([x, y, z, x].map((f, i) => attachLoop(f, { offset: i === 3 ? 4096 : 0 })));
+    try {
+      const id = (f: string) => identityOf(f)!.replace(/^f:/, '');
+      const addon = bpfAddon();
+      const asks: [string[], string[]][] = [[[id(x)], []], [[id(y), id(z)], []], [[], [`${folder}/`]], [[id(z)], [`${root}/none/`]], [[], []]];
+      // Started together: each walk has its own buffers (the sync walk's were static).
+      const answers = await Promise.all(asks.map(([files, prefixes]) => addon.listLoopsBackingAsync!(files, prefixes)));
+      asks.forEach(([files, prefixes], i) => expect(answers[i], JSON.stringify(asks[i])).toEqual(addon.listLoopsBacking!(files, prefixes)));
+      expect(answers.map((a) => a.length)).toEqual([2, 2, 4, 1, 0]);
+      expect(() => addon.listLoopsBackingAsync!([], [''])).toThrow(TypeError);
+      expect(() => addon.listLoopsBackingAsync!(Array(65).fill('1:2:3'))).toThrow(TypeError);
+      expect(() => addon.listLoopsBackingAsync!('x' as unknown as string[])).toThrow(TypeError);
+    } finally {
+      for (const l of loops) await detachLoop(l);
+    }
+  });
 });

@@ -116,6 +116,16 @@ export async function isOurNetns(name: string): Promise<boolean> {
 /** Everything of NAME that exists on the host now, whatever the records say. */
 export async function findResources(rt: Runtime, name: string, scope: Scope): Promise<HostResource[]> {
   const found: HostResource[] = [];
+  const roots = [...new Set(scope.roots.map(canonicalPath))];
+  // Loops by their backing file's identity (a symlinked or hard-linked image is the same image) or a path under NAME's folder,
+  // walked on the pool while the rest is read here.
+  const images = [...new Set(scope.images.map(identityOf).filter((i) => i !== undefined))];
+  const folders = roots.map((r) => `${canonicalPath(join(r, name))}/`);
+  const recorded = new Set(scope.recordedLoops ?? []);
+  const known = scope.foundLoops && [...scope.foundLoops, ...recorded];
+  const walk = known && !known.some((dev) => loopInfo(dev) !== undefined) ? Promise.resolve([]) : loopsBackedBy(images, folders);
+  // Awaited below; should a read here throw first, the walk's failure is not an unhandled one.
+  walk.catch(() => undefined);
   const spare = new Set([process.pid, ...(scope.spare ?? [])]);
   for (const s of listMonitorProcs(rt.cgroupMount, name, (scope.othersInMonitor ??= new Set()))) {
     if (s.name === name && !spare.has(s.pid)) found.push({ kind: 'supervisor', subhost: name, id: String(s.pid), detail: `boot ${s.bootId ?? '?'}`, proc: { pid: s.pid, start: s.start } });
@@ -123,22 +133,15 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
   const set = subhostCgroupSet(rt.cgroupMount, name);
   const pids = new Set(set.existing().flatMap((c) => c.allProcs()));
   for (const pid of pids) found.push({ kind: 'process', subhost: name, id: String(pid), detail: `in the cgroups of ${name}` });
-  const roots = [...new Set(scope.roots.map(canonicalPath))];
   const mountDirs = roots.flatMap((r) => subhostMountDirs(r, name));
   const mounts = readMountsAt(mountDirs);
   for (const dir of mountDirs) {
     for (const m of mountsUnder(mounts, dir)) found.push({ kind: 'mount', subhost: name, id: m.mountPoint, detail: `${m.fsType} ${m.source}` });
   }
-  // Loops by their backing file's identity (a symlinked or hard-linked image is the same image) or a path under NAME's folder;
-  // one not in NAME's record is NAME's only when no other subhost claims it and nothing else mounts it.
-  const images = [...new Set(scope.images.map(identityOf).filter((i) => i !== undefined))];
-  const folders = roots.map((r) => `${canonicalPath(join(r, name))}/`);
-  const recorded = new Set(scope.recordedLoops ?? []);
+  // A loop not in NAME's record is NAME's only when no other subhost claims it and nothing else mounts it.
   let claims: Claims | undefined;
   let all: MountEntry[] | undefined;
-  const known = scope.foundLoops && [...scope.foundLoops, ...recorded];
-  const listed = known && !known.some((dev) => loopInfo(dev) !== undefined) ? [] : await loopsBackedBy(images, folders);
-  for (const l of listed) {
+  for (const l of await walk) {
     if (!recorded.has(l.dev) && loopHeldElsewhere(l, (claims ??= claimsOfOthers(rt.paths, name)), mountDirs, (all ??= readMountinfo()))) continue;
     found.push(loopResource(name, l));
   }

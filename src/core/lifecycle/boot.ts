@@ -77,14 +77,19 @@ export async function checkAgainstHost(rt: Runtime, config: SubhostConfig, layou
     probes = checkOwn(rt, config, layout);
     await probes.settled();
   }
-  // Only whether NAME's own images are attached matters here: loops are looked at by identity.
-  const loops = await loopsBackedBy(imagesOf(config, layout).flatMap((image) => identityOf(image) ?? []));
+  // Only whether NAME's own images are attached matters here: loops are looked at by identity, on
+  // the pool while the others' claims are read here.
+  const attached = loopsBackedBy(imagesOf(config, layout).flatMap((image) => identityOf(image) ?? []));
+  // Awaited below; should otherClaims throw first, the walk's failure is not an unhandled one.
+  attached.catch(() => undefined);
+  const claims = otherClaims(rt.paths, config.name);
+  const loops = await attached;
   checkLayoutImage(layout, loops);
   if (layout.imageFile) {
     const { problem } = await probes.type(layout.imageFile);
     if (problem) throw new ConfigError(`${layout.imageFile}: ${problem}`);
   }
-  return checkDisksAndNetwork(config, otherClaims(rt.paths, config.name), loops, probes);
+  return checkDisksAndNetwork(config, claims, loops, probes);
 }
 
 /** The config, its layout and the host checks in one (start, and the dry run of boot). */
