@@ -115,6 +115,18 @@ export function noteSpawn(argv: readonly string[], ms: number): void {
   for (const o of observers) o(argv, ms, 'process');
 }
 
+/**
+ * A system call in place of argv's tool (noted as noteCall does), failing as the tool would: a
+ * CommandError with the tool's exit code and the call's message (or what `message` makes of it).
+ */
+export async function callAsTool<T>(argv: readonly string[], exitCode: number, call: () => Promise<T>, message = (err: NodeJS.ErrnoException) => err.message): Promise<T> {
+  try {
+    return await noteCall(argv, call);
+  } catch (err) {
+    throw new CommandError(argv, exitCode, null, message(err as NodeJS.ErrnoException));
+  }
+}
+
 /** A system call made in place of a tool's process, named as that tool's work (shown, never counted as a spawn). */
 export async function noteCall<T>(argv: readonly string[], call: () => Promise<T>): Promise<T> {
   const started = performance.now();

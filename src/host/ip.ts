@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { CommandError } from '../errors';
-import { noteCall, run } from './exec';
+import { run } from './exec';
 
 export interface AddrInfo {
   ifname: string;
@@ -11,20 +10,6 @@ export interface AddrInfo {
 export async function ipBatch(lines: string[]): Promise<void> {
   if (lines.length === 0) return;
   await run(['ip', '-batch', '-'], { input: lines.join('\n') + '\n' });
-}
-
-/**
- * The links of lines made by the addon's netlink requests (call) where it has them, else by
- * lines in one `ip -batch`: an error names ip either way, with the batch as its command.
- */
-export async function ipBatchOrCall(lines: string[], call: (() => Promise<void>) | undefined): Promise<void> {
-  if (!call) return ipBatch(lines);
-  const argv = ['ip', '-batch', '-', ...lines.map((l) => `<<< ${l}`)];
-  try {
-    await noteCall(argv, call);
-  } catch (err) {
-    throw new CommandError(argv, 2, null, `ip: ${(err as Error).message}`);
-  }
 }
 
 /** Like ipBatch, but keeps going past failures (teardown must remove what it can). */

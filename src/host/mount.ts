@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
-import { CommandError } from '../errors';
-import { nativeTeardown, noteCall, run } from './exec';
+import { callAsTool, nativeTeardown, run } from './exec';
 import { mountsUnder, readMountsAt } from './mountinfo';
 
 export interface MountOptions {
@@ -24,13 +23,9 @@ export async function mount(source: string, target: string, opts: MountOptions =
     await run(argv);
     return;
   }
-  try {
-    await noteCall(argv, () => call(source, target, args.type, args.flags, args.data));
-  } catch (err) {
-    // What mount(8) says of EINVAL: the kernel tells which in its log.
-    const hint = (err as NodeJS.ErrnoException).code === 'EINVAL' && !args.bind ? ' (wrong filesystem type, bad option or bad superblock: see dmesg)' : '';
-    throw new CommandError(argv, 32, null, `${(err as Error).message.replace(/^mount /, '')}${hint}`);
-  }
+  // What mount(8) says of EINVAL: the kernel tells which in its log.
+  const hint = (err: NodeJS.ErrnoException) => (err.code === 'EINVAL' && !args.bind ? ' (wrong filesystem type, bad option or bad superblock: see dmesg)' : '');
+  await callAsTool(argv, 32, () => call(source, target, args.type, args.flags, args.data), (err) => `${err.message.replace(/^mount /, '')}${hint(err)}`);
 }
 
 function isRegularFile(path: string): boolean {
@@ -85,11 +80,7 @@ export async function umount(target: string, opts: { lazy?: boolean; recursive?:
     await run(argv);
     return;
   }
-  try {
-    await noteCall(argv, () => calls.umount(target, opts.lazy === true));
-  } catch (err) {
-    throw new CommandError(argv, 32, null, (err as Error).message);
-  }
+  await callAsTool(argv, 32, () => calls.umount(target, opts.lazy === true));
 }
 
 /** Unmount every mount at or below dir, deepest first; returns what it could not unmount. */

@@ -1,6 +1,6 @@
 import { SubhostError } from '../../errors';
-import { nativeNetns } from '../../host/exec';
-import { ipBatch, ipBatchForce, ipBatchOrCall, isBridge, linkExists, readIfalias } from '../../host/ip';
+import { callAsTool, nativeNetns } from '../../host/exec';
+import { ipBatch, ipBatchForce, isBridge, linkExists, readIfalias } from '../../host/ip';
 import { dropNetns, netnsExists, netnsPath } from '../../host/netns';
 import type { StepHandler } from '../plan/executor';
 import type { SubhostContext } from './context';
@@ -40,7 +40,8 @@ export const netnsAdd: StepHandler<NetnsParams, { netns: string }, SubhostContex
   async apply(p) {
     // Marked as it is made (the addon binds it to its name only once marked; ip in one process).
     const calls = nativeNetns();
-    await ipBatchOrCall(netnsBatch(p), calls && (() => calls.addNetns(netnsPath(p.netns), p.alias ?? '')));
+    if (calls) await callAsTool(['ip', 'netns', 'add', p.netns], 1, () => calls.addNetns(netnsPath(p.netns), p.alias ?? ''));
+    else await ipBatch(netnsBatch(p));
     return { netns: p.netns };
   },
   async undo(p) {
