@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { callAsTool, nativeTeardown, run } from './exec';
-import { mountsUnder, readMountsAt } from './mountinfo';
+import { mountsUnderNow } from './mountinfo';
 
 export interface MountOptions {
   type?: string;
@@ -62,7 +62,7 @@ export const GUEST_MOUNT_OPTIONS = ['nosuid', 'nodev'];
 
 /** nosuid,nodev on target and every mount below it (an rbind brings its source's submounts); ro and the rest kept. */
 export async function restrictTree(target: string): Promise<void> {
-  for (const m of mountsUnder(readMountsAt([target]), target)) await run(['mount', '-o', `remount,bind,${GUEST_MOUNT_OPTIONS.join(',')}`, m.mountPoint]);
+  for (const m of mountsUnderNow(target)) await run(['mount', '-o', `remount,bind,${GUEST_MOUNT_OPTIONS.join(',')}`, m.mountPoint]);
 }
 
 export async function makePrivate(target: string, recursive = true): Promise<void> {
@@ -86,7 +86,7 @@ export async function umount(target: string, opts: { lazy?: boolean; recursive?:
 /** Unmount every mount at or below dir, deepest first; returns what it could not unmount. */
 export async function umountTree(dir: string): Promise<string[]> {
   const failed: string[] = [];
-  for (const m of mountsUnder(readMountsAt([dir]), dir)) {
+  for (const m of mountsUnderNow(dir)) {
     try {
       await umount(m.mountPoint);
     } catch {

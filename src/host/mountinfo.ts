@@ -94,3 +94,13 @@ export function mountsUnder(entries: MountEntry[], dir: string): MountEntry[] {
 export function isMountPoint(entries: MountEntry[], dir: string): boolean {
   return entries.some((m) => m.mountPoint === dir);
 }
+
+/** Mounts at or below dir now, deepest first: only the lines of mountinfo that hold dir are parsed. */
+export function mountsUnderNow(dir: string): MountEntry[] {
+  return mountsUnder(readMountsAt([dir]), dir);
+}
+
+/** Something is mounted at path now (only the lines of mountinfo that hold it are parsed). */
+export function isMountPointNow(path: string): boolean {
+  return isMountPoint(readMountsAt([path]), path);
+}

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { run } from './exec';
 import { umount } from './mount';
-import { isMountPoint, readMountsAt } from './mountinfo';
+import { isMountPointNow } from './mountinfo';
 
 export const NETNS_DIR = '/run/netns';
 
@@ -23,8 +23,7 @@ export function listNetns(): string[] {
 
 /** The namespace's file is bound to a namespace (a file there that is not holds none). */
 export function netnsBound(name: string): boolean {
-  const path = netnsPath(name);
-  return isMountPoint(readMountsAt([path]), path);
+  return isMountPointNow(netnsPath(name));
 }
 
 /**

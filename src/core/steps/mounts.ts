@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { SubhostError } from '../../errors';
-import { isMountPoint, readMountsAt } from '../../host/mountinfo';
+import { isMountPointNow } from '../../host/mountinfo';
 import { GUEST_MOUNT_OPTIONS, mount, umountTree } from '../../host/mount';
 import type { StepHandler } from '../plan/executor';
 import { mountableType } from '../storage/partition-table';
@@ -31,7 +31,7 @@ export async function undoMount(target: string): Promise<void> {
  * stop must release first, and a refused step is not undone, so it is left alone.
  */
 export function refuseMountPoint(target: string, ctx: SubhostContext): void {
-  if (isMountPoint(readMountsAt([target]), target)) throw new SubhostError(`${target} is already a mount point (left over? \`subhost stop ${ctx.name}\` releases it)`);
+  if (isMountPointNow(target)) throw new SubhostError(`${target} is already a mount point (left over? \`subhost stop ${ctx.name}\` releases it)`);
 }
 
 /** Probed on the device itself, the bytes that are mounted: mount never guesses a type from untrusted data. */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { SubhostError } from '../../errors';
 import { BASE_PATH } from '../../host/exec';
-import { isMountPoint, readMountsAt } from '../../host/mountinfo';
+import { isMountPointNow } from '../../host/mountinfo';
 import type { ProcRef } from '../../host/proc';
 import type { StepHandler } from '../plan/executor';
 import { CgroupSet } from '../cgroups/subhost-cgroups';
@@ -52,7 +52,7 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<void> {
 export const startShell: StepHandler<StartShellParams, StartShellResult, SubhostContext> = {
   async apply(p, ctx) {
     // A resume pivots into what hibernation kept: it must still be there.
-    if (!isMountPoint(readMountsAt([p.live]), p.live)) throw new SubhostError(`${p.live} is not mounted any more (\`subhost stop ${ctx.name}\` releases the rest)`);
+    if (!isMountPointNow(p.live)) throw new SubhostError(`${p.live} is not mounted any more (\`subhost stop ${ctx.name}\` releases the rest)`);
     const tty = p.terminal === 'tty';
     const stageEnv = pid1StageEnv(p, ctx.cgroupMount, (id) => resultOf<PartitionResult>(ctx, id), ['HOME=/root', `TERM=${p.term}`, `SUBHOST_INIT_SHELL=${tty ? 'login' : 'plain'}`], tty ? 'tty' : 'new');
     const env = { PATH: BASE_PATH, LC_ALL: 'C', SHELL: '/bin/sh', SUBHOST_NAME: ctx.name, SUBHOST_ROOT: ctx.paths.root, SUBHOST_STAGE_SHELL: supervisorShell(), ...stageEnv };
