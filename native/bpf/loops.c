@@ -209,23 +209,6 @@ static walk *wanted_walk(napi_env env, napi_callback_info info, const char *usag
 
 #define BACKING_USAGE "(files: string[] of major:minor:inode, prefixes?: string[] of paths; at most 64 each)"
 
-// listLoopsBacking(files: string[], prefixes?: string[]): listLoops() of the devices whose backing
-// file is one of files, each "major:minor:inode" as LOOP_GET_STATUS64 gives them, or whose path
-// (as sysfs gives it) starts with one of prefixes. Boot asks whether its own images are attached,
-// stop which loops are NAME's (its images', or a file's under its folder); with 200 subhosts
-// running that is 400 devices to look at, and only the few wanted become objects.
-static napi_value list_loops_backing(napi_env env, napi_callback_info info) {
-  walk *w = wanted_walk(env, info, "listLoopsBacking" BACKING_USAGE);
-  if (!w) return NULL;
-  napi_value result;
-  // Nothing asked for is nothing wanted (not every device).
-  if (w->n_ids == 0 && w->n_prefixes == 0) napi_create_array(env, &result);
-  else if (collect(w) != 0) result = host_throw(env, "listLoopsBacking", ENOMEM);
-  else result = found_objects(env, w);
-  free_walk(w);
-  return result;
-}
-
 typedef struct walk_job {
   napi_async_work work;
   napi_deferred deferred;
@@ -242,26 +225,29 @@ static void walk_work(napi_env env, void *data) {
 static void walk_done(napi_env env, napi_status status, void *data) {
   walk_job *j = data;
   if (status != napi_ok && !j->err) j->err = ECANCELED;
-  if (j->err) napi_reject_deferred(env, j->deferred, error_value(env, "listLoopsBackingAsync", j->err));
+  if (j->err) napi_reject_deferred(env, j->deferred, error_value(env, "listLoopsBacking", j->err));
   else napi_resolve_deferred(env, j->deferred, found_objects(env, j->w));
   napi_delete_async_work(env, j->work);
   free_walk(j->w);
   free(j);
 }
 
-// listLoopsBackingAsync(files, prefixes?) -> Promise: listLoopsBacking's walk on a thread of
-// libuv's pool (400 devices take 10-15 ms at 200 subhosts running), while the main thread goes on
-// with the rest of boot's checks or stop's scan.
-static napi_value list_loops_backing_async(napi_env env, napi_callback_info info) {
-  walk *w = wanted_walk(env, info, "listLoopsBackingAsync" BACKING_USAGE);
+// listLoopsBacking(files: string[], prefixes?: string[]) -> Promise: listLoops() of the devices
+// whose backing file is one of files, each "major:minor:inode" as LOOP_GET_STATUS64 gives them, or
+// whose path (as sysfs gives it) starts with one of prefixes; nothing asked for, nothing wanted.
+// Boot asks whether its own images are attached, stop which loops are NAME's (its images', or a
+// file's under its folder): with 200 subhosts running, 400 devices (10-15 ms) of which one or two
+// become objects, walked on a thread of libuv's pool while the main thread goes on.
+static napi_value list_loops_backing(napi_env env, napi_callback_info info) {
+  walk *w = wanted_walk(env, info, "listLoopsBacking" BACKING_USAGE);
   if (!w) return NULL;
   walk_job *j = calloc(1, sizeof *j);
   if (!j) {
     free_walk(w);
-    return host_throw(env, "listLoopsBackingAsync", ENOMEM);
+    return host_throw(env, "listLoopsBacking", ENOMEM);
   }
   j->w = w;
-  napi_value promise = queue_promise(env, "listLoopsBackingAsync", j, walk_work, walk_done, &j->work, &j->deferred);
+  napi_value promise = queue_promise(env, "listLoopsBacking", j, walk_work, walk_done, &j->work, &j->deferred);
   if (!promise) {
     free_walk(w);
     free(j);
@@ -273,7 +259,6 @@ void register_loop_list(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"listLoops", NULL, list_loops, NULL, NULL, NULL, napi_default, NULL},
       {"listLoopsBacking", NULL, list_loops_backing, NULL, NULL, NULL, napi_default, NULL},
-      {"listLoopsBackingAsync", NULL, list_loops_backing_async, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -42,11 +42,9 @@ export interface BpfAddon {
   /**
    * listLoops() of the devices backed by one of these files (major:minor:inode, as LOOP_GET_STATUS64
    * gives them) or whose backing file's path starts with one of prefixes: sysfs read only where a
-   * prefix needs the path or the device is listed. At most 64 of each.
+   * prefix needs the path or the device is listed. At most 64 of each. Walked on libuv's pool.
    */
-  listLoopsBacking?(files: string[], prefixes?: string[]): AttachedLoop[];
-  /** listLoopsBacking's walk on a thread of libuv's pool (loops.c), the main thread free meanwhile. */
-  listLoopsBackingAsync?(files: string[], prefixes?: string[]): Promise<AttachedLoop[]>;
+  listLoopsBacking?(files: string[], prefixes?: string[]): Promise<AttachedLoop[]>;
   /** The text of a held file from offset 0 (pread, latin1); null when the read fails. */
   preadText?(fd: number): string | null;
   /** MADV_DONTNEED on this process's read-only private file mappings without a copy-on-write page; the bytes advised. */

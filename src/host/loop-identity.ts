@@ -55,8 +55,8 @@ export async function loopsBackedBy(identities: Identity[], prefixes: string[] =
   const addon = optionalAddon();
   const files = identities.map((i) => /^f:(\d+:\d+:\d+)$/.exec(i)?.[1]);
   if (typeof addon?.listLoopsBacking === 'function' && files.length <= 64 && prefixes.length <= 64 && files.every((f) => f !== undefined) && prefixes.every((p) => p.length > 0 && p.length < 4095)) {
-    const found = addon.listLoopsBackingAsync ? await addon.listLoopsBackingAsync(files as string[], prefixes) : addon.listLoopsBacking(files as string[], prefixes);
-    return found.map(attachedIdentity);
+    // On libuv's pool (an addon of stop 27 walked on this thread and returned the array: awaited alike).
+    return (await addon.listLoopsBacking(files as string[], prefixes)).map(attachedIdentity);
   }
   const wanted = new Set(identities);
   return (await listLoopIdentities()).filter((l) => wanted.has(l.identity) || prefixes.some((p) => l.backingFile.startsWith(p)));
