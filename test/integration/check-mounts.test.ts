@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
@@ -7,7 +7,7 @@ import { run } from '../../src/host/exec';
 import { linkExists } from '../../src/host/ip';
 import { listLoops } from '../../src/host/loop';
 import { isMountPoint, readMountinfo } from '../../src/host/mountinfo';
-import { netnsExists } from '../../src/host/netns';
+import { netnsExists, netnsPath } from '../../src/host/netns';
 import { isAlive, procRef, type ProcRef } from '../../src/host/proc';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, testName } from '../helpers/env';
@@ -199,6 +199,19 @@ describe('check-mounts', () => {
       await run(['ip', 'link', 'del', `${name}0`], { allowFailure: true });
     }
     expect(leftoversOf(name)).toEqual([]);
+  });
+
+  it("reports a namespace file bound to no namespace (a boot killed while the addon made it) as NAME's, and --fix removes it", () => {
+    const name = left.name;
+    writeFileSync(netnsPath(name), '');
+    try {
+      expect(checkJson().report.leftovers).toEqual([expect.objectContaining({ kind: 'netns', subhost: name, id: name })]);
+      expect(checkJson('--fix').code).toBe(0);
+      expect(netnsExists(name)).toBe(false);
+      expect(checkJson().report.leftovers).toEqual([]);
+    } finally {
+      rmSync(netnsPath(name), { force: true });
+    }
   });
 
   it('refuses bad input', () => {
