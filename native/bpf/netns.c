@@ -30,34 +30,16 @@
 typedef struct msg {
   union {
     struct nlmsghdr h;
-    char bytes[2048];
+    char bytes[1024];
   };
 } msg;
 
-static void *tail(msg *m) {
-  return m->bytes + NLMSG_ALIGN(m->h.nlmsg_len);
-}
-
 static void put(msg *m, unsigned short type, const void *data, size_t len) {
-  struct rtattr *a = tail(m);
+  struct rtattr *a = (struct rtattr *)(m->bytes + NLMSG_ALIGN(m->h.nlmsg_len));
   a->rta_type = type;
   a->rta_len = RTA_LENGTH(len);
   memcpy(RTA_DATA(a), data, len);
   m->h.nlmsg_len = NLMSG_ALIGN(m->h.nlmsg_len) + RTA_ALIGN(a->rta_len);
-}
-
-static void put_str(msg *m, unsigned short type, const char *s) {
-  put(m, type, s, strlen(s) + 1);
-}
-
-static struct ifinfomsg *link_request(msg *m, unsigned short flags) {
-  memset(m, 0, sizeof *m);
-  m->h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-  m->h.nlmsg_type = RTM_NEWLINK;
-  m->h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-  struct ifinfomsg *ifi = NLMSG_DATA(&m->h);
-  ifi->ifi_family = AF_UNSPEC;
-  return ifi;
 }
 
 /** Send one request and read its acknowledgement: 0, or the errno. */
@@ -79,19 +61,20 @@ static int request(int fd, msg *m) {
   }
 }
 
-static int route_socket(void) {
-  return socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-}
-
-/** `ip link set lo up alias ALIAS` in the caller's namespace: 0, or the errno. */
+/** `ip link set lo up alias ALIAS` in the caller's namespace (one RTM_NEWLINK): 0, or the errno. */
 static int lo_up(const char *alias) {
-  int fd = route_socket();
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) return errno;
   msg m;
-  struct ifinfomsg *ifi = link_request(&m, 0);
+  memset(&m, 0, sizeof m);
+  m.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+  m.h.nlmsg_type = RTM_NEWLINK;
+  m.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  struct ifinfomsg *ifi = NLMSG_DATA(&m.h);
+  ifi->ifi_family = AF_UNSPEC;
   ifi->ifi_flags = IFF_UP;
   ifi->ifi_change = IFF_UP;
-  put_str(&m, IFLA_IFNAME, "lo");
+  put(&m, IFLA_IFNAME, "lo", 3);
   if (alias[0]) put(&m, IFLA_IFALIAS, alias, strlen(alias));
   int err = request(fd, &m);
   close(fd);
