@@ -33,7 +33,7 @@ export async function settle(limitMs = 60_000): Promise<{ ms: number; idle: numb
 }
 
 /**
- * 6. Scale: `subhost boot` and `subhost stop` of one subhost with 0, 50 and 200 others running
+ * 6. Scale: `subhost boot` and `subhost stop` of one subhost (and `list`) with 0, 50 and 200 others running
  * (booted in batches of `--parallel 4`, then the host left to settle), and the ratio of the
  * highest level to 0: nothing in boot or stop may grow with the host's count of subhosts, links,
  * mounts or cgroups.
@@ -43,7 +43,7 @@ export async function benchScale(w: BenchWorld, runs: number, levels: number[] =
   const running: string[] = [];
   const out: Figure[] = [];
   // Per build (with --compare, the other one measures the same subhost in the same rounds, in turn).
-  const med = new Map(builds.map((b) => [b, { boot: {}, stop: {}, 'boot-cpu': {}, 'stop-cpu': {} } as Record<string, Record<number, number>>]));
+  const med = new Map(builds.map((b) => [b, { boot: {}, stop: {}, 'boot-cpu': {}, 'stop-cpu': {}, list: {} } as Record<string, Record<number, number>>]));
   try {
     for (const level of [...levels].sort((a, b) => a - b)) {
       const more: string[] = [];
@@ -52,7 +52,7 @@ export async function benchScale(w: BenchWorld, runs: number, levels: number[] =
       running.push(...more);
       const quiet = await settle();
       process.stderr.write(`scale: ${level} running; the host ${Math.round(quiet.idle * 100)} % idle after ${(quiet.ms / 1000).toFixed(1)} s\n`);
-      const m = perBuild(builds, ['boot', 'stop', 'bootCpu', 'stopCpu'] as const);
+      const m = perBuild(builds, ['boot', 'stop', 'bootCpu', 'stopCpu', 'list'] as const);
       for (let i = 0; i < runs; i++) {
         for (const b of inTurn(builds, i)) {
           const x = m.get(b)!;
@@ -62,6 +62,8 @@ export async function benchScale(w: BenchWorld, runs: number, levels: number[] =
           x.stop.push(stopped.ms);
           x.bootCpu.push(booted.cpuMs);
           x.stopCpu.push(stopped.cpuMs);
+          // After the stop, so that boot and stop follow each other as in the other sections.
+          x.list.push(must(buildArgv(b.bin, 'list'), w.env).ms);
         }
       }
       for (const b of builds) {
@@ -72,6 +74,7 @@ export async function benchScale(w: BenchWorld, runs: number, levels: number[] =
           // CPU of the command and its children: what grows with the count, without the host's other load.
           'boot-cpu': figure(`scale-boot-cpu-${level}${b.suffix}`, `CPU of \`subhost boot\` with ${level} running${b.note}`, 'ms', x.bootCpu),
           'stop-cpu': figure(`scale-stop-cpu-${level}${b.suffix}`, `CPU of \`subhost stop\` with ${level} running${b.note}`, 'ms', x.stopCpu),
+          list: figure(`scale-list-${level}${b.suffix}`, `\`subhost list\` with ${level} subhosts running${b.note}`, 'ms', x.list),
         };
         for (const [key, f] of Object.entries(figs)) med.get(b)![key][level] = f.median;
         out.push(...Object.values(figs));
@@ -89,6 +92,8 @@ export async function benchScale(w: BenchWorld, runs: number, levels: number[] =
         out.push(figure(`scale-${op}-ratio${b.suffix}`, `\`subhost ${op}\` at ${hi} running / at ${lo} (medians)${b.note}`, 'x', [x[op][hi] / x[op][lo]], b.suffix ? undefined : 1.2));
         out.push(figure(`scale-${op}-cpu-ratio${b.suffix}`, `CPU of \`subhost ${op}\` at ${hi} running / at ${lo} (medians)${b.note}`, 'x', [x[`${op}-cpu`][hi] / x[`${op}-cpu`][lo]], b.suffix ? undefined : 1.2));
       }
+      // list shows every subhost, so it grows with them: what each running one adds is the figure.
+      out.push(figure(`scale-list-per-subhost${b.suffix}`, `\`subhost list\`: each running subhost adds (medians, ${lo} to ${hi})${b.note}`, 'ms', [(x.list[hi] - x.list[lo]) / (hi - lo)]));
     }
   }
   return out;

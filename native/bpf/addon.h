@@ -39,4 +39,5 @@ void register_teardown_calls(napi_env env, napi_value exports);
 void register_loop_attach(napi_env env, napi_value exports);
 void register_mount_call(napi_env env, napi_value exports);
 void register_netns_call(napi_env env, napi_value exports);
+void register_netns_addresses(napi_env env, napi_value exports);
 void register_blkid_calls(napi_env env, napi_value exports);

@@ -148,6 +148,18 @@ export function netnsCalls(): NetnsCalls | undefined {
   return typeof a?.addNetns === 'function' ? (a as NetnsCalls) : undefined;
 }
 
+/** What netns-addrs.c exports: `ip -n NAME addr show`'s netlink dump, in each namespace in turn on one thread of its own. */
+export interface NetnsAddressCalls {
+  /** For each namespace file, its addresses as lines "IFNAME FAMILY LOCAL PREFIXLEN SCOPE", or an Error (.code) where it cannot be entered. */
+  netnsAddresses(paths: string[]): Promise<(string | Error)[]>;
+}
+
+/** The addon's address call, or undefined when it is not built, older than netns-addrs.c, or SUBHOST_SPAWN=node. */
+export function netnsAddressCalls(): NetnsAddressCalls | undefined {
+  const a = optionalAddon() as Partial<NetnsAddressCalls> | undefined;
+  return typeof a?.netnsAddresses === 'function' ? (a as NetnsAddressCalls) : undefined;
+}
+
 /** What blkid.c exports: partx --show's and blkid -p's libblkid calls, on a thread of the pool. */
 export interface BlkidCalls {
   /** partx's NR, START and SECTORS (512-byte sectors) and the last one's SCHEME; scheme '' and no partitions where partx fails. */

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { run } from './exec';
+import { noteCall, nativeNetnsAddresses, run } from './exec';
 
 export interface AddrInfo {
   ifname: string;
@@ -22,6 +22,34 @@ export async function ipBatchForce(lines: string[]): Promise<string> {
 export async function listAddrs(netns?: string): Promise<AddrInfo[]> {
   const { stdout } = await run(['ip', ...(netns ? ['-n', netns] : []), '-json', 'addr', 'show']);
   return stdout.trim() ? (JSON.parse(stdout) as AddrInfo[]) : [];
+}
+
+/** The addon's lines "IFNAME FAMILY LOCAL PREFIXLEN SCOPE" as `ip -json addr show` gives them (links without an address left out). */
+export function addrsFromLines(text: string): AddrInfo[] {
+  const byName = new Map<string, AddrInfo>();
+  for (const line of text.split('\n')) {
+    const [ifname, family, local, prefixlen, scope] = line.split(' ');
+    if (!scope) continue;
+    let link = byName.get(ifname);
+    if (!link) byName.set(ifname, (link = { ifname, addr_info: [] }));
+    link.addr_info!.push({ family, local, prefixlen: Number(prefixlen), scope });
+  }
+  return [...byName.values()];
+}
+
+/**
+ * The addresses inside each of the named namespaces (undefined where one cannot be entered: it went
+ * away meanwhile): one netlink dump in each, on one thread of the addon's, not an `ip -n` process each.
+ */
+export async function listAddrsIn(names: string[]): Promise<Map<string, AddrInfo[] | undefined>> {
+  const calls = nativeNetnsAddresses();
+  if (!calls) {
+    const each = await Promise.all(names.map((n) => listAddrs(n).catch(() => undefined)));
+    return new Map(names.map((n, i) => [n, each[i]]));
+  }
+  if (!names.length) return new Map();
+  const texts = await noteCall(['ip', '-n', names.length === 1 ? names[0] : `(${names.length} namespaces)`, 'addr', 'show'], () => calls.netnsAddresses(names.map((n) => `/run/netns/${n}`)));
+  return new Map(names.map((n, i) => [n, typeof texts[i] === 'string' ? addrsFromLines(texts[i] as string) : undefined]));
 }
 
 /** Read from sysfs: no process, and true only for a bridge (not any link). */

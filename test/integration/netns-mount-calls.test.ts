@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isOurNetns } from '../../src/core/inspect/resources';
 import { netnsAdd, netnsBatch } from '../../src/core/steps/network';
-import { netnsCalls } from '../../src/host/bpf-addon';
+import { netnsAddressCalls, netnsCalls } from '../../src/host/bpf-addon';
 import { observeSpawns, run, type SpawnKind } from '../../src/host/exec';
-import { ipBatch, waitLinksGone } from '../../src/host/ip';
+import { ipBatch, listAddrs, listAddrsIn, waitLinksGone, type AddrInfo } from '../../src/host/ip';
 import { mount } from '../../src/host/mount';
 import { mountsUnder, readMountinfo } from '../../src/host/mountinfo';
 import { dropNetns, netnsBound, netnsPath } from '../../src/host/netns';
@@ -166,6 +166,40 @@ describe('the addon\'s network namespace', () => {
     expect(() => calls.addNetns('/run/netns/none', 'a\0b')).toThrow(/Invalid argument/);
     expect(() => calls.addNetns('relative', 'a')).toThrow(/Invalid argument/);
     expect(existsSync('/run/netns/none')).toBe(false);
+  });
+});
+
+// `list` and `status` read each running subhost's addresses (netns-addrs.c), as `ip -n NAME addr show` gives them.
+describe('the addresses inside namespaces, by the addon', () => {
+  const made: string[] = [];
+  afterAll(async () => {
+    for (const ns of made) await dropNetns(ns).catch(() => undefined);
+  });
+  const fields = (links: AddrInfo[]) =>
+    links.flatMap((l) => (l.addr_info ?? []).map((a) => `${l.ifname} ${a.family} ${a.local}/${a.prefixlen} ${a.scope}`)).sort();
+
+  it('answers for every namespace in one call what ip answers for each, without a process', async () => {
+    const [a, b] = [testName('aa'), testName('ab')];
+    made.push(a, b);
+    await ipBatch([`netns add ${a}`, `netns add ${b}`]);
+    await ipBatch([`link add ${a}x netns ${a} type veth peer name eth0 netns ${b}`]);
+    const inA = ['link set lo up', `addr add 10.213.9.1/24 dev ${a}x`, `addr add 10.213.9.7/24 dev ${a}x`, `addr add 10.213.10.1 peer 10.213.10.2/32 dev ${a}x`, `addr add fd00:213::1/64 dev ${a}x nodad`, `link set ${a}x up`];
+    await run(['ip', '-n', a, '-batch', '-'], { input: inA.join('\n') + '\n' });
+    await run(['ip', '-n', b, '-batch', '-'], { input: 'addr add 10.213.9.2/24 dev eth0\nlink set eth0 up\n' });
+    seen.length = 0;
+    const got = await listAddrsIn([a, b, testName('an')]);
+    expect(seen.map((s) => s.kind)).toEqual(['call']);
+    for (const ns of [a, b]) expect(fields(got.get(ns)!)).toEqual(fields(await listAddrs(ns)));
+    expect(fields(got.get(a)!)).toEqual(expect.arrayContaining([`${a}x inet 10.213.9.7/24 global`, `${a}x inet 10.213.10.1/32 global`, 'lo inet 127.0.0.1/8 host']));
+    expect(got.get(testName('an'))).toBeUndefined();
+    expect(await listAddrsIn([])).toEqual(new Map());
+  });
+
+  it('refuses what is not a list of absolute paths', () => {
+    const calls = netnsAddressCalls()!;
+    expect(() => calls.netnsAddresses('/run/netns/x' as never)).toThrow(/Invalid argument/);
+    expect(() => calls.netnsAddresses(['relative'])).toThrow(/Invalid argument/);
+    expect(() => calls.netnsAddresses(['/run/netns/a\0b'])).toThrow(/Invalid argument/);
   });
 });
 

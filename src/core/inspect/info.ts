@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { listAddrs } from '../../host/ip';
+import { listAddrsIn } from '../../host/ip';
 import { startToEpochMs } from '../../host/proc';
 import { loadConfig } from '../config';
 import type { SubhostConfig } from '../config/types';
@@ -127,8 +127,8 @@ async function keptOf(rt: Runtime, rec: StateRecord): Promise<SubhostInfo['kept'
   return found.map((r) => ({ kind: r.kind, id: r.id, ...(r.detail ? { detail: r.detail } : {}) }));
 }
 
-/** What is known of NAME without touching anything: its record, or else its config; usage: add its usage snapshot (status). */
-export async function describe(rt: Runtime, name: string, opts: { usage?: boolean; view?: HostView } = {}): Promise<SubhostInfo> {
+/** What is known of NAME without touching anything: its record, or else its config; usage: add its usage snapshot (status); withoutAddresses: the caller adds them (describeAll, for all at once). */
+export async function describe(rt: Runtime, name: string, opts: { usage?: boolean; view?: HostView; withoutAddresses?: boolean } = {}): Promise<SubhostInfo> {
   const { record: rec, derived: d } = known(rt, name, opts.view);
   const info: SubhostInfo = { name, state: d.state, kind: 'unknown', disks: [], interfaces: [], warnings: [] };
   if (d.busy) info.busy = d.busy;
@@ -149,22 +149,29 @@ export async function describe(rt: Runtime, name: string, opts: { usage?: boolea
     }
   }
   if (opts.usage && info.state !== 'stopped') info.usage = subhostUsage(rt, name);
-  if (info.state === 'running' && info.interfaces.length) {
-    try {
-      const addrs = await listAddrs(name);
-      for (const i of info.interfaces) {
-        const a = addrs.find((x) => x.ifname === i.inside);
-        i.addresses = (a?.addr_info ?? []).filter((x) => x.scope !== 'link').map((x) => `${x.local}/${x.prefixlen}`);
-      }
-    } catch {
-      /* the namespace went away meanwhile */
+  if (!opts.withoutAddresses) await addAddresses([info]);
+  return info;
+}
+
+/** The addresses inside each running subhost's namespace, on its interfaces: one dump per namespace, all in one call. */
+async function addAddresses(infos: SubhostInfo[]): Promise<void> {
+  const running = infos.filter((i) => i.state === 'running' && i.interfaces.length);
+  if (!running.length) return;
+  const byName = await listAddrsIn(running.map((i) => i.name));
+  for (const info of running) {
+    const addrs = byName.get(info.name);
+    if (!addrs) continue; // the namespace went away meanwhile
+    for (const i of info.interfaces) {
+      const a = addrs.find((x) => x.ifname === i.inside);
+      i.addresses = (a?.addr_info ?? []).filter((x) => x.scope !== 'link').map((x) => `${x.local}/${x.prefixlen}`);
     }
   }
-  return info;
 }
 
 export async function describeAll(rt: Runtime): Promise<SubhostInfo[]> {
   // One reading of the supervisors and mounts for all: a list of N stopped subhosts read them once, not N times.
   const view: HostView = {};
-  return Promise.all(subhostNames(rt).map((n) => describe(rt, n, { view })));
+  const infos = await Promise.all(subhostNames(rt).map((n) => describe(rt, n, { view, withoutAddresses: true })));
+  await addAddresses(infos);
+  return infos;
 }
