@@ -1,9 +1,9 @@
 #!/bin/sh
-# pid1-stage: become a subhost's PID 1, by way of unshare's fork. Joins the subhost's cgroups and
-# network namespace, makes new mount, PID, UTS, IPC and cgroup namespaces, drops capabilities (the
-# bounding set reduced, the inheritable and ambient sets emptied), and hands over to pivot-exec.pl,
-# which pivots into the root filesystem, detaches the host's root, makes the guest's filesystems and
-# only then runs subhost-init with the guest's own /bin/sh. subhost-init is never written into the
+# pid1-stage: become a subhost's PID 1, by way of unshare's fork. Joins the subhost's cgroups, makes
+# new mount, PID, UTS, IPC and cgroup namespaces, and hands over to pivot-exec.pl, which joins the
+# subhost's network namespace, drops capabilities (the bounding set reduced, the inheritable and
+# ambient sets emptied), pivots into the root filesystem, detaches the host's root, makes the guest's
+# filesystems and only then runs subhost-init with the guest's own /bin/sh. subhost-init is never written into the
 # guest: its text is passed. Run by the supervisor of `subhost boot` (in the background, console to
 # the log) and by `subhost start` (in the foreground, on the caller's terminal or pipe).
 #
@@ -11,9 +11,10 @@
 #   SUBHOST_CGROUP_PROCS  cgroup.procs of the subhost's cgroups (v2, and v1 on hybrid hosts)
 #   SUBHOST_NETNS         /run/netns/NAME
 #   SUBHOST_LIVE          the mounted root filesystem to pivot into
-#   SUBHOST_SETPRIV       setpriv's capability arguments for the guest (space-separated words)
+#   SUBHOST_CAPS_DROP     the capabilities' numbers to drop from the bounding set (comma-separated)
 #   SUBHOST_PIVOT         share/pivot-exec.pl; SUBHOST_INIT  share/subhost-init
-#   SUBHOST_SYSCALLS      "PIVOT_ROOT UMOUNT2 MOUNT MKNODAT SETHOSTNAME": their numbers on this architecture
+#   SUBHOST_SYSCALLS      "PIVOT_ROOT UMOUNT2 MOUNT MKNODAT SETHOSTNAME SETNS PRCTL CAPGET CAPSET": their
+#                         numbers on this architecture
 #   SUBHOST_INIT_ENV      environment of PID 1 (space-separated NAME=value words): pivot-exec.pl
 #                         makes it PID 1's whole environment, and SIGINT and SIGQUIT its defaults
 #   SUBHOST_SESSION       optional: "new" makes PID 1 a session leader; "tty" also makes stdin
@@ -38,9 +39,8 @@ esac
 # Every program up to pivot-exec.pl is the host's, started while the host's root is ours, with our
 # environment (LC_ALL=C); pivot-exec.pl gives PID 1 its own (SUBHOST_INIT_ENV) and default SIGINT
 # and SIGQUIT (ignored here when the supervisor's shell ran us in the background), which env(1) did
-# in an exec of its own.
-# shellcheck disable=SC2086 # SUBHOST_SETPRIV, SUBHOST_SYSCALLS and session are lists of words by design
-exec nsenter --net="$SUBHOST_NETNS" -- \
-	unshare --fork --kill-child --pid --mount --uts --ipc --cgroup --propagation private -- \
-	$session setpriv $SUBHOST_SETPRIV -- \
-	perl "$SUBHOST_PIVOT" "$SUBHOST_LIVE" "$SUBHOST_INIT" $SUBHOST_SYSCALLS
+# in an exec of its own. It also makes nsenter --net's setns and setpriv's prctl and capset calls:
+# each of those was an exec of its own (3-5 ms apiece on the development VM).
+# shellcheck disable=SC2086 # SUBHOST_SYSCALLS and session are lists of words by design
+exec unshare --fork --kill-child --pid --mount --uts --ipc --cgroup --propagation private -- \
+	$session perl "$SUBHOST_PIVOT" "$SUBHOST_LIVE" "$SUBHOST_INIT" "$SUBHOST_NETNS" "$SUBHOST_CAPS_DROP" $SUBHOST_SYSCALLS

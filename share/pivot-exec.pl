@@ -1,6 +1,7 @@
 # pivot-exec: the last host program on the way into a subhost (share/pid1-stage.sh runs it as PID 1
 # of the new namespaces), and the first part of subhost-init. In this one process, with no exec in
-# between, it pivots into the guest's root, detaches the host's root, makes the guest's filesystems
+# between, it joins the subhost's network namespace and drops capabilities (what nsenter --net and
+# setpriv did in an exec each), pivots into the guest's root, detaches the host's root, makes the guest's filesystems
 # (/proc, /sys, /dev and its nodes, devpts, /dev/shm, the protections of /proc and /sys, /run) and
 # its host name with mount(2), mknod(2) and sethostname(2), and only then runs the guest's /bin/sh on
 # subhost-init's text (`sh -c 'eval ...' subhost-init`): no file of the guest is run, and no library
@@ -10,8 +11,11 @@
 # Debian; util-linux has no tool that pivots, detaches and execs in one process. Nothing is loaded
 # after the pivot (the host's perl library is out of reach then): no module, no %! (Errno).
 #
-# Usage: perl pivot-exec.pl ROOT INIT PIVOT_ROOT_NR UMOUNT2_NR MOUNT_NR MKNODAT_NR SETHOSTNAME_NR
+# Usage: perl pivot-exec.pl ROOT INIT NETNS CAPS PIVOT_ROOT_NR UMOUNT2_NR MOUNT_NR MKNODAT_NR
+#        SETHOSTNAME_NR SETNS_NR PRCTL_NR CAPGET_NR CAPSET_NR
 #   ROOT  the guest's mounted root filesystem; INIT  the host's share/subhost-init (read before the pivot)
+#   NETNS  the network namespace's file (/run/netns/NAME)
+#   CAPS  the capabilities' numbers to drop from the bounding set, comma-separated (src/core/guest/capabilities.ts)
 #   *_NR  the syscall numbers on this architecture (src/core/guest/pivot.ts)
 # Environment: SUBHOST_INIT_ENV, PID 1's whole environment (NAME=value words; nothing else of ours
 # reaches the guest), of which it reads and drops SUBHOST_INIT_HOSTNAME, _DEVICES, _TUN, _READONLY,
@@ -20,9 +24,34 @@ use strict;
 # Warnings on without warnings.pm, whose loading was two thirds of this script's start-up.
 BEGIN { $^W = 1 }
 
-my ($root, $init, $pivot_nr, $umount2_nr, $mount_nr, $mknodat_nr, $sethostname_nr) = @ARGV;
-die "pivot-exec: usage: ROOT INIT PIVOT_ROOT_NR UMOUNT2_NR MOUNT_NR MKNODAT_NR SETHOSTNAME_NR\n" unless defined $sethostname_nr;
+my ($root, $init, $netns, $caps, $pivot_nr, $umount2_nr, $mount_nr, $mknodat_nr, $sethostname_nr, $setns_nr, $prctl_nr, $capget_nr, $capset_nr) = @ARGV;
+die "pivot-exec: usage: ROOT INIT NETNS CAPS PIVOT_ROOT_NR UMOUNT2_NR MOUNT_NR MKNODAT_NR SETHOSTNAME_NR SETNS_NR PRCTL_NR CAPGET_NR CAPSET_NR\n"
+  unless defined $capset_nr && $caps =~ /\A[0-9]+(?:,[0-9]+)*\z/;
 $| = 1;
+
+# nsenter --net: the subhost's network namespace, joined before /sys is mounted (sysfs shows the
+# mounter's namespace's interfaces).
+my $CLONE_NEWNET = 0x40000000;
+open(my $ns, '<', $netns) or die "pivot-exec: cannot open $netns: $!\n";
+syscall($setns_nr + 0, fileno($ns) + 0, $CLONE_NEWNET) == 0 or die "pivot-exec: cannot enter the network namespace $netns: $!\n";
+close($ns);
+
+# setpriv --bounding-set -CAP,... --inh-caps=-all --ambient-caps=-all. We keep what we hold (the
+# pivot and the mounts need it); the guest's /bin/sh, exec'd by root, gets the bounding set only,
+# since the inheritable and ambient sets (which would bring back any capability, as root's files
+# have full inheritable sets) are empty.
+my ($PR_CAPBSET_DROP, $PR_CAP_AMBIENT, $PR_CAP_AMBIENT_CLEAR_ALL, $CAP_V3) = (24, 47, 4, 0x20080522);
+for my $cap (split /,/, $caps) {
+	syscall($prctl_nr + 0, $PR_CAPBSET_DROP, $cap + 0, 0, 0, 0) == 0 or die "pivot-exec: cannot drop capability $cap from the bounding set: $!\n";
+}
+# Version 3: effective, permitted, inheritable of capabilities 0-31, then the same of 32-63.
+my $header = pack('LL', $CAP_V3, 0);
+my $sets = "\0" x 24;
+syscall($capget_nr + 0, $header, $sets) == 0 or die "pivot-exec: cannot read our capabilities: $!\n";
+my @set = unpack('L6', $sets);
+@set[2, 5] = (0, 0);
+syscall($capset_nr + 0, $header, pack('L6', @set)) == 0 or die "pivot-exec: cannot empty the inheritable set: $!\n";
+syscall($prctl_nr + 0, $PR_CAP_AMBIENT, $PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0 or die "pivot-exec: cannot empty the ambient set: $!\n";
 
 # PID 1's environment is SUBHOST_INIT_ENV's words and nothing else. A background job of a
 # non-interactive shell (the supervisor's) ignores SIGINT and SIGQUIT, and a shell cannot trap what

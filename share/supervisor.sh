@@ -24,7 +24,7 @@ for procs in $SUBHOST_MONITOR_PROCS; do
 	echo $$ >"$procs"
 done
 
-# The stage in a subshell of ours (a fork, not a shell's exec); it ends by exec'ing nsenter.
+# The stage in a subshell of ours (a fork, not a shell's exec); it ends by exec'ing unshare.
 (. "$SUBHOST_STAGE") >"$SUBHOST_FIFO" 2>&1 </dev/null &
 child=$!
 exec 3>&-

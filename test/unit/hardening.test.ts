@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hardeningLines } from '../../src/cli/format/hardening';
-import { boundingSetArg, capabilitiesInMask, CAPABILITY_NAMES, DROPPED_CAPABILITIES, KEPT_CAPABILITIES, setprivArgs } from '../../src/core/guest/capabilities';
+import { boundingSetArg, capabilitiesInMask, CAPABILITY_NAMES, droppedCapabilityNumbers, DROPPED_CAPABILITIES, KEPT_CAPABILITIES, setprivArgs } from '../../src/core/guest/capabilities';
 import { validateConfig } from '../../src/core/config/validate';
 import { deviceControl, deviceRules, parseDevicesList, v1Rule } from '../../src/core/cgroups/devices';
 import { protectionEnv, PROTECTED_PATHS } from '../../src/core/guest/hardening';
@@ -45,6 +45,8 @@ describe('capabilities', () => {
     }
     expect(KEPT_CAPABILITIES.map((c) => c.cap)).toEqual(['sys_admin', 'net_admin', 'sys_boot', 'mknod']);
     expect(setprivArgs()).toEqual(['--bounding-set', boundingSetArg(), '--inh-caps=-all', '--ambient-caps=-all']);
+    // What pivot-exec.pl drops for PID 1: the same capabilities, by number (linux/capability.h).
+    expect(droppedCapabilityNumbers()).toBe('16,17,25,33,32,34,35,36,30,2');
   });
 
   it('reads a CapBnd mask', () => {

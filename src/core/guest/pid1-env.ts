@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { netnsPath } from '../../host/netns';
 import { CgroupSet } from '../cgroups/subhost-cgroups';
-import { setprivArgs } from './capabilities';
+import { droppedCapabilityNumbers } from './capabilities';
 import { protectionEnv } from './hardening';
 import { pivotSyscalls } from './pivot';
 import { shareDir } from './share';
@@ -39,7 +39,7 @@ export function pid1StageEnv(p: Pid1Params, cgroupMount: string, numbers: Device
     SUBHOST_CGROUP_PROCS: CgroupSet.at(cgroupMount, p.cgroup).procsFiles().join(' '),
     SUBHOST_NETNS: netnsPath(p.netns),
     SUBHOST_LIVE: p.live,
-    SUBHOST_SETPRIV: setprivArgs().join(' '),
+    SUBHOST_CAPS_DROP: droppedCapabilityNumbers(),
     SUBHOST_PIVOT: join(shareDir(), 'pivot-exec.pl'),
     SUBHOST_INIT: join(shareDir(), 'subhost-init'),
     SUBHOST_SYSCALLS: pivotSyscalls(),
