@@ -40,4 +40,5 @@ void register_loop_attach(napi_env env, napi_value exports);
 void register_mount_call(napi_env env, napi_value exports);
 void register_netns_call(napi_env env, napi_value exports);
 void register_netns_addresses(napi_env env, napi_value exports);
+void register_veth_calls(napi_env env, napi_value exports);
 void register_blkid_calls(napi_env env, napi_value exports);

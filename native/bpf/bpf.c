@@ -243,6 +243,7 @@ static napi_value init(napi_env env, napi_value exports) {
   register_mount_call(env, exports);
   register_netns_call(env, exports);
   register_netns_addresses(env, exports);
+  register_veth_calls(env, exports);
   register_blkid_calls(env, exports);
   return exports;
 }

@@ -148,6 +148,20 @@ export function netnsCalls(): NetnsCalls | undefined {
   return typeof a?.addNetns === 'function' ? (a as NetnsCalls) : undefined;
 }
 
+/** What veth.c exports: `ip -batch`'s two requests for a veth pair, on a thread of the pool. */
+export interface VethCalls {
+  /** The pair, down: host (with hostMac) here, inside (with mac) in the namespace at netnsPath; rejects with .code (EEXIST). */
+  addVeth(netnsPath: string, host: string, hostMac: string, inside: string, mac: string): Promise<void>;
+  /** The host end marked with alias, enslaved to bridge and up, in one request; rejects with .code. */
+  markVeth(host: string, alias: string, bridge: string): Promise<void>;
+}
+
+/** The addon's veth calls, or undefined when it is not built or older than veth.c. */
+export function vethCalls(): VethCalls | undefined {
+  const a = optionalAddon() as Partial<VethCalls> | undefined;
+  return typeof a?.addVeth === 'function' && typeof a.markVeth === 'function' ? (a as VethCalls) : undefined;
+}
+
 /** What netns-addrs.c exports: `ip -n NAME addr show`'s netlink dump, in each namespace in turn on one thread of its own. */
 export interface NetnsAddressCalls {
   /** For each namespace file, its addresses as lines "IFNAME FAMILY LOCAL PREFIXLEN SCOPE", or an Error (.code) where it cannot be entered. */

@@ -1,6 +1,6 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { CommandError } from '../errors';
-import { blkidCalls, netnsAddressCalls, netnsCalls, spawnCalls, teardownCalls, type BlkidCalls, type NetnsAddressCalls, type NetnsCalls, type SpawnCalls, type TeardownCalls } from './bpf-addon';
+import { blkidCalls, netnsAddressCalls, netnsCalls, spawnCalls, teardownCalls, vethCalls, type BlkidCalls, type NetnsAddressCalls, type NetnsCalls, type SpawnCalls, type TeardownCalls, type VethCalls } from './bpf-addon';
 import { type Finish, startNative } from './spawn-native';
 
 export interface RunOptions {
@@ -56,6 +56,11 @@ export function nativeTeardown(): TeardownCalls | undefined {
 /** The addon's `ip netns add` where run() uses the addon (SUBHOST_SPAWN=node: ip, as without it). */
 export function nativeNetns(): NetnsCalls | undefined {
   return nativeSpawn() ? netnsCalls() : undefined;
+}
+
+/** The addon's veth requests where run() uses the addon (SUBHOST_SPAWN=node: `ip -batch`, as without it). */
+export function nativeVeths(): VethCalls | undefined {
+  return nativeSpawn() ? vethCalls() : undefined;
 }
 
 /** The addon's address dumps in namespaces where run() uses the addon (SUBHOST_SPAWN=node: `ip -n`, as without it). */

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bootPlan } from '../../src/core/lifecycle/boot';
@@ -6,7 +7,9 @@ import { Paths } from '../../src/core/state/paths';
 import { readState } from '../../src/core/state/records';
 import { SUBHOST_HANDLERS } from '../../src/core/steps/handlers';
 import { run } from '../../src/host/exec';
+import { linkExists, readIfalias } from '../../src/host/ip';
 import { isAlive } from '../../src/host/proc';
+import { readFileOr } from '../../src/host/read-file';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost, type DiskSubhost } from '../helpers/fixtures';
@@ -97,6 +100,25 @@ describe('crash recovery', () => {
     const beside = [`loop:${sub.disk2}`, 'disk:vdb1', 'netns', 'veths', 'cgroup', 'devices'];
     expect(applied.filter((id) => id !== `loop:${sub.disk1}` && id !== 'disk:vda1').every((id) => beside.includes(id))).toBe(true);
     await expectFailedThenCleanedByStop('boot');
+  });
+
+  // The pair goes with the namespace stop drops; one that something outside still holds keeps the
+  // pair, and only stop's deletion removes the host end: it must count the unmarked end as NAME's.
+  it.each([false, true])('boot killed between a veth pair and its mark (two requests): stop releases the unmarked host end (namespace held outside: %s)', async (held) => {
+    const host = `${sub.name}0`;
+    const r = killedAt(['boot', sub.name], 'boot:veths:added');
+    expect(r.code, r.stderr).toBeNull();
+    expect(readIfalias(host)).toBe('');
+    const holder = held ? spawn('nsenter', [`--net=/run/netns/${sub.name}`, '--', 'sleep', '60'], { stdio: 'ignore' }) : undefined;
+    try {
+      if (holder) await waitFor('the holder to run in the namespace', () => readFileOr(`/proc/${holder.pid}/comm`)?.trim() === 'sleep', 5000);
+      await expectFailedThenCleanedByStop('boot');
+      expect(linkExists(host)).toBe(false);
+    } finally {
+      holder?.kill('SIGKILL');
+    }
+    expect(ok(['boot', sub.name], { root }).code).toBe(0);
+    expect(readIfalias(host)).toBe(`subhost:${sub.name}`);
   });
 
   it.each(['stop:marked', 'stop:killed', 'stop:network', 'stop:undone', 'stop:swept'])('stop killed at %s', async (point) => {

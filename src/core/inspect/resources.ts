@@ -43,6 +43,12 @@ export interface Scope {
   spare?: number[];
   /** The record says subhost made netns NAME: it is ours without asking for the mark on its lo. */
   ourNetns?: boolean;
+  /**
+   * The record has NAME's namespace made and its veths not (boot's veths step begun, perhaps, when it
+   * was killed): a host link named as boot names them with no alias yet is NAME's, as the step's own
+   * undo counts it (boot refused to start while one existed). Its mark is a second request.
+   */
+  unmarkedLinks?: boolean;
   /** Loop devices NAME's record says it attached: its own, when their backing file is one of its images. */
   recordedLoops?: string[];
   /**
@@ -67,6 +73,7 @@ export function recordScope(rec: StateRecord, paths: Paths): Scope {
     images: imagesOf(rec.config, recordedLayout(rec, paths)),
     // Recorded as made by us: no need to ask the namespace for our mark (one process less).
     ourNetns: rec.applied.some((a) => a.kind === 'netns'),
+    unmarkedLinks: rec.applied.some((a) => a.kind === 'netns') && !rec.applied.some((a) => a.kind === 'veths'),
     recordedLoops: recordedLoops(rec),
   };
 }
@@ -89,18 +96,21 @@ export function nameCandidates(links: readonly string[], name: string): string[]
 }
 
 /**
- * Host interfaces of NAME: those named as boot names them that carry our alias. boot sets it in
- * the same `ip` process that creates the link, so a link of that name without it is someone
- * else's and is left alone.
+ * Host interfaces of NAME: those named as boot names them that carry our alias. A link of that name
+ * without it is someone else's and is left alone, unless unmarked (Scope.unmarkedLinks) says boot
+ * was making NAME's veths: boot marks a pair right after making it, in a second request.
  */
-export function subhostLinks(name: string): string[] {
+export function subhostLinks(name: string, unmarked = false): string[] {
   let links: string[];
   try {
     links = readdirSync('/sys/class/net');
   } catch {
     return [];
   }
-  return nameCandidates(links, name).filter((l) => readIfalias(l) === linkAlias(name));
+  return nameCandidates(links, name).filter((l) => {
+    const alias = readIfalias(l);
+    return alias === linkAlias(name) || (unmarked && alias === '');
+  });
 }
 
 /**
@@ -145,7 +155,7 @@ export async function findResources(rt: Runtime, name: string, scope: Scope): Pr
     if (!recorded.has(l.dev) && loopHeldElsewhere(l, (claims ??= claimsOfOthers(rt.paths, name)), mountDirs, (all ??= readMountinfo()))) continue;
     found.push(loopResource(name, l));
   }
-  for (const link of subhostLinks(name)) found.push({ kind: 'veth', subhost: name, id: link });
+  for (const link of subhostLinks(name, scope.unmarkedLinks)) found.push({ kind: 'veth', subhost: name, id: link });
   if (netnsExists(name) && (scope.ourNetns || (await isOurNetns(name)))) found.push({ kind: 'netns', subhost: name, id: name });
   for (const c of set.existing()) found.push({ kind: 'cgroup', subhost: name, id: c.path });
   for (const c of monitorCgroupSet(rt.cgroupMount, name).existing()) found.push({ kind: 'cgroup', subhost: name, id: c.path, detail: 'its supervisor\'s' });

@@ -1,5 +1,6 @@
 import { SubhostError } from '../../errors';
-import { callAsTool, nativeNetns } from '../../host/exec';
+import { callAsTool, nativeNetns, nativeVeths } from '../../host/exec';
+import { crashPoint } from '../lifecycle/test-hooks';
 import { ipBatch, ipBatchForce, isBridge, linkExists, readIfalias } from '../../host/ip';
 import { dropNetns, netnsExists, netnsPath } from '../../host/netns';
 import type { StepHandler } from '../plan/executor';
@@ -74,8 +75,18 @@ export const vethsAdd: StepHandler<VethsParams, { hosts: string[] }, SubhostCont
     }
   },
   async apply(p) {
-    // ip, in a process of its own: a boot killed meanwhile still gets the host end marked.
-    await ipBatch(vethBatch(p));
+    const calls = nativeVeths();
+    if (!calls) await ipBatch(vethBatch(p));
+    else {
+      // vethBatch's two requests per link, without ip's process. A boot killed between them leaves an
+      // unmarked host end whose peer is inside NAME's namespace: the pair goes with it (stop drops it).
+      for (const l of p.links) {
+        const [add, mark] = vethBatch({ ...p, links: [l] }).map((line) => ['ip', ...line.split(' ')]);
+        await callAsTool(add, 2, () => calls.addVeth(netnsPath(p.netns), l.host, l.hostMac, l.inside, l.mac));
+        crashPoint(process.env, 'boot:veths:added');
+        await callAsTool(mark, 2, () => calls.markVeth(l.host, p.alias, l.bridge));
+      }
+    }
     return { hosts: p.links.map((l) => l.host) };
   },
   async undo(p) {
