@@ -1,4 +1,5 @@
 import { asSubhostError, type SubhostError } from '../errors';
+import { writeFd } from './std-streams';
 
 /**
  * Run fn for every name, `concurrency` at a time (a batch: `subhost boot a b c`). Every name
@@ -24,6 +25,6 @@ export async function forEachName(names: string[], concurrency: number, fn: (nam
 /** One name: rethrow as is (one line, exit code of the error). Several: one line per failure. */
 export function finish(names: string[], failures: { name: string; error: SubhostError }[]): number {
   if (names.length === 1 && failures.length) throw failures[0].error;
-  for (const f of failures) process.stderr.write(`subhost: ${f.name}: ${f.error.message}\n`);
+  for (const f of failures) writeFd(2, `subhost: ${f.name}: ${f.error.message}\n`);
   return failures.length ? 1 : 0;
 }

@@ -1,4 +1,5 @@
 import { optionalAddon } from '../host/bpf-addon';
+import { createdStdStreams } from './std-streams';
 
 /**
  * Once a command is done (Node is about to exit: nothing left on its event loop), end the process
@@ -11,7 +12,7 @@ import { optionalAddon } from '../host/bpf-addon';
 export function exitWithoutTeardown(env: NodeJS.ProcessEnv = process.env): void {
   process.once('beforeExit', (code) => {
     if (process.listenerCount('exit') > 0 || process.execArgv.length > 0 || env.NODE_V8_COVERAGE) return;
-    if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) return;
+    if (createdStdStreams().some((s) => s.writableLength > 0)) return;
     const exitNow = optionalAddon()?.exitNow;
     if (typeof exitNow === 'function') exitNow(typeof code === 'number' ? code : 0);
   });

@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { asSubhostError, SubhostError, UsageError } from '../errors';
 import type { Runtime } from '../core/state/runtime';
 import { exitWithoutTeardown } from './fast-exit';
+import { watchStdStreams, writeFd } from './std-streams';
 
 declare const SUBHOST_VERSION: string;
 const VERSION = typeof SUBHOST_VERSION === 'string' ? SUBHOST_VERSION : '0.0.0-dev';
@@ -62,7 +63,7 @@ function action(load: Loader) {
       const code = await (await load()).default(await runtime(cmd), args, cmd);
       if (typeof code === 'number') process.exitCode = code;
     } finally {
-      if (timings) process.stderr.write(timings.formatTimings(timings.takeTimings(), globals.verbose).map((l) => `${l}\n`).join(''));
+      if (timings) writeFd(2, timings.formatTimings(timings.takeTimings(), globals.verbose).map((l) => `${l}\n`).join(''));
     }
   };
 }
@@ -75,7 +76,11 @@ export function buildProgram(): Command {
     .option('--verbose', 'more detail in error messages (with --timings: every process spawned)')
     .option('--timings', 'print on stderr where the time went: each step (plan steps, locks, checks) with its start, duration and processes spawned')
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(`subhost: ${str.replace(/^error: /, '').trim().replace(/\s*\n+\s*/g, ' ')}\n`) });
+    .configureOutput({
+      writeOut: (str) => writeFd(1, str),
+      writeErr: (str) => writeFd(2, str),
+      outputError: (str, write) => write(`subhost: ${str.replace(/^error: /, '').trim().replace(/\s*\n+\s*/g, ' ')}\n`),
+    });
 
   program
     .command('boot')
@@ -263,21 +268,18 @@ export async function main(argv: string[]): Promise<number> {
     // A system call the host refused (ENOSPC, EACCES, EROFS…) is the host's answer, not a bug: one line, as boot's batch says it.
     if (!(err instanceof SubhostError) && err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string') err = asSubhostError(err);
     if (err instanceof SubhostError) {
-      process.stderr.write(`subhost: ${err.message}\n`);
-      if (verbose) for (const d of err.details) process.stderr.write(`  ${d}\n`);
+      writeFd(2, `subhost: ${err.message}\n`);
+      if (verbose) for (const d of err.details) writeFd(2, `  ${d}\n`);
       return err instanceof UsageError ? 2 : err.exitCode;
     }
-    process.stderr.write(`subhost: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    writeFd(2, `subhost: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return 1;
   }
 }
 
 export function run(): void {
-  // A closed pipe (subhost list | head) ends the output, not with a stack trace.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
+  // A closed pipe (subhost list | head) ends the output, not with a stack trace (std-streams.ts).
+  watchStdStreams();
   exitWithoutTeardown();
   main(process.argv).then((code) => {
     process.exitCode = code;

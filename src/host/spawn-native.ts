@@ -1,4 +1,4 @@
-import { Socket } from 'node:net';
+import type * as Net from 'node:net';
 import { constants } from 'node:os';
 import type { SpawnCalls } from './bpf-addon';
 
@@ -10,6 +10,11 @@ export interface StartOptions {
   cwd?: string;
   timeoutMs?: number;
   extraFds?: number[];
+}
+
+/** node:net, loaded with the first child's pipes: a command that spawns nothing (stop, --version) never loads it (2-4 ms). */
+export function net(): typeof Net {
+  return require('node:net') as typeof Net;
 }
 
 /** A signal's name by its number, as child_process reports it. */
@@ -68,7 +73,7 @@ export function startNative(calls: SpawnCalls, argv: readonly string[], env: Nod
     [child.stdout, out],
     [child.stderr, err],
   ] as const) {
-    const s = new Socket({ fd, readable: true, writable: false });
+    const s = new (net().Socket)({ fd, readable: true, writable: false });
     s.on('data', (b: Buffer) => chunks.push(b));
     s.on('error', () => undefined);
     s.on('close', () => {
@@ -76,7 +81,7 @@ export function startNative(calls: SpawnCalls, argv: readonly string[], env: Nod
       settle();
     });
   }
-  const stdin = new Socket({ fd: child.stdin, readable: false, writable: true });
+  const stdin = new (net().Socket)({ fd: child.stdin, readable: false, writable: true });
   // A child that does not read its input (or has ended) makes EPIPE: not an error of the run.
   stdin.on('error', () => undefined);
   stdin.end(opts.input ?? '');

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
-import { Socket } from 'node:net';
-import { Readable } from 'node:stream';
+import type * as ChildProcess from 'node:child_process';
+import type * as Stream from 'node:stream';
+import type { Readable } from 'node:stream';
 import { closeSync } from 'node:fs';
 import { sessionCalls } from './bpf-addon';
 import { nativeSpawn, run } from './exec';
-import { nativeEnvp } from './spawn-native';
+import { nativeEnvp, net } from './spawn-native';
 
 /** A process that leads a session of its own and outlives us, with a pipe from its descriptor 3. */
 export interface SessionChild {
@@ -24,7 +24,7 @@ export interface SessionChild {
 export function spawnSession(argv: readonly string[], env: NodeJS.ProcessEnv, outFd: number): SessionChild {
   const calls = nativeSpawn() ? sessionCalls() : undefined;
   if (!calls) {
-    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', outFd, outFd, 'pipe'], env });
+    const child = (require('node:child_process') as typeof ChildProcess).spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', outFd, outFd, 'pipe'], env });
     const started: SessionChild = { pid: child.pid, fd3: child.stdio[3] as Readable };
     child.once('error', (e) => (started.error = e.message));
     child.unref();
@@ -33,11 +33,11 @@ export function spawnSession(argv: readonly string[], env: NodeJS.ProcessEnv, ou
   const [readEnd, writeEnd] = calls.pipe();
   try {
     const pid = calls.spawnSession(argv, nativeEnvp(argv, env), [-1, outFd, outFd, writeEnd]);
-    return { pid, fd3: new Socket({ fd: readEnd, readable: true, writable: false }) };
+    return { pid, fd3: new (net().Socket)({ fd: readEnd, readable: true, writable: false }) };
   } catch (err) {
     closeSync(readEnd);
     // Ended at once, as the pipe of a child that never ran.
-    return { error: (err as Error).message, fd3: Readable.from([]) };
+    return { error: (err as Error).message, fd3: (require('node:stream') as typeof Stream).Readable.from([]) };
   } finally {
     closeSync(writeEnd);
   }

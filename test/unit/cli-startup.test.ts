@@ -33,19 +33,22 @@ const dl = process.dlopen; process.dlopen = function (m, f, ...a) { note('dlopen
 describe('the CLI start-up', () => {
   // bin/subhost's loader and commander; everything else (commands, SQLite, the bpf addon,
   // cli-progress's readline, the daemon's http) loads only when a command runs.
-  const LEAN = ['node:fs', 'node:path', 'node:vm', 'node:module', 'node:events', 'node:child_process', 'node:process'];
+  // Not node:child_process (commander's is required at its first use), nor what creating
+  // process.stdout loads (node:net, node:stream): the CLI writes with write(2) (cli/std-streams.ts).
+  const LEAN = ['node:fs', 'node:path', 'node:vm', 'node:module', 'node:events', 'node:process'];
 
   it.each([[['--version']], [['--help']], [['bootstrap', '--help']]])('%j loads only the loader and commander: no command module, addon or library', (args) => {
     const modules = loaded(args).filter((m) => m !== BIN && m !== './load-bundle.cjs');
     expect(modules.filter((m) => !LEAN.includes(m))).toEqual([]);
   });
 
-  it.each([[['list']], [['stop', 'nosuch']]])('%j loads neither node:crypto nor node:fs/promises (5 ms and 2-5 ms of a start)', (args) => {
+  it.each([[['list']], [['stop', 'nosuch']]])('%j loads neither node:crypto nor node:fs/promises (5 ms and 2-5 ms of a start), nor what a command that spawns nothing never needs', (args) => {
     const root = mkdtempSync(join(tmpdir(), 'subhost-startup-root-'));
     try {
       // Its own run folder too: stop takes NAME's lock there, and the host's /run/subhost is not the test's.
       const modules = loaded(args, { SUBHOST_ROOT: root, SUBHOST_RUN: join(root, 'run') });
-      expect(modules.filter((m) => m === 'node:crypto' || m === 'node:fs/promises')).toEqual([]);
+      const heavy = ['node:crypto', 'node:fs/promises', 'node:child_process', 'node:net', 'node:stream'];
+      expect(modules.filter((m) => heavy.includes(m))).toEqual([]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -96,6 +99,12 @@ describe('the CLI start-up', () => {
       } finally {
         rmSync(root, { recursive: true, force: true });
       }
+    });
+
+    it('ends quietly, with its status, when the reader of its output has gone (subhost --help | true)', () => {
+      // true ends long before Node has started: the CLI's first write meets a pipe without a reader (EPIPE).
+      const r = spawnSync('bash', ['-c', '"$0" --help | true; echo "${PIPESTATUS[0]}"', BIN], { encoding: 'utf8' });
+      expect(r).toMatchObject({ status: 0, stdout: '0\n', stderr: '' });
     });
 
     it('has written all of its output first, to a pipe its reader empties late', () => {

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type * as ChildProcesses from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { SubhostError } from '../../errors';
 import { BASE_PATH } from '../../host/exec';
@@ -58,7 +59,8 @@ export const startShell: StepHandler<StartShellParams, StartShellResult, Subhost
     const env = { PATH: BASE_PATH, LC_ALL: 'C', SHELL: '/bin/sh', SUBHOST_NAME: ctx.name, SUBHOST_ROOT: ctx.paths.root, SUBHOST_STAGE_SHELL: supervisorShell(), ...stageEnv };
     const argv = tty ? ['script', '--quiet', '--return', '--command', SCRIPT_COMMAND, '/dev/null'] : [env.SUBHOST_STAGE_SHELL, stageEnv.SUBHOST_STAGE];
     // From a pipe, a session of its own: the caller's terminal signals (^C) are not for it.
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['inherit', 'inherit', 'inherit', 'pipe'], env, detached: !tty });
+    // Loaded here: this module is one of every release's step handlers, and only `start` runs a shell.
+    const child = (require('node:child_process') as typeof ChildProcesses).spawn(argv[0], argv.slice(1), { stdio: ['inherit', 'inherit', 'inherit', 'pipe'], env, detached: !tty });
     let spawnError: string | undefined;
     child.once('error', (e) => (spawnError = e.message));
     const started = child.pid !== undefined;
