@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseSize, validateConfig } from '../../src/core/config/validate';
 import { deriveMac } from '../../src/core/config/mac';
@@ -51,6 +52,12 @@ describe('validateConfig', () => {
     expect(m).not.toBe(deriveMac('web1', 1));
     expect(m).not.toBe(deriveMac('web2', 0));
     expect(parseInt(m.slice(0, 2), 16) & 3).toBe(2);
+    // The first six bytes of SHA-256("subhost:NAME:INDEX"), as every release has derived them.
+    expect(m).toBe('32:dd:cb:b2:40:51');
+    for (const [name, i] of [['web1', 0], ['a', 7], ['db-0123456789', 12]] as const) {
+      const h = createHash('sha256').update(`subhost:${name}:${i}`).digest();
+      expect(deriveMac(name, i)).toBe([(h[0] & 0xfc) | 2, ...h.subarray(1, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':'));
+    }
   });
 
   it('reads sizes with units', () => {
