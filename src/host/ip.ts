@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { noteCall, nativeNetnsAddresses, run } from './exec';
+import { netnsPath } from './netns';
 
 export interface AddrInfo {
   ifname: string;
@@ -48,7 +49,7 @@ export async function listAddrsIn(names: string[]): Promise<Map<string, AddrInfo
     return new Map(names.map((n, i) => [n, each[i]]));
   }
   if (!names.length) return new Map();
-  const texts = await noteCall(['ip', '-n', names.length === 1 ? names[0] : `(${names.length} namespaces)`, 'addr', 'show'], () => calls.netnsAddresses(names.map((n) => `/run/netns/${n}`)));
+  const texts = await noteCall(['ip', '-n', names.length === 1 ? names[0] : `(${names.length} namespaces)`, 'addr', 'show'], () => calls.netnsAddresses(names.map(netnsPath)));
   return new Map(names.map((n, i) => [n, typeof texts[i] === 'string' ? addrsFromLines(texts[i] as string) : undefined]));
 }
 
