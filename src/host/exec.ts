@@ -1,7 +1,7 @@
-import type * as ChildProcess from 'node:child_process';
 import type { StdioOptions } from 'node:child_process';
 import { CommandError } from '../errors';
 import { blkidCalls, netnsAddressCalls, netnsCalls, spawnCalls, teardownCalls, vethCalls, type BlkidCalls, type NetnsAddressCalls, type NetnsCalls, type SpawnCalls, type TeardownCalls, type VethCalls } from './bpf-addon';
+import { childProcess } from './lazy-builtins';
 import { type Finish, startNative } from './spawn-native';
 
 export interface RunOptions {
@@ -93,8 +93,7 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
 /** The fallback: Node forks (copying the page tables of the whole process) and waits for the exec. */
 function startNode(argv: readonly string[], env: NodeJS.ProcessEnv, opts: RunOptions, finish: Finish): void {
   const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', ...(opts.extraFds ?? [])];
-  // Loaded here only: with the addon no command needs child_process (1-2 ms of every start).
-  const child = (require('node:child_process') as typeof ChildProcess).spawn(argv[0], argv.slice(1), { env, cwd: opts.cwd, stdio, timeout: opts.timeoutMs, killSignal: 'SIGKILL' });
+  const child = childProcess().spawn(argv[0], argv.slice(1), { env, cwd: opts.cwd, stdio, timeout: opts.timeoutMs, killSignal: 'SIGKILL' });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout!.on('data', (b: Buffer) => out.push(b));

@@ -1,7 +1,7 @@
-import type * as ChildProcess from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { nativeSpawn } from './exec';
-import { nativeEnvp, net, signalNames } from './spawn-native';
+import { childProcess, net } from './lazy-builtins';
+import { nativeEnvp, signalNames } from './spawn-native';
 
 /** A child that leads a process group of its own, its stdin at EOF, its stdout and stderr as streams. */
 export interface GroupChild {
@@ -49,7 +49,7 @@ function killGroupOf(pid: number | undefined): void {
 export function spawnGroup(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string, on: GroupEvents): GroupChild {
   const calls = nativeSpawn();
   if (!calls) {
-    const child = (require('node:child_process') as typeof ChildProcess).spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = childProcess().spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.on('error', (e) => on.error(e));
     child.on('exit', (code, signal) => on.exit(code, signal));
     return { stdout: child.stdout, stderr: child.stderr, killGroup: () => killGroupOf(child.pid), groupGone: (ms) => waitGroupGone(child.pid, ms) };

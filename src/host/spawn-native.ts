@@ -1,6 +1,6 @@
-import type * as Net from 'node:net';
 import { constants } from 'node:os';
 import type { SpawnCalls } from './bpf-addon';
+import { net } from './lazy-builtins';
 
 /** How a started child ended: an error (it never ran) or its status, with all its stdout and stderr. */
 export type Finish = (error: NodeJS.ErrnoException | null, code: number | null, signal: string | null, stdout: Buffer, stderr: Buffer) => void;
@@ -10,11 +10,6 @@ export interface StartOptions {
   cwd?: string;
   timeoutMs?: number;
   extraFds?: number[];
-}
-
-/** node:net, loaded with the first child's pipes: a command that spawns nothing (stop, --version) never loads it (2-4 ms). */
-export function net(): typeof Net {
-  return require('node:net') as typeof Net;
 }
 
 /** A signal's name by its number, as child_process reports it. */

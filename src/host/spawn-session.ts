@@ -1,10 +1,9 @@
-import type * as ChildProcess from 'node:child_process';
-import type * as Stream from 'node:stream';
 import type { Readable } from 'node:stream';
 import { closeSync } from 'node:fs';
 import { sessionCalls } from './bpf-addon';
 import { nativeSpawn, run } from './exec';
-import { nativeEnvp, net } from './spawn-native';
+import { childProcess, net, stream } from './lazy-builtins';
+import { nativeEnvp } from './spawn-native';
 
 /** A process that leads a session of its own and outlives us, with a pipe from its descriptor 3. */
 export interface SessionChild {
@@ -24,7 +23,7 @@ export interface SessionChild {
 export function spawnSession(argv: readonly string[], env: NodeJS.ProcessEnv, outFd: number): SessionChild {
   const calls = nativeSpawn() ? sessionCalls() : undefined;
   if (!calls) {
-    const child = (require('node:child_process') as typeof ChildProcess).spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', outFd, outFd, 'pipe'], env });
+    const child = childProcess().spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', outFd, outFd, 'pipe'], env });
     const started: SessionChild = { pid: child.pid, fd3: child.stdio[3] as Readable };
     child.once('error', (e) => (started.error = e.message));
     child.unref();
@@ -37,7 +36,7 @@ export function spawnSession(argv: readonly string[], env: NodeJS.ProcessEnv, ou
   } catch (err) {
     closeSync(readEnd);
     // Ended at once, as the pipe of a child that never ran.
-    return { error: (err as Error).message, fd3: (require('node:stream') as typeof Stream).Readable.from([]) };
+    return { error: (err as Error).message, fd3: stream().Readable.from([]) };
   } finally {
     closeSync(writeEnd);
   }

@@ -1,4 +1,4 @@
-import type * as Net from 'node:net';
+import { net } from '../../host/lazy-builtins';
 
 /** One interface's address: what ADDRESSES and `bootstrap --address` hold. */
 export interface InterfaceAddress {
@@ -17,8 +17,7 @@ export function addressProblem(text: string): string | undefined {
   const m = /^([^/]+)\/(\d{1,2})$/.exec(text);
   if (!m) return 'expected an address with its prefix length, e.g. 10.0.0.5/24';
   const [, ip, p] = m;
-  // node:net only for this check: a command that reads no ADDRESSES does not load it.
-  if (!(require('node:net') as typeof Net).isIPv4(ip)) return `${ip} is not an IPv4 address`;
+  if (!net().isIPv4(ip)) return `${ip} is not an IPv4 address`;
   const prefix = Number(p);
   if (prefix < 1 || prefix > 32) return `prefix length /${prefix} must be from 1 to 32`;
   const n = ipv4Number(ip);

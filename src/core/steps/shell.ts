@@ -1,8 +1,8 @@
-import type * as ChildProcesses from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { SubhostError } from '../../errors';
 import { BASE_PATH } from '../../host/exec';
+import { childProcess } from '../../host/lazy-builtins';
 import { isMountPointNow } from '../../host/mountinfo';
 import type { ProcRef } from '../../host/proc';
 import type { StepHandler } from '../plan/executor';
@@ -59,8 +59,7 @@ export const startShell: StepHandler<StartShellParams, StartShellResult, Subhost
     const env = { PATH: BASE_PATH, LC_ALL: 'C', SHELL: '/bin/sh', SUBHOST_NAME: ctx.name, SUBHOST_ROOT: ctx.paths.root, SUBHOST_STAGE_SHELL: supervisorShell(), ...stageEnv };
     const argv = tty ? ['script', '--quiet', '--return', '--command', SCRIPT_COMMAND, '/dev/null'] : [env.SUBHOST_STAGE_SHELL, stageEnv.SUBHOST_STAGE];
     // From a pipe, a session of its own: the caller's terminal signals (^C) are not for it.
-    // Loaded here: this module is one of every release's step handlers, and only `start` runs a shell.
-    const child = (require('node:child_process') as typeof ChildProcesses).spawn(argv[0], argv.slice(1), { stdio: ['inherit', 'inherit', 'inherit', 'pipe'], env, detached: !tty });
+    const child = childProcess().spawn(argv[0], argv.slice(1), { stdio: ['inherit', 'inherit', 'inherit', 'pipe'], env, detached: !tty });
     let spawnError: string | undefined;
     child.once('error', (e) => (spawnError = e.message));
     const started = child.pid !== undefined;
