@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "addon.h"
+#include "rtnl.h"
 
 /** A growing text: one line per address. */
 typedef struct text {
@@ -62,7 +63,9 @@ static const char *scope_name(unsigned char scope, char *buf, size_t size) {
 }
 
 /** One address message as "IFNAME FAMILY LOCAL PREFIXLEN SCOPE\n" (ip shows IFA_LOCAL, else IFA_ADDRESS, as local). */
-static int add_line(const struct nlmsghdr *h, text *t) {
+static int add_line(const struct nlmsghdr *h, void *arg) {
+  text *t = arg;
+  if (h->nlmsg_type != RTM_NEWADDR) return 0;
   const struct ifaddrmsg *ifa = NLMSG_DATA(h);
   if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6) return 0;
   const void *local = NULL, *address = NULL;
@@ -85,31 +88,10 @@ static int add_line(const struct nlmsghdr *h, text *t) {
 static int dump_addresses(text *t) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) return errno;
-  struct {
-    struct nlmsghdr h;
-    struct ifaddrmsg ifa;
-  } req;
-  memset(&req, 0, sizeof req);
-  req.h.nlmsg_len = NLMSG_LENGTH(sizeof req.ifa);
-  req.h.nlmsg_type = RTM_GETADDR;
-  req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  req.h.nlmsg_seq = 1;
-  req.ifa.ifa_family = AF_UNSPEC;
-  int err = send(fd, &req, req.h.nlmsg_len, 0) < 0 ? errno : 0;
-  for (int done = 0; !err && !done;) {
-    static __thread char buf[32768];
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n < 0) {
-      if (errno != EINTR) err = errno;
-      continue;
-    }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; !err && !done && NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_seq != 1) continue;
-      if (h->nlmsg_type == NLMSG_DONE) done = 1;
-      else if (h->nlmsg_type == NLMSG_ERROR) err = -((struct nlmsgerr *)NLMSG_DATA(h))->error, done = 1;
-      else if (h->nlmsg_type == RTM_NEWADDR) err = add_line(h, t);
-    }
-  }
+  rtnl_msg m;
+  struct ifaddrmsg *ifa = rtnl_start(&m, RTM_GETADDR, 0, sizeof *ifa);
+  ifa->ifa_family = AF_UNSPEC;
+  int err = rtnl_dump(fd, &m, add_line, t);
   close(fd);
   return err;
 }

@@ -4,12 +4,16 @@
 #include <string.h>
 #include <sys/socket.h>
 
-struct ifinfomsg *rtnl_link_msg(rtnl_msg *m, unsigned short type, unsigned short flags) {
+void *rtnl_start(rtnl_msg *m, unsigned short type, unsigned short flags, size_t size) {
   memset(m, 0, sizeof *m);
-  m->h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+  m->h.nlmsg_len = NLMSG_LENGTH(size);
   m->h.nlmsg_type = type;
-  m->h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-  struct ifinfomsg *ifi = NLMSG_DATA(&m->h);
+  m->h.nlmsg_flags = NLM_F_REQUEST | flags;
+  return NLMSG_DATA(&m->h);
+}
+
+struct ifinfomsg *rtnl_link_msg(rtnl_msg *m, unsigned short type, unsigned short flags) {
+  struct ifinfomsg *ifi = rtnl_start(m, type, NLM_F_ACK | flags, sizeof *ifi);
   ifi->ifi_family = AF_UNSPEC;
   return ifi;
 }
@@ -34,20 +38,35 @@ void rtnl_nest_end(rtnl_msg *m, struct rtattr *nest) {
   nest->rta_len = (unsigned short)((m->bytes + m->h.nlmsg_len) - (char *)nest);
 }
 
-int rtnl_request(int fd, rtnl_msg *m) {
+/** Send m, then read until its answer ends: an NLMSG_ERROR (an acknowledgement when 0) or a dump's NLMSG_DONE; each() gets the rest. */
+static int exchange(int fd, rtnl_msg *m, int (*each)(const struct nlmsghdr *h, void *arg), void *arg) {
   m->h.nlmsg_seq = 1;
   if (send(fd, m, m->h.nlmsg_len, 0) < 0) return errno;
   for (;;) {
-    char buf[4096];
+    static __thread char buf[32768];
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno;
     }
     for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_seq != m->h.nlmsg_seq || h->nlmsg_type != NLMSG_ERROR) continue;
-      int e = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-      return e < 0 ? -e : 0;
+      if (h->nlmsg_seq != m->h.nlmsg_seq) continue;
+      if (h->nlmsg_type == NLMSG_DONE) return 0;
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        int e = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+        return e < 0 ? -e : 0;
+      }
+      int e = each ? each(h, arg) : 0;
+      if (e) return e;
     }
   }
+}
+
+int rtnl_request(int fd, rtnl_msg *m) {
+  return exchange(fd, m, NULL, NULL);
+}
+
+int rtnl_dump(int fd, rtnl_msg *m, int (*each)(const struct nlmsghdr *h, void *arg), void *arg) {
+  m->h.nlmsg_flags |= NLM_F_DUMP;
+  return exchange(fd, m, each, arg);
 }
