@@ -151,6 +151,8 @@ describe('boot a partitioned disk image', () => {
     expect(all.map((x: { name: string }) => x.name)).toContain(sub.name);
     const me = all.find((x: { name: string }) => x.name === sub.name);
     expect(me).toMatchObject({ state: 'running', kind: 'disk', mode: 'boot', hostname: 'guest-one' });
+    // The addresses of every running subhost come from one addon call (describeAll), as status's do.
+    expect(me.interfaces[0].addresses).toEqual(['10.213.0.2/24']);
     expect(me.uptimeSeconds).toBeGreaterThanOrEqual(0);
     expect(ok(['list'], { root }).stdout).toMatch(new RegExp(`^${sub.name}\\s+running\\s+disk`, 'm'));
   });

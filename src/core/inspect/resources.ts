@@ -68,12 +68,13 @@ export interface Scope {
 
 /** Where a record says NAME's resources are: its root, its images, the loops and the netns it made. */
 export function recordScope(rec: StateRecord, paths: Paths): Scope {
+  const made = new Set(rec.applied.map((a) => a.kind));
   return {
     roots: [rec.root],
     images: imagesOf(rec.config, recordedLayout(rec, paths)),
     // Recorded as made by us: no need to ask the namespace for our mark (one process less).
-    ourNetns: rec.applied.some((a) => a.kind === 'netns'),
-    unmarkedLinks: rec.applied.some((a) => a.kind === 'netns') && !rec.applied.some((a) => a.kind === 'veths'),
+    ourNetns: made.has('netns'),
+    unmarkedLinks: made.has('netns') && !made.has('veths'),
     recordedLoops: recordedLoops(rec),
   };
 }
