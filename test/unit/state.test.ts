@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveState, type StateRecord } from '../../src/core/state/records';
+import { deriveState, newBootId, type StateRecord } from '../../src/core/state/records';
 import type { ProcRef } from '../../src/host/proc';
 import { kernelEvidence, type HostView } from '../../src/core/state/active';
 import { Runtime } from '../../src/core/state/runtime';
@@ -91,5 +91,13 @@ describe('kernelEvidence with a HostView', () => {
     expect(kernelEvidence(rt, 'zznone', fresh)).toBeUndefined();
     expect(fresh.monitor).toEqual([]);
     expect(fresh.mounts?.length).toBeGreaterThan(0);
+  });
+});
+
+describe('newBootId', () => {
+  it('is a random (version 4) UUID, new each time, without node:crypto', () => {
+    const ids = [newBootId(), newBootId(), newBootId()];
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(3);
   });
 });

@@ -5,14 +5,11 @@ import type { SubhostConfig } from '../config/types';
 import type { Layout } from '../storage/layout';
 import type { Paths } from './paths';
 import { isAlive, type ProcRef } from '../../host/proc';
+import { readFileOr } from '../../host/read-file';
 
 /** A new boot's id: a random (version 4) UUID, the kernel's, which spares boot loading node:crypto (3-5 ms). */
 export function newBootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/uuid', 'latin1').trim();
-  } catch {
-    return (require('node:crypto') as typeof Crypto).randomUUID();
-  }
+  return readFileOr('/proc/sys/kernel/random/uuid')?.trim() || (require('node:crypto') as typeof Crypto).randomUUID();
 }
 
 export const STATES = ['stopped', 'running', 'hibernated', 'failed'] as const;
