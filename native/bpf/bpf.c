@@ -245,6 +245,7 @@ static napi_value init(napi_env env, napi_value exports) {
   register_netns_addresses(env, exports);
   register_veth_calls(env, exports);
   register_blkid_calls(env, exports);
+  register_pipe_read(env, exports);
   return exports;
 }
 

@@ -203,10 +203,20 @@ export interface SpawnCalls {
   ): { stdin: number; stdout: number; stderr: number };
   /** pidfd_open and waitid(P_PIDFD) exist (Linux 5.4). */
   spawnSupported(): boolean;
+  /**
+   * Read fd (made non-blocking, then ours) on the event loop (pipe-read.c): callback(bytes) as they
+   * come, then callback(null, 0) at EOF or callback(null, errno) on an error; the fd is closed then.
+   */
+  readPipe(fd: number, callback: (chunk: Buffer | null, errno: number) => void): PipeHandle;
+  /** No more callbacks, the fd closed; again, or after the end, nothing. */
+  closeRead(handle: PipeHandle): void;
 }
+
+/** What readPipe gives, for closeRead. */
+export type PipeHandle = { readonly pipeHandle: unique symbol };
 
 /** The addon's spawn, or undefined when it is not built, older than spawn.c, or the kernel lacks pidfds. */
 export function spawnCalls(): SpawnCalls | undefined {
   const a = optionalAddon() as Partial<SpawnCalls> | undefined;
-  return typeof a?.spawn === 'function' && typeof a.spawnSupported === 'function' && a.spawnSupported() ? (a as SpawnCalls) : undefined;
+  return typeof a?.spawn === 'function' && typeof a.readPipe === 'function' && typeof a.spawnSupported === 'function' && a.spawnSupported() ? (a as SpawnCalls) : undefined;
 }

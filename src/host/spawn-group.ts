@@ -1,12 +1,13 @@
-import type { Readable } from 'node:stream';
+import { closeSync } from 'node:fs';
 import { nativeSpawn } from './exec';
-import { childProcess, net } from './lazy-builtins';
+import { childProcess } from './lazy-builtins';
+import { PipeReader, type PipeSource } from './pipe-reader';
 import { nativeEnvp, signalNames } from './spawn-native';
 
 /** A child that leads a process group of its own, its stdin at EOF, its stdout and stderr as streams. */
 export interface GroupChild {
-  stdout: Readable;
-  stderr: Readable;
+  stdout: PipeSource;
+  stderr: PipeSource;
   /** SIGKILL to the whole group: the child and whatever it left running (asked before it started: once it has). */
   killGroup(): void;
   /** Resolves once no process of the group is left (a killed one dies a little later), or after ms. */
@@ -70,14 +71,11 @@ export function spawnGroup(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     (code, signo) => on.exit(signo ? null : code, signo ? (signalNames.get(signo) ?? `SIG${signo}`) : null),
     true,
   );
-  const { Socket } = net();
-  const stream = (fd: number) => new Socket({ fd, readable: true, writable: false });
-  const stdin = new Socket({ fd: fds.stdin, readable: false, writable: true });
-  stdin.on('error', () => undefined);
-  stdin.end();
+  // Its stdin at EOF from the start.
+  closeSync(fds.stdin);
   return {
-    stdout: stream(fds.stdout),
-    stderr: stream(fds.stderr),
+    stdout: new PipeReader(calls, fds.stdout),
+    stderr: new PipeReader(calls, fds.stderr),
     killGroup: () => {
       killAsked = true;
       killGroupOf(pid);

@@ -1,6 +1,8 @@
+import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { SpawnCalls } from './bpf-addon';
 import { net } from './lazy-builtins';
+import { PipeReader } from './pipe-reader';
 
 /** How a started child ended: an error (it never ran) or its status, with all its stdout and stderr. */
 export type Finish = (error: NodeJS.ErrnoException | null, code: number | null, signal: string | null, stdout: Buffer, stderr: Buffer) => void;
@@ -68,7 +70,7 @@ export function startNative(calls: SpawnCalls, argv: readonly string[], env: Nod
     [child.stdout, out],
     [child.stderr, err],
   ] as const) {
-    const s = new (net().Socket)({ fd, readable: true, writable: false });
+    const s = new PipeReader(calls, fd);
     s.on('data', (b: Buffer) => chunks.push(b));
     s.on('error', () => undefined);
     s.on('close', () => {
@@ -76,8 +78,9 @@ export function startNative(calls: SpawnCalls, argv: readonly string[], env: Nod
       settle();
     });
   }
+  if (opts.input === undefined || opts.input.length === 0) return closeSync(child.stdin);
   const stdin = new (net().Socket)({ fd: child.stdin, readable: false, writable: true });
   // A child that does not read its input (or has ended) makes EPIPE: not an error of the run.
   stdin.on('error', () => undefined);
-  stdin.end(opts.input ?? '');
+  stdin.end(opts.input);
 }

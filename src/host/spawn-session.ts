@@ -1,8 +1,8 @@
-import type { Readable } from 'node:stream';
 import { closeSync } from 'node:fs';
 import { sessionCalls } from './bpf-addon';
 import { nativeSpawn, run } from './exec';
-import { childProcess, net, stream } from './lazy-builtins';
+import { childProcess } from './lazy-builtins';
+import { PipeReader, type PipeSource } from './pipe-reader';
 import { nativeEnvp } from './spawn-native';
 
 /** A process that leads a session of its own and outlives us, with a pipe from its descriptor 3. */
@@ -11,7 +11,7 @@ export interface SessionChild {
   pid?: number;
   error?: string;
   /** The read end of its descriptor 3. */
-  fd3: Readable;
+  fd3: PipeSource;
 }
 
 /**
@@ -21,10 +21,11 @@ export interface SessionChild {
  * us: it lives on after we exit.
  */
 export function spawnSession(argv: readonly string[], env: NodeJS.ProcessEnv, outFd: number): SessionChild {
-  const calls = nativeSpawn() ? sessionCalls() : undefined;
-  if (!calls) {
+  const spawn = nativeSpawn();
+  const calls = spawn ? sessionCalls() : undefined;
+  if (!spawn || !calls) {
     const child = childProcess().spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', outFd, outFd, 'pipe'], env });
-    const started: SessionChild = { pid: child.pid, fd3: child.stdio[3] as Readable };
+    const started: SessionChild = { pid: child.pid, fd3: child.stdio[3] as PipeSource };
     child.once('error', (e) => (started.error = e.message));
     child.unref();
     return started;
@@ -32,11 +33,10 @@ export function spawnSession(argv: readonly string[], env: NodeJS.ProcessEnv, ou
   const [readEnd, writeEnd] = calls.pipe();
   try {
     const pid = calls.spawnSession(argv, nativeEnvp(argv, env), [-1, outFd, outFd, writeEnd]);
-    return { pid, fd3: new (net().Socket)({ fd: readEnd, readable: true, writable: false }) };
+    return { pid, fd3: new PipeReader(spawn, readEnd) };
   } catch (err) {
-    closeSync(readEnd);
-    // Ended at once, as the pipe of a child that never ran.
-    return { error: (err as Error).message, fd3: stream().Readable.from([]) };
+    // Ended at once, as the pipe of a child that never ran: its write end is closed below.
+    return { error: (err as Error).message, fd3: new PipeReader(spawn, readEnd) };
   } finally {
     closeSync(writeEnd);
   }

@@ -1,12 +1,12 @@
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnPath } from '../../src/host/exec';
+import type { PipeSource } from '../../src/host/pipe-reader';
 import { makeFifo, spawnSession } from '../../src/host/spawn-session';
 
-function readAll(s: Readable): Promise<string> {
+function readAll(s: PipeSource): Promise<string> {
   return new Promise((resolve) => {
     let text = '';
     s.on('data', (b: Buffer) => (text += b));

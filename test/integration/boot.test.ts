@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeDiskImage } from '../fixtures/image/disk-image';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
@@ -228,6 +229,28 @@ describe('power off and data', () => {
     expect(ok(['stop', sub.name], { root }).stdout).toBe(`${sub.name}: stopped\n`);
     expect(noneLeft()).toEqual([]);
     expect(readMountinfo().some((m) => m.mountPoint.startsWith(root))).toBe(false);
+  });
+
+  it('boots and stops without node:net, node:stream, node:child_process or node:crypto (the addon reads the pipes of bash and the supervisor)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'subhost-boot-modules-'));
+    try {
+      const seen = join(dir, 'seen');
+      const tracer = join(dir, 'trace.cjs');
+      // Written as it goes: the CLI ends with _exit(2), no exit handler runs.
+      writeFileSync(tracer, `const M = require('module'); const fs = require('fs'); const load = M._load;
+M._load = function (r, ...a) { fs.appendFileSync(${JSON.stringify(seen)}, r + '\\n'); return load.call(this, r, ...a); };`);
+      const env = { NODE_OPTIONS: `--require ${tracer}` };
+      for (const command of ['boot', 'stop']) {
+        writeFileSync(seen, '');
+        ok([command, sub.name], { root, env });
+        const modules = readFileSync(seen, 'utf8').split('\n');
+        expect(modules, command).toContain('node:fs');
+        expect(modules.filter((m) => ['node:net', 'node:stream', 'node:child_process', 'node:crypto'].includes(m)), command).toEqual([]);
+      }
+      expect(noneLeft()).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('prints the plan with --dry-run and changes nothing', () => {

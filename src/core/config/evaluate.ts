@@ -1,6 +1,6 @@
-import type { Readable } from 'node:stream';
 import { ConfigError, firstLine } from '../../errors';
 import { childEnv, noteSpawn } from '../../host/exec';
+import type { PipeSource } from '../../host/pipe-reader';
 import { spawnGroup, type GroupChild } from '../../host/spawn-group';
 
 export const CONFIG_TIMEOUT_MS = 10_000;
@@ -30,7 +30,7 @@ export interface EvaluateOptions {
 }
 
 /** Collect a stream up to max bytes; past it, call over() once and keep draining. */
-function collect(s: Readable, max: number, over?: () => void): () => string {
+function collect(s: PipeSource, max: number, over?: () => void): () => string {
   const parts: Buffer[] = [];
   let size = 0;
   s.on('data', (b: Buffer) => {
@@ -44,7 +44,7 @@ function collect(s: Readable, max: number, over?: () => void): () => string {
   return () => Buffer.concat(parts).toString().slice(0, max);
 }
 
-function closed(s: Readable): Promise<void> {
+function closed(s: PipeSource): Promise<void> {
   return s.destroyed || s.readableEnded ? Promise.resolve() : new Promise((r) => s.once('close', () => r()));
 }
 

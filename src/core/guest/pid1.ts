@@ -1,5 +1,5 @@
-import type { Readable } from 'node:stream';
 import type { Cgroup } from '../../host/cgroupfs';
+import type { PipeSource } from '../../host/pipe-reader';
 import { nsPids, procRef, type ProcRef } from '../../host/proc';
 
 export const READY_TIMEOUT_MS = 30_000;
@@ -14,14 +14,14 @@ export function findPid1(cg: Cgroup): ProcRef | undefined {
 }
 
 /** Resolve with what the readiness pipe said: "ready", or why it never came. keepOpen: a ready pipe stays open. */
-export function waitReady(pipe: Readable, timeoutMs: number, keepOpen = false): Promise<'ready' | 'eof' | 'timeout'> {
+export function waitReady(pipe: PipeSource & { pause?(): unknown }, timeoutMs: number, keepOpen = false): Promise<'ready' | 'eof' | 'timeout'> {
   return new Promise((resolve) => {
     let text = '';
     const done = (r: 'ready' | 'eof' | 'timeout') => {
       clearTimeout(timer);
       pipe.removeAllListeners();
       if (keepOpen && r === 'ready') {
-        pipe.pause();
+        pipe.pause?.();
         pipe.on('error', () => undefined);
       } else pipe.destroy();
       resolve(r);
