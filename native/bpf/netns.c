@@ -34,9 +34,9 @@ static int lo_up(const char *alias) {
   struct ifinfomsg *ifi = rtnl_link_msg(&m, RTM_NEWLINK, 0);
   ifi->ifi_flags = IFF_UP;
   ifi->ifi_change = IFF_UP;
-  rtnl_put(&m, IFLA_IFNAME, "lo", 3);
-  if (alias[0]) rtnl_put(&m, IFLA_IFALIAS, alias, strlen(alias));
-  int err = rtnl_request(fd, &m);
+  int full = rtnl_put(&m, IFLA_IFNAME, "lo", 3);
+  if (alias[0]) full |= rtnl_put(&m, IFLA_IFALIAS, alias, strlen(alias));
+  int err = full ? EMSGSIZE : rtnl_request(fd, &m);
   close(fd);
   return err;
 }

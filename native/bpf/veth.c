@@ -40,24 +40,27 @@ typedef struct veth_job {
 static int add_pair(int fd, veth_job *j, int ns_fd) {
   rtnl_msg m;
   rtnl_link_msg(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-  rtnl_put(&m, IFLA_IFNAME, j->host, strlen(j->host) + 1);
-  rtnl_put(&m, IFLA_ADDRESS, j->host_mac, 6);
+  // Every put is checked (a message that does not fit is refused whole, never sent cut).
+  int full = rtnl_put(&m, IFLA_IFNAME, j->host, strlen(j->host) + 1);
+  full |= rtnl_put(&m, IFLA_ADDRESS, j->host_mac, 6);
   struct rtattr *info = rtnl_nest(&m, IFLA_LINKINFO);
-  rtnl_put(&m, IFLA_INFO_KIND, "veth", 4);
+  full |= rtnl_put(&m, IFLA_INFO_KIND, "veth", 4);
   struct rtattr *data = rtnl_nest(&m, IFLA_INFO_DATA);
   struct rtattr *peer = rtnl_nest(&m, VETH_INFO_PEER);
+  if (full || !info || !data || !peer || NLMSG_ALIGN(m.h.nlmsg_len) + NLMSG_ALIGN(sizeof(struct ifinfomsg)) > sizeof m.bytes) return EMSGSIZE;
   struct ifinfomsg peer_ifi = {.ifi_family = AF_UNSPEC};
   // The peer's attributes follow an ifinfomsg of its own, inside VETH_INFO_PEER.
   memcpy(m.bytes + m.h.nlmsg_len, &peer_ifi, sizeof peer_ifi);
   m.h.nlmsg_len += NLMSG_ALIGN(sizeof peer_ifi);
-  rtnl_put(&m, IFLA_IFNAME, j->inside, strlen(j->inside) + 1);
-  rtnl_put(&m, IFLA_ADDRESS, j->mac, 6);
+  full |= rtnl_put(&m, IFLA_IFNAME, j->inside, strlen(j->inside) + 1);
+  full |= rtnl_put(&m, IFLA_ADDRESS, j->mac, 6);
   unsigned int nsfd = (unsigned int)ns_fd;
-  int full = rtnl_put(&m, IFLA_NET_NS_FD, &nsfd, sizeof nsfd);
+  full |= rtnl_put(&m, IFLA_NET_NS_FD, &nsfd, sizeof nsfd);
+  if (full) return EMSGSIZE;
   rtnl_nest_end(&m, peer);
   rtnl_nest_end(&m, data);
   rtnl_nest_end(&m, info);
-  return full ? EMSGSIZE : rtnl_request(fd, &m);
+  return rtnl_request(fd, &m);
 }
 
 /** RTM_NEWLINK on HOST: alias, master and up in one request. */
@@ -68,9 +71,10 @@ static int mark_host(int fd, veth_job *j) {
   struct ifinfomsg *ifi = rtnl_link_msg(&m, RTM_NEWLINK, 0);
   ifi->ifi_flags = IFF_UP;
   ifi->ifi_change = IFF_UP;
-  rtnl_put(&m, IFLA_IFNAME, j->host, strlen(j->host) + 1);
-  rtnl_put(&m, IFLA_IFALIAS, j->alias, strlen(j->alias));
-  return rtnl_put(&m, IFLA_MASTER, &master, sizeof master) ? EMSGSIZE : rtnl_request(fd, &m);
+  int full = rtnl_put(&m, IFLA_IFNAME, j->host, strlen(j->host) + 1);
+  full |= rtnl_put(&m, IFLA_IFALIAS, j->alias, strlen(j->alias));
+  full |= rtnl_put(&m, IFLA_MASTER, &master, sizeof master);
+  return full ? EMSGSIZE : rtnl_request(fd, &m);
 }
 
 static void veth_work(napi_env env, void *data) {
