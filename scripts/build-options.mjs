@@ -22,7 +22,7 @@ const lazyChildProcessInCommander = {
   },
 };
 
-/** testBuild: compile in the fault-injection hooks (src/core/lifecycle/test-hooks.ts), as npm test does. */
+/** testBuild: compile in the fault-injection hooks (src/test-hooks.ts), as npm test does. */
 export function bundleOptions(testBuild) {
   return {
     bundle: true,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { lockSubhost } from '../core/state/lock';
 import type { Runtime } from '../core/state/runtime';
 import { deriveState, readState } from '../core/state/records';
-import { crashPoint } from '../core/lifecycle/test-hooks';
+import { crashPoint } from '../test-hooks';
 import { ConfigError, SubhostError } from '../errors';
 import { buildBusyboxRoot, writeGuestNetwork } from './busybox-root';
 import { configText } from './config-text';

@@ -4,7 +4,7 @@ import type { HeldFiles } from '../core/usage/files';
 import type { UsageTarget } from '../core/usage/read';
 import type { UsageRecord } from '../core/usage/record';
 import type { Runtime } from '../core/state/runtime';
-import { crashPoint } from '../core/lifecycle/test-hooks';
+import { crashPoint } from '../test-hooks';
 import type { HistoryStore } from '../history/store';
 import type { DaemonCounters } from './metrics';
 

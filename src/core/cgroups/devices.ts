@@ -1,5 +1,5 @@
 import { findV1Hierarchies, type V1Hierarchy } from '../../host/cgroup-v1';
-import { bpfDevicesOnly } from '../lifecycle/test-hooks';
+import { bpfDevicesOnly } from '../../test-hooks';
 
 /**
  * Which device nodes a subhost may create and open: the standard character devices, its own
@@ -47,7 +47,7 @@ export const DEVICES_LEAF = 'guest';
 
 /**
  * The v1 controller where the host has one, beside the program. SUBHOST_TEST_DEVICES=bpf (tests
- * only, src/core/lifecycle/test-hooks.ts) leaves v1 out, so that the program alone is tested on a hybrid host.
+ * only, src/test-hooks.ts) leaves v1 out, so that the program alone is tested on a hybrid host.
  */
 export function deviceControl(v1: V1Hierarchy[] = findV1Hierarchies(), env: NodeJS.ProcessEnv = process.env): DeviceControl {
   const hasV1 = v1.some((h) => h.controllers.includes('devices')) && !bpfDevicesOnly(env);

@@ -5,7 +5,7 @@ import type { Runtime } from '../state/runtime';
 import { removeRuntimeDir, writeState, type StateRecord } from '../state/records';
 import type { SubhostContext } from '../steps/context';
 import { SUBHOST_HANDLERS } from '../steps/handlers';
-import { crashPoint, killAtStep } from './test-hooks';
+import { crashPoint, killAtStep } from '../../test-hooks';
 
 /**
  * Apply plan on top of what record has applied already (nothing for boot and start, everything

@@ -21,7 +21,7 @@ import type { Runtime } from '../state/runtime';
 import { newBootId, removeRuntimeDir, writeState, type Mode, type StateRecord } from '../state/records';
 import type { SubhostContext } from '../steps/context';
 import type { StartInitResult } from '../steps/init';
-import { pausePoint } from './test-hooks';
+import { pausePoint } from '../../test-hooks';
 import { known } from '../state/active';
 import { otherClaims, writeClaims } from '../storage/claims';
 import { applyRecorded } from './apply';

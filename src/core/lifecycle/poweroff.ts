@@ -3,7 +3,7 @@ import { catchesSignal, isAlive, signalProc } from '../../host/proc';
 import { checkName } from '../config/names';
 import type { Runtime } from '../state/runtime';
 import { lockSubhost } from '../state/lock';
-import { crashPoint } from './test-hooks';
+import { crashPoint } from '../../test-hooks';
 import { known } from '../state/active';
 import { waitForPid1End } from './pid1-end';
 import { CGROUP_PARENT } from '../state/paths';

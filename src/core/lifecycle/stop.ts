@@ -13,7 +13,7 @@ import { loadConfig } from '../config';
 import { detectLayout, imagesOf } from '../storage/layout';
 import { lockSubhost } from '../state/lock';
 import { findResources, recordScope, releaseResources, type Scope } from '../inspect/resources';
-import { crashPoint } from './test-hooks';
+import { crashPoint } from '../../test-hooks';
 import { timed } from '../plan/timings';
 
 /** Runtime state is host-wide, NAME is not: a subhost booted from another SUBHOST_ROOT is not this root's to stop. */

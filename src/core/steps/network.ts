@@ -1,6 +1,6 @@
 import { SubhostError } from '../../errors';
 import { callAsTool, nativeNetns, nativeVeths } from '../../host/exec';
-import { crashPoint } from '../lifecycle/test-hooks';
+import { crashPoint } from '../../test-hooks';
 import { ipBatch, ipBatchForce, isBridge, linkExists, readIfalias } from '../../host/ip';
 import { dropNetns, netnsExists, netnsPath } from '../../host/netns';
 import type { StepHandler } from '../plan/executor';
