@@ -83,6 +83,20 @@ export function readMountsAt(paths: string[], pid: number | 'self' = 'self'): Mo
   return parseMountsAt(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'), paths);
 }
 
+/**
+ * The mounts of these filesystem types (cgroup2, cgroup): only their lines are parsed. The type
+ * follows the " - " separator, and a space in a path is printed as \040, so the match is exact.
+ */
+export function parseMountsOfTypes(text: string, types: string[]): MountEntry[] {
+  const needles = types.map((t) => ` - ${t} `);
+  const lines = text.split('\n').filter((line) => needles.some((n) => line.includes(n)));
+  return parseMountinfo(lines.join('\n')).filter((m) => types.includes(m.fsType));
+}
+
+export function readMountsOfTypes(types: string[], pid: number | 'self' = 'self'): MountEntry[] {
+  return parseMountsOfTypes(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'), types);
+}
+
 /** Mounts at or below dir, deepest first (the order to unmount them in). */
 export function mountsUnder(entries: MountEntry[], dir: string): MountEntry[] {
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;

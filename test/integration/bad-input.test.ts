@@ -9,6 +9,7 @@ import { expectRefused as refused, withConfig as configured } from '../helpers/r
 import { createBridge, deleteBridge } from '../helpers/net';
 import { bootAndSettle } from '../helpers/subhost';
 import { RUN_DIR } from '../helpers/prefix-claims';
+import { identityOf } from '../../src/host/file-identity';
 
 /** Each case: a config (or argv) that must fail with one line naming what and why, touching nothing. */
 describe('bad input', () => {
@@ -92,7 +93,7 @@ describe('bad input', () => {
     // What the checks read of it: claims.json beside its record, the record when that is torn or
     // missing (a crash while writing it; a runtime folder of an older subhost).
     const claimsFile = join(RUN_DIR, other.name, 'claims.json');
-    expect(JSON.parse(readFileSync(claimsFile, 'utf8'))).toEqual({ version: 1, name: other.name, images: [other.disk1], macs: [otherMac], ips: [] });
+    expect(JSON.parse(readFileSync(claimsFile, 'utf8'))).toEqual({ version: 1, name: other.name, images: [other.disk1], identities: [identityOf(other.disk1)], macs: [otherMac], ips: [] });
     for (const damage of [() => writeFileSync(claimsFile, '{"version":1,"na'), () => writeFileSync(claimsFile, ''), () => rmSync(claimsFile)]) {
       damage();
       expectRefused(['boot', sameImage], 1, new RegExp(`image .* is in use by subhost ${other.name}`));

@@ -1,14 +1,16 @@
-import { linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeDiskImage } from '../fixtures/image/disk-image';
 import { run } from '../../src/host/exec';
+import { identityOf } from '../../src/host/file-identity';
 import { attachLoop, detachLoop } from '../../src/host/loop';
 import { cli, ok } from '../helpers/cli';
 import { makeTestRoot, removeTestRoot, testName } from '../helpers/env';
 import { useBootedSubhost } from '../helpers/booted';
 import { createDiskSubhost } from '../helpers/fixtures';
 import { leftoversOf } from '../helpers/leaks';
+import { RUN_DIR } from '../helpers/prefix-claims';
 import { expectRefused, withConfig } from '../helpers/refused';
 import { bootAndSettle } from '../helpers/subhost';
 
@@ -27,6 +29,22 @@ describe('images known by identity', () => {
       const z = withConfig(y.root, `DISKS=( vda:1:${image} )\n`);
       for (const args of [['boot', z], ['boot', z, '--dry-run']]) expectRefused(y.root, args, 1, new RegExp(`DISKS\\[0\\].*image ${image} is in use by subhost ${y.sub().name}`));
     }
+  });
+
+  it("goes by the identity Y's image had at Y's boot: a file renamed over that path since is not Y's (Y's loop holds the old one)", async () => {
+    const image = y.sub().disk1;
+    const before = identityOf(image);
+    expect(JSON.parse(readFileSync(join(RUN_DIR, y.sub().name, 'claims.json'), 'utf8')).identities).toEqual([before]);
+    const z = withConfig(y.root, `DISKS=( vda:1:${image} )\n`);
+    expectRefused(y.root, ['boot', z, '--dry-run'], 1, new RegExp(`image ${image} is in use by subhost ${y.sub().name}`));
+    // A copy renamed over the path: the same bytes in a new file, which no loop device holds.
+    const copy = join(y.root, 'y-disk.copy');
+    copyFileSync(image, copy);
+    renameSync(copy, image);
+    expect(identityOf(image)).not.toBe(before);
+    const r = cli(['boot', z, '--dry-run'], { root: y.root });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('attach');
   });
 
   it('refuses the same image twice in one DISKS, however spelled', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mountsUnder, parseMountinfo, parseMountsAt } from '../../src/host/mountinfo';
+import { mountsUnder, parseMountinfo, parseMountsAt, parseMountsOfTypes } from '../../src/host/mountinfo';
 import { parseStat } from '../../src/host/proc';
 import { checkName, isValidHostname } from '../../src/core/config/names';
 import { hostSideMac, macProblem, parseMac } from '../../src/core/config/mac';
@@ -37,6 +37,21 @@ describe('parseMountinfo', () => {
     }
     expect(parseMountsAt(withTwin, ['/opt/sub/a b']).map((m) => m.id)).toEqual([60, 61, 62, 63]);
     expect(parseMountsAt(withTwin, ['/nowhere'])).toEqual([]);
+  });
+  it('parses only the lines of the filesystem types asked for (the cgroup mounts), whatever a path holds', () => {
+    const hybrid = [
+      text,
+      '42 31 0:39 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory',
+      '43 31 0:40 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu',
+      // A folder named " - cgroup2 x": mountinfo prints its spaces as \040.
+      '64 24 7:5 / /opt/sub/c\\040-\\040cgroup2\\040x/live rw - ext4 /dev/loop5 rw',
+      '65 24 0:41 / /mnt/cg2fuse rw - fuse.cgroup2 fuse rw',
+    ].join('\n');
+    const all = parseMountinfo(hybrid).filter((m) => m.fsType === 'cgroup2' || m.fsType === 'cgroup');
+    expect(parseMountsOfTypes(hybrid, ['cgroup2', 'cgroup'])).toEqual(all);
+    expect(all.map((m) => m.id)).toEqual([41, 42, 43]);
+    expect(parseMountsOfTypes(hybrid, ['cgroup2']).map((m) => m.mountPoint)).toEqual(['/sys/fs/cgroup/unified']);
+    expect(parseMountsOfTypes(text, ['cgroup'])).toEqual([]);
   });
   it('orders mounts under a folder deepest first', () => {
     expect(mountsUnder(parseMountinfo(text), '/opt/sub/a b').map((m) => m.mountPoint)).toEqual(['/opt/sub/a b/live/proc', '/opt/sub/a b/live']);

@@ -7,7 +7,7 @@ import { identityOf, type Identity } from '../../host/file-identity';
 import { inUseBy } from '../storage/in-use';
 import type { LoopIdentity } from '../../host/loop-identity';
 import type { SubhostConfig } from './types';
-import type { SubhostClaims } from '../storage/claims';
+import { claimedIdentity, type SubhostClaims } from '../storage/claims';
 
 function fail(what: string, element: string, why: string): never {
   throw new ConfigError(`${what} (${JSON.stringify(element)}): ${why}`);
@@ -46,7 +46,7 @@ export function imageProblem(image: string, blockDeviceOk: boolean, loops: LoopI
 export async function checkDisksAndNetwork(cfg: SubhostConfig, others: SubhostClaims[], loops: LoopIdentity[], probes = new ImageProbes()): Promise<Map<string, PartitionTable>> {
   const tables = new Map<string, PartitionTable & { size: number }>();
   const seen = new Map<Identity, { i: number; dev: string; part: number }>();
-  const othersImages = others.flatMap((o) => o.images.map((image) => ({ name: o.name, id: identityOf(image) })));
+  const othersImages = others.flatMap((o) => o.images.map((_, i) => ({ name: o.name, id: claimedIdentity(o, i) })));
   for (const [i, d] of cfg.disks.entries()) {
     const what = `DISKS[${i}]`;
     const element = `${d.dev}:${d.part}:${d.image}`;

@@ -17,8 +17,19 @@ import type { LoopIdentity } from '../../host/loop-identity';
 export interface SubhostClaims {
   name: string;
   images: string[];
+  /**
+   * Each image's identity when NAME booted (what its loop devices hold), '' where it had none: a
+   * boot compares these with its own images, not a stat of every other subhost's (200 stats were
+   * 3-4 ms of a boot with 200 running). Absent from a record's claims: the images are stat'ed then.
+   */
+  identities?: string[];
   macs: string[];
   ips: string[];
+}
+
+/** The identity of a claimed image: the one recorded at its subhost's boot, else the file's now. */
+export function claimedIdentity(c: SubhostClaims, i: number): Identity | undefined {
+  return c.identities?.[i] || identityOf(c.images[i]);
 }
 
 export function claimsOf(rec: Pick<StateRecord, 'name' | 'config' | 'layout'>, paths: Paths): SubhostClaims {
@@ -36,7 +47,9 @@ export function claimsOf(rec: Pick<StateRecord, 'name' | 'config' | 'layout'>, p
  */
 export function writeClaims(paths: Paths, rec: Pick<StateRecord, 'name' | 'config' | 'layout'>): void {
   mkdirSync(paths.runDir(rec.name), { recursive: true, mode: 0o755 });
-  writeFileAtomic(paths.claimsFile(rec.name), `${JSON.stringify({ version: 1, ...claimsOf(rec, paths) })}\n`, 0o644, false);
+  const claims = claimsOf(rec, paths);
+  claims.identities = claims.images.map((image) => identityOf(image) ?? '');
+  writeFileAtomic(paths.claimsFile(rec.name), `${JSON.stringify({ version: 1, ...claims })}\n`, 0o644, false);
 }
 
 const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
@@ -45,7 +58,11 @@ const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) =
 export function readClaims(paths: Paths, name: string): SubhostClaims | undefined {
   try {
     const c = JSON.parse(readFileSync(paths.claimsFile(name), 'utf8'));
-    if (c?.version === 1 && c.name === name && strings(c.images) && strings(c.macs) && strings(c.ips)) return { name, images: c.images, macs: c.macs, ips: c.ips };
+    if (c?.version === 1 && c.name === name && strings(c.images) && strings(c.macs) && strings(c.ips)) {
+      // One identity per image, or none known (a claims.json of an older release): the images are stat'ed.
+      const identities = strings(c.identities) && c.identities.length === c.images.length ? c.identities : undefined;
+      return { name, images: c.images, ...(identities && { identities }), macs: c.macs, ips: c.ips };
+    }
   } catch {
     // Missing or torn: the record says the same.
   }
@@ -72,8 +89,8 @@ export type Claims = Map<Identity, string>;
 export function claimsOfOthers(paths: Paths, except: string): Claims {
   const identities: Claims = new Map();
   for (const c of otherClaims(paths, except)) {
-    for (const image of c.images) {
-      const id = identityOf(image);
+    for (let i = 0; i < c.images.length; i++) {
+      const id = claimedIdentity(c, i);
       if (id) identities.set(id, c.name);
     }
   }
