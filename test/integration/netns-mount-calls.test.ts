@@ -183,9 +183,11 @@ describe('the addresses inside namespaces, by the addon', () => {
     made.push(a, b);
     await ipBatch([`netns add ${a}`, `netns add ${b}`]);
     await ipBatch([`link add ${a}x netns ${a} type veth peer name eth0 netns ${b}`]);
-    const inA = ['link set lo up', `addr add 10.213.9.1/24 dev ${a}x`, `addr add 10.213.9.7/24 dev ${a}x`, `addr add 10.213.10.1 peer 10.213.10.2/32 dev ${a}x`, `addr add fd00:213::1/64 dev ${a}x nodad`, `link set ${a}x up`];
+    // No link-local address made by the kernel as a link comes up (addrgenmode none): it appears a
+    // moment later, so the addon's answer and ip's, asked one after the other, could differ by it.
+    const inA = ['link set lo up', `link set ${a}x addrgenmode none`, `addr add 10.213.9.1/24 dev ${a}x`, `addr add 10.213.9.7/24 dev ${a}x`, `addr add 10.213.10.1 peer 10.213.10.2/32 dev ${a}x`, `addr add fd00:213::1/64 dev ${a}x nodad`, `link set ${a}x up`];
     await run(['ip', '-n', a, '-batch', '-'], { input: inA.join('\n') + '\n' });
-    await run(['ip', '-n', b, '-batch', '-'], { input: 'addr add 10.213.9.2/24 dev eth0\nlink set eth0 up\n' });
+    await run(['ip', '-n', b, '-batch', '-'], { input: 'link set eth0 addrgenmode none\naddr add 10.213.9.2/24 dev eth0\nlink set eth0 up\n' });
     seen.length = 0;
     const got = await listAddrsIn([a, b, testName('an')]);
     expect(seen.map((s) => s.kind)).toEqual(['call']);
