@@ -80,12 +80,13 @@ static void handle_collected(napi_env env, void *data, void *hint) {
   release(data);
 }
 
-// callback(buffer) for bytes, then callback(null, 0) at EOF or callback(null, errno) on an error.
+// callback(buffer) for bytes, then callback(null) at EOF or callback(null, error) with its .code.
 static void call(reader *r, napi_value chunk, int err) {
   napi_env env = r->env;
   napi_value args[2], callback, resource, ignored;
   args[0] = chunk;
-  napi_create_int32(env, err, &args[1]);
+  if (err) args[1] = error_value(env, "read", err);
+  else napi_get_undefined(env, &args[1]);
   napi_get_reference_value(env, r->callback, &callback);
   napi_create_object(env, &resource);
   // make_callback: the promise jobs the callback queues run before the loop goes on.
@@ -136,7 +137,7 @@ static void reader_ready(uv_poll_t *poll, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-// readPipe(fd, callback(buffer | null, errno)) -> handle. The descriptor becomes ours: closed at
+// readPipe(fd, callback(buffer | null, error | undefined)) -> handle. The descriptor becomes ours: closed at
 // its end, on an error, or by closeRead(handle).
 static napi_value read_pipe(napi_env env, napi_callback_info info) {
   size_t argc = 2;

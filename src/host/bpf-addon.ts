@@ -205,9 +205,9 @@ export interface SpawnCalls {
   spawnSupported(): boolean;
   /**
    * Read fd (made non-blocking, then ours) on the event loop (pipe-read.c): callback(bytes) as they
-   * come, then callback(null, 0) at EOF or callback(null, errno) on an error; the fd is closed then.
+   * come, then callback(null) at EOF or callback(null, error with .code) on an error; the fd is closed then.
    */
-  readPipe(fd: number, callback: (chunk: Buffer | null, errno: number) => void): PipeHandle;
+  readPipe(fd: number, callback: (chunk: Buffer | null, error?: NodeJS.ErrnoException) => void): PipeHandle;
   /** No more callbacks, the fd closed; again, or after the end, nothing. */
   closeRead(handle: PipeHandle): void;
 }

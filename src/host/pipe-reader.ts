@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { constants } from 'node:os';
 import type { PipeHandle, SpawnCalls } from './bpf-addon';
 
 /**
@@ -17,8 +16,6 @@ export interface PipeSource {
   readonly readableEnded: boolean;
 }
 
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-
 /**
  * The read end of a pipe, read by the addon on the event loop (native/bpf/pipe-read.c): as a
  * net.Socket is read, without loading node:net and node:stream (7 ms of boot's main thread here).
@@ -34,15 +31,13 @@ export class PipeReader extends EventEmitter implements PipeSource {
     fd: number,
   ) {
     super();
-    this.handle = calls.readPipe(fd, (chunk, errno) => {
+    this.handle = calls.readPipe(fd, (chunk, error) => {
       if (chunk) return void this.emit('data', chunk);
       this.destroyed = true;
-      if (errno === 0) {
+      if (error) this.emit('error', error);
+      else {
         this.readableEnded = true;
         this.emit('end');
-      } else {
-        const code = errnoNames.get(errno) ?? `errno ${errno}`;
-        this.emit('error', Object.assign(new Error(`read: ${code}`), { code, errno: -errno }));
       }
       this.emit('close');
     });

@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, readlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, fstatSync, openSync, readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { sessionCalls, spawnCalls } from '../../src/host/bpf-addon';
 import { PipeReader } from '../../src/host/pipe-reader';
@@ -21,7 +22,7 @@ function watched(r: PipeReader): { seen: Seen; closed: Promise<Seen> } {
   const seen: Seen = { chunks: [], events: [] };
   r.on('data', (b: Buffer) => seen.chunks.push(b));
   r.on('end', () => seen.events.push('end'));
-  r.on('error', (e) => seen.events.push(`error ${e.message}`));
+  r.on('error', (e) => seen.events.push(`error ${(e as NodeJS.ErrnoException).code} ${e.message}`));
   const closed = new Promise<Seen>((resolve) => r.on('close', () => (seen.events.push('close'), resolve(seen))));
   return { seen, closed };
 }
@@ -76,6 +77,21 @@ describe('PipeReader (the addon reads a pipe on the event loop, without node:net
     // The shell's write meets no reader: SIGPIPE (or EPIPE, then exit 7) ends it instead of writing forever.
     const [code, signo] = await exited;
     expect(signo === 13 || code === 7).toBe(true);
+  });
+
+  it('reports a read error as an error with its code, then close, and closes the descriptor', async () => {
+    // A terminal's master whose other side was opened and closed again: read(2) fails with EIO. perl
+    // unlocks it (TIOCSPTLCK), asks its number (TIOCGPTN: the generic ioctl numbers) and opens and closes /dev/pts/N.
+    const master = openSync('/dev/ptmx', constants.O_RDWR | constants.O_NOCTTY);
+    const unlockOpenClose = 'my $u = pack("L", 0); ioctl(STDIN, 0x40045431, $u) or die "unlockpt: $!"; my $n = pack("L", 0); ioctl(STDIN, 0x80045430, $n) or die "ptsname: $!"; open(my $s, "+<", "/dev/pts/" . unpack("L", $n)) or die "slave: $!"; close $s';
+    expect(spawnSync('perl', ['-e', unlockOpenClose], { stdio: [master, 'ignore', 'inherit'] }).status).toBe(0);
+    const link = readlinkSync(`/proc/self/fd/${master}`);
+    const r = new PipeReader(calls, master);
+    const { seen, closed } = watched(r);
+    await closed;
+    expect(seen.events).toEqual(['error EIO read: Input/output error', 'close']);
+    expect(r).toMatchObject({ destroyed: true, readableEnded: false });
+    expect(!isOpen(master) || readlinkSync(`/proc/self/fd/${master}`) !== link).toBe(true);
   });
 
   it('refuses what is not an open descriptor, and a handle it did not make', () => {
