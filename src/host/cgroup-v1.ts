@@ -1,4 +1,4 @@
-import { readMountinfo, type MountEntry } from './mountinfo';
+import { readMountsOfTypes, type MountEntry } from './mountinfo';
 
 /** v1 controllers a subhost is placed under on a hybrid host, for accounting, limits and devices. */
 export const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids', 'blkio', 'devices'] as const;
@@ -18,7 +18,7 @@ let cached: V1Hierarchy[] | undefined;
 
 export function findV1Hierarchies(entries?: MountEntry[]): V1Hierarchy[] {
   // The host's hierarchies do not change during one command: read mountinfo once, not at every cgroup.
-  return entries ? v1Of(entries) : (cached ??= v1Of(readMountinfo()));
+  return entries ? v1Of(entries) : (cached ??= v1Of(readMountsOfTypes(['cgroup'])));
 }
 
 /** The host's mounts as read for something else (the cgroup2 mount): this command's hierarchies, unless found already. */

@@ -1,12 +1,20 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { SubhostError, errnoCode } from '../errors';
-import { readMountinfo, type MountEntry } from './mountinfo';
+import { readMountsOfTypes, type MountEntry } from './mountinfo';
 
-/** The cgroup2 mount: /sys/fs/cgroup on pure v2 hosts, /sys/fs/cgroup/unified on hybrid ones. */
-export function findCgroup2Mount(entries: MountEntry[] = readMountinfo()): string {
+/**
+ * The cgroup2 mount: /sys/fs/cgroup on pure v2 hosts, /sys/fs/cgroup/unified on hybrid ones. Only
+ * mountinfo's cgroup lines are parsed: with 200 subhosts running (600 mounts) a whole parse took 3.5 ms.
+ */
+export function findCgroup2Mount(entries: MountEntry[] = readCgroupMounts()): string {
   const m = entries.find((e) => e.fsType === 'cgroup2' && e.root === '/');
   if (!m) throw new SubhostError('no cgroup2 filesystem is mounted (looked in /proc/self/mountinfo)');
   return m.mountPoint;
+}
+
+/** The cgroup2 and v1 cgroup mounts of mountinfo, parsed from their own lines only. */
+export function readCgroupMounts(): MountEntry[] {
+  return readMountsOfTypes(['cgroup2', 'cgroup']);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

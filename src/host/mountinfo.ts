@@ -63,20 +63,23 @@ function escapePath(path: string): string {
   return path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 }
 
-/**
- * The mounts of a mountinfo text whose line holds one of these paths: every mount at or below each
- * of them is among them (mountsUnder and isMountPoint then answer as on the whole text). Only
- * those lines are parsed: a query about one subhost's folders costs the kernel's text, not a
- * parse of every mount of a host with hundreds.
- */
-export function parseMountsAt(text: string, paths: string[]): MountEntry[] {
-  const needles = paths.map(escapePath);
+/** The mounts of the lines of a mountinfo text that hold one of needles: only those are parsed. */
+function parseLinesWith(text: string, needles: string[]): MountEntry[] {
   return parseMountinfo(
     text
       .split('\n')
       .filter((line) => needles.some((n) => line.includes(n)))
       .join('\n'),
   );
+}
+
+/**
+ * The mounts of a mountinfo text whose line holds one of these paths: every mount at or below each
+ * of them is among them (mountsUnder and isMountPoint then answer as on the whole text). A query
+ * about one subhost's folders costs the kernel's text, not a parse of every mount of a host with hundreds.
+ */
+export function parseMountsAt(text: string, paths: string[]): MountEntry[] {
+  return parseLinesWith(text, paths.map(escapePath));
 }
 
 export function readMountsAt(paths: string[], pid: number | 'self' = 'self'): MountEntry[] {
@@ -88,9 +91,7 @@ export function readMountsAt(paths: string[], pid: number | 'self' = 'self'): Mo
  * follows the " - " separator, and a space in a path is printed as \040, so the match is exact.
  */
 export function parseMountsOfTypes(text: string, types: string[]): MountEntry[] {
-  const needles = types.map((t) => ` - ${t} `);
-  const lines = text.split('\n').filter((line) => needles.some((n) => line.includes(n)));
-  return parseMountinfo(lines.join('\n')).filter((m) => types.includes(m.fsType));
+  return parseLinesWith(text, types.map((t) => ` - ${t} `)).filter((m) => types.includes(m.fsType));
 }
 
 export function readMountsOfTypes(types: string[], pid: number | 'self' = 'self'): MountEntry[] {
