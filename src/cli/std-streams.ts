@@ -4,7 +4,8 @@ import { writeSync } from 'node:fs';
  * The CLI writes its output with write(2) on fd 1 and 2, not through process.stdout and stderr:
  * creating those streams loads node:net and node:stream (stdout as a pipe or a terminal is a
  * net.Socket; 4-5 ms of every command's start here), for output Node writes synchronously anyway
- * (pipes, terminals and files, on Linux). What still uses the streams (logs, report, the daemon)
+ * (pipes, terminals and files, on Linux); every command's output goes through cli/format/output.ts.
+ * What still uses the streams (logs' copy of a log, report, the daemon, bootstrap's progress, enter)
  * creates them as before, and gets the EPIPE handling below when it does.
  */
 const created: NodeJS.WriteStream[] = [];

@@ -1,11 +1,11 @@
 import { autostart, type AutostartResult } from '../../core/lifecycle/autostart';
 import type { Runtime } from '../../core/state/runtime';
-import { out } from '../format/output';
+import { errLine, out } from '../format/output';
 import type { Command } from 'commander';
 
 /** One line per subhost as soon as it is done (the journal shows which one failed, and why). */
 function report(r: AutostartResult): void {
-  if (r.outcome === 'failed') process.stderr.write(`subhost: ${r.name}: ${r.message}\n`);
+  if (r.outcome === 'failed') errLine(`subhost: ${r.name}: ${r.message}`);
   else out(`${r.name}: ${r.outcome === 'booted' ? 'booted' : 'already running'}`);
 }
 

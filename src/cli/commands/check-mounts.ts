@@ -3,7 +3,7 @@ import { checkMounts, type CheckReport } from '../../core/inspect/check-mounts';
 import { checkName } from '../../core/config/names';
 import type { Runtime } from '../../core/state/runtime';
 import { table } from '../../plain-text';
-import { out, printJson } from '../format/output';
+import { errLine, out, printJson } from '../format/output';
 
 /** 1.5G, 980M: df -h style. */
 export function humanBytes(n: number): string {
@@ -48,6 +48,6 @@ export default async function checkMountsCommand(rt: Runtime, [names]: [string[]
   const report = await checkMounts(rt, { fix: o.fix, thresholdPercent: o.threshold, names: names?.length ? names : undefined });
   if (o.json) printJson(report);
   else reportLines(report).forEach((l) => out(l));
-  for (const e of report.errors) process.stderr.write(`subhost: check-mounts --fix: ${e}\n`);
+  for (const e of report.errors) errLine(`subhost: check-mounts --fix: ${e}`);
   return report.ok ? 0 : 1;
 }

@@ -4,7 +4,7 @@ import { FORMATS, formatReservations, type Format } from '../../dhcp/formats';
 import { collectReservations } from '../../dhcp/reservations';
 import { replaceFile, writeHostsDir } from '../../dhcp/write';
 import { UsageError } from '../../errors';
-import { out } from '../format/output';
+import { out, outText } from '../format/output';
 
 export default async function dhcpCommand(rt: Runtime, [names]: [string[]], cmd: Command): Promise<number> {
   const opts = cmd.opts<{ format: string; out?: string; hostsDir?: string }>();
@@ -22,6 +22,6 @@ export default async function dhcpCommand(rt: Runtime, [names]: [string[]], cmd:
   }
   const text = formatReservations(reservations, opts.format as Format);
   if (opts.out !== undefined) replaceFile(opts.out, text);
-  else process.stdout.write(text);
+  else outText(text);
   return 0;
 }

@@ -2,12 +2,8 @@ import type { Command } from 'commander';
 import { start } from '../../core/lifecycle/start';
 import { formatPlan } from '../../core/plan/types';
 import type { Runtime } from '../../core/state/runtime';
-import { out, warn } from '../format/output';
+import { errLine, out, warn } from '../format/output';
 
-/** Notes go to stderr: stdout is the shell's. */
-function note(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
 
 export default async function startCommand(rt: Runtime, [name]: [string], cmd: Command): Promise<number> {
   const opts = cmd.opts<{ config?: string; dryRun?: boolean }>();
@@ -20,8 +16,9 @@ export default async function startCommand(rt: Runtime, [name]: [string], cmd: C
     out(formatPlan(r.plan));
     return 0;
   }
-  if (r.after.end === 'hibernated') note(`${name}: hibernated (mounts and network kept): \`subhost start ${name}\` resumes it, \`subhost stop ${name}\` releases it`);
-  else if (r.after.end === 'stopped') note(`${name}: stopped while its shell ran`);
+  // Notes go to stderr: stdout is the shell's.
+  if (r.after.end === 'hibernated') errLine(`${name}: hibernated (mounts and network kept): \`subhost start ${name}\` resumes it, \`subhost stop ${name}\` releases it`);
+  else if (r.after.end === 'stopped') errLine(`${name}: stopped while its shell ran`);
   else warn(`${name}: ${r.after.reason}`);
   // Like enter: the exit status is the shell's.
   return r.status;
