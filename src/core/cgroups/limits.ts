@@ -1,5 +1,4 @@
 import { readFileOr } from '../../host/read-file';
-import { join } from 'node:path';
 import { findV1Hierarchies, type V1Controller, type V1Hierarchy } from '../../host/cgroup-v1';
 import { Cgroup } from '../../host/cgroupfs';
 import type { Limits } from '../config/types';
@@ -122,7 +121,7 @@ export function applyLimits(set: CgroupSet, limits: Limits): { applied: AppliedL
     const cg = cgroupOf(set, t)!;
     const writes = t.writes.filter((w) => !w.optional || cg.has(w.file));
     for (const w of writes) cg.set(w.file, w.value);
-    return { variable: t.variable, source: t.source, controller: t.controller, files: writes.map((w) => ({ path: join(cg.path, w.file), value: w.value })), ...(t.note ? { note: t.note } : {}) };
+    return { variable: t.variable, source: t.source, controller: t.controller, files: writes.map((w) => ({ path: cg.file(w.file), value: w.value })), ...(t.note ? { note: t.note } : {}) };
   });
   return { applied, warnings };
 }

@@ -45,7 +45,7 @@ export class CgroupSet {
 
   /** cgroup.procs of every hierarchy: writing a PID to each moves the process in. */
   procsFiles(): string[] {
-    return this.targets().map((c) => join(c.path, 'cgroup.procs'));
+    return this.targets().map((c) => c.file('cgroup.procs'));
   }
 
   create(): void {
