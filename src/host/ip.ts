@@ -26,7 +26,7 @@ export async function listAddrs(netns?: string): Promise<AddrInfo[]> {
 }
 
 /** The addon's lines "IFNAME FAMILY LOCAL PREFIXLEN SCOPE" as `ip -json addr show` gives them (links without an address left out). */
-export function addrsFromLines(text: string): AddrInfo[] {
+function addrsFromLines(text: string): AddrInfo[] {
   const byName = new Map<string, AddrInfo>();
   for (const line of text.split('\n')) {
     const [ifname, family, local, prefixlen, scope] = line.split(' ');

@@ -95,7 +95,7 @@ describe('kernelEvidence with a HostView', () => {
 });
 
 describe('newBootId', () => {
-  it('is a random (version 4) UUID, new each time, without node:crypto', () => {
+  it('is a random (version 4) UUID, new each time (the kernel\'s; that boot loads no node:crypto is boot\'s test)', () => {
     const ids = [newBootId(), newBootId(), newBootId()];
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(new Set(ids).size).toBe(3);
