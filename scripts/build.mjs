@@ -9,13 +9,15 @@ const common = bundleOptions(process.env.SUBHOST_TEST_BUILD === '1');
 const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts', soak: 'scripts/soak.ts', screenshot: 'scripts/screenshot.ts' };
 await Promise.all(Object.entries(entries).map(([name, src]) => build({ ...common, entryPoints: [src], outfile: `dist/${name}.cjs` })));
 
-// The bpf(2) addon (native/bpf) beside the bundle, which loads it from its own folder.
-const addon = 'native/bpf/build/Release/subhost_bpf.node';
-if (!existsSync(addon)) {
-  console.error(`build: ${addon} is missing: run \`npm run build:native\` (npm ci does it)`);
-  process.exit(1);
+// The bpf(2) addon (native/bpf) and PID 1's pivot-exec beside the bundle, which finds them in its own folder.
+for (const file of ['subhost_bpf.node', 'pivot-exec']) {
+  const built = `native/bpf/build/Release/${file}`;
+  if (!existsSync(built)) {
+    console.error(`build: ${built} is missing: run \`npm run build:native\` (npm ci does it)`);
+    process.exit(1);
+  }
+  copyFileSync(built, `dist/${file}`);
 }
-copyFileSync(addon, 'dist/subhost_bpf.node');
 
 // The dashboard's script, with uPlot, for the browser; the daemon serves dist/web/ (nothing from a CDN).
 await build({ entryPoints: ['src/web/client/app.ts'], bundle: true, platform: 'browser', target: 'es2020', format: 'iife', minify: true, logLevel: 'warning', outfile: 'dist/web/app.js' });

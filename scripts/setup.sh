@@ -89,7 +89,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 # npm ci builds the addon; a checkout whose native/bpf changed since needs it built again.
 addon=native/bpf/build/Release/subhost_bpf.node
-if [ ! -f "$addon" ] || [ -n "$(find native/bpf -maxdepth 1 \( -name '*.[ch]' -o -name binding.gyp \) -newer "$addon")" ]; then
+if [ ! -f "$addon" ] || [ ! -f native/bpf/build/Release/pivot-exec ] || [ -n "$(find native/bpf -maxdepth 1 \( -name '*.[ch]' -o -name binding.gyp \) -newer "$addon")" ]; then
   echo "subhost setup: building native/bpf"
   npm run --silent build:native >/dev/null
 fi

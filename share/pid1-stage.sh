@@ -1,6 +1,6 @@
 #!/bin/sh
 # pid1-stage: become a subhost's PID 1, by way of unshare's fork. Joins the subhost's cgroups, makes
-# new mount, PID, UTS, IPC and cgroup namespaces, and hands over to pivot-exec.pl, which joins the
+# new mount, PID, UTS, IPC and cgroup namespaces, and hands over to pivot-exec (native/bpf), which joins the
 # subhost's network namespace, drops capabilities (the bounding set reduced, the inheritable and
 # ambient sets emptied), pivots into the root filesystem, detaches the host's root, makes the guest's
 # filesystems and only then runs subhost-init with the guest's own /bin/sh. subhost-init is never written into the
@@ -12,10 +12,8 @@
 #   SUBHOST_NETNS         /run/netns/NAME
 #   SUBHOST_LIVE          the mounted root filesystem to pivot into
 #   SUBHOST_CAPS_DROP     the capabilities' numbers to drop from the bounding set (comma-separated)
-#   SUBHOST_PIVOT         share/pivot-exec.pl; SUBHOST_INIT  share/subhost-init
-#   SUBHOST_SYSCALLS      "PIVOT_ROOT UMOUNT2 MOUNT MKNODAT SETHOSTNAME SETNS PRCTL CAPGET CAPSET": their
-#                         numbers on this architecture
-#   SUBHOST_INIT_ENV      environment of PID 1 (space-separated NAME=value words): pivot-exec.pl
+#   SUBHOST_PIVOT         native/bpf's pivot-exec (built with the addon); SUBHOST_INIT  share/subhost-init
+#   SUBHOST_INIT_ENV      environment of PID 1 (space-separated NAME=value words): pivot-exec
 #                         makes it PID 1's whole environment, and SIGINT and SIGQUIT its defaults
 #   SUBHOST_SESSION       optional: "new" makes PID 1 a session leader; "tty" also makes stdin
 #                         (a terminal) its controlling terminal, which a shell needs for job control
@@ -36,11 +34,11 @@ tty) session='setsid --ctty --' ;;
 *) session= ;;
 esac
 
-# Every program up to pivot-exec.pl is the host's, started while the host's root is ours, with our
-# environment (LC_ALL=C); pivot-exec.pl gives PID 1 its own (SUBHOST_INIT_ENV) and default SIGINT
+# Every program up to pivot-exec is the host's, started while the host's root is ours, with our
+# environment (LC_ALL=C); pivot-exec gives PID 1 its own (SUBHOST_INIT_ENV) and default SIGINT
 # and SIGQUIT (ignored here when the supervisor's shell ran us in the background), which env(1) did
 # in an exec of its own. It also makes nsenter --net's setns and setpriv's prctl and capset calls:
 # each of those was an exec of its own (3-5 ms apiece on the development VM).
-# shellcheck disable=SC2086 # SUBHOST_SYSCALLS and session are lists of words by design
+# shellcheck disable=SC2086 # session is a list of words by design
 exec unshare --fork --kill-child --pid --mount --uts --ipc --cgroup --propagation private -- \
-	$session perl "$SUBHOST_PIVOT" "$SUBHOST_LIVE" "$SUBHOST_INIT" "$SUBHOST_NETNS" "$SUBHOST_CAPS_DROP" $SUBHOST_SYSCALLS
+	$session "$SUBHOST_PIVOT" "$SUBHOST_LIVE" "$SUBHOST_INIT" "$SUBHOST_NETNS" "$SUBHOST_CAPS_DROP"

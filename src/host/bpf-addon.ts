@@ -68,10 +68,22 @@ export interface ProgramInfo {
 }
 
 export const ADDON_FILE = 'subhost_bpf.node';
+/** PID 1's way into the guest (native/bpf/pivot-exec.c), a program of its own. */
+export const PIVOT_EXEC_FILE = 'pivot-exec';
 
 /** dist/ holds a copy beside the bundle (scripts/build.mjs); from src/host/ it is node-gyp's output. */
-export function addonCandidates(dir = __dirname): string[] {
-  return [join(dir, ADDON_FILE), join(dir, '..', '..', 'native', 'bpf', 'build', 'Release', ADDON_FILE)];
+export function addonCandidates(dir = __dirname, file = ADDON_FILE): string[] {
+  return [join(dir, file), join(dir, '..', '..', 'native', 'bpf', 'build', 'Release', file)];
+}
+
+let pivotExec: string | undefined;
+
+/** native/bpf's pivot-exec, built with the addon and kept beside it. */
+export function pivotExecFile(): string {
+  if (pivotExec) return pivotExec;
+  const file = addonCandidates(__dirname, PIVOT_EXEC_FILE).find((f) => existsSync(f));
+  if (!file) throw new SubhostError(`native/bpf's pivot-exec is not built (looked for ${addonCandidates(__dirname, PIVOT_EXEC_FILE).join(', ')}): run \`npm ci\` or \`npm run build:native\``);
+  return (pivotExec = file);
 }
 
 let addon: BpfAddon | undefined;

@@ -45,7 +45,7 @@ describe('capabilities', () => {
     }
     expect(KEPT_CAPABILITIES.map((c) => c.cap)).toEqual(['sys_admin', 'net_admin', 'sys_boot', 'mknod']);
     expect(setprivArgs()).toEqual(['--bounding-set', boundingSetArg(), '--inh-caps=-all', '--ambient-caps=-all']);
-    // What pivot-exec.pl drops for PID 1: the same capabilities, by number (linux/capability.h).
+    // What pivot-exec drops for PID 1: the same capabilities, by number (linux/capability.h).
     expect(droppedCapabilityNumbers()).toBe('16,17,25,33,32,34,35,36,30,2');
   });
 

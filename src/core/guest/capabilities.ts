@@ -38,7 +38,7 @@ export function boundingSetArg(): string {
 }
 
 /**
- * setpriv's arguments for `subhost enter` (share/pivot-exec.pl makes the same calls for PID 1):
+ * setpriv's arguments for `subhost enter` (native/bpf/pivot-exec.c makes the same calls for PID 1):
  * the bounding set reduced, and the inheritable and ambient sets emptied, since a capability the
  * caller holds there comes back on exec (root's files have full inheritable sets) whatever the
  * bounding set says.
@@ -47,7 +47,7 @@ export function setprivArgs(): string[] {
   return ['--bounding-set', boundingSetArg(), '--inh-caps=-all', '--ambient-caps=-all'];
 }
 
-/** The dropped capabilities' numbers, comma-separated: what share/pivot-exec.pl removes from PID 1's bounding set, as setpriv --bounding-set would. */
+/** The dropped capabilities' numbers, comma-separated: what native/bpf/pivot-exec.c removes from PID 1's bounding set, as setpriv --bounding-set would. */
 export function droppedCapabilityNumbers(): string {
   return DROPPED_CAPABILITIES.map((c) => CAPABILITY_NAMES.indexOf(c.cap as (typeof CAPABILITY_NAMES)[number])).join(',');
 }

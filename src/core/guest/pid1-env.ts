@@ -1,9 +1,9 @@
 import { join } from 'node:path';
+import { pivotExecFile } from '../../host/bpf-addon';
 import { netnsPath } from '../../host/netns';
 import { CgroupSet } from '../cgroups/subhost-cgroups';
 import { droppedCapabilityNumbers } from './capabilities';
 import { protectionEnv } from './hardening';
-import { pivotSyscalls } from './pivot';
 import { shareDir } from './share';
 
 /** What PID 1 is started in, for subhost-init (boot) and for the shell (start) alike. */
@@ -40,9 +40,8 @@ export function pid1StageEnv(p: Pid1Params, cgroupMount: string, numbers: Device
     SUBHOST_NETNS: netnsPath(p.netns),
     SUBHOST_LIVE: p.live,
     SUBHOST_CAPS_DROP: droppedCapabilityNumbers(),
-    SUBHOST_PIVOT: join(shareDir(), 'pivot-exec.pl'),
+    SUBHOST_PIVOT: pivotExecFile(),
     SUBHOST_INIT: join(shareDir(), 'subhost-init'),
-    SUBHOST_SYSCALLS: pivotSyscalls(),
     SUBHOST_INIT_ENV: env.join(' '),
     SUBHOST_SESSION: session,
   };

@@ -78,7 +78,7 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
     closeSync(logFd);
     const supervisor = child.pid === undefined ? undefined : procRef(child.pid);
     const outcome = await waitReady(child.fd3, READY_TIMEOUT_MS);
-    // The supervisor lives on; what is counted is its way to PID 1's "ready" (dash ... perl, the guest's sh and its mounts).
+    // The supervisor lives on; what is counted is its way to PID 1's "ready" (dash ... pivot-exec, the guest's sh and its mounts).
     noteSpawn([supervisorShell(), 'supervisor.sh', `(until ${outcome})`], performance.now() - started);
     const pid1 = outcome === 'ready' ? findPid1(cgroups.v2) : undefined;
     if (!supervisor || !pid1) {
