@@ -107,12 +107,19 @@ static char *read_text(const char *path) {
   return text;
 }
 
-/* The comma-separated parts of a list, as perl's split /,/ gave them: trailing empty parts dropped. */
-static size_t split_commas(char *list, char **parts, size_t max) {
-  size_t n = 0;
-  for (char *p = list; p && n < max;) parts[n++] = strsep(&p, ",");
+/*
+ * The comma-separated parts of list (split in place), as perl's split /,/ gave them: trailing empty
+ * parts dropped. Every part, however many: a protection left out would be a path left unprotected.
+ */
+static char **split_commas(char *list, size_t *count) {
+  size_t n = 1;
+  for (const char *c = list; *c; c++) n += *c == ',';
+  char **parts = grow(NULL, n * sizeof(char *));
+  n = 0;
+  for (char *p = list; p;) parts[n++] = strsep(&p, ",");
   while (n > 0 && parts[n - 1][0] == '\0') n--;
-  return n;
+  *count = n;
+  return parts;
 }
 
 static int all_digits(const char *s) {
@@ -139,8 +146,8 @@ static void join_netns(const char *netns) {
  * inheritable sets) are empty.
  */
 static void drop_capabilities(char *caps) {
-  char *parts[64];
-  size_t n = split_commas(caps, parts, 64);
+  size_t n;
+  char **parts = split_commas(caps, &n);
   for (size_t i = 0; i < n; i++) {
     unsigned long cap = strtoul(parts[i], NULL, 10);
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) die("cannot drop capability %s from the bounding set: %s", parts[i], strerror(errno));
@@ -151,6 +158,7 @@ static void drop_capabilities(char *caps) {
   sets[0].inheritable = sets[1].inheritable = 0;
   if (syscall(SYS_capset, &header, sets) != 0) die("cannot empty the inheritable set: %s", strerror(errno));
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) die("cannot empty the ambient set: %s", strerror(errno));
+  free(parts);
 }
 
 /* What SUBHOST_INIT_ENV sets up before the guest's sh runs, taken out of PID 1's environment. */
@@ -319,8 +327,9 @@ static void make_filesystems(const char *const *set_up) {
     node("/dev/net/tun", S_IFCHR | 0666, 10, 200);
   }
   char *devices = strdup(set_up[DEVICES]);
-  char *parts[256];
-  size_t n = devices ? split_commas(devices, parts, 256) : 0;
+  if (!devices) die("out of memory");
+  size_t n;
+  char **parts = split_commas(devices, &n);
   for (size_t i = 0; i < n; i++) {
     char *spec = parts[i];
     char *name = strsep(&spec, ":");
@@ -333,6 +342,7 @@ static void make_filesystems(const char *const *set_up) {
       note("cannot create /dev/%s: not NODE:MAJOR:MINOR", name);
     }
   }
+  free(parts);
   free(devices);
 
   // Read-only first, so that a writable path below one (/proc/sys/net) is bound from it and made
@@ -345,10 +355,11 @@ static void make_filesystems(const char *const *set_up) {
   for (size_t k = 0; k < 3; k++) {
     char *list = strdup(set_up[PROTECTIONS[k].list]);
     if (!list) die("out of memory");
-    char *paths[512];
-    size_t count = split_commas(list, paths, 512);
+    size_t count;
+    char **paths = split_commas(list, &count);
     for (size_t i = 0; i < count; i++)
       if (!protect(PROTECTIONS[k].how, paths[i])) fatal("cannot make %s %s: %s", paths[i], PROTECTIONS[k].how, strerror(errno));
+    free(paths);
     free(list);
   }
 

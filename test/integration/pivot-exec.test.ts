@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { installBusybox } from '../../src/bootstrap/busybox-root';
 import { pivotExecFile } from '../../src/host/bpf-addon';
 
 const PIVOT_EXEC = pivotExecFile();
@@ -64,4 +65,34 @@ describe('pivot-exec', () => {
     expect(noRoot.stderr).toBe(`pivot-exec: cannot enter ${root}: No such file or directory\n`);
     expect(noRoot.status).toBe(1);
   });
+
+  it('pivots into the root, detaches the host\'s, makes every protection it is given (600 here), and runs the guest\'s sh on the text with SUBHOST_INIT_ENV alone', async () => {
+    const root = join(dir, 'guest');
+    mkdirSync(root);
+    await installBusybox(root);
+    const init = join(dir, 'init.sh');
+    writeFileSync(init, 'echo "env: $(env | sort | tr "\\n" " ")"; echo "binds: $(grep -c " /proc/version " /proc/self/mountinfo)"; echo "host: $(hostname)"; echo "dev: $(ls /dev | tr "\\n" " ")"; echo "init: $(cat /proc/1/comm)"; [ -d ' + dir + ' ] && echo "the host is visible"; exit 0\n');
+    const masked = Array(600).fill('/proc/version').join(',');
+    const initEnv = `container=subhost A=1 A=2 SUBHOST_INIT_HOSTNAME=pxguest SUBHOST_INIT_MASKED=${masked} SUBHOST_INIT_READONLY=/proc/sys SUBHOST_INIT_DEVICES=vdz1:7:250,bad`;
+    // Its own mount, PID and UTS namespaces (as pid1-stage.sh's unshare makes them); the root a mount point there.
+    const r = spawnSync('unshare', ['--mount', '--pid', '--fork', '--uts', '--ipc', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" "$1" && exec "$2" "$1" "$3" /proc/self/ns/net 16', 'stage', root, PIVOT_EXEC, init], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, SUBHOST_INIT_ENV: initEnv, LC_ALL: 'C', LEAKED: 'x' },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const line = (what: string) => r.stdout.split('\n').find((l) => l.startsWith(`${what}: `))?.slice(what.length + 2);
+    const env = line('env')!.trim().split(' ');
+    // The last word of a name wins; nothing of ours (our PATH, LC_ALL, LEAKED, SUBHOST_INIT_*) reaches the guest (busybox's sh sets a PATH of its own).
+    expect(env).toEqual(expect.arrayContaining(['A=2', 'container=subhost']));
+    expect(env.filter((w) => /^(LC_ALL|LEAKED|SUBHOST_)/.test(w) || w === `PATH=${process.env.PATH}`)).toEqual([]);
+    expect(line('binds')).toBe('600');
+    expect(line('host')).toBe('pxguest');
+    expect(line('dev')!.split(' ')).toEqual(expect.arrayContaining(['null', 'zero', 'full', 'random', 'urandom', 'tty', 'pts', 'shm', 'ptmx', 'console', 'vdz1']));
+    // PID 1 of its namespace is the guest's sh, exec'd in pivot-exec's place.
+    expect(line('init')).toBe('sh');
+    expect(r.stdout).toContain('subhost-init: cannot create /dev/bad: not NODE:MAJOR:MINOR\n');
+    expect(r.stdout).not.toContain('the host is visible');
+  });
 });
+
