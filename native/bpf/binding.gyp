@@ -9,7 +9,7 @@
     {
       "target_name": "pivot-exec",
       "type": "executable",
-      "sources": ["pivot-exec.c"],
+      "sources": ["pivot-exec.c", "pivot-common.c", "guest-fs.c"],
       "cflags": ["-Wall", "-Wextra", "-Werror", "-std=gnu11", "-O2"],
       "ldflags": ["-static", "-s"]
     }

@@ -53,7 +53,7 @@ describe('a protection that cannot be applied', () => {
   });
 });
 
-// The guest's filesystems and protections are made by PID 1 itself (native/bpf/pivot-exec.c) before the
+// The guest's filesystems and protections are made by PID 1 itself (native/bpf/pivot-exec.c, guest-fs.c) before the
 // guest's /bin/sh runs: no program of the guest runs before "ready", whatever its mount(8) does.
 describe('the set-up of PID 1', () => {
   // Each of these logs its run to /ran-before-ready; mount(8) cannot make a bind mount read-only.

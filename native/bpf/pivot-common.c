@@ -1,0 +1,90 @@
+/* pivot-exec's messages, memory and text helpers (see pivot-exec.c). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pivot-exec.h"
+
+/* One line, written whole with write(2): stdout and stderr are the console's FIFO, never buffered. */
+static void say(int fd, const char *prefix, const char *fmt, va_list ap) {
+  char line[4096];
+  int n = snprintf(line, sizeof line, "%s", prefix);
+  n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+  if (n > (int)sizeof line - 2) n = (int)sizeof line - 2;
+  line[n++] = '\n';
+  ssize_t w = write(fd, line, (size_t)n);
+  (void)w;
+}
+
+void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  say(2, "pivot-exec: ", fmt, ap);
+  va_end(ap);
+  exit(1);
+}
+
+void note(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  say(1, "subhost-init: ", fmt, ap);
+  va_end(ap);
+}
+
+void *grow(void *p, size_t size) {
+  void *q = realloc(p, size);
+  if (!q) die("out of memory");
+  return q;
+}
+
+/* A whole file's text (NUL-terminated), or NULL with errno. */
+char *read_text(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  size_t size = 0, cap = 8192;
+  char *text = grow(NULL, cap);
+  for (;;) {
+    if (cap - size < 4096) text = grow(text, cap *= 2);
+    ssize_t n = read(fd, text + size, cap - size - 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      free(text);
+      close(fd);
+      errno = e;
+      return NULL;
+    }
+    if (n == 0) break;
+    size += (size_t)n;
+  }
+  close(fd);
+  text[size] = '\0';
+  return text;
+}
+
+/*
+ * The comma-separated parts of list (split in place), as perl's split /,/ gave them: trailing empty
+ * parts dropped. Every part, however many: a protection left out would be a path left unprotected.
+ */
+char **split_commas(char *list, size_t *count) {
+  size_t n = 1;
+  for (const char *c = list; *c; c++) n += *c == ',';
+  char **parts = grow(NULL, n * sizeof(char *));
+  n = 0;
+  for (char *p = list; p;) parts[n++] = strsep(&p, ",");
+  while (n > 0 && parts[n - 1][0] == '\0') n--;
+  *count = n;
+  return parts;
+}
+
+int all_digits(const char *s) {
+  if (!*s) return 0;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9') return 0;
+  return 1;
+}
