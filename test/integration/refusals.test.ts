@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/host/exec';
 import { makeDiskImage } from '../fixtures/image/disk-image';
 import { cli } from '../helpers/cli';
 import { makeTestRoot, PREFIX, removeTestRoot } from '../helpers/env';
@@ -31,6 +32,18 @@ describe('refusals that used to come late or never', () => {
     await makeDiskImage(ro, { sizeMiB: 8 });
     chmodSync(ro, 0o444);
     both(withConfig(root, `DISKS=( vda:1:${ro} )\n`), new RegExp(`DISKS\\[0\\] .*: image ${ro} has no write permission`));
+  });
+
+  // Looked for among the host's loop devices by the image's identity (no test reached this refusal before).
+  it('refuses an image that a loop device of the host holds already', async () => {
+    const held = join(root, 'held.raw');
+    await makeDiskImage(held, { sizeMiB: 8 });
+    const loop = (await run(['losetup', '--show', '-f', held])).stdout.trim();
+    try {
+      both(withConfig(root, `DISKS=( vda:1:${held} )\n`), new RegExp(`DISKS\\[0\\] .*: image ${held} is already attached to ${loop} \\(in use, or left over: \`subhost check-mounts\`\\)$`, 'm'));
+    } finally {
+      await run(['losetup', '-d', loop]);
+    }
   });
 
   it('accepts NAME sx-- without HOSTNAME (it is the host name as it is)', () => {
