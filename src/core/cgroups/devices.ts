@@ -15,7 +15,7 @@ export interface DeviceRule {
   what: string;
 }
 
-/** The nodes subhost-init makes (native/bpf/guest-fs.c, its first part), and the pty slaves of its devpts. */
+/** The nodes subhost-init makes (its first part, pivot-exec: native/bpf/guest-fs.c), and the pty slaves of its devpts. */
 export const STANDARD_DEVICES: DeviceRule[] = [
   { type: 'c', major: 1, minor: 3, what: 'null' },
   { type: 'c', major: 1, minor: 5, what: 'zero' },
