@@ -9,8 +9,8 @@ const common = bundleOptions(process.env.SUBHOST_TEST_BUILD === '1');
 const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts', soak: 'scripts/soak.ts', screenshot: 'scripts/screenshot.ts' };
 await Promise.all(Object.entries(entries).map(([name, src]) => build({ ...common, entryPoints: [src], outfile: `dist/${name}.cjs` })));
 
-// The bpf(2) addon (native/bpf) and PID 1's pivot-exec beside the bundle, which finds them in its own folder.
-for (const file of ['subhost_bpf.node', 'pivot-exec']) {
+// The bpf(2) addon (native/bpf), PID 1's pivot-exec and the supervisor beside the bundle, which finds them in its own folder.
+for (const file of ['subhost_bpf.node', 'pivot-exec', 'supervisor']) {
   const built = `native/bpf/build/Release/${file}`;
   if (!existsSync(built)) {
     console.error(`build: ${built} is missing: run \`npm run build:native\` (npm ci does it)`);

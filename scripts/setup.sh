@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # from which the demo, the soak, the bench and the tests build their guest images.
 declare -A PKG=(
   [unshare]=util-linux [nsenter]=util-linux [setpriv]=util-linux [flock]=util-linux [setsid]=util-linux
-  [losetup]=mount [ip]=iproute2 [dash]=dash [bash]=bash [tail]=coreutils [script]=bsdutils
+  [losetup]=mount [ip]=iproute2 [bash]=bash [tail]=coreutils [script]=bsdutils
   [mke2fs]=e2fsprogs [/bin/busybox]=busybox-static [sfdisk]=fdisk # bootstrap --disk partitions its image
   [g++]=g++ [make]=make [python3]=python3 # node-gyp builds native/bpf (bpf(2) for the device program)
   [/usr/include/blkid/blkid.h]=libblkid-dev # native/bpf's image probes: partx's and blkid's own library
@@ -18,8 +18,9 @@ case "${1:-}" in
   '' | demo | soak | bench) ;;
   test)
     PKG[e2fsck]=e2fsprogs PKG[debugfs]=e2fsprogs PKG[qemu-system-x86_64]=qemu-system-x86 PKG[promtool]=prometheus PKG[prometheus]=prometheus PKG[systemd-analyze]=systemd PKG[chromium]=chromium
-    # strace holds a guest process at a syscall, to open a race window on purpose (guest-power).
-    PKG[strace]=strace
+    # strace holds a guest process at a syscall, to open a race window on purpose (guest-power); dash
+    # is the /bin/sh of some test guests, and runs subhost-init's functions in unit tests.
+    PKG[strace]=strace PKG[dash]=dash
     # The Ganeti tests: a single-node cluster and its node's sshd (its OS definition's sfdisk is above).
     PKG[gnt-cluster]=ganeti PKG[/usr/sbin/sshd]=openssh-server PKG[ssh]=openssh-client
     # bootstrap --from debian, and the DHCP servers the dhcp tests feed (run by the tests, never as services).
@@ -89,7 +90,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 # npm ci builds the addon; a checkout whose native/bpf changed since needs it built again.
 addon=native/bpf/build/Release/subhost_bpf.node
-if [ ! -f "$addon" ] || [ ! -f native/bpf/build/Release/pivot-exec ] || [ -n "$(find native/bpf -maxdepth 1 \( -name '*.[ch]' -o -name binding.gyp \) -newer "$addon")" ]; then
+if [ ! -f "$addon" ] || [ ! -f native/bpf/build/Release/pivot-exec ] || [ ! -f native/bpf/build/Release/supervisor ] || [ -n "$(find native/bpf -maxdepth 1 \( -name '*.[ch]' -o -name binding.gyp \) -newer "$addon")" ]; then
   echo "subhost setup: building native/bpf"
   npm run --silent build:native >/dev/null
 fi

@@ -9,7 +9,14 @@
     {
       "target_name": "pivot-exec",
       "type": "executable",
-      "sources": ["pivot-exec.c", "pivot-common.c", "guest-fs.c"],
+      "sources": ["pivot-exec.c", "program.c", "guest-fs.c"],
+      "cflags": ["-Wall", "-Wextra", "-Werror", "-std=gnu11", "-O2"],
+      "ldflags": ["-static", "-s"]
+    },
+    {
+      "target_name": "supervisor",
+      "type": "executable",
+      "sources": ["supervisor.c", "program.c"],
       "cflags": ["-Wall", "-Wextra", "-Werror", "-std=gnu11", "-O2"],
       "ldflags": ["-static", "-s"]
     }

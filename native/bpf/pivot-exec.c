@@ -1,5 +1,5 @@
 /*
- * pivot-exec: the last host program on the way into a subhost (share/pid1-stage.sh runs it as PID 1
+ * pivot-exec: the last host program on the way into a subhost (the supervisor's stage runs it as PID 1
  * of the new namespaces, by way of unshare's fork), and the first part of subhost-init. In this one
  * process, with no exec in between, it joins the subhost's network namespace and drops capabilities
  * (what nsenter --net and setpriv did in an exec each), pivots into the guest's root, detaches the
@@ -20,7 +20,7 @@
  * reaches the guest), of which it reads and drops SUBHOST_INIT_HOSTNAME, _DEVICES, _TUN, _READONLY,
  * _WRITABLE and _MASKED (share/subhost-init's header says what they hold).
  * This file: the arguments, the network namespace, the capabilities, PID 1's environment, the pivot
- * and the exec; guest-fs.c: the guest's filesystems after the pivot; pivot-common.c: messages.
+ * and the exec; guest-fs.c: the guest's filesystems after the pivot; program.c: messages.
  * Exit status 1 with one line on stderr ("pivot-exec: ...") when it cannot go on before the pivot's
  * filesystems, or on stdout ("subhost-init: cannot ...") when a filesystem the guest's protection
  * needs cannot be made.
@@ -46,6 +46,8 @@
 #endif
 
 #include "pivot-exec.h"
+
+const char PROGRAM[] = "pivot-exec";
 
 /* --- before the pivot: network namespace, capabilities, environment, subhost-init's text --- */
 
@@ -143,7 +145,7 @@ int main(int argc, char **argv) {
   join_netns(netns);
   drop_capabilities(caps);
 
-  // A background job of a non-interactive shell (the supervisor's) ignores SIGINT and SIGQUIT, and a
+  // Whatever ran us may have left SIGINT and SIGQUIT ignored (a shell's background job does), and a
   // shell cannot trap what it was started ignoring: the guest's sh must get them at their defaults.
   signal(SIGINT, SIG_DFL);
   signal(SIGQUIT, SIG_DFL);

@@ -1,16 +1,10 @@
 /* pivot-exec's parts (pivot-exec.c: main, before the pivot; guest-fs.c: the guest's filesystems after it). */
 #ifndef PIVOT_EXEC_H
 #define PIVOT_EXEC_H
-#include <stddef.h>
+#include "program.h"
 
-__attribute__((format(printf, 1, 2), noreturn)) void die(const char *fmt, ...);
-__attribute__((format(printf, 1, 2))) void note(const char *fmt, ...);
 /* note, then exit 1: a filesystem without which the guest cannot be protected. */
 #define fatal(...) (note(__VA_ARGS__), exit(1))
-void *grow(void *p, size_t size);
-char *read_text(const char *path);
-char **split_commas(char *list, size_t *count);
-int all_digits(const char *s);
 
 /* What SUBHOST_INIT_ENV sets up before the guest's sh runs, taken out of PID 1's environment. */
 enum { HOSTNAME_, DEVICES, TUN, READONLY, WRITABLE, MASKED, SET_UP };

@@ -68,22 +68,24 @@ export interface ProgramInfo {
 }
 
 export const ADDON_FILE = 'subhost_bpf.node';
-/** PID 1's way into the guest (native/bpf/pivot-exec.c), a program of its own. */
-export const PIVOT_EXEC_FILE = 'pivot-exec';
+/** The static programs built with the addon (native/bpf): PID 1's way into the guest, and each subhost's supervisor. */
+export type NativeProgram = 'pivot-exec' | 'supervisor';
 
 /** dist/ holds a copy beside the bundle (scripts/build.mjs); from src/host/ it is node-gyp's output. */
 export function addonCandidates(dir = __dirname, file = ADDON_FILE): string[] {
   return [join(dir, file), join(dir, '..', '..', 'native', 'bpf', 'build', 'Release', file)];
 }
 
-let pivotExec: string | undefined;
+const programs = new Map<NativeProgram, string>();
 
-/** native/bpf's pivot-exec, built with the addon and kept beside it. */
-export function pivotExecFile(): string {
-  if (pivotExec) return pivotExec;
-  const file = addonCandidates(__dirname, PIVOT_EXEC_FILE).find((f) => existsSync(f));
-  if (!file) throw new SubhostError(`native/bpf's pivot-exec is not built (looked for ${addonCandidates(__dirname, PIVOT_EXEC_FILE).join(', ')}): run \`npm ci\` or \`npm run build:native\``);
-  return (pivotExec = file);
+/** native/bpf's program of that name, built with the addon and kept beside it. */
+export function nativeProgram(name: NativeProgram): string {
+  const known = programs.get(name);
+  if (known) return known;
+  const file = addonCandidates(__dirname, name).find((f) => existsSync(f));
+  if (!file) throw new SubhostError(`native/bpf's ${name} is not built (looked for ${addonCandidates(__dirname, name).join(', ')}): run \`npm ci\` or \`npm run build:native\``);
+  programs.set(name, file);
+  return file;
 }
 
 let addon: BpfAddon | undefined;

@@ -35,11 +35,11 @@ describe('console flood', () => {
     });
     expect(statSync(log).size).toBeLessThanOrEqual(LOG_MAX_BYTES);
     expect(statSync(`${log}.1`).size).toBeLessThanOrEqual(LOG_MAX_BYTES);
-    // Peak RSS of the supervisor (a dash): never the line.
+    // Peak RSS of the supervisor: never the line.
     expect(kib(s.supervisor, 'VmHWM')).toBeLessThan(8 * 1024);
     expect(b.sh('echo still here').stdout).toBe('still here\n');
     // The copier is the supervisor's child, and it lives in the subhost's cgroup.
-    const copier = await waitFor('the console copier', () => childrenOf(s.supervisor).find((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'split'));
+    const copier = await waitFor('the console copier', () => childrenOf(s.supervisor).find((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'console-copy'));
     expect(readFileSync(`/proc/${copier}/cgroup`, 'utf8')).toContain(`/subhost/${s.name}`);
 
   });

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installBusybox } from '../../src/bootstrap/busybox-root';
-import { pivotExecFile } from '../../src/host/bpf-addon';
+import { nativeProgram } from '../../src/host/bpf-addon';
 
-const PIVOT_EXEC = pivotExecFile();
+const PIVOT_EXEC = nativeProgram('pivot-exec');
 const dir = mkdtempSync(join(tmpdir(), 'subhost-pivot-exec-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -71,11 +71,12 @@ describe('pivot-exec', () => {
     mkdirSync(root);
     await installBusybox(root);
     const init = join(dir, 'init.sh');
-    writeFileSync(init, 'echo "env: $(env | sort | tr "\\n" " ")"; echo "binds: $(grep -c " /proc/version " /proc/self/mountinfo)"; echo "host: $(hostname)"; echo "dev: $(ls /dev | tr "\\n" " ")"; echo "init: $(cat /proc/1/comm)"; [ -d ' + dir + ' ] && echo "the host is visible"; exit 0\n');
+    writeFileSync(init, 'echo "env: $(env | sort | tr "\\n" " ")"; echo "binds: $(grep -c " /proc/version " /proc/self/mountinfo)"; echo "host: $(hostname)"; echo "dev: $(ls /dev | tr "\\n" " ")"; echo "init: $(cat /proc/1/comm)"; echo "ignored: $(sed -n "s/^SigIgn:[[:space:]]*//p" /proc/1/status)"; [ -d ' + dir + ' ] && echo "the host is visible"; exit 0\n');
     const masked = Array(600).fill('/proc/version').join(',');
     const initEnv = `container=subhost A=1 A=2 SUBHOST_INIT_HOSTNAME=pxguest SUBHOST_INIT_MASKED=${masked} SUBHOST_INIT_READONLY=/proc/sys SUBHOST_INIT_DEVICES=vdz1:7:250,bad`;
-    // Its own mount, PID and UTS namespaces (as pid1-stage.sh's unshare makes them); the root a mount point there.
-    const r = spawnSync('unshare', ['--mount', '--pid', '--fork', '--uts', '--ipc', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" "$1" && exec "$2" "$1" "$3" /proc/self/ns/net 16', 'stage', root, PIVOT_EXEC, init], {
+    // Its own mount, PID and UTS namespaces (as the supervisor's stage makes them by unshare); the root a mount point there;
+    // SIGINT and SIGQUIT ignored on the way in, as a shell's background job has them.
+    const r = spawnSync('unshare', ['--mount', '--pid', '--fork', '--uts', '--ipc', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" "$1" && trap "" INT QUIT && exec "$2" "$1" "$3" /proc/self/ns/net 16', 'stage', root, PIVOT_EXEC, init], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH, SUBHOST_INIT_ENV: initEnv, LC_ALL: 'C', LEAKED: 'x' },
     });
@@ -91,6 +92,9 @@ describe('pivot-exec', () => {
     expect(line('dev')!.split(' ')).toEqual(expect.arrayContaining(['null', 'zero', 'full', 'random', 'urandom', 'tty', 'pts', 'shm', 'ptmx', 'console', 'vdz1']));
     // PID 1 of its namespace is the guest's sh, exec'd in pivot-exec's place.
     expect(line('init')).toBe('sh');
+    // The guest's sh gets SIGINT (1 << 1) at its default: a shell cannot trap what it was started ignoring
+    // (busybox's sh ignores SIGQUIT of its own accord, so only SIGINT tells).
+    expect(BigInt(`0x${line('ignored')}`) & 2n).toBe(0n);
     expect(r.stdout).toContain('subhost-init: cannot create /dev/bad: not NODE:MAJOR:MINOR\n');
     expect(r.stdout).not.toContain('the host is visible');
   });

@@ -1,7 +1,7 @@
 import { mkdirSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** A console log is rotated at this size by the supervisor (share/supervisor.sh). */
+/** A console log is rotated at this size by the supervisor (native/bpf/supervisor.c). */
 export const LOG_MAX_BYTES = 256 * 1024;
 
 /** Start a fresh console log; the previous boot's stays as NAME.log.1. */

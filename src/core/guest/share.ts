@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 let cached: string | undefined;
 
-/** The share/ folder with subhost-init and the supervisor script (beside dist/ or src/). */
+/** The share/ folder with subhost-init (beside dist/ or src/). */
 export function shareDir(): string {
   if (cached) return cached;
   for (const up of ['..', '../..', '../../..']) {
@@ -11,10 +11,4 @@ export function shareDir(): string {
     if (existsSync(join(dir, 'subhost-init'))) return (cached = dir);
   }
   throw new Error(`internal: share/ not found near ${__dirname}`);
-}
-
-/** The shell for the supervisor: dash where there is one, for its small footprint. */
-export function supervisorShell(): string {
-  for (const sh of ['/usr/bin/dash', '/bin/dash']) if (existsSync(sh)) return sh;
-  return '/bin/sh';
 }

@@ -1,6 +1,6 @@
 import { closeSync, realpathSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { SubhostError } from '../../errors';
+import { nativeProgram } from '../../host/bpf-addon';
 import { BASE_PATH, noteSpawn } from '../../host/exec';
 import { makeFifo, spawnSession } from '../../host/spawn-session';
 import { isAlive, procRef, readCmdline, signalProc, type ProcRef } from '../../host/proc';
@@ -8,7 +8,6 @@ import { CgroupSet, monitorCgroupSet, subhostCgroupSet } from '../cgroups/subhos
 import { LOG_MAX_BYTES, rotateLog, tailOf } from '../guest/console-log';
 import { findPid1, notReadyReason, READY_TIMEOUT_MS, waitReady } from '../guest/pid1';
 import { pid1StageEnv, type Pid1Params } from '../guest/pid1-env';
-import { shareDir, supervisorShell } from '../guest/share';
 import type { StepHandler } from '../plan/executor';
 import { removeMonitor } from '../lifecycle/supervisors';
 import { resultOf, type SubhostContext } from './context';
@@ -35,7 +34,7 @@ export interface StartInitResult {
 const COPIED_WAIT_MS = 2000;
 
 /**
- * The supervisor's copier (split, in blocks) writes the last of the console once PID 1's output
+ * The supervisor's copier (in blocks) writes the last of the console once PID 1's output
  * ends, and the supervisor then turns into `_reap`: until then the log may lack why PID 1 ended.
  */
 async function consoleCopied(supervisor: ProcRef, ms: number): Promise<void> {
@@ -60,7 +59,8 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
       throw new SubhostError(`cannot make the console FIFO ${fifo}: ${(err as Error).message}`);
     }
     const started = performance.now();
-    const child = spawnSession([supervisorShell(), join(shareDir(), 'supervisor.sh')], {
+    const supervisorFile = nativeProgram('supervisor');
+    const child = spawnSession([supervisorFile], {
       PATH: BASE_PATH,
       LC_ALL: 'C',
       SUBHOST_NAME: ctx.name,
@@ -78,8 +78,8 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
     closeSync(logFd);
     const supervisor = child.pid === undefined ? undefined : procRef(child.pid);
     const outcome = await waitReady(child.fd3, READY_TIMEOUT_MS);
-    // The supervisor lives on; what is counted is its way to PID 1's "ready" (dash ... pivot-exec, the guest's sh and its mounts).
-    noteSpawn([supervisorShell(), 'supervisor.sh', `(until ${outcome})`], performance.now() - started);
+    // The supervisor lives on; what is counted is its way to PID 1's "ready" (unshare, pivot-exec, the guest's sh and its mounts).
+    noteSpawn([supervisorFile, `(until ${outcome})`], performance.now() - started);
     const pid1 = outcome === 'ready' ? findPid1(cgroups.v2) : undefined;
     if (!supervisor || !pid1) {
       if (supervisor && outcome === 'eof') await consoleCopied(supervisor, COPIED_WAIT_MS);

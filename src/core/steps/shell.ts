@@ -10,7 +10,7 @@ import { CgroupSet } from '../cgroups/subhost-cgroups';
 import { resultOf, type SubhostContext } from './context';
 import { findPid1, notReadyReason, READY_TIMEOUT_MS, waitReady } from '../guest/pid1';
 import { pid1StageEnv, type Pid1Params, type ShellTerminal } from '../guest/pid1-env';
-import { supervisorShell } from '../guest/share';
+import { nativeProgram } from '../../host/bpf-addon';
 import type { PartitionResult } from './disks';
 
 declare module '../plan/subhost-steps' {
@@ -29,8 +29,8 @@ export interface StartShellResult {
   pid1: ProcRef;
 }
 
-// script(1) runs this with /bin/sh; the argv of the stage comes from the environment, not from a string.
-const SCRIPT_COMMAND = 'exec "$SUBHOST_STAGE_SHELL" "$SUBHOST_STAGE"';
+// script(1) runs this with /bin/sh; the stage's program comes from the environment, not from a string.
+const SCRIPT_COMMAND = 'exec "$SUBHOST_SUPERVISOR" stage';
 
 function exited(child: ChildProcess, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -56,8 +56,8 @@ export const startShell: StepHandler<StartShellParams, StartShellResult, Subhost
     if (!isMountPointNow(p.live)) throw new SubhostError(`${p.live} is not mounted any more (\`subhost stop ${ctx.name}\` releases the rest)`);
     const tty = p.terminal === 'tty';
     const stageEnv = pid1StageEnv(p, ctx.cgroupMount, (id) => resultOf<PartitionResult>(ctx, id), ['HOME=/root', `TERM=${p.term}`, `SUBHOST_INIT_SHELL=${tty ? 'login' : 'plain'}`], tty ? 'tty' : 'new');
-    const env = { PATH: BASE_PATH, LC_ALL: 'C', SHELL: '/bin/sh', SUBHOST_NAME: ctx.name, SUBHOST_ROOT: ctx.paths.root, SUBHOST_STAGE_SHELL: supervisorShell(), ...stageEnv };
-    const argv = tty ? ['script', '--quiet', '--return', '--command', SCRIPT_COMMAND, '/dev/null'] : [env.SUBHOST_STAGE_SHELL, stageEnv.SUBHOST_STAGE];
+    const env = { PATH: BASE_PATH, LC_ALL: 'C', SHELL: '/bin/sh', SUBHOST_NAME: ctx.name, SUBHOST_ROOT: ctx.paths.root, SUBHOST_SUPERVISOR: nativeProgram('supervisor'), ...stageEnv };
+    const argv = tty ? ['script', '--quiet', '--return', '--command', SCRIPT_COMMAND, '/dev/null'] : [env.SUBHOST_SUPERVISOR, 'stage'];
     // From a pipe, a session of its own: the caller's terminal signals (^C) are not for it.
     const child = childProcess().spawn(argv[0], argv.slice(1), { stdio: ['inherit', 'inherit', 'inherit', 'pipe'], env, detached: !tty });
     let spawnError: string | undefined;

@@ -1,4 +1,4 @@
-/* pivot-exec's messages, memory and text helpers (see pivot-exec.c). */
+/* The static programs' messages, memory and text helpers (program.h): pivot-exec's and the supervisor's. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pivot-exec.h"
+#include "program.h"
 
 /* One line, written whole with write(2): stdout and stderr are the console's FIFO, never buffered. */
-static void say(int fd, const char *prefix, const char *fmt, va_list ap) {
+static void say(int fd, const char *who, const char *fmt, va_list ap) {
   char line[4096];
-  int n = snprintf(line, sizeof line, "%s", prefix);
+  int n = snprintf(line, sizeof line, "%s: ", who);
   n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
   if (n > (int)sizeof line - 2) n = (int)sizeof line - 2;
   line[n++] = '\n';
@@ -24,15 +24,22 @@ static void say(int fd, const char *prefix, const char *fmt, va_list ap) {
 void die(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  say(2, "pivot-exec: ", fmt, ap);
+  say(2, PROGRAM, fmt, ap);
   va_end(ap);
   exit(1);
+}
+
+void warn(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  say(2, PROGRAM, fmt, ap);
+  va_end(ap);
 }
 
 void note(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  say(1, "subhost-init: ", fmt, ap);
+  say(1, "subhost-init", fmt, ap);
   va_end(ap);
 }
 
