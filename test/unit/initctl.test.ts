@@ -18,7 +18,7 @@ function initRequest(cmd: number, runlevel: string | number, data = '', sleeptim
 
 /** The definitions of subhost-init that decide what a write to /run/initctl asks for. */
 const init = readFileSync(join(__dirname, '../../share/subhost-init'), 'utf8');
-const defs = [/^magic=.*$/m, /^runlvl=.*$/m, /^initctl_action\(\) \{[\s\S]*?^\}$/m].map((re) => {
+const defs = [/^initctl_action\(\) \{[\s\S]*?^\}$/m].map((re) => {
   const m = re.exec(init);
   if (!m) throw new Error(`subhost-init has no ${re}`);
   return m[0];
