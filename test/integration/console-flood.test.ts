@@ -1,22 +1,12 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LOG_MAX_BYTES } from '../../src/core/guest/console-log';
 import { useBootedSubhost } from '../helpers/booted';
 import { waitFor } from '../helpers/env';
+import { childrenOf } from '../helpers/procs';
 
 const status = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8');
 const kib = (pid: number, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status(pid))?.[1] ?? NaN);
-const childrenOf = (pid: number) =>
-  readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .filter((p) => {
-      try {
-        return Number(/^PPid:\s+(\d+)/m.exec(status(p))?.[1]) === pid;
-      } catch {
-        return false;
-      }
-    });
 
 // Issue 12, class 5: the console log is bounded in size and in the copier's memory, and its copier is the guest's cost.
 describe('console flood', () => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cgroup, findCgroup2Mount } from '../../src/host/cgroupfs';
@@ -7,21 +7,11 @@ import { nativeProgram } from '../../src/host/bpf-addon';
 import { makeFifo } from '../../src/host/spawn-session';
 import { CGROUP_MONITOR, CGROUP_PARENT } from '../../src/core/state/paths';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
+import { childrenOf } from '../helpers/procs';
 
 const SUPERVISOR = nativeProgram('supervisor');
 const cg2 = findCgroup2Mount();
 const cgroupOf = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'))!.slice(3);
-const childrenOf = (pid: number) =>
-  readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(pid);
-      } catch {
-        return false;
-      }
-    });
 
 // The supervisor by itself (boot's tests run it with a real guest): a stand-in for pivot-exec as PID 1
 // of unshare's namespaces, /bin/echo for `subhost _reap` (its words land in the log), test cgroups.
