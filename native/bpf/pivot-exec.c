@@ -20,13 +20,15 @@
  * reaches the guest), of which it reads and drops SUBHOST_INIT_HOSTNAME, _DEVICES, _TUN, _READONLY,
  * _WRITABLE and _MASKED (share/subhost-init's header says what they hold).
  * This file: the arguments, the network namespace, the capabilities, PID 1's environment, the pivot
- * and the exec; guest-fs.c: the guest's filesystems after the pivot; program.c: messages.
+ * and the exec, and the console's messages and list splitting that guest-fs.c also uses; guest-fs.c:
+ * the guest's filesystems after the pivot; program.c: what it shares with the supervisor.
  * Exit status 1 with one line on stderr ("pivot-exec: ...") when it cannot go on before the pivot's
  * filesystems, or on stdout ("subhost-init: cannot ...") when a filesystem the guest's protection
  * needs cannot be made.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -48,6 +50,35 @@
 #include "pivot-exec.h"
 
 const char PROGRAM[] = "pivot-exec";
+
+void note(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  say(1, "subhost-init", fmt, ap);
+  va_end(ap);
+}
+
+/*
+ * The comma-separated parts of list (split in place), as perl's split /,/ gave them: trailing empty
+ * parts dropped. Every part, however many: a protection left out would be a path left unprotected.
+ */
+char **split_commas(char *list, size_t *count) {
+  size_t n = 1;
+  for (const char *c = list; *c; c++) n += *c == ',';
+  char **parts = grow(NULL, n * sizeof(char *));
+  n = 0;
+  for (char *p = list; p;) parts[n++] = strsep(&p, ",");
+  while (n > 0 && parts[n - 1][0] == '\0') n--;
+  *count = n;
+  return parts;
+}
+
+int all_digits(const char *s) {
+  if (!*s) return 0;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9') return 0;
+  return 1;
+}
 
 /* --- before the pivot: network namespace, capabilities, environment, subhost-init's text --- */
 

@@ -3,6 +3,11 @@
 #define PIVOT_EXEC_H
 #include "program.h"
 
+/* One line "subhost-init: ..." on stdout (the console): pivot-exec speaks as subhost-init's first part. */
+__attribute__((format(printf, 1, 2))) void note(const char *fmt, ...);
+char **split_commas(char *list, size_t *count);
+int all_digits(const char *s);
+
 /* note, then exit 1: a filesystem without which the guest cannot be protected. */
 #define fatal(...) (note(__VA_ARGS__), exit(1))
 

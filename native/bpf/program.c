@@ -10,8 +10,8 @@
 
 #include "program.h"
 
-/* One line, written whole with write(2): stdout and stderr are the console's FIFO, never buffered. */
-static void say(int fd, const char *who, const char *fmt, va_list ap) {
+/* One line, written whole with write(2): the console's FIFO (or the log) gets it unbuffered, in one piece. */
+void say(int fd, const char *who, const char *fmt, va_list ap) {
   char line[4096];
   int n = snprintf(line, sizeof line, "%s: ", who);
   n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
@@ -33,13 +33,6 @@ void warn(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   say(2, PROGRAM, fmt, ap);
-  va_end(ap);
-}
-
-void note(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  say(1, "subhost-init", fmt, ap);
   va_end(ap);
 }
 
@@ -72,26 +65,4 @@ char *read_text(const char *path) {
   close(fd);
   text[size] = '\0';
   return text;
-}
-
-/*
- * The comma-separated parts of list (split in place), as perl's split /,/ gave them: trailing empty
- * parts dropped. Every part, however many: a protection left out would be a path left unprotected.
- */
-char **split_commas(char *list, size_t *count) {
-  size_t n = 1;
-  for (const char *c = list; *c; c++) n += *c == ',';
-  char **parts = grow(NULL, n * sizeof(char *));
-  n = 0;
-  for (char *p = list; p;) parts[n++] = strsep(&p, ",");
-  while (n > 0 && parts[n - 1][0] == '\0') n--;
-  *count = n;
-  return parts;
-}
-
-int all_digits(const char *s) {
-  if (!*s) return 0;
-  for (; *s; s++)
-    if (*s < '0' || *s > '9') return 0;
-  return 1;
 }

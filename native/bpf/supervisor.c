@@ -166,7 +166,8 @@ static int supervise(void) {
   long long max = strtoll(need("SUBHOST_LOG_MAX"), &end, 10);
   if (*end || max <= 0) die("SUBHOST_LOG_MAX is not a size in bytes: %s", getenv("SUBHOST_LOG_MAX"));
   const char *monitor = need("SUBHOST_MONITOR_PROCS"), *copy_in = need("SUBHOST_CGROUP_PROCS"), *run = need("SUBHOST_RUN");
-  const char *reap[] = {need("SUBHOST_NODE"), need("SUBHOST_CLI"), "_reap", name, "--boot-id", need("SUBHOST_BOOT_ID"), "--status", NULL, "--root", need("SUBHOST_ROOT"), NULL};
+  char status[16] = "";
+  const char *reap[] = {need("SUBHOST_NODE"), need("SUBHOST_CLI"), "_reap", name, "--boot-id", need("SUBHOST_BOOT_ID"), "--status", status, "--root", need("SUBHOST_ROOT"), NULL};
   for (size_t i = 0; i < sizeof PIVOT_ARGS / sizeof *PIVOT_ARGS; i++) need(PIVOT_ARGS[i]);
   // The supervisor's own cost is not the guest's: it lives outside the subhost's cgroups.
   char self[24];
@@ -210,13 +211,10 @@ static int supervise(void) {
   }
   close(in);
 
-  int status = wait_status(pid1);
+  snprintf(status, sizeof status, "%d", wait_status(pid1));
   // A command at work releases the subhost itself, and `_reap` would only wait for its lock to do
   // nothing: no Node started beside that command on the host's CPUs.
   if (op_in_record(run, name)) return 0;
-  char code[16];
-  snprintf(code, sizeof code, "%d", status);
-  reap[7] = code;
   redirect(1, log, O_WRONLY | O_APPEND | O_CREAT);
   if (dup2(1, 2) < 0) die("cannot open %s: %s", log, strerror(errno));
   redirect(0, "/dev/null", O_RDONLY);

@@ -1,16 +1,17 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { parseProcCgroup } from '../../src/host/cgroup-text';
+import { listPids, readStat } from '../../src/host/proc';
 
-/** The PIDs whose parent is pid (from /proc/PID/stat; a process gone meanwhile is skipped). */
+/** The PIDs whose parent is pid (a process gone meanwhile is skipped). */
 export function childrenOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .filter((p) => {
-      try {
-        // The command name in parentheses may hold spaces: the fields after its ") " are fixed.
-        return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ').pop()!.split(' ')[1] === String(pid);
-      } catch {
-        return false;
-      }
-    });
+  return listPids().filter((p) => readStat(p)?.ppid === pid);
+}
+
+/** A process's cgroup2 path ("/subhost/NAME/guest"), or undefined once it is gone. */
+export function cgroup2Of(pid: number): string | undefined {
+  try {
+    return parseProcCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).v2;
+  } catch {
+    return undefined;
+  }
 }

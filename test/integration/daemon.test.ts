@@ -11,16 +11,10 @@ import { cli, ok } from '../helpers/cli';
 import { daemonEnv, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { makeTestRoot, PREFIX, removeTestRoot, sleep, testName, waitFor } from '../helpers/env';
 import { createDiskSubhost } from '../helpers/fixtures';
+import { cgroup2Of as cgroupOf } from '../helpers/procs';
 
 const QEMU = ['-S', '-display', 'none', '-nodefaults', '-m', '16', '-accel', 'tcg'];
 const mount = findCgroup2Mount();
-const cgroupOf = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'))?.slice(3);
-  } catch {
-    return undefined;
-  }
-};
 
 describe('subhost daemon', () => {
   const root = makeTestRoot();

@@ -7,11 +7,10 @@ import { nativeProgram } from '../../src/host/bpf-addon';
 import { makeFifo } from '../../src/host/spawn-session';
 import { CGROUP_MONITOR, CGROUP_PARENT } from '../../src/core/state/paths';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
-import { childrenOf } from '../helpers/procs';
+import { cgroup2Of as cgroupOf, childrenOf } from '../helpers/procs';
 
 const SUPERVISOR = nativeProgram('supervisor');
 const cg2 = findCgroup2Mount();
-const cgroupOf = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'))!.slice(3);
 
 // The supervisor by itself (boot's tests run it with a real guest): a stand-in for pivot-exec as PID 1
 // of unshare's namespaces, /bin/echo for `subhost _reap` (its words land in the log), test cgroups.

@@ -16,17 +16,14 @@ function initRequest(cmd: number, runlevel: string | number, data = '', sleeptim
   return b;
 }
 
-/** The definitions of subhost-init that decide what a write to /run/initctl asks for. */
+/** The function of subhost-init that decides what a write to /run/initctl asks for. */
 const init = readFileSync(join(__dirname, '../../share/subhost-init'), 'utf8');
-const defs = [/^initctl_action\(\) \{[\s\S]*?^\}$/m].map((re) => {
-  const m = re.exec(init);
-  if (!m) throw new Error(`subhost-init has no ${re}`);
-  return m[0];
-});
+const action = /^initctl_action\(\) \{[\s\S]*?^\}$/m.exec(init)?.[0];
+if (!action) throw new Error('subhost-init has no initctl_action()');
 
 /** Run the function under dash on what tr -d '\000' makes of the bytes, as PID 1 does. */
 function actionFor(bytes: Buffer): string {
-  const script = `${defs.join('\n')}\ninitctl_action "$(tr -d '\\000')"`;
+  const script = `${action}\ninitctl_action "$(tr -d '\\000')"`;
   const r = spawnSync('dash', ['-c', script], { input: bytes, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   return r.stdout.trim();
