@@ -262,10 +262,28 @@ static napi_value spawn_supported(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// signalGroup(pgid: number, signo: number): boolean. kill(-pgid, signo), false when the group is
+// gone (ESRCH): the end of every spawned group, which process.kill turns into a thrown exception.
+static napi_value signal_group(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t pgid, signo;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_get_value_int32(env, argv[0], &pgid) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &signo) != napi_ok || pgid <= 1 || signo < 0 || signo >= NSIG) {
+    napi_throw_type_error(env, NULL, "signalGroup(pgid > 1, signo)");
+    return NULL;
+  }
+  napi_value result;
+  if (kill(-pgid, signo) == 0) return napi_get_boolean(env, true, &result), result;
+  if (errno == ESRCH) return napi_get_boolean(env, false, &result), result;
+  return host_throw(env, "kill", errno);
+}
+
 void register_spawn_calls(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"spawn", NULL, spawn_child, NULL, NULL, NULL, napi_default, NULL},
       {"spawnSupported", NULL, spawn_supported, NULL, NULL, NULL, napi_default, NULL},
+      {"signalGroup", NULL, signal_group, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -1,9 +1,11 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { optionalAddon } from './bpf-addon';
 
 /**
  * Write via a temp file and rename(2), so a reader or a crash sees the old or the new file, never
  * half; a short write is continued, a failed one leaves no temp file. sync: also fsync before
- * the rename, so that what the rename publishes is complete on disk.
+ * the rename, so that what the rename publishes is complete on disk. Without sync the addon's
+ * publishFile exchanges the two instead: a rename over a file makes ext4 write the data out.
  */
 export function writeFileAtomic(path: string, data: string, mode = 0o644, sync = true): void {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -19,5 +21,7 @@ export function writeFileAtomic(path: string, data: string, mode = 0o644, sync =
     throw err;
   }
   closeSync(fd);
-  renameSync(tmp, path);
+  const publish = sync ? undefined : optionalAddon()?.publishFile;
+  if (publish) publish(tmp, path);
+  else renameSync(tmp, path);
 }

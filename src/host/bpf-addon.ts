@@ -35,6 +35,8 @@ export interface BpfAddon {
   execv?(path: string, argv: string[]): never;
   /** _exit(2) with code: no return, no exit handlers, no teardown. */
   exitNow?(code: number): never;
+  /** tmp's content at path, atomically, and tmp gone: renameat2(RENAME_EXCHANGE) then unlink, else rename(2). */
+  publishFile?(tmp: string, path: string): void;
   /** malloc_trim(0): the C heap's free pages back to the kernel. */
   mallocTrim?(): boolean;
   /** Every attached loop device in one call (loops.c). */
@@ -217,6 +219,8 @@ export interface SpawnCalls {
   ): { stdin: number; stdout: number; stderr: number };
   /** pidfd_open and waitid(P_PIDFD) exist (Linux 5.4). */
   spawnSupported(): boolean;
+  /** kill(-pgid, signo): false when no process of the group is left (ESRCH), without an exception. */
+  signalGroup?(pgid: number, signo: number): boolean;
   /**
    * Read fd (made non-blocking, then ours) on the event loop (pipe-read.c): callback(bytes) as they
    * come, then callback(null) at EOF or callback(null, error with .code) on an error; the fd is closed then.

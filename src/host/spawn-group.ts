@@ -1,4 +1,6 @@
 import { closeSync } from 'node:fs';
+import { constants } from 'node:os';
+import type { SpawnCalls } from './bpf-addon';
 import { nativeSpawn } from './exec';
 import { childProcess } from './lazy-builtins';
 import { PipeReader, type PipeSource } from './pipe-reader';
@@ -21,26 +23,25 @@ export interface GroupEvents {
   exit(code: number | null, signal: string | null): void;
 }
 
-/** Whether any process (a zombie too) is still in group pid. */
-function groupAlive(pid: number | undefined): boolean {
+const { SIGKILL } = constants.signals;
+
+/**
+ * kill(-pid, signo); false once no process (a zombie too) is left in group pid. By the addon where
+ * it has the call: process.kill throws at ESRCH, the usual answer, and its exception costs 0.3 ms.
+ */
+function signalGroup(pid: number | undefined, signo: number, calls: SpawnCalls | undefined): boolean {
+  if (!pid) return false;
   try {
-    if (pid) process.kill(-pid, 0);
-    return !!pid;
+    if (calls?.signalGroup) return calls.signalGroup(pid, signo);
+    process.kill(-pid, signo);
+    return true;
   } catch {
     return false;
   }
 }
 
-async function waitGroupGone(pid: number | undefined, ms: number): Promise<void> {
-  for (const until = Date.now() + ms; groupAlive(pid) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 2));
-}
-
-function killGroupOf(pid: number | undefined): void {
-  try {
-    if (pid) process.kill(-pid, 'SIGKILL');
-  } catch {
-    // The group is gone already.
-  }
+async function waitGroupGone(pid: number | undefined, ms: number, calls?: SpawnCalls): Promise<void> {
+  for (const until = Date.now() + ms; signalGroup(pid, 0, calls) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 2));
 }
 
 /**
@@ -53,7 +54,7 @@ export function spawnGroup(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     const child = childProcess().spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.on('error', (e) => on.error(e));
     child.on('exit', (code, signal) => on.exit(code, signal));
-    return { stdout: child.stdout, stderr: child.stderr, killGroup: () => killGroupOf(child.pid), groupGone: (ms) => waitGroupGone(child.pid, ms) };
+    return { stdout: child.stdout, stderr: child.stderr, killGroup: () => void signalGroup(child.pid, SIGKILL, undefined), groupGone: (ms) => waitGroupGone(child.pid, ms) };
   }
   let pid: number | undefined;
   let killAsked = false;
@@ -66,7 +67,7 @@ export function spawnGroup(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     (error, started) => {
       if (error) return on.error(error);
       pid = started;
-      if (killAsked) killGroupOf(pid);
+      if (killAsked) signalGroup(pid, SIGKILL, calls);
     },
     (code, signo) => on.exit(signo ? null : code, signo ? (signalNames.get(signo) ?? `SIG${signo}`) : null),
     true,
@@ -78,8 +79,8 @@ export function spawnGroup(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     stderr: new PipeReader(calls, fds.stderr),
     killGroup: () => {
       killAsked = true;
-      killGroupOf(pid);
+      signalGroup(pid, SIGKILL, calls);
     },
-    groupGone: (ms) => waitGroupGone(pid, ms),
+    groupGone: (ms) => waitGroupGone(pid, ms, calls),
   };
 }

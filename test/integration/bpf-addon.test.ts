@@ -1,14 +1,16 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachDevicePolicy, devicePrograms, PROGRAM_NAME, programLoaded } from '../../src/core/cgroups/device-bpf';
 import { deviceProgram } from '../../src/core/cgroups/device-program';
 import { encode, exit, jneImm, movImm } from '../../src/host/bpf-insn';
-import { addonCandidates, bpfAddon } from '../../src/host/bpf-addon';
+import { addonCandidates, bpfAddon, type SpawnCalls } from '../../src/host/bpf-addon';
+import { childrenOf } from '../helpers/procs';
 import { findCgroup2Mount } from '../../src/host/cgroupfs';
 import { makeTestRoot, removeTestRoot, testName, waitFor } from '../helpers/env';
 import { acquireLock, isLocked } from '../../src/host/flock';
+import { writeFileAtomic } from '../../src/host/atomic-file';
 import { attachLoop, detachLoop } from '../../src/host/loop';
 import { listLoopIdentities, loopsBackedBy, losetupIdentities } from '../../src/host/loop-identity';
 import { identityOf } from '../../src/host/file-identity';
@@ -101,6 +103,89 @@ describe("the addon's host calls", () => {
     } finally {
       for (const fd of [b, c]) closeSync(fd);
     }
+  });
+
+  it("a lock's holder line is written over the last one without truncating the file: padded to its length, read back trimmed", async () => {
+    const path = join(root, 'holder');
+    const long = await acquireLock(path, { waitSeconds: 0, subject: 'subhost y', holder: 'poweroff a-rather-long-name' });
+    const size = statSync(path).size;
+    expect(readFileSync(path, 'utf8')).toBe(`\`subhost poweroff a-rather-long-name\` (pid ${process.pid})\n`);
+    long.release();
+    const short = await acquireLock(path, { waitSeconds: 0, subject: 'subhost y', holder: 'stop y' });
+    try {
+      const text = readFileSync(path, 'utf8');
+      expect(text.length).toBe(size);
+      expect(text).toMatch(new RegExp(`^\`subhost stop y\` \\(pid ${process.pid}\\) +\n$`));
+      await expect(acquireLock(path, { waitSeconds: 0, subject: 'subhost y', holder: 'boot y' })).rejects.toThrow(`subhost y is busy: \`subhost stop y\` (pid ${process.pid}) is working on it`);
+    } finally {
+      short.release();
+    }
+  });
+
+  it('signalGroup signals a whole process group and says false, without an exception, once none of it is left', async () => {
+    const calls = bpfAddon() as unknown as Required<SpawnCalls>;
+    // sh leads its own group, with a sleep of its own in it.
+    const leader = spawn('sh', ['-c', 'sleep 30 & wait'], { detached: true, stdio: 'ignore' });
+    const gone = new Promise((r) => leader.on('exit', r));
+    await waitFor('the sleep in the group', () => childrenOf(leader.pid!).length > 0);
+    expect(calls.signalGroup(leader.pid!, 0)).toBe(true);
+    expect(calls.signalGroup(leader.pid!, 9)).toBe(true);
+    await gone;
+    // The killed sleep, reparented, is reaped by its new parent a moment later.
+    await waitFor('the group gone', () => !calls.signalGroup(leader.pid!, 0));
+    expect(calls.signalGroup(leader.pid!, 0)).toBe(false);
+    for (const bad of [[1, 0], [0, 9], [leader.pid!, -1], [leader.pid!, 65]]) expect(() => calls.signalGroup(bad[0], bad[1])).toThrow(TypeError);
+  });
+
+  it('publishFile puts a file in place atomically and leaves no temp: renameat2 exchange over an old file, rename(2) for a new one', () => {
+    const dir = join(root, 'publish');
+    mkdirSync(dir);
+    const [path, tmp] = [join(dir, 'state.json'), join(dir, 'state.json.tmp')];
+    const publish = bpfAddon().publishFile!;
+    writeFileSync(tmp, 'first\n');
+    publish(tmp, path);
+    expect([readFileSync(path, 'utf8'), existsSync(tmp)]).toEqual(['first\n', false]);
+    // Exchanged: the new content is the temp's inode, and a reader holding the old file still reads it whole.
+    const old = openSync(path, 'r');
+    try {
+      writeFileSync(tmp, 'second\n', { mode: 0o640 });
+      const ino = statSync(tmp).ino;
+      publish(tmp, path);
+      expect([readFileSync(path, 'utf8'), statSync(path).ino, statSync(path).mode & 0o777, existsSync(tmp)]).toEqual(['second\n', ino, 0o640, false]);
+      expect([readFileSync(old, 'utf8'), fstatSync(old).nlink]).toEqual(['first\n', 0]);
+    } finally {
+      closeSync(old);
+    }
+    expect(() => publish(join(dir, 'gone'), path)).toThrow(expect.objectContaining({ code: 'ENOENT', message: 'rename: No such file or directory' }));
+    expect(() => publish(tmp, 'x\0y')).toThrow(TypeError);
+    // writeFileAtomic without fsync goes this way: the mode asked for, nothing else left in the folder.
+    writeFileAtomic(path, 'third\n', 0o600, false);
+    expect([readFileSync(path, 'utf8'), statSync(path).mode & 0o777, readdirSync(dir)]).toEqual(['third\n', 0o600, ['state.json']]);
+  });
+
+  it('a reader never misses a record rewritten by writeFileAtomic: the old or the new text, whole, on every read', async () => {
+    const path = join(root, 'record.json');
+    const texts = ['a'.repeat(5000), 'b'.repeat(300)].map((t) => `${JSON.stringify({ t })}\n`);
+    writeFileAtomic(path, texts[0], 0o644, false);
+    const reader = spawn(process.execPath, ['-e', `
+      const fs = require('fs'); const ok = new Set(${JSON.stringify(texts)}); let reads = 0, bad = 0;
+      const end = Date.now() + 20000;
+      while (!fs.existsSync(${JSON.stringify(`${path}.done`)}) && Date.now() < end) {
+        reads++;
+        try { if (!ok.has(fs.readFileSync(${JSON.stringify(path)}, 'utf8'))) bad++; } catch { bad++; }
+      }
+      process.stdout.write(JSON.stringify({ reads, bad }));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    reader.stdout.on('data', (d: Buffer) => (out += d));
+    const ended = new Promise((r) => reader.on('close', r));
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 1; i <= 400; i++) writeFileAtomic(path, texts[i % 2], 0o644, false);
+    writeFileSync(`${path}.done`, '');
+    await ended;
+    const { reads, bad } = JSON.parse(out);
+    expect(reads).toBeGreaterThan(100);
+    expect(bad).toBe(0);
+    expect(readdirSync(root).filter((f) => f.startsWith('record.json.tmp'))).toEqual([]);
   });
 
   it('loopStatus reads what losetup --list reads: every loop identity is the same as from `losetup --list --json`, a renamed image still known', async () => {
