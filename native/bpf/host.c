@@ -1,6 +1,6 @@
-// Two host calls that boot and stop would otherwise spawn a process for (flock(1), losetup --list):
-// flock(2) on a descriptor we hold, and LOOP_GET_STATUS64 on one loop device; execv(2) for the daemon;
-// _exit(2) for a command that is done; and a record's publication by renameat2(RENAME_EXCHANGE).
+// Host calls without a module of their own: flock(2) on a descriptor we hold and LOOP_GET_STATUS64
+// on one loop device (in place of flock(1) and losetup --list), execv(2) for the daemon, _exit(2)
+// for a command that is done, and a record put in place by renameat2(RENAME_EXCHANGE).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

@@ -2,10 +2,10 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'n
 import { optionalAddon } from './bpf-addon';
 
 /**
- * Write via a temp file and rename(2), so a reader or a crash sees the old or the new file, never
- * half; a short write is continued, a failed one leaves no temp file. sync: also fsync before
- * the rename, so that what the rename publishes is complete on disk. Without sync the addon's
- * publishFile exchanges the two instead: a rename over a file makes ext4 write the data out.
+ * Write via a temp file put in place in one step, so a reader or a crash sees the old or the new
+ * file, never half; a short write is continued, a failed one leaves no temp file. sync: fsync, then
+ * rename(2), so that what the rename publishes is complete on disk. Without sync the addon's
+ * publishFile exchanges the two (a rename over a file makes ext4 write its data out) and removes the old.
  */
 export function writeFileAtomic(path: string, data: string, mode = 0o644, sync = true): void {
   const tmp = `${path}.tmp-${process.pid}`;

@@ -40,7 +40,7 @@ function signalGroup(pid: number | undefined, signo: number, calls: SpawnCalls |
   }
 }
 
-async function waitGroupGone(pid: number | undefined, ms: number, calls?: SpawnCalls): Promise<void> {
+async function waitGroupGone(pid: number | undefined, ms: number, calls: SpawnCalls | undefined): Promise<void> {
   for (const until = Date.now() + ms; signalGroup(pid, 0, calls) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 2));
 }
 
@@ -54,7 +54,7 @@ export function spawnGroup(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     const child = childProcess().spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.on('error', (e) => on.error(e));
     child.on('exit', (code, signal) => on.exit(code, signal));
-    return { stdout: child.stdout, stderr: child.stderr, killGroup: () => void signalGroup(child.pid, SIGKILL, undefined), groupGone: (ms) => waitGroupGone(child.pid, ms) };
+    return { stdout: child.stdout, stderr: child.stderr, killGroup: () => void signalGroup(child.pid, SIGKILL, undefined), groupGone: (ms) => waitGroupGone(child.pid, ms, undefined) };
   }
   let pid: number | undefined;
   let killAsked = false;
