@@ -4,8 +4,8 @@
 // a new process started as bin/subhost is, that V8 accepts that cache: a cache V8 rejects is
 // silently ignored at run time, so a drift (flags, loader, Node) would lose it unnoticed.
 const { execFileSync } = require('node:child_process');
-const { writeFileSync } = require('node:fs');
-const { relative } = require('node:path');
+const { readdirSync, rmSync, writeFileSync } = require('node:fs');
+const { basename, dirname, join, relative } = require('node:path');
 const { CACHE, loadBundle } = require('../bin/load-bundle.cjs');
 
 process.env.SUBHOST_WARM_ONLY = '1';
@@ -14,6 +14,9 @@ if (process.argv[2] === '--check') {
   const { script, cached } = loadBundle(module, { cache: true });
   process.stdout.write(!cached ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted');
 } else {
+  // The commands' own caches (bin/load-bundle.cjs) belong to the bundle just replaced.
+  const prefix = `${basename(CACHE, '.cache')}.`;
+  for (const f of readdirSync(dirname(CACHE))) if (f.startsWith(prefix) && f !== basename(CACHE) && /\.cache(\.tmp-\d+)?$/.test(f)) rmSync(join(dirname(CACHE), f), { force: true });
   const { script, module: mod } = loadBundle(module, { cache: false });
   Promise.resolve(mod.exports.warm?.())
     .then(() => {
