@@ -3,6 +3,7 @@ import { CommandError } from '../errors';
 import { blkidCalls, netnsAddressCalls, netnsCalls, spawnCalls, teardownCalls, vethCalls, type BlkidCalls, type NetnsAddressCalls, type NetnsCalls, type SpawnCalls, type TeardownCalls, type VethCalls } from './bpf-addon';
 import { childProcess } from './lazy-builtins';
 import { type Finish, startNative } from './spawn-native';
+import { monotonicMs } from './clock';
 
 export interface RunOptions {
   input?: string | Buffer;
@@ -76,7 +77,7 @@ export function nativeBlkid(): BlkidCalls | undefined {
 
 /** Run argv (never through a shell) and collect its output. Throws CommandError on failure. */
 export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const started = performance.now();
+  const started = monotonicMs();
   return new Promise<RunResult>((resolve, reject) => {
     const finish: Finish = (e, code, signal, stdout, stderr) => {
       if (e) return reject(new CommandError(argv, null, null, e.code === 'ENOENT' ? 'command not found' : e.message));
@@ -87,7 +88,7 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
     const env = childEnv(opts.env, opts.cleanEnv);
     if (spawnPath() === 'native') startNative(spawnCallsChosen!, argv, env, opts, finish);
     else startNode(argv, env, opts, finish);
-  }).finally(() => noteSpawn(argv, performance.now() - started));
+  }).finally(() => noteSpawn(argv, monotonicMs() - started));
 }
 
 /** The fallback: Node forks (copying the page tables of the whole process) and waits for the exec. */
@@ -140,10 +141,10 @@ export async function callAsTool<T>(argv: readonly string[], exitCode: number, c
 
 /** A system call made in place of a tool's process, named as that tool's work (shown, never counted as a spawn). */
 export async function noteCall<T>(argv: readonly string[], call: () => Promise<T>): Promise<T> {
-  const started = performance.now();
+  const started = monotonicMs();
   try {
     return await call();
   } finally {
-    for (const o of observers) o(argv, performance.now() - started, 'call');
+    for (const o of observers) o(argv, monotonicMs() - started, 'call');
   }
 }

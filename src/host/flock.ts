@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { SubhostError } from '../errors';
 import { run } from './exec';
 import { hostCalls } from './bpf-addon';
+import { monotonicMs } from './clock';
 
 /**
  * An flock(2) on SUBHOST_RUN/.locks/NAME, taken on our open file description (by the native
@@ -39,14 +40,14 @@ async function flockFd(fd: number, exclusive: boolean, waitSeconds: number): Pro
     return run(argv, { extraFds: [fd], allowFailure: true });
   }
   // Never a blocking flock(2): it would stop the event loop (and the config read beside it).
-  const deadline = performance.now() + waitSeconds * 1000;
+  const deadline = monotonicMs() + waitSeconds * 1000;
   for (let delay = 1; ; delay = Math.min(delay * 2, POLL_MAX_MS)) {
     try {
       if (calls.tryFlock(fd, exclusive)) return { code: 0, signal: null, stderr: '' };
     } catch (err) {
       return { code: 64, signal: null, stderr: (err as Error).message };
     }
-    if (performance.now() >= deadline) return { code: 1, signal: null, stderr: '' };
+    if (monotonicMs() >= deadline) return { code: 1, signal: null, stderr: '' };
     await sleep(delay);
   }
 }

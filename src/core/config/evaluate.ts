@@ -2,6 +2,7 @@ import { ConfigError, firstLine } from '../../errors';
 import { childEnv, noteSpawn } from '../../host/exec';
 import type { PipeSource } from '../../host/pipe-reader';
 import { spawnGroup, type GroupChild } from '../../host/spawn-group';
+import { monotonicMs } from '../../host/clock';
 
 export const CONFIG_TIMEOUT_MS = 10_000;
 /** The variables' text (declare -p) and bash's complaints are kept up to these sizes. */
@@ -56,7 +57,7 @@ function closed(s: PipeSource): Promise<void> {
 export function evaluateConfig(file: string, vars: readonly string[], opts: EvaluateOptions): Promise<string> {
   const timeoutMs = opts.timeoutMs ?? CONFIG_TIMEOUT_MS;
   const fail = (why: string) => new ConfigError(`config ${file}: ${why}`);
-  const started = performance.now();
+  const started = monotonicMs();
   return new Promise<string>((resolve, reject) => {
     let problem: string | undefined;
     let child: GroupChild | undefined;
@@ -72,7 +73,7 @@ export function evaluateConfig(file: string, vars: readonly string[], opts: Eval
       },
       exit(code: number | null, signal: string | null) {
         clearTimeout(timer);
-        noteSpawn(['bash', 'config', file], performance.now() - started);
+        noteSpawn(['bash', 'config', file], monotonicMs() - started);
         // Whatever it left running in the background goes with it.
         child!.killGroup();
         const pipes = [child!.stdout, child!.stderr];

@@ -12,6 +12,7 @@ import type { StepHandler } from '../plan/executor';
 import { removeMonitor } from '../lifecycle/supervisors';
 import { resultOf, type SubhostContext } from './context';
 import type { PartitionResult } from './disks';
+import { monotonicMs } from '../../host/clock';
 
 declare module '../plan/subhost-steps' {
   interface SubhostStepKinds {
@@ -58,7 +59,7 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
       closeSync(logFd);
       throw new SubhostError(`cannot make the console FIFO ${fifo}: ${(err as Error).message}`);
     }
-    const started = performance.now();
+    const started = monotonicMs();
     const supervisorFile = nativeProgram('supervisor');
     const child = spawnSession([supervisorFile], {
       PATH: BASE_PATH,
@@ -79,7 +80,7 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
     const supervisor = child.pid === undefined ? undefined : procRef(child.pid);
     const outcome = await waitReady(child.fd3, READY_TIMEOUT_MS);
     // The supervisor lives on; what is counted is its way to PID 1's "ready" (unshare, pivot-exec, the guest's sh and its mounts).
-    noteSpawn([supervisorFile, `(until ${outcome})`], performance.now() - started);
+    noteSpawn([supervisorFile, `(until ${outcome})`], monotonicMs() - started);
     const pid1 = outcome === 'ready' ? findPid1(cgroups.v2) : undefined;
     if (!supervisor || !pid1) {
       if (supervisor && outcome === 'eof') await consoleCopied(supervisor, COPIED_WAIT_MS);
