@@ -37,6 +37,8 @@ export interface BpfAddon {
   exitNow?(code: number): never;
   /** tmp's content at path, atomically, and tmp gone: renameat2(RENAME_EXCHANGE) then unlink, else rename(2). */
   publishFile?(tmp: string, path: string): void;
+  /** Every descriptor above 2 without FD_CLOEXEC closed (what the process inherited); the ones closed. */
+  closeInheritedFds?(): number[];
   /** malloc_trim(0): the C heap's free pages back to the kernel. */
   mallocTrim?(): boolean;
   /** Every attached loop device in one call (loops.c). */

@@ -1,4 +1,5 @@
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
+import { optionalAddon } from './bpf-addon';
 
 const O_CLOEXEC = 0o2000000;
 
@@ -9,6 +10,14 @@ const O_CLOEXEC = 0o2000000;
  * close-on-exec and are left alone. Returns what it closed.
  */
 export function closeInheritedFds(): number[] {
+  // By fcntl(2) in the addon, which every command loads anyway (its end is the addon's _exit).
+  const viaAddon = optionalAddon()?.closeInheritedFds;
+  if (typeof viaAddon === 'function') return viaAddon();
+  return closeByFdinfo();
+}
+
+/** Without the addon: each descriptor's flags from /proc/self/fdinfo. */
+export function closeByFdinfo(): number[] {
   let fds: number[];
   try {
     fds = readdirSync('/proc/self/fd').map(Number).filter((fd) => fd > 2);

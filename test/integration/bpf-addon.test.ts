@@ -137,6 +137,32 @@ describe("the addon's host calls", () => {
     for (const bad of [[1, 0], [0, 9], [leader.pid!, -1], [leader.pid!, 65]]) expect(() => calls.signalGroup(bad[0], bad[1])).toThrow(TypeError);
   });
 
+  it('closeInheritedFds closes what the process inherited without FD_CLOEXEC (as /proc/self/fdinfo tells it) and leaves its own descriptors', () => {
+    const file = addonCandidates().find((f) => existsSync(f))!;
+    // Descriptors 40 (a socket) and 41 (a file) are inherited, as a careless caller leaves them (Node itself marks the
+    // first few, up to about 10, close-on-exec at its start); the child opens one of its own (close-on-exec).
+    const out = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs'); const own = fs.openSync('/proc/self/status', 'r');
+const byFdinfo = fs.readdirSync('/proc/self/fd').map(Number).filter((fd) => fd > 2).filter((fd) => {
+  try { return !(parseInt(/^flags:\\s*(\\d+)/m.exec(fs.readFileSync('/proc/self/fdinfo/' + fd, 'utf8'))[1], 8) & 0o2000000); } catch { return false; }
+});
+const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(file)});
+const closed = m.exports.closeInheritedFds().sort((a, b) => a - b);
+const open = (fd) => { try { fs.fstatSync(fd); return true; } catch { return false; } };
+process.stdout.write(JSON.stringify({ closed, byFdinfo, inherited: [40, 41].map(open), own: open(own), std: [0, 1, 2].map(open) }));`,
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit', ...new Array(37).fill('ignore'), 'pipe', openSync('/proc/self/cmdline', 'r')] },
+    );
+    const r = JSON.parse(out) as { closed: number[]; byFdinfo: number[] };
+    // What the fdinfo reading would close, and no more (the test's own runner may pass on a descriptor of its caller too).
+    expect(r.closed).toEqual(r.byFdinfo.sort((a, b) => a - b));
+    expect(r).toMatchObject({ inherited: [false, false], own: true, std: [true, true, true] });
+    expect(r.closed).toEqual(expect.arrayContaining([40, 41]));
+  });
+
   it('publishFile puts a file in place atomically and leaves no temp: renameat2 exchange over an old file, rename(2) for a new one', () => {
     const dir = join(root, 'publish');
     mkdirSync(dir);
