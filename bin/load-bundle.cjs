@@ -9,6 +9,10 @@ const Module = require('node:module');
 
 const DIST = join(__dirname, '..', 'dist');
 const FILE = join(DIST, 'subhost.cjs');
+/** The CommonJS wrapper the build puts around the bundle (scripts/build.mjs), so that V8 compiles the file's text as read. */
+const WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
+/** Where src/host/bpf-addon.ts finds the addon once this has opened it. */
+const ADDON_SLOT = Symbol.for('subhost.bpf-addon');
 /** The build's cache (`npm run build`): the top level and every command module, no function they call. */
 const CACHE = `${FILE}.cache`;
 /** A command's first successful run leaves a cache with the functions it compiled, for its next runs. */
@@ -28,24 +32,59 @@ function trainedCache(command) {
   return `${FILE}.${command}.cache`;
 }
 
+/** The addon beside the bundle (every command uses it: its end is the addon's _exit), or undefined where it is not built. */
+function addon() {
+  if (!globalThis[ADDON_SLOT]) {
+    try {
+      const mod = { exports: {} };
+      process.dlopen(mod, join(DIST, 'subhost_bpf.node'));
+      globalThis[ADDON_SLOT] = mod.exports;
+    } catch {
+      return undefined;
+    }
+  }
+  return globalThis[ADDON_SLOT];
+}
+
 /**
- * What the cache must belong to: V8 checks only the source's length, so a cache made for another
- * build of the same length would be taken. A rebuild writes the bundle anew (its mtime).
+ * The bundle's text, and what a cache must belong to: V8 checks only the source's length, so a
+ * cache made for another build of the same length would be taken; a rebuild writes the bundle anew
+ * (its mtime). By the addon where it can (native/bpf/read-file.c: read into memory faulted in at
+ * once, given to V8 as an external string, not copied onto its heap: 3 ms of every start here).
  */
-function identity(fd) {
-  const st = fstatSync(fd, { bigint: true });
-  return `${MAGIC} ${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}\n`;
+function readBundle() {
+  const calls = addon();
+  if (typeof calls?.readAscii === 'function') {
+    try {
+      const read = calls.readAscii(FILE);
+      if (read) return { source: read[0], head: `${MAGIC} ${read[1]}\n` };
+    } catch {
+      // Changed while it was read (a rebuild), or not readable: as below, which says why.
+    }
+  }
+  const fd = openSync(FILE, 'r');
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    return { source: readFileSync(fd, 'utf8'), head: `${MAGIC} ${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}\n` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A file's bytes, by the addon where it can (as readBundle), else undefined when it cannot be read. */
+function readBytes(file) {
+  const calls = addon();
+  try {
+    return typeof calls?.readBytes === 'function' ? calls.readBytes(file) : readFileSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A command's cache, if it is this build's. */
 function readTrained(command, head) {
-  try {
-    const data = readFileSync(trainedCache(command));
-    if (data.length > head.length && data.toString('latin1', 0, head.length) === head) return data.subarray(head.length);
-  } catch {
-    // None yet.
-  }
-  return undefined;
+  const data = readBytes(trainedCache(command));
+  return data && data.length > head.length && data.toString('latin1', 0, head.length) === head ? data.subarray(head.length) : undefined;
 }
 
 /**
@@ -78,26 +117,14 @@ function trainAtEnd(script, command, head) {
  * command without a usable one of its own leaves one when it succeeds.
  */
 function loadBundle(parent, { cache, args = [] }) {
-  const fd = openSync(FILE, 'r');
-  let source;
-  let head;
-  try {
-    head = identity(fd);
-    source = readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
+  const { source, head } = readBundle();
   const command = cache ? commandOf(args) : undefined;
   let cachedData = command ? readTrained(command, head) : undefined;
   const trained = cachedData !== undefined;
-  if (cache && !trained) {
-    try {
-      cachedData = readFileSync(CACHE);
-    } catch {
-      // No cache: compile as usual.
-    }
-  }
-  const script = new Script(Module.wrap(source), { filename: FILE, cachedData });
+  // None: compiled as usual.
+  if (cache && !trained) cachedData = readBytes(CACHE);
+  // A bundle built without the wrapper (an older build script) is wrapped here, as Node would.
+  const script = new Script(source.startsWith(WRAPPER) ? source : Module.wrap(source), { filename: FILE, cachedData });
   if (command && (!trained || script.cachedDataRejected)) trainAtEnd(script, command, head);
   const mod = new Module(FILE, parent);
   mod.filename = FILE;

@@ -43,3 +43,4 @@ void register_netns_addresses(napi_env env, napi_value exports);
 void register_veth_calls(napi_env env, napi_value exports);
 void register_blkid_calls(napi_env env, napi_value exports);
 void register_pipe_read(napi_env env, napi_value exports);
+void register_read_file(napi_env env, napi_value exports);

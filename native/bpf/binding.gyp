@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "subhost_bpf",
-      "sources": ["bpf.c", "host.c", "spawn.c", "spawn-args.c", "proc_connector.c", "memory.c", "pread_text.c", "loops.c", "session.c", "teardown.c", "loop-attach.c", "mount.c", "netns.c", "netns-addrs.c", "veth.c", "rtnl.c", "blkid.c", "pipe-read.c"],
+      "sources": ["bpf.c", "host.c", "spawn.c", "spawn-args.c", "proc_connector.c", "memory.c", "pread_text.c", "loops.c", "session.c", "teardown.c", "loop-attach.c", "mount.c", "netns.c", "netns-addrs.c", "veth.c", "rtnl.c", "blkid.c", "pipe-read.c", "read-file.c"],
       "libraries": ["-lblkid"],
       "cflags": ["-Wall", "-Wextra", "-Werror", "-std=gnu11"]
     },

@@ -246,6 +246,7 @@ static napi_value init(napi_env env, napi_value exports) {
   register_veth_calls(env, exports);
   register_blkid_calls(env, exports);
   register_pipe_read(env, exports);
+  register_read_file(env, exports);
   return exports;
 }
 

@@ -39,6 +39,10 @@ export interface BpfAddon {
   publishFile?(tmp: string, path: string): void;
   /** Every descriptor above 2 without FD_CLOEXEC closed (what the process inherited); the ones closed. */
   closeInheritedFds?(): number[];
+  /** bin/load-bundle.cjs's reads (read-file.c): a file of ASCII as an external string with its identity ("dev:ino:size:mtime-ns"), null if it is not ASCII. */
+  readAscii?(path: string): [string, string] | null;
+  /** A file's bytes in an external Buffer (read-file.c). */
+  readBytes?(path: string): Buffer;
   /** malloc_trim(0): the C heap's free pages back to the kernel. */
   mallocTrim?(): boolean;
   /** Every attached loop device in one call (loops.c). */
@@ -92,16 +96,20 @@ export function nativeProgram(name: NativeProgram): string {
   return file;
 }
 
+/** Where bin/load-bundle.cjs leaves the addon it opened (to read the bundle) before the bundle ran: one instance per process. */
+const SLOT = Symbol.for('subhost.bpf-addon');
+type Holder = { [SLOT]?: BpfAddon };
 let addon: BpfAddon | undefined;
 
 export function bpfAddon(): BpfAddon {
+  addon ??= (globalThis as Holder)[SLOT];
   if (addon) return addon;
   const file = addonCandidates().find((f) => existsSync(f));
   if (!file) throw new SubhostError(`the bpf addon is not built (looked for ${addonCandidates().join(', ')}): run \`npm ci\` or \`npm run build:native\``);
   // process.dlopen, not require: neither esbuild nor vitest's loader gets to resolve a .node file.
   const mod = { exports: {} as BpfAddon };
   process.dlopen(mod, file);
-  addon = mod.exports;
+  addon = (globalThis as Holder)[SLOT] = mod.exports;
   return addon;
 }
 

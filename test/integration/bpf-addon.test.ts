@@ -163,6 +163,34 @@ process.stdout.write(JSON.stringify({ closed, byFdinfo, inherited: [40, 41].map(
     expect(r.closed).toEqual(expect.arrayContaining([40, 41]));
   });
 
+  it("readAscii and readBytes read a file whole (bin/load-bundle.cjs's bundle and caches): the same text and bytes as fs, its identity as fstat gives it", () => {
+    const calls = bpfAddon() as unknown as { readAscii(path: string): [string, string] | null; readBytes(path: string): Buffer };
+    const dir = join(root, 'read-file');
+    mkdirSync(dir, { recursive: true });
+    const ascii = join(dir, 'ascii.js');
+    // Larger than a page, not a whole number of them.
+    writeFileSync(ascii, 'const a = "x";\n'.repeat(40_000) + 'end');
+    const [text, identity] = calls.readAscii(ascii)!;
+    expect(text).toBe(readFileSync(ascii, 'utf8'));
+    const st = statSync(ascii, { bigint: true });
+    expect(identity).toBe(`${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`);
+    // One byte above 127 anywhere: null, for the caller to read it as UTF-8.
+    const utf8 = join(dir, 'utf8.js');
+    writeFileSync(utf8, 'x'.repeat(9000) + '→');
+    expect(calls.readAscii(utf8)).toBeNull();
+    const bytes = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) & 0xff));
+    const binary = join(dir, 'cache');
+    writeFileSync(binary, bytes);
+    expect(calls.readBytes(binary).equals(bytes)).toBe(true);
+    expect(calls.readBytes(utf8).equals(readFileSync(utf8))).toBe(true);
+    expect(() => calls.readAscii(join(dir, 'missing'))).toThrow(/ENOENT|No such file/);
+    expect(() => calls.readBytes(join(dir, 'missing'))).toThrow(/No such file/);
+    // An empty file cannot be mapped: refused (the loader then reads it with fs).
+    writeFileSync(join(dir, 'empty'), '');
+    expect(() => calls.readBytes(join(dir, 'empty'))).toThrow();
+    expect(() => calls.readAscii(1 as unknown as string)).toThrow(TypeError);
+  });
+
   it('publishFile puts a file in place atomically and leaves no temp: renameat2 exchange over an old file, rename(2) for a new one', () => {
     const dir = join(root, 'publish');
     mkdirSync(dir);

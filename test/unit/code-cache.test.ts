@@ -107,6 +107,32 @@ describe("a command's own code cache", () => {
     expect(run(['list']).given).toEqual({ bytes: statSync(listCache).size - header().length, rejected: false });
   });
 
+  it("is taken alike whether the bundle was read by the addon (an external string) or by fs (without the addon): the two read the same identity", () => {
+    expect(run(['list']).status).toBe(0);
+    const made = readFileSync(listCache);
+    rmSync(join(copy, 'dist', 'subhost_bpf.node'));
+    const r = run(['list']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.given).toEqual({ bytes: made.length - header().length, rejected: false });
+    // And the other way: a cache left by a run without the addon is the addon's runs' too.
+    rmSync(listCache);
+    expect(run(['list']).status).toBe(0);
+    const withoutAddon = readFileSync(listCache);
+    cpSync(join(CHECKOUT, 'dist', 'subhost_bpf.node'), join(copy, 'dist', 'subhost_bpf.node'));
+    expect(run(['list']).given).toEqual({ bytes: withoutAddon.length - header().length, rejected: false });
+  });
+
+  it('runs a bundle built without its wrapper (an older build script) as Node would wrap it', () => {
+    const text = readFileSync(bundle, 'utf8');
+    const head = '(function (exports, require, module, __filename, __dirname) {\n';
+    expect(text.startsWith(head)).toBe(true);
+    const bare = text.slice(head.length).replace(/\n\}\)\n(\/\/# sourceMappingURL=[^\n]*\n?)$/, '\n$1');
+    expect(bare.length).toBe(text.length - head.length - 3);
+    writeFileSync(bundle, bare);
+    const r = run(['list']);
+    expect(r.status, r.stderr).toBe(0);
+  });
+
   it("is removed by the build's cache step, with the bundle it was made for", () => {
     expect(run(['list']).status).toBe(0);
     writeFileSync(`${listCache}.tmp-12345`, 'left by a killed run');
