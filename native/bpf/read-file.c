@@ -79,22 +79,33 @@ static ssize_t read_populated(const char *path, mapped **out, struct stat *seen)
   return (ssize_t)size;
 }
 
+// The file named by the call's one argument, read whole (read_populated); NULL with an exception thrown.
+static mapped *read_argument(napi_env env, napi_callback_info info, const char *usage, struct stat *st, ssize_t *n) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char path[4096];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || get_path(env, argv[0], path, sizeof path)) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  mapped *m;
+  if ((*n = read_populated(path, &m, st)) < 0) {
+    host_throw(env, path, errno);
+    return NULL;
+  }
+  return m;
+}
+
 // readAscii(path): [text, identity] | null. The file as a string if every byte is ASCII (the bundle:
 // esbuild escapes the rest), else null for the caller to decode it as UTF-8; identity is
 // "dev:ino:size:mtime-ns" of what was read, as fs.fstatSync(fd, { bigint: true }) gives them. Throws
 // when it cannot be read whole.
 static napi_value read_ascii(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
-  char path[4096];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || get_path(env, argv[0], path, sizeof path)) {
-    napi_throw_type_error(env, NULL, "readAscii(path: string)");
-    return NULL;
-  }
-  mapped *m;
+  napi_value result;
   struct stat st;
-  ssize_t n = read_populated(path, &m, &st);
-  if (n < 0) return host_throw(env, path, errno);
+  ssize_t n;
+  mapped *m = read_argument(env, info, "readAscii(path: string)", &st, &n);
+  if (!m) return NULL;
   const unsigned char *p = m->base;
   for (ssize_t i = 0; i < n; i++) {
     if (p[i] & 0x80) {
@@ -105,13 +116,13 @@ static napi_value read_ascii(napi_env env, napi_callback_info info) {
   }
   bool copied = true;
   napi_value text, identity;
-  // Node 20.4 and later have it (still marked experimental in 20); found at run time, so that an
-  // older Node loads the addon and gets a copy instead of a failed symbol lookup at the first call.
+  // Node 20.4 and later have it (declared only under NAPI_EXPERIMENTAL in 20); looked up at run time,
+  // so that an older Node loads the addon and gets a copy, not a failed symbol lookup at the first call.
   create_external_latin1 *external = (create_external_latin1 *)dlsym(RTLD_DEFAULT, "node_api_create_external_string_latin1");
   napi_status status = external ? external(env, m->base, (size_t)n, unmap, m, &text, &copied) : napi_create_string_latin1(env, m->base, (size_t)n, &text);
   if (status != napi_ok) {
     unmap(env, NULL, m);
-    return host_throw(env, path, ENOMEM);
+    return host_throw(env, "readAscii", ENOMEM);
   }
   // Copied (by Node, where V8 cannot take an external string, or above): ours is not needed.
   if (copied) unmap(env, NULL, m);
@@ -127,20 +138,14 @@ static napi_value read_ascii(napi_env env, napi_callback_info info) {
 
 // readBytes(path): Buffer. The file's bytes in an external Buffer. Throws when it cannot be read.
 static napi_value read_bytes(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
-  char path[4096];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || get_path(env, argv[0], path, sizeof path)) {
-    napi_throw_type_error(env, NULL, "readBytes(path: string)");
-    return NULL;
-  }
-  mapped *m;
+  napi_value result;
   struct stat st;
-  ssize_t n = read_populated(path, &m, &st);
-  if (n < 0) return host_throw(env, path, errno);
+  ssize_t n;
+  mapped *m = read_argument(env, info, "readBytes(path: string)", &st, &n);
+  if (!m) return NULL;
   if (napi_create_external_buffer(env, (size_t)n, m->base, unmap, m, &result) != napi_ok) {
     unmap(env, NULL, m);
-    return host_throw(env, path, ENOMEM);
+    return host_throw(env, "readBytes", ENOMEM);
   }
   return result;
 }
