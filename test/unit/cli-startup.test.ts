@@ -50,6 +50,9 @@ describe('the CLI start-up', () => {
       const modules = loaded(args, { SUBHOST_ROOT: root, SUBHOST_RUN: join(root, 'run') });
       const heavy = ['node:crypto', 'node:fs/promises', 'node:child_process', 'node:net', 'node:stream'];
       expect(modules.filter((m) => heavy.includes(m))).toEqual([]);
+      // Opened once, by bin/load-bundle.cjs, and that instance used by the bundle: a second dlopen
+      // would initialise the module again, a second instance of it, for 1 ms.
+      expect(modules.filter((m) => m.startsWith('dlopen '))).toEqual([expect.stringMatching(/\/dist\/subhost_bpf\.node$/)]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
