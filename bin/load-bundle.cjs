@@ -133,4 +133,4 @@ function loadBundle(parent, { cache, args = [] }) {
   return { script, module: mod, cached: cachedData !== undefined, trained };
 }
 
-module.exports = { CACHE, commandOf, loadBundle, trainedCache };
+module.exports = { CACHE, WRAPPER, commandOf, loadBundle, trainedCache };

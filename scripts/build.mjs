@@ -3,12 +3,14 @@ import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { bundleOptions } from './build-options.mjs';
 import { copyFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 // Fault injection exists only in a test build: npm test makes one (SUBHOST_TEST_BUILD=1).
 const common = bundleOptions(process.env.SUBHOST_TEST_BUILD === '1');
 const entries = { subhost: 'src/cli/index.ts', demo: 'scripts/demo.ts', bench: 'bench/index.ts', soak: 'scripts/soak.ts', screenshot: 'scripts/screenshot.ts' };
 // The CLI's bundle carries its CommonJS wrapper (bin/load-bundle.cjs compiles the text as read, with no copy to wrap it).
-const wrapped = { banner: { js: '(function (exports, require, module, __filename, __dirname) {' }, footer: { js: '})' } };
+const { WRAPPER } = createRequire(import.meta.url)('../bin/load-bundle.cjs');
+const wrapped = { banner: { js: WRAPPER }, footer: { js: '})' } };
 await Promise.all(Object.entries(entries).map(([name, src]) => build({ ...common, ...(name === 'subhost' ? wrapped : {}), entryPoints: [src], outfile: `dist/${name}.cjs` })));
 
 // The bpf(2) addon (native/bpf), PID 1's pivot-exec and the supervisor beside the bundle, which finds them in its own folder.

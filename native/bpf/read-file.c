@@ -35,10 +35,16 @@ static ssize_t read_populated(const char *path, mapped **out, struct stat *seen)
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   struct stat st;
-  if (fstat(fd, &st) || st.st_size <= 0) {
-    int e = errno ? errno : EINVAL;
+  if (fstat(fd, &st)) {
+    int e = errno;
     close(fd);
     errno = e;
+    return -1;
+  }
+  // An empty file cannot be mapped: the caller reads it its own way.
+  if (st.st_size <= 0) {
+    close(fd);
+    errno = EINVAL;
     return -1;
   }
   size_t size = (size_t)st.st_size;

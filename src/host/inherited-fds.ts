@@ -12,7 +12,13 @@ const O_CLOEXEC = 0o2000000;
 export function closeInheritedFds(): number[] {
   // By fcntl(2) in the addon, which every command loads anyway (its end is the addon's _exit).
   const viaAddon = optionalAddon()?.closeInheritedFds;
-  if (typeof viaAddon === 'function') return viaAddon();
+  if (typeof viaAddon === 'function') {
+    try {
+      return viaAddon();
+    } catch {
+      // No /proc/self/fd to list: the reading below finds nothing either, and says nothing.
+    }
+  }
   return closeByFdinfo();
 }
 
