@@ -130,7 +130,7 @@ function loadBundle(parent, { cache, args = [] }) {
   mod.filename = FILE;
   mod.paths = Module._nodeModulePaths(DIST);
   script.runInThisContext().call(mod.exports, mod.exports, (id) => mod.require(id), mod, FILE, DIST);
-  return { script, module: mod, cached: cachedData !== undefined, trained };
+  return { script, module: mod, cached: cachedData !== undefined };
 }
 
-module.exports = { CACHE, WRAPPER, commandOf, loadBundle, trainedCache };
+module.exports = { CACHE, WRAPPER, commandOf, loadBundle };

@@ -173,10 +173,6 @@ static napi_value exit_now(napi_env env, napi_callback_info info) {
   _exit(code & 0xff);
 }
 
-// publishFile(tmp: string, path: string): tmp's content at path, atomically, and tmp gone. ext4
-// (auto_da_alloc) writes a file's data out when it is renamed over another (0.3-0.5 ms on the
-// development VM, whose /run is ext4): exchanged instead, the old content is then unlinked under
-// tmp's name. A new path, or a filesystem without the exchange, gets rename(2).
 // closeInheritedFds(): [fd, ...] closed. Every descriptor above 2 without FD_CLOEXEC: what the caller
 // left open, which Node would pass on to every child (Node opens its own close-on-exec). fcntl(2)
 // tells it at once, where /proc/self/fdinfo took a file read per descriptor (1.2 ms a start).
@@ -218,6 +214,10 @@ static napi_value close_inherited_fds(napi_env env, napi_callback_info info) {
   return closed;
 }
 
+// publishFile(tmp: string, path: string): tmp's content at path, atomically, and tmp gone. ext4
+// (auto_da_alloc) writes a file's data out when it is renamed over another (0.3-0.5 ms on the
+// development VM, whose /run is ext4): exchanged instead, the old content is then unlinked under
+// tmp's name. A new path, or a filesystem without the exchange, gets rename(2).
 static napi_value publish_file(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];

@@ -23,8 +23,10 @@ export interface LoopStatus {
 /**
  * What native/bpf exports: bpf(2) for cgroup device programs (bpf.c); host calls boot and stop
  * would otherwise spawn a process for: flock(2), a loop device's status (host.c) and every loop's
- * (loops.c), posix_spawn (spawn.c); and for the daemon the proc connector's exec events
- * (proc_connector.c), its memory calls (memory.c) and its held files' reads (pread_text.c).
+ * (loops.c), posix_spawn (spawn.c); for every command's start the bundle's reads (read-file.c, by
+ * bin/load-bundle.cjs) and the inherited descriptors' close, and for its end _exit (host.c); and for
+ * the daemon the proc connector's exec events (proc_connector.c), its memory calls (memory.c) and
+ * its held files' reads (pread_text.c).
  */
 export interface BpfAddon {
   /** flock(fd, LOCK_EX or LOCK_SH | LOCK_NB): false when another holds it. */

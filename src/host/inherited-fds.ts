@@ -23,7 +23,7 @@ export function closeInheritedFds(): number[] {
 }
 
 /** Without the addon: each descriptor's flags from /proc/self/fdinfo. */
-export function closeByFdinfo(): number[] {
+function closeByFdinfo(): number[] {
   let fds: number[];
   try {
     fds = readdirSync('/proc/self/fd').map(Number).filter((fd) => fd > 2);
