@@ -90,21 +90,32 @@ function readTrained(command, head) {
 /**
  * Once the command has succeeded (before the CLI's own end, src/cli/fast-exit.ts, which comes
  * later in the same event), its cache: what V8 compiled during the run, written beside the bundle
- * (temp file and rename, for another command may read it) by whoever may write the bundle itself.
+ * (temp file and rename, for another command may read it) by whoever may write the bundle itself;
+ * V8's data is made only once the temp file could be created.
  */
 function trainAtEnd(script, command, head) {
   process.once('beforeExit', (code) => {
     if ((typeof code === 'number' && code !== 0) || process.execArgv.length > 0) return;
     const file = trainedCache(command);
     const tmp = `${file}.tmp-${process.pid}`;
+    let fd;
     try {
-      writeFileSync(tmp, Buffer.concat([Buffer.from(head, 'latin1'), script.createCachedData()]), { mode: 0o644 });
+      // The file first: where dist/ cannot be written (a read-only install), no run pays for the data.
+      fd = openSync(tmp, 'wx', 0o644);
+    } catch {
+      return;
+    }
+    try {
+      writeFileSync(fd, Buffer.concat([Buffer.from(head, 'latin1'), script.createCachedData()]));
+      closeSync(fd);
+      fd = undefined;
       renameSync(tmp, file);
     } catch {
+      if (fd !== undefined) closeSync(fd);
       try {
         unlinkSync(tmp);
       } catch {
-        // Never written (a read-only install): the build's cache goes on serving.
+        // Gone already.
       }
     }
   });

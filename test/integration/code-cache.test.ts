@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/cli';
+import { makeTestRoot, removeTestRoot } from '../helpers/env';
 
 // bin/load-bundle.cjs: a command's first successful run leaves V8's cache of what it compiled
 // beside the bundle, for its next runs. Tried on a copy of bin/ and dist/, so that the other tests'
@@ -12,8 +12,9 @@ import { BIN } from '../helpers/cli';
 const { commandOf } = require('../../bin/load-bundle.cjs') as { commandOf(args: string[]): string | undefined };
 
 const CHECKOUT = join(BIN, '..', '..');
-const dir = mkdtempSync(join(tmpdir(), 'subhost-code-cache-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Under the tests' root: the leak check sees the read-only mount below if a test dies holding it.
+const dir = makeTestRoot();
+afterAll(() => removeTestRoot(dir));
 
 const copy = join(dir, 'install');
 const bundle = join(copy, 'dist', 'subhost.cjs');
@@ -36,17 +37,19 @@ writeFileSync(
   tracer,
   `const vm = require('vm'); const fs = require('fs'); const Script = vm.Script;
 vm.Script = class extends Script { constructor(source, options) { super(source, options);
-  fs.appendFileSync(${JSON.stringify(seen)}, JSON.stringify({ bytes: options && options.cachedData ? options.cachedData.length : 0, rejected: this.cachedDataRejected === true }) + '\\n'); } };
+  fs.appendFileSync(${JSON.stringify(seen)}, JSON.stringify({ bytes: options && options.cachedData ? options.cachedData.length : 0, rejected: this.cachedDataRejected === true }) + '\\n'); }
+  createCachedData() { fs.appendFileSync(${JSON.stringify(seen)}, 'made\\n'); return super.createCachedData(); } };
 `,
 );
 
-function run(args: string[]): { status: number | null; stderr: string; given: { bytes: number; rejected: boolean } } {
+function run(args: string[]): { status: number | null; stderr: string; given: { bytes: number; rejected: boolean }; made: number } {
   rmSync(seen, { force: true });
   const env = { ...process.env, SUBHOST_ROOT: root, SUBHOST_RUN: join(root, 'run'), NODE_OPTIONS: `--require ${tracer}` };
   const r = spawnSync(join(copy, 'bin', 'subhost'), args, { encoding: 'utf8', env });
   const lines = readFileSync(seen, 'utf8').trim().split('\n');
-  expect(lines).toHaveLength(1);
-  return { status: r.status, stderr: r.stderr, given: JSON.parse(lines[0]) };
+  const given = lines.filter((l) => l !== 'made');
+  expect(given).toHaveLength(1);
+  return { status: r.status, stderr: r.stderr, given: JSON.parse(given[0]), made: lines.length - given.length };
 }
 
 /** The first line of a command's cache: the bundle it was made for (device, inode, size, mtime in ns). */
@@ -60,6 +63,7 @@ describe("a command's own code cache", () => {
     const first = run(['list']);
     expect(first.status, first.stderr).toBe(0);
     expect(first.given).toEqual({ bytes: statSync(buildCache).size, rejected: false });
+    expect(first.made).toBe(1);
     const data = readFileSync(listCache);
     expect(data.toString('latin1', 0, header().length)).toBe(header());
     // More than the build's: it holds the functions `list` ran, not only the modules' top levels.
@@ -68,6 +72,7 @@ describe("a command's own code cache", () => {
     const second = run(['--verbose', 'list']);
     expect(second.status, second.stderr).toBe(0);
     expect(second.given).toEqual({ bytes: data.length - header().length, rejected: false });
+    expect(second.made).toBe(0);
     // Taken, not made again.
     expect(readFileSync(listCache).equals(data)).toBe(true);
   });
@@ -105,6 +110,24 @@ describe("a command's own code cache", () => {
     // Made from what this run compiled (from the source: no other cache was given).
     expect(readFileSync(listCache).toString('latin1', 0, header().length)).toBe(header());
     expect(run(['list']).given).toEqual({ bytes: statSync(listCache).size - header().length, rejected: false });
+  });
+
+  it('is neither made nor written where dist/ cannot be written (a read-only install): every run is given the build one, as before', () => {
+    const dist = join(copy, 'dist');
+    execFileSync('mount', ['--bind', dist, dist]);
+    try {
+      execFileSync('mount', ['-o', 'remount,bind,ro', dist, dist]);
+      for (let i = 0; i < 2; i++) {
+        const r = run(['list']);
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.given).toEqual({ bytes: statSync(buildCache).size, rejected: false });
+        // V8's data is not made only to be thrown away at every run.
+        expect(r.made).toBe(0);
+      }
+      expect(readdirSync(dist).filter((f) => f.includes('.list.'))).toEqual([]);
+    } finally {
+      execFileSync('umount', [dist]);
+    }
   });
 
   it("is taken alike whether the bundle was read by the addon (an external string) or by fs (without the addon): the two read the same identity", () => {
