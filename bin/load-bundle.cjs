@@ -32,15 +32,17 @@ function trainedCache(command) {
   return `${FILE}.${command}.cache`;
 }
 
-/** The addon beside the bundle (every command uses it: its end is the addon's _exit), or undefined where it is not built. */
+let addonMissing = false;
+
+/** The addon beside the bundle (every command uses it: its end is the addon's _exit), or undefined where it is not built (tried once). */
 function addon() {
-  if (!globalThis[ADDON_SLOT]) {
+  if (!globalThis[ADDON_SLOT] && !addonMissing) {
     try {
       const mod = { exports: {} };
       process.dlopen(mod, join(DIST, 'subhost_bpf.node'));
       globalThis[ADDON_SLOT] = mod.exports;
     } catch {
-      return undefined;
+      addonMissing = true;
     }
   }
   return globalThis[ADDON_SLOT];
