@@ -56,9 +56,11 @@ static ssize_t read_populated(const char *path, mapped **out, struct stat *seen)
     return -1;
   }
   size_t done = 0;
+  int failed = 0;
   while (done < size) {
     ssize_t n = read(fd, (char *)base + done, size - done);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0) failed = errno;
     if (n <= 0) break;
     done += (size_t)n;
   }
@@ -69,7 +71,8 @@ static ssize_t read_populated(const char *path, mapped **out, struct stat *seen)
   close(fd);
   if (!whole) {
     munmap(base, size);
-    errno = EAGAIN;
+    // A read that failed says why; one that came short or long, or a file changed meanwhile: EAGAIN.
+    errno = failed ? failed : EAGAIN;
     return -1;
   }
   mapped *m = malloc(sizeof *m);
