@@ -2,7 +2,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { bundleOptions } from './build-options.mjs';
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 // Fault injection exists only in a test build: npm test makes one (SUBHOST_TEST_BUILD=1).
@@ -20,7 +20,10 @@ for (const file of ['subhost_bpf.node', 'pivot-exec', 'supervisor']) {
     console.error(`build: ${built} is missing: run \`npm run build:native\` (npm ci does it)`);
     process.exit(1);
   }
-  copyFileSync(built, `dist/${file}`);
+  // A new file renamed over the old: a running subhost's supervisor executes dist/supervisor, and
+  // writing into a file being executed fails (ETXTBSY); the running ones keep the old inode.
+  copyFileSync(built, `dist/${file}.tmp`);
+  renameSync(`dist/${file}.tmp`, `dist/${file}`);
 }
 
 // The dashboard's script, with uPlot, for the browser; the daemon serves dist/web/ (nothing from a CDN).
