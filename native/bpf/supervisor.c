@@ -11,8 +11,10 @@
  *                           console log; fd 3 the readiness pipe, passed down to subhost-init)
  *        supervisor stage   the stage alone, in the foreground: `subhost start`
  *
- * The stage: join the subhost's cgroups (PID 1 then starts inside them and its cgroup namespace is
- * rooted there; exit 112 if one cannot be joined), then exec the host's unshare, which makes new
+ * The stage: in the subhost's cgroups (PID 1 then starts inside them and its cgroup namespace is
+ * rooted there): started in its cgroup2 one by the clone itself (fork_into; run alone, it writes its
+ * cgroup.procs), it joins the v1 ones of a hybrid host (exit 112 if one cannot be joined); then it
+ * execs the host's unshare, which makes new
  * mount, PID, UTS, IPC and cgroup namespaces and forks PID 1: pivot-exec (native/bpf) joins the
  * subhost's network namespace, drops capabilities, pivots into the root filesystem and runs
  * subhost-init with the guest's own /bin/sh. Its environment (set by the caller):
@@ -33,7 +35,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,12 +57,16 @@ static const char *need(const char *name) {
   return v;
 }
 
-/* Write text to each file of a space-separated list; the first that fails is reported (all are tried). */
-static int write_each(const char *list, const char *text, int quiet) {
+/*
+ * Write text to each file of a space-separated list but skip (a cgroup.procs the process was cloned
+ * into); the first that fails is reported (all are tried).
+ */
+static int write_each(const char *list, const char *skip, const char *text, int quiet) {
   char *copy = strdup(list);
   if (!copy) die("out of memory");
   int failed = 0;
   for (char *save = NULL, *path = strtok_r(copy, " ", &save); path; path = strtok_r(NULL, " ", &save)) {
+    if (skip && strcmp(path, skip) == 0) continue;
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     ssize_t n = fd < 0 ? -1 : write(fd, text, strlen(text));
     int e = errno;
@@ -71,8 +83,51 @@ static int write_each(const char *list, const char *text, int quiet) {
 /* pivot-exec and its arguments, in order (pivot-exec.c: ROOT INIT NETNS CAPS). */
 static const char *const PIVOT_ARGS[] = {"SUBHOST_PIVOT", "SUBHOST_LIVE", "SUBHOST_INIT", "SUBHOST_NETNS", "SUBHOST_CAPS_DROP"};
 
+/*
+ * The cgroup2 one of a list of cgroup.procs files (on a hybrid host the others are v1), opened as a
+ * directory for clone3's CLONE_INTO_CGROUP; -1 when there is none or it cannot be opened.
+ */
+static int v2_cgroup(const char *list, char *procs, size_t size) {
+  char *copy = strdup(list);
+  if (!copy) die("out of memory");
+  int fd = -1;
+  for (char *save = NULL, *path = strtok_r(copy, " ", &save); path && fd < 0; path = strtok_r(NULL, " ", &save)) {
+    char *slash = strrchr(path, '/');
+    if (!slash || strcmp(slash, "/cgroup.procs") != 0 || strlen(path) >= size) continue;
+    snprintf(procs, size, "%s", path);
+    *slash = '\0';
+    struct statfs fs;
+    if (statfs(path, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  }
+  free(copy);
+  return fd;
+}
+
+/*
+ * fork(2), the child starting in the cgroup2 cgroup of list where the kernel can (clone3's
+ * CLONE_INTO_CGROUP, Linux 5.7): a write to cgroup.procs makes the kernel wait for an RCU grace
+ * period (cgroup_threadgroup_rwsem's rcu_sync, 6-40 ms measured) when no migration came just
+ * before, and holds cgroup_mutex meanwhile; a clone into the cgroup waits for neither. *placed is
+ * then that cgroup.procs, which the child need not write; else (an older kernel, a seccomp filter,
+ * a cgroup that takes no processes) a plain fork and *placed empty. The raw system call copies the
+ * process as fork does, without glibc's fork handlers: this program is single-threaded, and no
+ * child of it uses glibc's cached thread ID (raise, abort, pthread_*).
+ */
+static pid_t fork_into(const char *list, char *placed, size_t size) {
+  placed[0] = '\0';
+  int fd = list ? v2_cgroup(list, placed, size) : -1;
+  if (fd >= 0) {
+    struct clone_args args = {.flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (unsigned)fd};
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    close(fd);
+    if (pid >= 0) return (pid_t)pid;
+  }
+  placed[0] = '\0';
+  return fork();
+}
+
 /* The stage: into the subhost's cgroups, then unshare's namespaces and fork, pivot-exec as PID 1. */
-static __attribute__((noreturn)) void stage(void) {
+static __attribute__((noreturn)) void stage(const char *placed) {
   static const char *const unshare[] = {"unshare", "--fork", "--kill-child", "--pid", "--mount", "--uts", "--ipc", "--cgroup", "--propagation", "private", "--"};
   const char *procs = need("SUBHOST_CGROUP_PROCS"), *session = getenv("SUBHOST_SESSION");
   const char *argv[24];
@@ -84,7 +139,7 @@ static __attribute__((noreturn)) void stage(void) {
   for (size_t i = 0; i < sizeof PIVOT_ARGS / sizeof *PIVOT_ARGS; i++) argv[n++] = need(PIVOT_ARGS[i]);
   argv[n] = NULL;
   // "0" is the writing process: this one, which becomes unshare.
-  if (write_each(procs, "0", 0)) exit(112);
+  if (write_each(procs, placed, "0", 0)) exit(112);
   execvp(argv[0], (char *const *)argv);
   warn("cannot run unshare: %s", strerror(errno));
   exit(127);
@@ -169,11 +224,6 @@ static int supervise(void) {
   char status[16] = "";
   const char *reap[] = {need("SUBHOST_NODE"), need("SUBHOST_CLI"), "_reap", name, "--boot-id", need("SUBHOST_BOOT_ID"), "--status", status, "--root", need("SUBHOST_ROOT"), NULL};
   for (size_t i = 0; i < sizeof PIVOT_ARGS / sizeof *PIVOT_ARGS; i++) need(PIVOT_ARGS[i]);
-  // The supervisor's own cost is not the guest's: it lives outside the subhost's cgroups.
-  char self[24];
-  snprintf(self, sizeof self, "%d", (int)getpid());
-  write_each(monitor, self, 0);
-
   // The console's FIFO, both ends: the stage's writer exists before anyone reads, so the copier's
   // first read cannot find no writer (an end of file); without blocking on the rendezvous of open(2).
   int in = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -182,12 +232,13 @@ static int supervise(void) {
   if (out < 0) die("cannot open %s: %s", fifo, strerror(errno));
   if (fcntl(in, F_SETFL, 0) != 0) die("cannot make %s blocking: %s", fifo, strerror(errno));
 
-  pid_t pid1 = fork();
+  char placed[4096];
+  pid_t pid1 = fork_into(copy_in, placed, sizeof placed);
   if (pid1 < 0) die("cannot fork: %s", strerror(errno));
   if (pid1 == 0) {
     if (dup2(out, 1) < 0 || dup2(out, 2) < 0) die("cannot open %s: %s", fifo, strerror(errno));
     redirect(0, "/dev/null", O_RDONLY);
-    stage();
+    stage(placed);
   }
   close(out);
   close(3);
@@ -198,16 +249,25 @@ static int supervise(void) {
   // The copier runs in the subhost's cgroups: a guest's console flood is the guest's cost. Killed
   // there (the guest is being stopped, or OOM-killed), it starts again outside and copies until
   // PID 1's output ends.
-  for (;;) {
-    pid_t copier = fork();
+  pid_t copier = fork_into(copy_in, placed, sizeof placed);
+  for (int joined = 0;;) {
     if (copier < 0) die("cannot fork: %s", strerror(errno));
     if (copier == 0) {
       prctl(PR_SET_NAME, "console-copy", 0, 0, 0);
-      if (copy_in) write_each(copy_in, "0", 1);
+      if (copy_in) write_each(copy_in, placed, "0", 1);
       exit(copy_console(in, log, max));
+    }
+    if (joined++ == 0) {
+      // The supervisor's own cost is not the guest's: it lives outside the subhost's cgroups. Joined
+      // only now, after both clones (each takes the cgroup_mutex that a migration holds through its
+      // wait, see fork_into): that wait is then beside PID 1's start, not before it.
+      char self[24];
+      snprintf(self, sizeof self, "%d", (int)getpid());
+      write_each(monitor, NULL, self, 0);
     }
     if (wait_status(copier) == 0 || !copy_in) break;
     copy_in = NULL;
+    copier = fork();
   }
   close(in);
 
@@ -223,7 +283,7 @@ static int supervise(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 2 && strcmp(argv[1], "stage") == 0) stage();
+  if (argc == 2 && strcmp(argv[1], "stage") == 0) stage(NULL);
   if (argc != 1) die("usage: supervisor [stage]");
   return supervise();
 }

@@ -63,11 +63,12 @@ describe('supervisor', () => {
   });
 
   /** Start it as boot does: a session of its own, stdout and stderr on the log that boot began. */
-  async function supervise(does: string, extra: Record<string, string> = {}) {
+  async function supervise(does: string, extra: Record<string, string> = {}, wrap: string[] = []) {
     await makeFifo(fifo, 0o600).catch(() => undefined);
     writeFileSync(log, 'boot began\n');
     const fd = openSync(log, 'a');
-    const child = spawn(SUPERVISOR, [], { detached: true, stdio: ['ignore', fd, fd, 'pipe'], env: env(does, extra) });
+    const argv = [...wrap, SUPERVISOR];
+    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', fd, fd, 'pipe'], env: env(does, extra) });
     closeSync(fd);
     const ended = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     return { pid: child.pid!, ended };
@@ -90,8 +91,8 @@ describe('supervisor', () => {
       const comm = (p: number) => readFileSync(`/proc/${p}/comm`, 'utf8').trim();
       const first = await waitFor('the copier', () => childrenOf(s.pid).find((p) => comm(p) === 'console-copy') ?? 0);
       await waitFor('"one" in the log', () => readFileSync(log, 'utf8').includes('one\n'));
-      // It joined its monitor before it forked the stage and the copier.
-      expect(cgroupOf(s.pid)).toBe(`/${CGROUP_MONITOR}/${name}`);
+      // It joins its monitor once it has forked the stage and the copier (beside PID 1's start).
+      await waitFor('the supervisor in its monitor', () => cgroupOf(s.pid) === `/${CGROUP_MONITOR}/${name}`);
       expect(cgroupOf(first)).toBe(`/${CGROUP_PARENT}/${name}`);
       // The stage joined the guest cgroup before unshare: PID 1 is in it.
       const stage = childrenOf(s.pid).find((p) => comm(p) === 'unshare')!;
@@ -106,6 +107,23 @@ describe('supervisor', () => {
     const text = readFileSync(log, 'utf8');
     expect(text).toContain('one\ntwo\npid1: 1\n');
     expect(text).toContain(`CLI _reap ${name} --boot-id b1 --status 0 --root /root-dir\n`);
+  });
+
+  it('clones the stage and the copier into the guest cgroup, never writing its cgroup.procs, and joins its monitor after both', async () => {
+    // A write to cgroup.procs waits for an RCU grace period when no migration came just before (10-40 ms
+    // on the development VM, before PID 1 could start); clone3's CLONE_INTO_CGROUP waits for none.
+    const trace = join(dir, 'trace');
+    const s = await supervise('echo "pid1: $$"', {}, ['strace', '-f', '-qq', '-e', 'trace=clone3,openat', '-o', trace]);
+    expect(await s.ended).toBe(0);
+    expect(readFileSync(log, 'utf8')).toContain('pid1: 1\n');
+    const lines = readFileSync(trace, 'utf8').split('\n');
+    const into = lines.flatMap((l, i) => (/clone3\(\{flags=CLONE_INTO_CGROUP, [^}]*cgroup=\d+\}, \d+\) = [1-9]/.test(l) ? [i] : []));
+    expect(into).toHaveLength(2);
+    const writes = (procs: string) => lines.flatMap((l, i) => (l.includes(`openat(AT_FDCWD, "${procs}", O_WRONLY`) ? [i] : []));
+    expect(writes(guest.file('cgroup.procs'))).toEqual([]);
+    const joined = writes(monitor.file('cgroup.procs'));
+    expect(joined).toHaveLength(1);
+    expect(joined[0]).toBeGreaterThan(into[1]);
   });
 
   it('leaves the release to a command at work: no _reap when the record has an "op"', async () => {

@@ -3,13 +3,13 @@ import { SubhostError } from '../../errors';
 import { nativeProgram } from '../../host/bpf-addon';
 import { BASE_PATH, noteSpawn } from '../../host/exec';
 import { makeFifo, spawnSession } from '../../host/spawn-session';
-import { isAlive, procRef, readCmdline, signalProc, type ProcRef } from '../../host/proc';
+import { isAlive, procRef, readCmdline, type ProcRef } from '../../host/proc';
 import { CgroupSet, monitorCgroupSet, subhostCgroupSet } from '../cgroups/subhost-cgroups';
 import { LOG_MAX_BYTES, rotateLog, tailOf } from '../guest/console-log';
 import { findPid1, notReadyReason, READY_TIMEOUT_MS, waitReady } from '../guest/pid1';
 import { pid1StageEnv, type Pid1Params } from '../guest/pid1-env';
 import type { StepHandler } from '../plan/executor';
-import { removeMonitor } from '../lifecycle/supervisors';
+import { killProcs, removeMonitor } from '../lifecycle/supervisors';
 import { resultOf, type SubhostContext } from './context';
 import type { PartitionResult } from './disks';
 import { monotonicMs } from '../../host/clock';
@@ -84,7 +84,7 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
     const pid1 = outcome === 'ready' ? findPid1(cgroups.v2) : undefined;
     if (!supervisor || !pid1) {
       if (supervisor && outcome === 'eof') await consoleCopied(supervisor, COPIED_WAIT_MS);
-      if (supervisor) signalProc(supervisor, 'SIGKILL');
+      if (supervisor) await killProcs([supervisor]);
       const last = tailOf(log, 3).join(' | ');
       throw new SubhostError(`PID 1 did not start: ${notReadyReason(outcome, child.error)}${last ? `; console: ${last}` : ''}`);
     }
@@ -92,7 +92,9 @@ export const startInit: StepHandler<StartInitParams, StartInitResult, SubhostCon
   },
   async undo(_p, r, ctx) {
     // `_reap` is the supervisor itself (exec'd in its place) when it releases after a power off.
-    if (r && r.supervisor.pid !== process.pid && isAlive(r.supervisor)) signalProc(r.supervisor, 'SIGKILL');
+    // Gone before its cgroup is removed: it joins subhost.monitor/NAME beside PID 1's start, and a
+    // migration it began ends (into that cgroup) before a SIGKILL does.
+    if (r && r.supervisor.pid !== process.pid && isAlive(r.supervisor)) await killProcs([r.supervisor]);
     // A revert (a later step, or this one's record, failed): PID 1 and its processes still run and
     // hold the guest's mounts, so they go now, as stop kills them before its undos (then PID 1 is gone).
     if (r && isAlive(r.pid1)) await subhostCgroupSet(ctx.cgroupMount, ctx.name).killAll();
