@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --out FILE] [--runs N] [--with-peers] [--only a,b] [--scale 0,50,200] [--compare DIR]`: how fast subhost boots and
+ * `npm run bench [-- --out FILE] [--runs N] [--with-peers] [--only a,b] [--scale 0,50,200] [--compare DIR] [--v2-view]`: how fast subhost boots and
  * stops, what each running subhost costs the host, how it scales, and the floors the bare tools set; figures are medians with
  * min and max. It makes its own images, bridge and subhosts (PREFIX*: SUBHOST_BENCH_PREFIX, default bn), and
  * removes them.
@@ -18,6 +18,7 @@ import { benchReport } from './report';
 import { benchUsage } from './usage';
 import { benchDaemon } from './daemon';
 import { benchScale, SCALE_LEVELS } from './scale';
+import { makeV2View, rerunInV2View } from './v2-view';
 
 interface Options {
   out?: string;
@@ -27,10 +28,12 @@ interface Options {
   scale: number[];
   /** Another checkout, built: measured in the same rounds as this one (single, scale, version). */
   compare?: string;
+  /** On a hybrid host, subhost's figures as a pure cgroup v2 host would give them (bench/v2-view.ts). */
+  v2View: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 15, withPeers: false, scale: SCALE_LEVELS };
+  const o: Options = { runs: 15, withPeers: false, scale: SCALE_LEVELS, v2View: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--out') o.out = argv[++i];
@@ -39,8 +42,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--only') o.only = new Set(argv[++i].split(','));
     else if (a === '--scale') o.scale = argv[++i].split(',').map(Number);
     else if (a === '--compare') o.compare = argv[++i];
-    else throw new Error(`unknown argument ${a} (use --out FILE, --runs N, --with-peers, --only single,hundred,scale,usage,daemon,report,version,floors, --scale 0,50,200, --compare DIR)`);
+    else if (a === '--v2-view') o.v2View = true;
+    else throw new Error(`unknown argument ${a} (use --out FILE, --runs N, --with-peers, --only single,hundred,scale,usage,daemon,report,version,floors, --scale 0,50,200, --compare DIR, --v2-view)`);
   }
+  // LXC's own cgroup set-up is made for the host's hierarchies, which the view hides.
+  if (o.v2View && o.withPeers) throw new Error('--v2-view measures subhost only: leave out --with-peers');
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs takes a whole number of at least 1');
   if (!o.scale.length || o.scale.some((n) => !Number.isInteger(n) || n < 0 || n > 800)) throw new Error('--scale takes levels 0..800, comma-separated');
   return o;
@@ -132,6 +138,14 @@ function version(runs: number, builds: Build[]): Figure[] {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('run the bench as root');
+  if (o.v2View) {
+    const status = rerunInV2View(process.argv.slice(1));
+    if (status !== undefined) {
+      process.exitCode = status;
+      return;
+    }
+  }
+  const cgroups = await makeV2View();
   const want = (s: string) => !o.only || o.only.has(s);
   const builds = benchBuilds(o.compare);
   const w = new BenchWorld();
@@ -151,10 +165,10 @@ async function main(): Promise<void> {
   } finally {
     await w.tearDown();
   }
-  const header = `subhost bench: ${hostname()}, ${cpus().length} CPUs, Linux ${release()}, Node ${process.version}, ${started.toISOString()}`;
+  const header = `subhost bench: ${hostname()}, ${cpus().length} CPUs, Linux ${release()}, Node ${process.version}, ${cgroups}, ${started.toISOString()}`;
   process.stdout.write(`\n${header}\n\n${formatTable(figures).join('\n')}\n`);
   if (o.out) {
-    writeFileSync(o.out, JSON.stringify({ host: hostname(), cpus: cpus().length, kernel: release(), node: process.version, date: started.toISOString(), runs: o.runs, figures }, null, 2) + '\n');
+    writeFileSync(o.out, JSON.stringify({ host: hostname(), cpus: cpus().length, kernel: release(), node: process.version, cgroups, date: started.toISOString(), runs: o.runs, figures }, null, 2) + '\n');
     process.stdout.write(`\nwrote ${o.out}\n`);
   }
   // The tests' leak scan, for the bench's names (PREFIX*) and root: mounts, loops, links, netns, cgroups, processes, state.

@@ -41,6 +41,8 @@ export interface BpfAddon {
   publishFile?(tmp: string, path: string): void;
   /** Every descriptor above 2 without FD_CLOEXEC closed (what the process inherited); the ones closed. */
   closeInheritedFds?(): number[];
+  /** CPU (user + system) of every child waited for, in µs: getrusage(RUSAGE_CHILDREN), for the bench. */
+  childrenCpuMicros?(): number;
   /** bin/load-bundle.cjs's reads (read-file.c): a file of ASCII as an external string with its identity ("dev:ino:size:mtime-ns"), null if it is not ASCII. */
   readAscii?(path: string): [string, string] | null;
   /** A file's bytes in an external Buffer (read-file.c). */

@@ -163,6 +163,22 @@ process.stdout.write(JSON.stringify({ closed, byFdinfo, inherited: [40, 41].map(
     expect(r.closed).toEqual(expect.arrayContaining([40, 41]));
   });
 
+  it("childrenCpuMicros gives a waited-for child's CPU in µs: what /proc/self/stat's cutime and cstime give in ticks of 10 ms", () => {
+    const ticksMs = () => {
+      const text = readFileSync('/proc/self/stat', 'utf8');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[13]) + Number(f[14])) * 10;
+    };
+    const us0 = bpfAddon().childrenCpuMicros!();
+    const t0 = ticksMs();
+    execFileSync('sh', ['-c', 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done']);
+    const ms = (bpfAddon().childrenCpuMicros!() - us0) / 1000;
+    expect(ms).toBeGreaterThan(30);
+    expect(Math.abs(ms - (ticksMs() - t0))).toBeLessThanOrEqual(20);
+    // Finer than a tick: not a multiple of 10 ms.
+    expect((ms * 1000) % 10_000).not.toBe(0);
+  });
+
   it("readAscii and readBytes read a file whole (bin/load-bundle.cjs's bundle and caches): the same text and bytes as fs, its identity as fstat gives it", () => {
     const calls = bpfAddon() as unknown as { readAscii(path: string): [string, string] | null; readBytes(path: string): Buffer };
     const dir = join(root, 'read-file');
