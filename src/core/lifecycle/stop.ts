@@ -15,6 +15,8 @@ import { lockSubhost } from '../state/lock';
 import { findResources, recordScope, releaseResources, type Scope } from '../inspect/resources';
 import { crashPoint } from '../../test-hooks';
 import { timed } from '../plan/timings';
+import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
+import type { Cgroup } from '../../host/cgroupfs';
 
 /** Runtime state is host-wide, NAME is not: a subhost booted from another SUBHOST_ROOT is not this root's to stop. */
 export function refuseOtherRoot(rt: Runtime, record: StateRecord): void {
@@ -45,10 +47,22 @@ export interface ReleaseOptions {
  * knows that a release began. A mark that cannot be written (a full /run) must not keep NAME from
  * being released: the release finds what to undo by looking, and the old record says as much.
  */
-export async function markStopping(rt: Runtime, record: StateRecord, cmd: 'stop' | 'poweroff'): Promise<void> {
+export async function markStopping(rt: Runtime, record: StateRecord, cmd: 'stop' | 'poweroff'): Promise<boolean> {
   record.op = { cmd, ...procRef(process.pid)! };
   record.phase = 'stopping';
-  await timed('write record', () => writeState(rt.paths, record)).catch(() => undefined);
+  return timed('write record', () => writeState(rt.paths, record)).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** cgroup.kill where the kernel has it; a failure here is the later kill's to report. */
+function killEarly(cgroup: Cgroup): void {
+  try {
+    if (cgroup.has('cgroup.kill')) cgroup.set('cgroup.kill', '1');
+  } catch {
+    /* gone already, or the kill below says why */
+  }
 }
 
 /** Steps whose undo needs only NAME's processes gone (PID 1's supervisor and monitor cgroup, NAME's cgroups), not its disks. */
@@ -68,8 +82,9 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     if (record && !opts.self && !opts.roots) refuseOtherRoot(rt, record);
     const own: Scope = record ? recordScope(record, rt.paths) : { roots: [rt.paths.root], images: [] };
     const scope: Scope = { ...own, roots: [...own.roots, ...(opts.roots ?? [])], images: [...own.images, ...(opts.images ?? [])], spare: opts.self ? [opts.self.pid] : [] };
+    let marked = false;
     if (record && !(record.phase === 'stopping' && record.op?.pid === process.pid)) {
-      await markStopping(rt, record, 'stop');
+      marked = await markStopping(rt, record, 'stop');
     } else if (!record) {
       try {
         const cfg = await loadConfig(rt.paths, name, { env: rt.env });
@@ -79,7 +94,12 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
       }
     }
     crashPoint(rt.env, 'stop:marked');
-    // The supervisor is found in subhost.monitor (by SUBHOST_NAME) and killed before the processes.
+    // NAME's processes die while it is looked for: its cgroup2 cgroup holds them all, and cgroup.kill
+    // is one write; the scan and their end (the PID namespace's teardown) take a few ms each. Not
+    // for a power off (the guest shuts down by itself) nor `_reap`. The supervisor, seeing PID 1 end,
+    // leaves the release to this command, as the record's op (written: marked) tells it.
+    if (marked && !opts.until && !opts.self) killEarly(subhostCgroupSet(rt.cgroupMount, name).v2);
+    // The supervisor is found in subhost.monitor (by SUBHOST_NAME) and killed.
     const before = await timed('find resources', () => findResources(rt, name, scope));
     // A guest powering off changes only its own processes (its unmounts are in its own namespace): found ones that end meanwhile are skipped by their start time.
     await opts.until;
