@@ -17,6 +17,8 @@ void put_loop_status(napi_env env, napi_value obj, const struct loop_info64 *li)
 int get_path(napi_env env, napi_value v, char *buf, size_t size);
 /** A small file's text (one read) without its trailing newline, NUL-terminated; its length, or -1 (host.c). */
 ssize_t read_line_file(const char *path, char *out, size_t size);
+/* The same, path relative to the directory dir (openat). */
+ssize_t read_line_at(int dir, const char *path, char *out, size_t size);
 
 /**
  * Run exec(job) on libuv's pool and done(job) back on the loop, for a promise: its deferred is

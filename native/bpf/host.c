@@ -41,7 +41,11 @@ int get_path(napi_env env, napi_value v, char *buf, size_t size) {
 }
 
 ssize_t read_line_file(const char *path, char *out, size_t size) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  return read_line_at(AT_FDCWD, path, out, size);
+}
+
+ssize_t read_line_at(int dir, const char *path, char *out, size_t size) {
+  int fd = openat(dir, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   ssize_t n = read(fd, out, size - 1);
   close(fd);
