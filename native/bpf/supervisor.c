@@ -37,7 +37,6 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <linux/sched.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/statfs.h>
@@ -85,7 +84,8 @@ static const char *const PIVOT_ARGS[] = {"SUBHOST_PIVOT", "SUBHOST_LIVE", "SUBHO
 
 /*
  * The cgroup2 one of a list of cgroup.procs files (on a hybrid host the others are v1), opened as a
- * directory for clone3's CLONE_INTO_CGROUP; -1 when there is none or it cannot be opened.
+ * directory for clone3's CLONE_INTO_CGROUP, its cgroup.procs in procs; -1 (procs untouched) when
+ * there is none or it cannot be opened.
  */
 static int v2_cgroup(const char *list, char *procs, size_t size) {
   char *copy = strdup(list);
@@ -94,10 +94,11 @@ static int v2_cgroup(const char *list, char *procs, size_t size) {
   for (char *save = NULL, *path = strtok_r(copy, " ", &save); path && fd < 0; path = strtok_r(NULL, " ", &save)) {
     char *slash = strrchr(path, '/');
     if (!slash || strcmp(slash, "/cgroup.procs") != 0 || strlen(path) >= size) continue;
-    snprintf(procs, size, "%s", path);
     *slash = '\0';
     struct statfs fs;
     if (statfs(path, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    *slash = '/';
+    if (fd >= 0) snprintf(procs, size, "%s", path);
   }
   free(copy);
   return fd;
@@ -114,7 +115,6 @@ static int v2_cgroup(const char *list, char *procs, size_t size) {
  * child of it uses glibc's cached thread ID (raise, abort, pthread_*).
  */
 static pid_t fork_into(const char *list, char *placed, size_t size) {
-  placed[0] = '\0';
   int fd = list ? v2_cgroup(list, placed, size) : -1;
   if (fd >= 0) {
     struct clone_args args = {.flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (unsigned)fd};
