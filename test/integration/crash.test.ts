@@ -127,6 +127,16 @@ describe('crash recovery', () => {
     await expectFailedThenCleanedByStop('stop');
   });
 
+  it('stop killed right after killing the guest: PID 1 ends, its supervisor leaves the release to a stop (no _reap), and stop finishes', async () => {
+    await bootAndSettle();
+    const rec = readState(paths, sub.name)!;
+    expect(killedAt(['stop', sub.name], 'stop:guest-killed').code).toBeNull();
+    await waitFor('PID 1 to end', () => !isAlive(rec.pid1!));
+    await waitFor('the supervisor to end', () => !isAlive(rec.supervisor!));
+    // A `_reap` would have released NAME: the record would be gone, not marked as a failed stop.
+    await expectFailedThenCleanedByStop('stop');
+  });
+
   it.each(Array.from({ length: 7 }, (_, i) => i))('stop killed before undoing step %i (in undo order)', async (i) => {
     await bootAndSettle();
     expect(killedAt(['stop', sub.name], `stop:undo:${undoIds[i]}`).code).toBeNull();

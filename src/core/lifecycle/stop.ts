@@ -16,7 +16,6 @@ import { findResources, recordScope, releaseResources, type Scope } from '../ins
 import { crashPoint } from '../../test-hooks';
 import { timed } from '../plan/timings';
 import { subhostCgroupSet } from '../cgroups/subhost-cgroups';
-import type { Cgroup } from '../../host/cgroupfs';
 
 /** Runtime state is host-wide, NAME is not: a subhost booted from another SUBHOST_ROOT is not this root's to stop. */
 export function refuseOtherRoot(rt: Runtime, record: StateRecord): void {
@@ -56,15 +55,6 @@ export async function markStopping(rt: Runtime, record: StateRecord, cmd: 'stop'
   );
 }
 
-/** cgroup.kill where the kernel has it; a failure here is the later kill's to report. */
-function killEarly(cgroup: Cgroup): void {
-  try {
-    if (cgroup.has('cgroup.kill')) cgroup.set('cgroup.kill', '1');
-  } catch {
-    /* gone already, or the kill below says why */
-  }
-}
-
 /** Steps whose undo needs only NAME's processes gone (PID 1's supervisor and monitor cgroup, NAME's cgroups), not its disks. */
 const PROCESS_SIDE = new Set(['start-init', 'start-shell', 'cgroup', 'io-accounting', 'devices']);
 
@@ -95,10 +85,18 @@ export async function release(rt: Runtime, name: string, opts: ReleaseOptions = 
     }
     crashPoint(rt.env, 'stop:marked');
     // NAME's processes die while it is looked for: its cgroup2 cgroup holds them all, and cgroup.kill
-    // is one write; the scan and their end (the PID namespace's teardown) take a few ms each. Not
+    // is one write (a kernel without it: a signal each); the scan and their end (the PID namespace's
+    // teardown) take a few ms each. Not
     // for a power off (the guest shuts down by itself) nor `_reap`. The supervisor, seeing PID 1 end,
     // leaves the release to this command, as the record's op (written: marked) tells it.
-    if (marked && !opts.until && !opts.self) killEarly(subhostCgroupSet(rt.cgroupMount, name).v2);
+    if (marked && !opts.until && !opts.self) {
+      try {
+        subhostCgroupSet(rt.cgroupMount, name).v2.kill();
+      } catch {
+        /* gone already, or the kill after the scan says why */
+      }
+      crashPoint(rt.env, 'stop:guest-killed');
+    }
     // The supervisor is found in subhost.monitor (by SUBHOST_NAME) and killed.
     const before = await timed('find resources', () => findResources(rt, name, scope));
     // A guest powering off changes only its own processes (its unmounts are in its own namespace): found ones that end meanwhile are skipped by their start time.
