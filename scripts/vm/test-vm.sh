@@ -28,9 +28,11 @@ kvm_runs() {
     -kernel "$image/vmlinuz" -append "panic=-1 quiet" -serial none -no-reboot </dev/null >/dev/null 2>&1
 }
 
-kvm_note=
-if [ -r /dev/kvm ] && [ -w /dev/kvm ] && ! kvm_runs; then kvm_note="/dev/kvm is there but qemu could not run a guest with it, "; fi
-if [ -r /dev/kvm ] && [ -w /dev/kvm ] && [ -z "$kvm_note" ]; then
+kvm=no kvm_note=
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+  if kvm_runs; then kvm=yes; else kvm_note="/dev/kvm is there but qemu could not run a guest with it, "; fi
+fi
+if [ "$kvm" = yes ]; then
   accel=(-accel kvm -cpu host)
   scale=1
   why="KVM: every integration file"
